@@ -1,0 +1,318 @@
+//! The call: one phone call, outbound or inbound, and what it takes to schedule one.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::{
+    AgentId, CallId, CallStatus, Direction, EndReason, Flags, Media, PhoneNumber, QueueId, WorkerId,
+};
+
+/// A worker's claim on a call it is placing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The worker holding the claim.
+    pub worker: WorkerId,
+    /// When the claim lapses if the worker does not finish or renew it.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Every field of a [`Call`], public, for stores to rebuild a call they
+/// saved ([`Call::from_parts`]) and to read one whole ([`Call::parts`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallParts {
+    /// See [`Call::id`].
+    pub id: CallId,
+    /// See [`Call::direction`].
+    pub direction: Direction,
+    /// See [`Call::to`].
+    pub to: Option<PhoneNumber>,
+    /// See [`Call::from`].
+    pub from: Option<PhoneNumber>,
+    /// See [`Call::customer_name`].
+    pub customer_name: Option<String>,
+    /// See [`Call::workflow`].
+    pub workflow: Option<String>,
+    /// See [`Call::media`].
+    pub media: Media,
+    /// See [`Call::queue_id`].
+    pub queue_id: Option<QueueId>,
+    /// See [`Call::agent_id`].
+    pub agent_id: Option<AgentId>,
+    /// See [`Call::metadata`].
+    pub metadata: Map<String, Value>,
+    /// See [`Call::status`].
+    pub status: CallStatus,
+    /// See [`Call::scheduled_at`].
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// See [`Call::external_id`].
+    pub external_id: Option<String>,
+    /// See [`Call::attempts`].
+    pub attempts: u32,
+    /// See [`Call::last_error`].
+    pub last_error: Option<String>,
+    /// See [`Call::created_at`].
+    pub created_at: DateTime<Utc>,
+    /// See [`Call::updated_at`].
+    pub updated_at: DateTime<Utc>,
+    /// See [`Call::initiated_at`].
+    pub initiated_at: Option<DateTime<Utc>>,
+    /// See [`Call::routed_at`].
+    pub routed_at: Option<DateTime<Utc>>,
+    /// See [`Call::answered_at`].
+    pub answered_at: Option<DateTime<Utc>>,
+    /// See [`Call::held_at`].
+    pub held_at: Option<DateTime<Utc>>,
+    /// See [`Call::ended_at`].
+    pub ended_at: Option<DateTime<Utc>>,
+    /// See [`Call::wait_seconds`].
+    pub wait_seconds: Option<f64>,
+    /// See [`Call::hold_seconds`].
+    pub hold_seconds: Option<f64>,
+    /// See [`Call::duration_seconds`].
+    pub duration_seconds: Option<f64>,
+    /// See [`Call::end_reason`].
+    pub end_reason: Option<EndReason>,
+    /// See [`Call::flags`].
+    pub flags: Flags,
+    /// See [`Call::deadline_at`].
+    pub deadline_at: Option<DateTime<Utc>>,
+    /// See [`Call::lease`].
+    pub lease: Option<Lease>,
+    /// See [`Call::version`].
+    pub version: u64,
+}
+
+/// One phone call.
+///
+/// Calls are made by the [`Engine`](crate::Engine) (which keeps their
+/// invariants) and read through getters; a store rebuilds one with
+/// [`Call::from_parts`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub(crate) parts: CallParts,
+}
+
+impl Call {
+    /// Rebuilds a call from the fields a store saved. The parts are trusted:
+    /// give back exactly what [`Call::parts`] returned.
+    pub fn from_parts(parts: CallParts) -> Call {
+        Call { parts }
+    }
+
+    /// Every field at once.
+    pub fn parts(&self) -> &CallParts {
+        &self.parts
+    }
+
+    /// Its id.
+    pub fn id(&self) -> &CallId {
+        &self.parts.id
+    }
+    /// Outbound (placed by us) or inbound (reported by an event source).
+    pub fn direction(&self) -> Direction {
+        self.parts.direction
+    }
+    /// The called number; always present on outbound calls.
+    pub fn to(&self) -> Option<&PhoneNumber> {
+        self.parts.to.as_ref()
+    }
+    /// The caller's number; absent when the provider picks the caller id.
+    pub fn from(&self) -> Option<&PhoneNumber> {
+        self.parts.from.as_ref()
+    }
+    /// The customer's name.
+    pub fn customer_name(&self) -> Option<&str> {
+        self.parts.customer_name.as_deref()
+    }
+    /// Free text: support, sales, reminder…
+    pub fn workflow(&self) -> Option<&str> {
+        self.parts.workflow.as_deref()
+    }
+    /// Voice or video.
+    pub fn media(&self) -> Media {
+        self.parts.media
+    }
+    /// The queue it waits in.
+    pub fn queue_id(&self) -> Option<&QueueId> {
+        self.parts.queue_id.as_ref()
+    }
+    /// The agent it is routed to or answered by.
+    pub fn agent_id(&self) -> Option<&AgentId> {
+        self.parts.agent_id.as_ref()
+    }
+    /// The caller's own data, a JSON object.
+    pub fn metadata(&self) -> &Map<String, Value> {
+        &self.parts.metadata
+    }
+    /// Where it is in its life.
+    pub fn status(&self) -> CallStatus {
+        self.parts.status
+    }
+    /// When it is due to be placed (outbound calls).
+    pub fn scheduled_at(&self) -> Option<DateTime<Utc>> {
+        self.parts.scheduled_at
+    }
+    /// The provider's id for it, once the provider accepted it.
+    pub fn external_id(&self) -> Option<&str> {
+        self.parts.external_id.as_deref()
+    }
+    /// How many provider requests were made to place it.
+    pub fn attempts(&self) -> u32 {
+        self.parts.attempts
+    }
+    /// The last error met placing or following it.
+    pub fn last_error(&self) -> Option<&str> {
+        self.parts.last_error.as_deref()
+    }
+    /// When it was created.
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.parts.created_at
+    }
+    /// When it last changed.
+    pub fn updated_at(&self) -> DateTime<Utc> {
+        self.parts.updated_at
+    }
+    /// When the provider accepted it or `call_initiated` reported it: the
+    /// start of its wait, and of the SLA timer.
+    pub fn initiated_at(&self) -> Option<DateTime<Utc>> {
+        self.parts.initiated_at
+    }
+    /// When it was routed to its current agent, while that agent has not answered.
+    pub fn routed_at(&self) -> Option<DateTime<Utc>> {
+        self.parts.routed_at
+    }
+    /// When it was answered.
+    pub fn answered_at(&self) -> Option<DateTime<Utc>> {
+        self.parts.answered_at
+    }
+    /// When its current hold began, while on hold.
+    pub fn held_at(&self) -> Option<DateTime<Utc>> {
+        self.parts.held_at
+    }
+    /// When it ended.
+    pub fn ended_at(&self) -> Option<DateTime<Utc>> {
+        self.parts.ended_at
+    }
+    /// Seconds from initiated to answered.
+    pub fn wait_seconds(&self) -> Option<f64> {
+        self.parts.wait_seconds
+    }
+    /// Seconds spent on hold, all holds added up.
+    pub fn hold_seconds(&self) -> Option<f64> {
+        self.parts.hold_seconds
+    }
+    /// Seconds from answered to ended.
+    pub fn duration_seconds(&self) -> Option<f64> {
+        self.parts.duration_seconds
+    }
+    /// Why it ended.
+    pub fn end_reason(&self) -> Option<EndReason> {
+        self.parts.end_reason
+    }
+    /// The marks rules and the worker left on it.
+    pub fn flags(&self) -> Flags {
+        self.parts.flags
+    }
+    /// When the next business-rule timer of this live call fires (SLA,
+    /// agent answer, hold); stored and indexed so the worker can sleep until it.
+    pub fn deadline_at(&self) -> Option<DateTime<Utc>> {
+        self.parts.deadline_at
+    }
+    /// The claim of the worker placing it, while `dispatching`.
+    pub fn lease(&self) -> Option<&Lease> {
+        self.parts.lease.as_ref()
+    }
+    /// Its version, raised by one at every change; saves with a stale
+    /// version are refused.
+    pub fn version(&self) -> u64 {
+        self.parts.version
+    }
+    /// Whether it was answered.
+    pub fn was_answered(&self) -> bool {
+        self.parts.answered_at.is_some()
+    }
+    /// Whether `number` is its caller or callee.
+    pub fn involves(&self, number: &PhoneNumber) -> bool {
+        self.parts.to.as_ref() == Some(number) || self.parts.from.as_ref() == Some(number)
+    }
+}
+
+/// What it takes to schedule an outbound call: the number, and optionally
+/// the time and the call's details. Build it with [`NewCall::to`] and the
+/// chained setters, then hand it to [`Engine::schedule`](crate::Engine::schedule).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewCall {
+    pub(crate) to: PhoneNumber,
+    pub(crate) from: Option<PhoneNumber>,
+    pub(crate) scheduled_at: Option<DateTime<Utc>>,
+    pub(crate) customer_name: Option<String>,
+    pub(crate) workflow: Option<String>,
+    pub(crate) media: Media,
+    pub(crate) queue_id: Option<QueueId>,
+    pub(crate) metadata: Map<String, Value>,
+}
+
+impl NewCall {
+    /// A voice call to `to`, due now.
+    pub fn to(to: PhoneNumber) -> NewCall {
+        NewCall {
+            to,
+            from: None,
+            scheduled_at: None,
+            customer_name: None,
+            workflow: None,
+            media: Media::Voice,
+            queue_id: None,
+            metadata: Map::new(),
+        }
+    }
+
+    /// Due at `at` instead of now.
+    #[must_use]
+    pub fn at(mut self, at: DateTime<Utc>) -> NewCall {
+        self.scheduled_at = Some(at);
+        self
+    }
+
+    /// The caller id to present; the provider picks one when absent.
+    #[must_use]
+    pub fn from(mut self, from: PhoneNumber) -> NewCall {
+        self.from = Some(from);
+        self
+    }
+
+    /// The customer's name.
+    #[must_use]
+    pub fn customer_name(mut self, name: impl Into<String>) -> NewCall {
+        self.customer_name = Some(name.into());
+        self
+    }
+
+    /// The workflow: support, sales, reminder…
+    #[must_use]
+    pub fn workflow(mut self, workflow: impl Into<String>) -> NewCall {
+        self.workflow = Some(workflow.into());
+        self
+    }
+
+    /// Voice or video.
+    #[must_use]
+    pub fn media(mut self, media: Media) -> NewCall {
+        self.media = media;
+        self
+    }
+
+    /// The queue it belongs to; must be in the queue registry.
+    #[must_use]
+    pub fn queue(mut self, queue_id: QueueId) -> NewCall {
+        self.queue_id = Some(queue_id);
+        self
+    }
+
+    /// The caller's own data, kept with the call.
+    #[must_use]
+    pub fn metadata(mut self, metadata: Map<String, Value>) -> NewCall {
+        self.metadata = metadata;
+        self
+    }
+}

@@ -1,0 +1,699 @@
+//! The engine: the facade an embedding service uses, and its worker.
+
+mod change;
+mod worker;
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::{Map, json};
+use tokio::sync::watch;
+
+pub use worker::{LostDispatch, RetryPolicy, Worker, WorkerConfig};
+
+use self::change::{Change, object, provider_steps};
+use crate::{
+    Call, CallEvent, CallId, CallParts, CallStatus, Direction, Error, EventSource, EventType,
+    Flags, HistoryRecord, IncomingEvent, Lifecycle, Media, NewCall, PhoneNumber, QueueId, Stats,
+    ValidationError,
+    machine::Trigger,
+    ports::{
+        CallProvider, CallStore, Clock, HistoryQuery, ListQuery, LogNotifier, Notifier, Page,
+        ProviderCall, ProviderError, Queue, StoreError, SystemClock,
+    },
+    rules::{self, RulesConfig},
+};
+
+/// How many times an operation re-reads a call that changed under it before giving up.
+const MAX_CONFLICT_RETRIES: usize = 16;
+
+/// The engine's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The business rules' thresholds.
+    pub rules: RulesConfig,
+    /// The `source` of the events this engine's operations record (`api`
+    /// for a server, `cli` for the command-line tool).
+    pub source: EventSource,
+    /// How far in the past a call may be scheduled (it is then due at once).
+    pub past_tolerance: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            rules: RulesConfig::default(),
+            source: EventSource::Api,
+            past_tolerance: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The answer to [`Engine::ingest`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ingested {
+    /// The call after the event.
+    pub call: Call,
+    /// The event's `event_id` was already recorded: nothing was done, and
+    /// `call` is the call as it is now.
+    pub duplicate: bool,
+}
+
+/// Builds an [`Engine`]: a store, and optionally a notifier, a clock and a config.
+pub struct EngineBuilder {
+    store: Arc<dyn CallStore>,
+    notifier: Arc<dyn Notifier>,
+    clock: Arc<dyn Clock>,
+    config: Config,
+}
+
+impl EngineBuilder {
+    /// Where notifications go; [`LogNotifier`] by default.
+    #[must_use]
+    pub fn notifier(mut self, notifier: Arc<dyn Notifier>) -> EngineBuilder {
+        self.notifier = notifier;
+        self
+    }
+
+    /// The clock; [`SystemClock`] by default.
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> EngineBuilder {
+        self.clock = clock;
+        self
+    }
+
+    /// The settings; [`Config::default`] by default.
+    #[must_use]
+    pub fn config(mut self, config: Config) -> EngineBuilder {
+        self.config = config;
+        self
+    }
+
+    /// The engine.
+    pub fn build(self) -> Engine {
+        Engine {
+            inner: Arc::new(Inner {
+                store: self.store,
+                notifier: self.notifier,
+                clock: self.clock,
+                config: self.config,
+                wake: watch::Sender::new(0),
+            }),
+        }
+    }
+}
+
+/// Schedules, changes and reads calls; hands out [`Worker`]s that place them.
+///
+/// Cheap to clone: clones share one engine. Every change is written with its
+/// audit-log events in one store transaction, then announced through the
+/// [`Notifier`].
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn CallStore>,
+    notifier: Arc<dyn Notifier>,
+    clock: Arc<dyn Clock>,
+    config: Config,
+    /// Bumped whenever something may now be due sooner, to wake sleeping workers.
+    wake: watch::Sender<u64>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Starts building an engine on `store`.
+    pub fn builder(store: Arc<dyn CallStore>) -> EngineBuilder {
+        EngineBuilder {
+            store,
+            notifier: Arc::new(LogNotifier),
+            clock: Arc::new(SystemClock),
+            config: Config::default(),
+        }
+    }
+
+    /// The engine's store.
+    pub fn store(&self) -> &Arc<dyn CallStore> {
+        &self.inner.store
+    }
+
+    /// The engine's clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// The engine's settings.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// A worker placing due calls through `provider`; start it with [`Worker::run`].
+    pub fn worker(&self, provider: Arc<dyn CallProvider>, config: WorkerConfig) -> Worker {
+        Worker::new(self.clone(), provider, config)
+    }
+
+    /// Schedules an outbound call.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] when the time is more than
+    /// [`Config::past_tolerance`] in the past (field `scheduled_at`) or the
+    /// queue is not in the registry (field `queue_id`).
+    pub async fn schedule(&self, new_call: NewCall) -> Result<Call, Error> {
+        let mut calls = self.schedule_many(vec![new_call]).await.map_err(|e| match e {
+            Error::Batch { error, .. } => Error::Validation(error),
+            other => other,
+        })?;
+        Ok(calls.remove(0))
+    }
+
+    /// Schedules many outbound calls in one write: all or none.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Batch`] naming the first invalid call (by its index in
+    /// `new_calls`) and why, as for [`schedule`](Self::schedule); then
+    /// nothing is scheduled.
+    pub async fn schedule_many(&self, new_calls: Vec<NewCall>) -> Result<Vec<Call>, Error> {
+        let now = self.now();
+        let mut known_queues: Vec<QueueId> = Vec::new();
+        let mut calls = Vec::with_capacity(new_calls.len());
+        let mut events = Vec::with_capacity(new_calls.len());
+        for (index, new_call) in new_calls.into_iter().enumerate() {
+            let batch = |error: ValidationError| Error::Batch { index, error };
+            let scheduled_at = self.check_due_time(new_call.scheduled_at, now).map_err(batch)?;
+            if let Some(queue) = &new_call.queue_id
+                && !known_queues.contains(queue)
+            {
+                self.check_queue(queue).await.map_err(|e| match e {
+                    Error::Validation(error) => batch(error),
+                    other => other,
+                })?;
+                known_queues.push(queue.clone());
+            }
+            let call = Call::from_parts(CallParts {
+                id: CallId::generate(),
+                direction: Direction::Outbound,
+                to: Some(new_call.to),
+                from: new_call.from,
+                customer_name: new_call.customer_name,
+                workflow: new_call.workflow,
+                media: new_call.media,
+                queue_id: new_call.queue_id,
+                agent_id: None,
+                metadata: new_call.metadata,
+                status: CallStatus::Scheduled,
+                scheduled_at: Some(scheduled_at),
+                external_id: None,
+                attempts: 0,
+                last_error: None,
+                created_at: now,
+                updated_at: now,
+                initiated_at: None,
+                routed_at: None,
+                answered_at: None,
+                held_at: None,
+                ended_at: None,
+                wait_seconds: None,
+                hold_seconds: None,
+                duration_seconds: None,
+                end_reason: None,
+                flags: Flags::EMPTY,
+                deadline_at: None,
+                lease: None,
+                version: 1,
+            });
+            let mut change = Change::new(call, now);
+            change.record(
+                None,
+                EventType::CallScheduled,
+                now,
+                self.inner.config.source,
+                object(json!({ "scheduled_at": scheduled_at.to_rfc3339() })),
+            );
+            events.append(&mut change.events);
+            calls.push(change.call);
+        }
+        self.inner.store.insert(&calls, &events).await?;
+        for call in &calls {
+            let events = events.iter().filter(|e| e.call_id() == call.id()).cloned().collect();
+            self.inner
+                .notifier
+                .notify(&crate::ports::Notification::CallChanged { call: call.clone(), events });
+        }
+        self.wake_workers();
+        Ok(calls)
+    }
+
+    /// Cancels a call that has not been placed yet.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`]; [`Error::InvalidTransition`] unless it is `scheduled`.
+    pub async fn cancel(&self, id: &CallId) -> Result<Call, Error> {
+        let source = self.inner.config.source;
+        self.update(id, |call, now| {
+            let mut change = Change::new(call, now);
+            change.transition(Trigger::Canceled, now, source, Map::new())?;
+            change.call.parts.ended_at = Some(now);
+            Ok(Some(change))
+        })
+        .await
+    }
+
+    /// Moves a scheduled call to a new due time.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`]; [`Error::Validation`] for a time too far in the
+    /// past; [`Error::InvalidTransition`] unless it is `scheduled`.
+    pub async fn reschedule(&self, id: &CallId, at: DateTime<Utc>) -> Result<Call, Error> {
+        let at = self.check_due_time(Some(at), self.now())?;
+        let source = self.inner.config.source;
+        let call = self
+            .update(id, |call, now| {
+                let previous = call.scheduled_at().map(|t| t.to_rfc3339());
+                let mut change = Change::new(call, now);
+                let metadata = object(json!({ "from": previous, "to": at.to_rfc3339() }));
+                change.transition(Trigger::Rescheduled, now, source, metadata)?;
+                change.call.parts.scheduled_at = Some(at);
+                Ok(Some(change))
+            })
+            .await?;
+        self.wake_workers();
+        Ok(call)
+    }
+
+    /// Applies a lifecycle event from an event source, with the business
+    /// rules it triggers. A `call_initiated` for an unknown call creates it
+    /// (inbound unless the event says otherwise). An event whose `event_id`
+    /// was recorded before is a no-op answering [`Ingested::duplicate`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] for bad values or an unknown queue;
+    /// [`Error::NotFound`] for an unknown call (other than by `call_initiated`);
+    /// [`Error::InvalidTransition`] when the event does not fit the call's
+    /// status. Nothing is written on error.
+    pub async fn ingest(&self, event: IncomingEvent) -> Result<Ingested, Error> {
+        event.lifecycle.validate()?;
+        if let Some(event_id) = &event.event_id
+            && let Some(ingested) = self.already_ingested(event_id, &event.call_id).await?
+        {
+            return Ok(ingested);
+        }
+        for queue in queues_named(&event.lifecycle) {
+            self.check_queue(queue).await?;
+        }
+        let config = &self.inner.config.rules;
+        let result = match self.inner.store.get(&event.call_id).await? {
+            None => match &event.lifecycle {
+                Lifecycle::Initiated(fields) => self.create_inbound(&event, fields).await,
+                _ => return Err(Error::NotFound(event.call_id)),
+            },
+            Some(_) => {
+                self.update(&event.call_id, |call, now| {
+                    let at = event.timestamp.unwrap_or(now);
+                    let mut change = Change::new(call, now);
+                    change.apply_with_rules(
+                        &event.lifecycle,
+                        at,
+                        event.source,
+                        event.event_id.clone(),
+                        Map::new(),
+                        config,
+                    )?;
+                    Ok(Some(change))
+                })
+                .await
+            }
+        };
+        match result {
+            Ok(call) => {
+                self.wake_workers();
+                Ok(Ingested { call, duplicate: false })
+            }
+            // A concurrent delivery of the same event won the race.
+            Err(Error::Store(StoreError::DuplicateEvent(event_id))) => self
+                .already_ingested(&event_id, &event.call_id)
+                .await?
+                .ok_or(Error::Store(StoreError::DuplicateEvent(event_id))),
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn already_ingested(
+        &self,
+        event_id: &crate::EventId,
+        call_id: &CallId,
+    ) -> Result<Option<Ingested>, Error> {
+        let Some(recorded) = self.inner.store.event(event_id).await? else { return Ok(None) };
+        if recorded.call_id() != call_id {
+            return Err(ValidationError::new(
+                "event_id",
+                format!("{event_id} was already used for call {}", recorded.call_id()),
+            )
+            .into());
+        }
+        Ok(Some(Ingested { call: self.get(call_id).await?, duplicate: true }))
+    }
+
+    async fn create_inbound(
+        &self,
+        event: &IncomingEvent,
+        fields: &crate::Initiated,
+    ) -> Result<Call, Error> {
+        let direction = fields.direction.unwrap_or(Direction::Inbound);
+        if direction == Direction::Outbound && fields.to.is_none() {
+            return Err(
+                ValidationError::new("to", "an outbound call needs the number it calls").into()
+            );
+        }
+        let now = self.now();
+        let at = event.timestamp.unwrap_or(now);
+        let call = Call::from_parts(CallParts {
+            id: event.call_id.clone(),
+            direction,
+            to: fields.to.clone(),
+            from: fields.from.clone(),
+            customer_name: fields.customer_name.clone(),
+            workflow: None,
+            media: fields.media.unwrap_or(Media::Voice),
+            queue_id: fields.queue_id.clone(),
+            agent_id: None,
+            metadata: Map::new(),
+            status: CallStatus::Initiated,
+            scheduled_at: None,
+            external_id: None,
+            attempts: 0,
+            last_error: None,
+            created_at: at.min(now),
+            updated_at: now,
+            initiated_at: Some(at),
+            routed_at: None,
+            answered_at: None,
+            held_at: None,
+            ended_at: None,
+            wait_seconds: None,
+            hold_seconds: None,
+            duration_seconds: None,
+            end_reason: None,
+            flags: Flags::EMPTY,
+            deadline_at: None,
+            lease: None,
+            version: 0,
+        });
+        let config = &self.inner.config.rules;
+        let mut change = Change::new(call, now);
+        change.record(
+            event.event_id.clone(),
+            EventType::CallInitiated,
+            at,
+            event.source,
+            event.lifecycle.to_metadata(),
+        );
+        change.apply_rules(rules::on_event(&change.call, &event.lifecycle, at, config), at, config);
+        let change = change.finish(config);
+        match self.inner.store.insert(std::slice::from_ref(&change.call), &change.events).await {
+            Ok(()) => {}
+            // Created concurrently by another delivery: apply this one to it.
+            Err(StoreError::DuplicateCall(_)) => {
+                return self
+                    .update(&event.call_id, |call, now| {
+                        let mut change = Change::new(call, now);
+                        change.apply_with_rules(
+                            &event.lifecycle,
+                            at,
+                            event.source,
+                            event.event_id.clone(),
+                            Map::new(),
+                            config,
+                        )?;
+                        Ok(Some(change))
+                    })
+                    .await;
+            }
+            Err(other) => return Err(other.into()),
+        }
+        self.publish(&change);
+        Ok(change.call)
+    }
+
+    /// Applies a provider's report of a call it placed (a status callback),
+    /// as the worker's polling does.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] (field `external_id`) when no call has that provider id.
+    pub async fn provider_update(&self, update: &ProviderCall) -> Result<Call, Error> {
+        let call =
+            self.inner.store.get_by_external_id(&update.external_id).await?.ok_or_else(|| {
+                ValidationError::new(
+                    "external_id",
+                    format!("no call was placed as {:?}", update.external_id),
+                )
+            })?;
+        self.apply_provider_report(call.id(), Ok(update)).await
+    }
+
+    /// Applies the provider's answer about a call it accepted: the
+    /// lifecycle events that bring the call up to it, source `provider`;
+    /// [`ProviderError::NotFound`] fails the call. Other errors change nothing.
+    pub(crate) async fn apply_provider_report(
+        &self,
+        id: &CallId,
+        report: Result<&ProviderCall, &ProviderError>,
+    ) -> Result<Call, Error> {
+        let config = &self.inner.config.rules;
+        self.update(id, |call, now| {
+            let steps = match report {
+                Ok(reported) => {
+                    provider_steps(call.status(), reported.status, reported.duration_seconds)
+                }
+                Err(ProviderError::NotFound { external_id }) if call.status().is_live() => {
+                    vec![Lifecycle::Failed {
+                        error: Some(format!(
+                            "the provider no longer knows call {external_id}: it may have restarted"
+                        )),
+                    }]
+                }
+                Err(_) => vec![],
+            };
+            let mut change = Change::new(call, now);
+            for step in &steps {
+                change.apply_with_rules(
+                    step,
+                    now,
+                    EventSource::Provider,
+                    None,
+                    Map::new(),
+                    config,
+                )?;
+            }
+            Ok((!change.is_empty()).then_some(change))
+        })
+        .await
+    }
+
+    /// Fires the business-rule timers of a call whose deadline has passed.
+    pub(crate) async fn fire_deadline(&self, id: &CallId) -> Result<Call, Error> {
+        let config = &self.inner.config.rules;
+        self.update(id, |call, now| {
+            if call.deadline_at().is_none_or(|t| t > now) {
+                return Ok(None);
+            }
+            let outcome = rules::due_timers(&call, now, config);
+            let mut change = Change::new(call, now);
+            change.apply_rules(outcome, now, config);
+            // Even with nothing to record the deadline is recomputed, so a
+            // stale one (thresholds changed since) never fires forever.
+            Ok(Some(change))
+        })
+        .await
+    }
+
+    /// The call with this id.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`].
+    pub async fn get(&self, id: &CallId) -> Result<Call, Error> {
+        self.inner.store.get(id).await?.ok_or_else(|| Error::NotFound(id.clone()))
+    }
+
+    /// One page of calls, newest first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the store fails.
+    pub async fn list(&self, query: &ListQuery) -> Result<Page<Call>, Error> {
+        let query = ListQuery { limit: query.limit.clamp(1, 1000), ..query.clone() };
+        Ok(self.inner.store.list(&query).await?)
+    }
+
+    /// The audit log of a call, in order.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown call.
+    pub async fn events(&self, id: &CallId) -> Result<Vec<CallEvent>, Error> {
+        let events = self.inner.store.events(id).await?;
+        if events.is_empty() {
+            self.get(id).await?;
+        }
+        Ok(events)
+    }
+
+    /// One page of `number`'s call history, newest first, each call seen
+    /// from that number's side.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the store fails.
+    pub async fn history(
+        &self,
+        number: &PhoneNumber,
+        query: &HistoryQuery,
+    ) -> Result<Page<HistoryRecord>, Error> {
+        let query = HistoryQuery { limit: query.limit.clamp(1, 1000), ..query.clone() };
+        let page = self.inner.store.history(number, &query).await?;
+        Ok(Page {
+            items: page.items.iter().map(|call| HistoryRecord::new(call, number)).collect(),
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    /// The queue and agent metrics.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the store fails.
+    pub async fn stats(&self) -> Result<Stats, Error> {
+        let sla = self.inner.config.rules.sla.as_secs_f64();
+        Ok(self.inner.store.stats_inputs(sla).await?.into())
+    }
+
+    /// Adds a queue to the registry.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] with [`StoreError::DuplicateQueue`] when it exists.
+    pub async fn add_queue(&self, id: QueueId) -> Result<Queue, Error> {
+        let queue = Queue { id, created_at: self.now() };
+        self.inner.store.add_queue(&queue).await?;
+        Ok(queue)
+    }
+
+    /// Removes a queue from the registry; returns whether it was there.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the store fails.
+    pub async fn remove_queue(&self, id: &QueueId) -> Result<bool, Error> {
+        Ok(self.inner.store.remove_queue(id).await?)
+    }
+
+    /// The queue registry.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the store fails.
+    pub async fn queues(&self) -> Result<Vec<Queue>, Error> {
+        Ok(self.inner.store.queues().await?)
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    fn check_due_time(
+        &self,
+        at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, ValidationError> {
+        let Some(at) = at else { return Ok(now) };
+        let tolerance =
+            TimeDelta::from_std(self.inner.config.past_tolerance).unwrap_or(TimeDelta::MAX);
+        if at < now - tolerance {
+            return Err(ValidationError::new(
+                "scheduled_at",
+                format!(
+                    "{} is {}s in the past; a call may be scheduled at most {}s back",
+                    at.to_rfc3339(),
+                    (now - at).num_seconds(),
+                    tolerance.num_seconds()
+                ),
+            ));
+        }
+        Ok(at)
+    }
+
+    async fn check_queue(&self, queue: &QueueId) -> Result<(), Error> {
+        if self.inner.store.queue(queue).await?.is_none() {
+            return Err(ValidationError::new(
+                "queue_id",
+                format!("unknown queue {:?}", queue.as_str()),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Reads a call, decides its change, and saves it with the version it
+    /// read; re-reads and decides again when another writer got there first.
+    /// `decide` answers `None` when there is nothing to do.
+    async fn update<F>(&self, id: &CallId, mut decide: F) -> Result<Call, Error>
+    where
+        F: FnMut(Call, DateTime<Utc>) -> Result<Option<Change>, Error>,
+    {
+        let config = &self.inner.config.rules;
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            let call = self.get(id).await?;
+            let now = self.now();
+            let Some(change) = decide(call.clone(), now)? else { return Ok(call) };
+            let change = change.finish(config);
+            match self.inner.store.save(&change.call, &change.events).await {
+                Ok(()) => {
+                    self.publish(&change);
+                    return Ok(change.call);
+                }
+                Err(StoreError::Conflict { .. }) => tokio::task::yield_now().await,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(Error::Contended(id.clone()))
+    }
+
+    fn publish(&self, change: &Change) {
+        for notification in change.notifications() {
+            self.inner.notifier.notify(&notification);
+        }
+        if change.call.deadline_at().is_some() {
+            self.wake_workers();
+        }
+    }
+
+    fn wake_workers(&self) {
+        self.inner.wake.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    fn subscribe_wake(&self) -> watch::Receiver<u64> {
+        self.inner.wake.subscribe()
+    }
+}
+
+/// The queues an event names, which must be in the registry.
+fn queues_named(event: &Lifecycle) -> Vec<&QueueId> {
+    match event {
+        Lifecycle::Initiated(fields) => fields.queue_id.iter().collect(),
+        Lifecycle::Transferred { queue_id, .. } => queue_id.iter().collect(),
+        _ => vec![],
+    }
+}

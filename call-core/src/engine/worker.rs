@@ -1,0 +1,567 @@
+//! The worker: places due calls, fires rule deadlines, recovers lost
+//! claims and follows placed calls until they end.
+//!
+//! Two loops run side by side until shutdown:
+//!
+//! - the dispatch loop sleeps until the store's earliest due moment (a due
+//!   call, a rule deadline, a lease expiry), or until the engine says
+//!   something sooner was scheduled; then it recovers expired claims,
+//!   fires deadlines and claims due calls, placing each in a task of its
+//!   own under a concurrency bound and an optional calls-per-second limit;
+//! - the follow loop polls the provider for every placed, live call each
+//!   `poll_interval`, and records what changed.
+
+use std::{
+    future::Future,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::{Map, json};
+use tokio::{
+    sync::{OwnedSemaphorePermit, Semaphore, watch},
+    task::JoinSet,
+};
+
+use super::{
+    Engine,
+    change::{Change, object},
+};
+use crate::{
+    Call, CallId, CallStatus, Error, EventSource, Flag, Initiated, Lease, Lifecycle, WorkerId,
+    machine::Trigger,
+    ports::{CallProvider, Claim, Notification, PlaceCall, ProviderCall, ProviderError},
+};
+
+/// How a transient provider failure is retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Provider requests per call, the first included.
+    pub attempts: u32,
+    /// The wait before the second attempt; doubled for each after it.
+    pub base_delay: Duration,
+    /// The longest wait between attempts.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 3 attempts, 200 ms then 400 ms (each with jitter), at most 5 s.
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            attempts: 3,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after failed attempt `attempt` (1-based): exponential, with
+    /// "equal jitter" (half fixed, half random) so that many calls failing
+    /// together do not retry together.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let exponential =
+            self.base_delay.saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
+        let capped = exponential.min(self.max_delay);
+        capped / 2 + capped.mul_f64(fastrand::f64() / 2.0)
+    }
+}
+
+/// What to do with a call whose worker lost its claim while placing it
+/// (the worker died, or stalled past its lease).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LostDispatch {
+    /// At most once: fail it with flag `outcome_unknown`, never dial blindly again.
+    #[default]
+    FailOutcomeUnknown,
+    /// At least once: dial it again, accepting that the callee may be called twice.
+    Redial,
+}
+
+/// A worker's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerConfig {
+    /// The name this worker claims calls under.
+    pub worker_id: WorkerId,
+    /// Calls being placed at once, at most.
+    pub max_in_flight: usize,
+    /// Provider requests per second, at most (real providers allow 1–30); no limit when `None`.
+    pub calls_per_second: Option<f64>,
+    /// How transient provider failures are retried.
+    pub retry: RetryPolicy,
+    /// How long a claim lasts. It must outlast every attempt of a placement
+    /// with its backoff, or another worker may take the call for lost.
+    pub lease: Duration,
+    /// What to do with calls whose claim was lost.
+    pub lost_dispatch: LostDispatch,
+    /// How often each placed call's provider status is fetched.
+    pub poll_interval: Duration,
+    /// Provider status requests in flight at once, at most.
+    pub poll_concurrency: usize,
+    /// The longest the worker sleeps without looking at the store, to see
+    /// calls scheduled by other processes on the same store (calls scheduled
+    /// through this engine wake it at once).
+    pub recheck_interval: Duration,
+    /// Calls claimed, deadlines fired or claims recovered per store query, at most.
+    pub batch_size: usize,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> WorkerConfig {
+        WorkerConfig {
+            worker_id: WorkerId::generate(),
+            max_in_flight: 64,
+            calls_per_second: None,
+            retry: RetryPolicy::default(),
+            lease: Duration::from_secs(60),
+            lost_dispatch: LostDispatch::default(),
+            poll_interval: Duration::from_secs(1),
+            poll_concurrency: 16,
+            recheck_interval: Duration::from_secs(1),
+            batch_size: 256,
+        }
+    }
+}
+
+/// Places due calls and follows them; see the [module docs](self).
+pub struct Worker {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    engine: Engine,
+    provider: Arc<dyn CallProvider>,
+    config: WorkerConfig,
+    /// The earliest moment the next provider request may go out, under the CPS limit.
+    next_request_slot: Mutex<Option<DateTime<Utc>>>,
+}
+
+fn delta(d: Duration) -> TimeDelta {
+    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
+}
+
+impl Worker {
+    pub(super) fn new(
+        engine: Engine,
+        provider: Arc<dyn CallProvider>,
+        config: WorkerConfig,
+    ) -> Worker {
+        Worker {
+            shared: Arc::new(Shared {
+                engine,
+                provider,
+                config,
+                next_request_slot: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Runs until `shutdown` completes, then stops claiming, lets every
+    /// placement in flight finish and record its outcome, and returns.
+    ///
+    /// Store failures do not stop the worker: they are logged and the work
+    /// is tried again a moment later.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let stop = async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        };
+        let shared = &self.shared;
+        tracing::info!(worker = %shared.config.worker_id, "worker started");
+        tokio::join!(
+            stop,
+            shared.clone().dispatch_loop(stop_rx.clone()),
+            shared.clone().follow_loop(stop_rx)
+        );
+        tracing::info!(worker = %shared.config.worker_id, "worker stopped");
+    }
+}
+
+/// Resolves once the stop flag is raised (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
+/// What a round of the dispatch loop did.
+struct Round {
+    progressed: bool,
+    more: bool,
+}
+
+impl Shared {
+    async fn dispatch_loop(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let permits = Arc::new(Semaphore::new(self.config.max_in_flight.max(1)));
+        let mut placements = JoinSet::new();
+        let mut wake = self.engine.subscribe_wake();
+        let clock = self.engine.clock().clone();
+        while !*stop.borrow() {
+            while let Some(done) = placements.try_join_next() {
+                log_panic(done);
+            }
+            let now = clock.now();
+            wake.mark_unchanged();
+            let wake_at = match self.dispatch_round(now, &permits, &mut placements).await {
+                Ok(round) if round.more && round.progressed && permits.available_permits() > 0 => {
+                    now
+                }
+                Ok(round) => {
+                    let recheck = now + delta(self.config.recheck_interval);
+                    match self.engine.store().next_due().await {
+                        Ok(Some(due)) if due > now || round.progressed => due.min(recheck),
+                        Ok(_) => recheck,
+                        Err(error) => {
+                            tracing::error!(%error, "worker could not read the next due time");
+                            recheck
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%error, "worker round failed; trying again shortly");
+                    now + delta(self.config.recheck_interval)
+                }
+            };
+            if wake_at <= now {
+                tokio::task::yield_now().await;
+                continue;
+            }
+            tokio::select! {
+                () = stopped(&mut stop) => break,
+                () = clock.sleep_until(wake_at) => {}
+                _ = wake.changed() => {}
+                Some(done) = placements.join_next(), if !placements.is_empty() => log_panic(done),
+            }
+        }
+        // Graceful shutdown: claim nothing more, let every placement finish.
+        while let Some(done) = placements.join_next().await {
+            log_panic(done);
+        }
+    }
+
+    async fn dispatch_round(
+        self: &Arc<Self>,
+        now: DateTime<Utc>,
+        permits: &Arc<Semaphore>,
+        placements: &mut JoinSet<()>,
+    ) -> Result<Round, Error> {
+        let batch = self.config.batch_size.max(1);
+        let store = self.engine.store();
+        let mut progressed = false;
+        let mut more = false;
+
+        let lost = store.expired_leases(now, batch).await?;
+        more |= lost.len() == batch;
+        for call in lost {
+            let permit = match self.config.lost_dispatch {
+                LostDispatch::Redial => match permits.clone().try_acquire_owned() {
+                    Ok(permit) => Some(permit),
+                    Err(_) => continue,
+                },
+                LostDispatch::FailOutcomeUnknown => None,
+            };
+            match self.recover_lost(call.id(), now).await {
+                Ok(Some(call)) if call.status() == CallStatus::Dispatching => {
+                    progressed = true;
+                    if let Some(permit) = permit {
+                        placements.spawn(self.clone().place(call, permit));
+                    }
+                }
+                Ok(Some(_)) => progressed = true,
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::error!(call_id = %call.id(), %error, "could not recover a lost claim")
+                }
+            }
+        }
+
+        let due = store.deadlines_due(now, batch).await?;
+        more |= due.len() == batch;
+        for call in due {
+            match self.engine.fire_deadline(call.id()).await {
+                Ok(_) => progressed = true,
+                Err(error) => {
+                    tracing::error!(call_id = %call.id(), %error, "could not fire a deadline")
+                }
+            }
+        }
+
+        let mut limit = permits.available_permits().min(batch);
+        if let Some(cps) = self.config.calls_per_second {
+            limit = limit.min(cps.ceil().max(1.0) as usize);
+        }
+        if limit > 0 {
+            let claim = Claim {
+                now,
+                worker: self.config.worker_id.clone(),
+                lease_until: now + delta(self.config.lease),
+                limit,
+            };
+            let claimed = store.claim_due(&claim).await?;
+            more |= claimed.len() == limit;
+            progressed |= !claimed.is_empty();
+            for (call, event) in claimed {
+                self.engine
+                    .inner
+                    .notifier
+                    .notify(&Notification::CallChanged { call: call.clone(), events: vec![event] });
+                let permit = permits
+                    .clone()
+                    .try_acquire_owned()
+                    .expect("permits were counted before claiming");
+                placements.spawn(self.clone().place(call, permit));
+            }
+        }
+        Ok(Round { progressed, more })
+    }
+
+    /// Handles a call whose claim expired, by policy. `None` when another
+    /// worker got to it first or its claim is live again.
+    async fn recover_lost(&self, id: &CallId, now: DateTime<Utc>) -> Result<Option<Call>, Error> {
+        let mut changed = false;
+        let policy = self.config.lost_dispatch;
+        let worker = self.config.worker_id.clone();
+        let lease_until = now + delta(self.config.lease);
+        let call = self
+            .engine
+            .update(id, |call, now| {
+                let lost_by = match (call.status(), call.lease()) {
+                    (CallStatus::Dispatching, Some(lease)) if lease.expires_at <= now => lease.worker.clone(),
+                    _ => return Ok(None),
+                };
+                changed = true;
+                let mut change = Change::new(call, now);
+                match policy {
+                    LostDispatch::FailOutcomeUnknown => {
+                        change.flag(Flag::OutcomeUnknown, now, EventSource::Scheduler);
+                        let error = format!(
+                            "worker {lost_by} lost its claim while placing the call; whether it was dialled is unknown"
+                        );
+                        change.apply(&Lifecycle::Failed { error: Some(error) }, now, EventSource::Scheduler, None, Map::new())?;
+                    }
+                    LostDispatch::Redial => {
+                        let metadata = object(json!({ "worker": worker.as_str(), "redial": true, "lost_by": lost_by.as_str() }));
+                        change.transition(Trigger::Dispatched, now, EventSource::Scheduler, metadata)?;
+                        change.call.parts.lease = Some(Lease { worker: worker.clone(), expires_at: lease_until });
+                    }
+                }
+                Ok(Some(change))
+            })
+            .await?;
+        Ok(changed.then_some(call))
+    }
+
+    /// Places one claimed call: attempts with backoff, then records the outcome.
+    async fn place(self: Arc<Self>, call: Call, _permit: OwnedSemaphorePermit) {
+        let Some(to) = call.to().cloned() else {
+            let error =
+                ProviderError::Permanent { message: "the call has no number to dial".into() };
+            return self.record_placement(call.id(), 0, Vec::new(), Err(error)).await;
+        };
+        let request = PlaceCall { call_id: call.id().clone(), to, from: call.from().cloned() };
+        let clock = self.engine.clock().clone();
+        let mut errors = Vec::new();
+        let mut attempt = 0;
+        let outcome = loop {
+            attempt += 1;
+            self.wait_for_request_slot().await;
+            match self.provider.place_call(&request).await {
+                Ok(placed) => break Ok(placed),
+                Err(ProviderError::Transient { message, retry_after })
+                    if attempt < self.config.retry.attempts =>
+                {
+                    tracing::debug!(call_id = %call.id(), attempt, %message, "transient provider error; retrying");
+                    let delay = retry_after.unwrap_or_else(|| self.config.retry.delay(attempt));
+                    errors.push(message);
+                    clock.sleep_until(clock.now() + delta(delay)).await;
+                }
+                Err(error) => break Err(error),
+            }
+        };
+        self.record_placement(call.id(), attempt, errors, outcome).await;
+    }
+
+    /// Waits for this worker's next request slot under `calls_per_second`.
+    async fn wait_for_request_slot(&self) {
+        let Some(cps) = self.config.calls_per_second.filter(|cps| *cps > 0.0) else { return };
+        let clock = self.engine.clock();
+        let interval = TimeDelta::microseconds((1_000_000.0 / cps) as i64);
+        let slot = {
+            let mut next = self.next_request_slot.lock().unwrap_or_else(|e| e.into_inner());
+            let now = clock.now();
+            let slot = next.map_or(now, |next| next.max(now));
+            *next = Some(slot + interval);
+            slot
+        };
+        clock.sleep_until(slot).await;
+    }
+
+    async fn record_placement(
+        &self,
+        id: &CallId,
+        attempts: u32,
+        errors: Vec<String>,
+        outcome: Result<ProviderCall, ProviderError>,
+    ) {
+        let worker = &self.config.worker_id;
+        let retries = errors.clone();
+        let rules = &self.engine.config().rules;
+        let result = self
+            .engine
+            .update(id, |call, now| {
+                let ours = call.status() == CallStatus::Dispatching
+                    && call.lease().is_some_and(|lease| &lease.worker == worker);
+                if !ours {
+                    if let Ok(placed) = &outcome {
+                        tracing::error!(call_id = %call.id(), external_id = %placed.external_id,
+                            "the provider accepted a call whose claim this worker had lost");
+                    }
+                    return Ok(None);
+                }
+                let mut change = Change::new(call, now);
+                change.call.parts.attempts += attempts;
+                let mut extra = object(json!({ "attempts": attempts }));
+                if !retries.is_empty() {
+                    extra.insert("retried_errors".into(), json!(retries));
+                    change.call.parts.last_error = retries.last().cloned();
+                }
+                match &outcome {
+                    Ok(placed) => {
+                        change.call.parts.external_id = Some(placed.external_id.clone());
+                        extra.insert("external_id".into(), json!(placed.external_id));
+                        let initiated = Lifecycle::Initiated(Initiated::default());
+                        change.apply_with_rules(
+                            &initiated,
+                            now,
+                            EventSource::Scheduler,
+                            None,
+                            extra,
+                            rules,
+                        )?;
+                        for step in super::provider_steps(
+                            change.call.status(),
+                            placed.status,
+                            placed.duration_seconds,
+                        ) {
+                            change.apply_with_rules(
+                                &step,
+                                now,
+                                EventSource::Provider,
+                                None,
+                                Map::new(),
+                                rules,
+                            )?;
+                        }
+                    }
+                    Err(error) => {
+                        let message = match error {
+                            ProviderError::Transient { message, .. } => {
+                                format!("provider unavailable after {attempts} attempts: {message}")
+                            }
+                            ProviderError::Permanent { message } => message.clone(),
+                            other => other.to_string(),
+                        };
+                        if matches!(error, ProviderError::Invalid { .. }) {
+                            change.flag(Flag::OutcomeUnknown, now, EventSource::Scheduler);
+                        }
+                        let failed = Lifecycle::Failed { error: Some(message) };
+                        change.apply(&failed, now, EventSource::Scheduler, None, extra)?;
+                    }
+                }
+                Ok(Some(change))
+            })
+            .await;
+        match result {
+            Ok(call) => {
+                tracing::info!(call_id = %call.id(), status = %call.status(), attempts, "placement recorded")
+            }
+            Err(error) => tracing::error!(call_id = %id, %error, "could not record a placement"),
+        }
+    }
+
+    async fn follow_loop(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let clock = self.engine.clock().clone();
+        while !*stop.borrow() {
+            let started = clock.now();
+            if let Err(error) = self.follow_round().await {
+                tracing::error!(%error, "could not poll the provider");
+            }
+            tokio::select! {
+                () = stopped(&mut stop) => break,
+                () = clock.sleep_until(started + delta(self.config.poll_interval)) => {}
+            }
+        }
+    }
+
+    /// Fetches every followed call's provider status once, with bounded
+    /// concurrency, and records what changed.
+    async fn follow_round(self: &Arc<Self>) -> Result<(), Error> {
+        let calls = self.engine.store().following(self.config.batch_size.max(1) * 16).await?;
+        let permits = Arc::new(Semaphore::new(self.config.poll_concurrency.max(1)));
+        let mut polls = JoinSet::new();
+        for call in calls {
+            let Some(external_id) = call.external_id().map(str::to_owned) else { continue };
+            let permit =
+                permits.clone().acquire_owned().await.expect("the semaphore is never closed");
+            let shared = self.clone();
+            polls.spawn(async move {
+                let _permit = permit;
+                let report = shared.provider.fetch_call(&external_id).await;
+                match &report {
+                    Err(error @ ProviderError::NotFound { .. }) => {
+                        tracing::warn!(call_id = %call.id(), %error, "the provider forgot the call");
+                    }
+                    Err(error) => {
+                        tracing::warn!(call_id = %call.id(), %error, "could not fetch the call's status; will poll again");
+                        return;
+                    }
+                    Ok(_) => {}
+                }
+                if let Err(error) = shared.engine.apply_provider_report(call.id(), report.as_ref()).await {
+                    tracing::error!(call_id = %call.id(), %error, "could not record the provider's status");
+                }
+            });
+        }
+        while let Some(done) = polls.join_next().await {
+            log_panic(done);
+        }
+        Ok(())
+    }
+}
+
+fn log_panic(done: Result<(), tokio::task::JoinError>) {
+    if let Err(error) = done {
+        tracing::error!(%error, "a worker task panicked");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_is_capped() {
+        let policy = RetryPolicy {
+            attempts: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(300),
+        };
+        for _ in 0..100 {
+            let first = policy.delay(1);
+            assert!(
+                (Duration::from_millis(50)..=Duration::from_millis(100)).contains(&first),
+                "{first:?}"
+            );
+            let second = policy.delay(2);
+            assert!(
+                (Duration::from_millis(100)..=Duration::from_millis(200)).contains(&second),
+                "{second:?}"
+            );
+            let capped = policy.delay(10);
+            assert!(
+                (Duration::from_millis(150)..=Duration::from_millis(300)).contains(&capped),
+                "{capped:?}"
+            );
+        }
+    }
+}

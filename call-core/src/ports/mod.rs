@@ -1,0 +1,15 @@
+//! The ports: everything `call-core` needs from the outside world, as traits.
+//! Adapters implement them; the core knows no adapter.
+
+mod clock;
+mod notifier;
+mod provider;
+mod store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use notifier::{Alert, BroadcastNotifier, Fanout, LogNotifier, Notification, Notifier};
+pub use provider::{CallProvider, PlaceCall, ProviderCall, ProviderError, ProviderStatus};
+pub use store::{
+    AgentTotals, CallStore, Claim, Cursor, HistoryQuery, ListQuery, Page, Queue, QueueTotals,
+    StatsInputs, StoreError,
+};

@@ -1,0 +1,336 @@
+use std::fmt;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::{
+    AgentId, Call, CallEvent, CallId, EventId, PhoneNumber, QueueId, StatusFilter, ValidationError,
+    WorkerId,
+};
+
+/// Why a store operation failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A call with this id already exists.
+    #[error("call {0} already exists")]
+    DuplicateCall(CallId),
+    /// An event with this id is already in the log.
+    #[error("event {0} is already recorded")]
+    DuplicateEvent(EventId),
+    /// A queue with this id already exists.
+    #[error("queue {0} already exists")]
+    DuplicateQueue(QueueId),
+    /// The call does not exist.
+    #[error("call {0} not found")]
+    NotFound(CallId),
+    /// The call changed since it was read: the save was based on a stale version.
+    #[error("call {id} was changed concurrently (expected version {expected})")]
+    Conflict {
+        /// The call.
+        id: CallId,
+        /// The version the save expected to replace.
+        expected: u64,
+    },
+    /// The storage itself failed: I/O, corruption, a full disk.
+    #[error("store failed: {0}")]
+    Backend(String),
+}
+
+/// A position in a listing, newest first: the (`created_at`, `id`) of the
+/// last item of a page. Opaque to clients as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    /// `created_at` of the last item seen.
+    pub created_at: DateTime<Utc>,
+    /// `id` of the last item seen.
+    pub id: CallId,
+}
+
+impl Cursor {
+    /// The cursor after `call`.
+    pub fn after(call: &Call) -> Cursor {
+        Cursor { created_at: call.created_at(), id: call.id().clone() }
+    }
+
+    /// Reads a cursor written by [`Display`](fmt::Display).
+    ///
+    /// # Errors
+    ///
+    /// A [`ValidationError`] on `cursor` when the text is not one.
+    pub fn parse(text: &str) -> Result<Cursor, ValidationError> {
+        let invalid = || ValidationError::new("cursor", "not a cursor from an earlier page");
+        let (micros, id) = text.split_once('~').ok_or_else(invalid)?;
+        let micros: i64 = micros.parse().map_err(|_| invalid())?;
+        let created_at = Utc.timestamp_micros(micros).single().ok_or_else(invalid)?;
+        let id = CallId::parse(id).map_err(|_| invalid())?;
+        Ok(Cursor { created_at, id })
+    }
+
+    /// Whether `call` comes after this cursor, newest first.
+    pub fn is_before(&self, call: &Call) -> bool {
+        (call.created_at(), call.id()) < (self.created_at, &self.id)
+    }
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}~{}", self.created_at.timestamp_micros(), self.id)
+    }
+}
+
+/// One page of a listing, and where the next one starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The items, newest first.
+    pub items: Vec<T>,
+    /// Where the next page starts; `None` on the last page.
+    pub next_cursor: Option<Cursor>,
+}
+
+/// What [`CallStore::list`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListQuery {
+    /// Calls whose status passes any of these; every call when empty.
+    pub statuses: Vec<StatusFilter>,
+    /// Calls in this queue.
+    pub queue: Option<QueueId>,
+    /// Calls in which this number is caller or callee.
+    pub phone: Option<PhoneNumber>,
+    /// At most this many calls (at least 1).
+    pub limit: usize,
+    /// Calls after this position.
+    pub cursor: Option<Cursor>,
+}
+
+impl Default for ListQuery {
+    /// Every call, 50 a page.
+    fn default() -> ListQuery {
+        ListQuery { statuses: Vec::new(), queue: None, phone: None, limit: 50, cursor: None }
+    }
+}
+
+impl ListQuery {
+    /// Whether `call` passes the filters (not the cursor or the limit).
+    pub fn matches(&self, call: &Call) -> bool {
+        (self.statuses.is_empty() || self.statuses.iter().any(|f| f.matches(call.status())))
+            && self.queue.as_ref().is_none_or(|q| call.queue_id() == Some(q))
+            && self.phone.as_ref().is_none_or(|p| call.involves(p))
+    }
+}
+
+/// What [`CallStore::history`] returns: the ended calls of a number,
+/// newest first, created in `[since, until)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryQuery {
+    /// Calls created at or after this.
+    pub since: Option<DateTime<Utc>>,
+    /// Calls created before this.
+    pub until: Option<DateTime<Utc>>,
+    /// At most this many calls (at least 1).
+    pub limit: usize,
+    /// Calls after this position.
+    pub cursor: Option<Cursor>,
+}
+
+impl Default for HistoryQuery {
+    /// All time, 50 a page.
+    fn default() -> HistoryQuery {
+        HistoryQuery { since: None, until: None, limit: 50, cursor: None }
+    }
+}
+
+impl HistoryQuery {
+    /// Whether `call` belongs in the history of `number` (not the cursor or
+    /// the limit): the number took part, the call ended, and it was not
+    /// canceled before being placed.
+    pub fn matches(&self, number: &PhoneNumber, call: &Call) -> bool {
+        call.involves(number)
+            && call.status().is_terminal()
+            && call.status() != crate::CallStatus::Canceled
+            && self.since.is_none_or(|t| call.created_at() >= t)
+            && self.until.is_none_or(|t| call.created_at() < t)
+    }
+}
+
+/// A worker's request to claim due calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// Claim calls due at or before this.
+    pub now: DateTime<Utc>,
+    /// The worker claiming them.
+    pub worker: WorkerId,
+    /// When the claim lapses.
+    pub lease_until: DateTime<Utc>,
+    /// Claim at most this many.
+    pub limit: usize,
+}
+
+/// A queue in the queue registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queue {
+    /// Its id.
+    pub id: QueueId,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The sums behind one queue's metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueTotals {
+    /// The queue.
+    pub queue_id: QueueId,
+    /// Calls of the queue that were initiated: not pending, not canceled.
+    pub offered: u64,
+    /// Of those, answered.
+    pub answered: u64,
+    /// Of those, `abandoned`.
+    pub abandoned: u64,
+    /// Answered with `wait_seconds` at most the SLA threshold.
+    pub answered_within_sla: u64,
+    /// Sum of `wait_seconds` of the answered calls.
+    pub wait_seconds: f64,
+    /// Sum of `hold_seconds` of the answered calls.
+    pub hold_seconds: f64,
+}
+
+/// The sums behind one agent's metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentTotals {
+    /// The agent.
+    pub agent_id: AgentId,
+    /// Calls answered with this agent as `agent_id`.
+    pub answered: u64,
+    /// Sum of `wait_seconds` of those.
+    pub wait_seconds: f64,
+    /// Sum of `duration_seconds` of those.
+    pub talk_seconds: f64,
+    /// Sum of `hold_seconds` of those.
+    pub hold_seconds: f64,
+    /// `call_retransfer` events naming this agent in their `agent_id` metadata.
+    pub reroutes: u64,
+}
+
+/// The inputs of the queue and agent metrics.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StatsInputs {
+    /// One per queue that has been offered calls, ordered by queue id.
+    pub queues: Vec<QueueTotals>,
+    /// One per agent that has answered or been rerouted, ordered by agent id.
+    pub agents: Vec<AgentTotals>,
+}
+
+/// Where calls, their audit log and the queue registry are kept.
+///
+/// Every implementation MUST pass the conformance suite,
+/// `call_core::testing::conformance::run` (feature `testing`), which is this
+/// contract made executable. Times MUST be kept to the microsecond.
+///
+/// # Errors
+///
+/// Every method fails with [`StoreError::Backend`] when the storage itself
+/// fails; the other variants are named on each method.
+#[async_trait]
+pub trait CallStore: Send + Sync {
+    /// Inserts new calls with their first events, all or nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::DuplicateCall`] if any call id exists,
+    /// [`StoreError::DuplicateEvent`] if any event id does; then nothing is written.
+    async fn insert(&self, calls: &[Call], events: &[CallEvent]) -> Result<(), StoreError>;
+
+    /// The call with this id.
+    async fn get(&self, id: &CallId) -> Result<Option<Call>, StoreError>;
+
+    /// The call the provider knows as `external_id`.
+    async fn get_by_external_id(&self, external_id: &str) -> Result<Option<Call>, StoreError>;
+
+    /// Replaces a call with `call`, whose version MUST be one more than the
+    /// stored one, and appends `events` to the log, in one transaction.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::NotFound`] when there is no such call;
+    /// [`StoreError::Conflict`] when the stored version is not
+    /// `call.version() - 1`; [`StoreError::DuplicateEvent`] when an event id
+    /// is already recorded. In every case nothing is written.
+    async fn save(&self, call: &Call, events: &[CallEvent]) -> Result<(), StoreError>;
+
+    /// Calls passing the query's filters, newest first by (`created_at`,
+    /// `id`), after its cursor, at most `limit`; `next_cursor` is set when
+    /// the page is full.
+    async fn list(&self, query: &ListQuery) -> Result<Page<Call>, StoreError>;
+
+    /// Atomically claims up to `claim.limit` calls in `scheduled` whose
+    /// `scheduled_at` is at or before `claim.now`, earliest due first: each
+    /// becomes `dispatching` with a [`Lease`](crate::Lease) for
+    /// `claim.worker` until `claim.lease_until`, its version raised by one,
+    /// `updated_at` set to `claim.now`, and a `call_dispatched` event
+    /// (source `scheduler`, metadata `{"worker": …}`) appended. Concurrent
+    /// claims, from this process or another on the same storage, MUST never
+    /// return the same call twice.
+    ///
+    /// Returns each claimed call with the `call_dispatched` event written for it.
+    async fn claim_due(&self, claim: &Claim) -> Result<Vec<(Call, CallEvent)>, StoreError>;
+
+    /// The earliest moment something is due: a `scheduled` call's
+    /// `scheduled_at`, a call's `deadline_at`, or a `dispatching` call's
+    /// lease expiry. `None` when nothing is pending.
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Up to `limit` calls whose `deadline_at` is at or before `now`, earliest first.
+    async fn deadlines_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Call>, StoreError>;
+
+    /// Up to `limit` calls in `dispatching` whose lease expired at or before
+    /// `now`, earliest first.
+    async fn expired_leases(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Call>, StoreError>;
+
+    /// Up to `limit` outbound calls in a live status with an `external_id`:
+    /// the calls whose provider status is being followed, least recently
+    /// updated first.
+    async fn following(&self, limit: usize) -> Result<Vec<Call>, StoreError>;
+
+    /// The calls passing [`HistoryQuery::matches`] for `number`, newest
+    /// first by (`created_at`, `id`), after the cursor, at most `limit`.
+    async fn history(
+        &self,
+        number: &PhoneNumber,
+        query: &HistoryQuery,
+    ) -> Result<Page<Call>, StoreError>;
+
+    /// The audit log of a call, in the order it was written; empty for an unknown call.
+    async fn events(&self, id: &CallId) -> Result<Vec<CallEvent>, StoreError>;
+
+    /// The event with this id, to answer a repeated delivery as the first.
+    async fn event(&self, id: &EventId) -> Result<Option<CallEvent>, StoreError>;
+
+    /// Adds a queue to the registry.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::DuplicateQueue`] when it is there already.
+    async fn add_queue(&self, queue: &Queue) -> Result<(), StoreError>;
+
+    /// Removes a queue; returns whether it was there. Calls keep their `queue_id`.
+    async fn remove_queue(&self, id: &QueueId) -> Result<bool, StoreError>;
+
+    /// The queue with this id.
+    async fn queue(&self, id: &QueueId) -> Result<Option<Queue>, StoreError>;
+
+    /// Every queue, ordered by id.
+    async fn queues(&self) -> Result<Vec<Queue>, StoreError>;
+
+    /// The sums behind the queue and agent metrics, as each field of
+    /// [`QueueTotals`] and [`AgentTotals`] defines them, with
+    /// `sla_seconds` as the service-level threshold.
+    async fn stats_inputs(&self, sla_seconds: f64) -> Result<StatsInputs, StoreError>;
+}

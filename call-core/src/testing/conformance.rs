@@ -1,0 +1,812 @@
+//! The [`CallStore`] contract as an executable suite.
+//!
+//! Every store implementation runs it from its own tests:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use std::sync::Arc;
+//! use call_core::{ports::CallStore, testing::{MemoryStore, conformance}};
+//!
+//! conformance::run(|| async { Arc::new(MemoryStore::new()) as Arc<dyn CallStore> }).await;
+//! # }
+//! ```
+//!
+//! Each check gets a fresh store from the factory and panics, naming the
+//! check and what differed, when the store breaks the contract.
+
+use std::{collections::HashSet, future::Future, sync::Arc};
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use serde_json::{Map, json};
+
+use crate::{
+    AgentId, Call, CallEvent, CallId, CallParts, CallStatus, Direction, EventId, EventSource,
+    EventType, Flags, Lease, Media, PhoneNumber, QueueId, StatusFilter, StatusGroup, WorkerId,
+    ports::{CallStore, Claim, HistoryQuery, ListQuery, Queue, StoreError},
+};
+
+/// Runs every check of the contract, each on a fresh store from `make_store`.
+///
+/// # Panics
+///
+/// When the store breaks the contract: the message names the check.
+pub async fn run<F, Fut>(make_store: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<dyn CallStore>>,
+{
+    insert_and_get(make_store().await).await;
+    insert_is_all_or_nothing(make_store().await).await;
+    save_checks_the_version(make_store().await).await;
+    save_refuses_recorded_event_ids(make_store().await).await;
+    get_by_external_id(make_store().await).await;
+    list_filters_and_pages(make_store().await).await;
+    claim_takes_due_calls_once(make_store().await).await;
+    concurrent_claims_never_overlap(make_store().await).await;
+    next_due_is_the_earliest_moment(make_store().await).await;
+    deadlines_and_expired_leases(make_store().await).await;
+    following_lists_placed_live_calls(make_store().await).await;
+    history_of_a_number(make_store().await).await;
+    queue_registry(make_store().await).await;
+    stats_inputs(make_store().await).await;
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap() + TimeDelta::microseconds(123_456)
+}
+
+fn t(seconds: i64) -> DateTime<Utc> {
+    t0() + TimeDelta::seconds(seconds)
+}
+
+fn phone(n: u32) -> PhoneNumber {
+    PhoneNumber::parse(&format!("+1415555{n:04}")).unwrap()
+}
+
+fn id(name: &str) -> CallId {
+    CallId::parse(name).unwrap()
+}
+
+/// A scheduled outbound call to `phone(1)` created at `t(created)`; `edit` shapes it.
+fn call(name: &str, created: i64, edit: impl FnOnce(&mut CallParts)) -> Call {
+    let mut parts = CallParts {
+        id: id(name),
+        direction: Direction::Outbound,
+        to: Some(phone(1)),
+        from: None,
+        customer_name: Some(format!("customer {name}")),
+        workflow: Some("support".into()),
+        media: Media::Voice,
+        queue_id: None,
+        agent_id: None,
+        metadata: json!({ "ticket": 7, "tags": ["a", "b"] }).as_object().cloned().unwrap(),
+        status: CallStatus::Scheduled,
+        scheduled_at: Some(t(created + 60)),
+        external_id: None,
+        attempts: 0,
+        last_error: None,
+        created_at: t(created),
+        updated_at: t(created),
+        initiated_at: None,
+        routed_at: None,
+        answered_at: None,
+        held_at: None,
+        ended_at: None,
+        wait_seconds: None,
+        hold_seconds: None,
+        duration_seconds: None,
+        end_reason: None,
+        flags: Flags::EMPTY,
+        deadline_at: None,
+        lease: None,
+        version: 1,
+    };
+    edit(&mut parts);
+    Call::from_parts(parts)
+}
+
+/// `call` changed by `edit`, one version on.
+fn next_version(call: &Call, edit: impl FnOnce(&mut CallParts)) -> Call {
+    let mut parts = call.parts().clone();
+    parts.version += 1;
+    edit(&mut parts);
+    Call::from_parts(parts)
+}
+
+fn event(call: &Call, event_id: &str, event_type: EventType, at: DateTime<Utc>) -> CallEvent {
+    let metadata: Map<String, serde_json::Value> =
+        json!({ "n": event_id }).as_object().cloned().unwrap();
+    CallEvent::new(
+        EventId::parse(event_id).unwrap(),
+        call.id().clone(),
+        event_type,
+        at,
+        at,
+        EventSource::Api,
+        metadata,
+    )
+}
+
+async fn insert_all(store: &Arc<dyn CallStore>, calls: &[Call]) {
+    store.insert(calls, &[]).await.expect("insert");
+}
+
+fn ids(calls: &[Call]) -> Vec<&str> {
+    calls.iter().map(|c| c.id().as_str()).collect()
+}
+
+async fn insert_and_get(store: Arc<dyn CallStore>) {
+    let a = call("a", 0, |p| {
+        p.from = Some(phone(9));
+        p.flags = [crate::Flag::Rerouted, crate::Flag::ShortCall].into_iter().collect();
+        p.wait_seconds = Some(1.5);
+        p.lease = Some(Lease { worker: WorkerId::parse("w").unwrap(), expires_at: t(5) });
+    });
+    let b = call("b", 1, |p| {
+        p.direction = Direction::Inbound;
+        p.to = None;
+        p.status = CallStatus::Initiated;
+        p.scheduled_at = None;
+    });
+    let events = [
+        event(&a, "e1", EventType::CallScheduled, t(0)),
+        event(&a, "e2", EventType::CallFlagged, t(0)),
+    ];
+    store.insert(&[a.clone(), b.clone()], &events).await.expect("insert_and_get: insert");
+    assert_eq!(
+        store.get(a.id()).await.unwrap().as_ref(),
+        Some(&a),
+        "insert_and_get: every field of a call survives"
+    );
+    assert_eq!(
+        store.get(b.id()).await.unwrap().as_ref(),
+        Some(&b),
+        "insert_and_get: absent fields stay absent"
+    );
+    assert_eq!(store.get(&id("nope")).await.unwrap(), None, "insert_and_get: unknown id");
+    assert_eq!(
+        store.events(a.id()).await.unwrap(),
+        events,
+        "insert_and_get: events in order, every field"
+    );
+    assert_eq!(store.events(b.id()).await.unwrap(), [], "insert_and_get: no events");
+    assert_eq!(
+        store.event(&EventId::parse("e2").unwrap()).await.unwrap().as_ref(),
+        Some(&events[1])
+    );
+    assert_eq!(store.event(&EventId::parse("e3").unwrap()).await.unwrap(), None);
+}
+
+async fn insert_is_all_or_nothing(store: Arc<dyn CallStore>) {
+    let a = call("a", 0, |_| {});
+    store
+        .insert(std::slice::from_ref(&a), &[event(&a, "e1", EventType::CallScheduled, t(0))])
+        .await
+        .unwrap();
+    let b = call("b", 1, |_| {});
+    let error = store.insert(&[b.clone(), call("a", 2, |_| {})], &[]).await.unwrap_err();
+    assert_eq!(
+        error,
+        StoreError::DuplicateCall(id("a")),
+        "insert_is_all_or_nothing: duplicate call"
+    );
+    assert_eq!(store.get(b.id()).await.unwrap(), None, "insert_is_all_or_nothing: nothing written");
+    let error = store
+        .insert(std::slice::from_ref(&b), &[event(&b, "e1", EventType::CallScheduled, t(1))])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        StoreError::DuplicateEvent(EventId::parse("e1").unwrap()),
+        "insert_is_all_or_nothing: duplicate event"
+    );
+    assert_eq!(store.get(b.id()).await.unwrap(), None, "insert_is_all_or_nothing: nothing written");
+    assert_eq!(
+        store.get(a.id()).await.unwrap().as_ref(),
+        Some(&a),
+        "insert_is_all_or_nothing: first call intact"
+    );
+}
+
+async fn save_checks_the_version(store: Arc<dyn CallStore>) {
+    let a = call("a", 0, |_| {});
+    insert_all(&store, std::slice::from_ref(&a)).await;
+    let canceled = next_version(&a, |p| p.status = CallStatus::Canceled);
+    store
+        .save(&canceled, &[event(&canceled, "e1", EventType::CallCanceled, t(1))])
+        .await
+        .expect("save");
+    assert_eq!(
+        store.get(a.id()).await.unwrap().as_ref(),
+        Some(&canceled),
+        "save_checks_the_version: saved"
+    );
+
+    // A writer that read version 1 too is refused, and writes nothing.
+    let stale = next_version(&a, |p| p.status = CallStatus::Dispatching);
+    let error = store
+        .save(&stale, &[event(&stale, "e2", EventType::CallDispatched, t(2))])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        StoreError::Conflict { id: id("a"), expected: 1 },
+        "save_checks_the_version: stale version"
+    );
+    assert_eq!(
+        store.get(a.id()).await.unwrap().as_ref(),
+        Some(&canceled),
+        "save_checks_the_version: unchanged"
+    );
+    assert_eq!(
+        store.events(a.id()).await.unwrap().len(),
+        1,
+        "save_checks_the_version: no event written"
+    );
+
+    let ghost = call("ghost", 0, |p| p.version = 2);
+    let error = store.save(&ghost, &[]).await.unwrap_err();
+    assert_eq!(error, StoreError::NotFound(id("ghost")), "save_checks_the_version: unknown call");
+}
+
+async fn save_refuses_recorded_event_ids(store: Arc<dyn CallStore>) {
+    let a = call("a", 0, |_| {});
+    insert_all(&store, std::slice::from_ref(&a)).await;
+    let first = next_version(&a, |p| p.status = CallStatus::Initiated);
+    let recorded = event(&first, "ext-1", EventType::CallInitiated, t(1));
+    store.save(&first, std::slice::from_ref(&recorded)).await.unwrap();
+    let again = next_version(&first, |p| p.status = CallStatus::Ringing);
+    let error = store
+        .save(&again, &[event(&again, "ext-1", EventType::CallRinging, t(2))])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        StoreError::DuplicateEvent(EventId::parse("ext-1").unwrap()),
+        "save_refuses_recorded_event_ids"
+    );
+    assert_eq!(
+        store.get(a.id()).await.unwrap().as_ref(),
+        Some(&first),
+        "save_refuses_recorded_event_ids: unchanged"
+    );
+    assert_eq!(
+        store.events(a.id()).await.unwrap(),
+        std::slice::from_ref(&recorded),
+        "save_refuses_recorded_event_ids: recorded once"
+    );
+    assert_eq!(
+        store.event(recorded.id()).await.unwrap(),
+        Some(recorded),
+        "save_refuses_recorded_event_ids: the first"
+    );
+    // Twice in one save is refused too.
+    let twice = [
+        event(&again, "x", EventType::CallRinging, t(2)),
+        event(&again, "x", EventType::CallFlagged, t(2)),
+    ];
+    assert!(
+        store.save(&again, &twice).await.is_err(),
+        "save_refuses_recorded_event_ids: same id twice in one save"
+    );
+    assert_eq!(store.get(a.id()).await.unwrap().as_ref(), Some(&first));
+}
+
+async fn get_by_external_id(store: Arc<dyn CallStore>) {
+    let a = call("a", 0, |p| {
+        p.status = CallStatus::Initiated;
+        p.external_id = Some("prov-1".into());
+    });
+    insert_all(&store, &[a.clone(), call("b", 1, |_| {})]).await;
+    assert_eq!(store.get_by_external_id("prov-1").await.unwrap(), Some(a), "get_by_external_id");
+    assert_eq!(
+        store.get_by_external_id("prov-2").await.unwrap(),
+        None,
+        "get_by_external_id: unknown"
+    );
+}
+
+async fn list_filters_and_pages(store: Arc<dyn CallStore>) {
+    let q1 = QueueId::parse("q1").unwrap();
+    let calls = [
+        call("c0", 0, |_| {}),
+        call("c1", 1, |p| p.status = CallStatus::Ringing),
+        call("c2", 2, |p| {
+            p.status = CallStatus::Completed;
+            p.queue_id = Some(q1.clone());
+        }),
+        // Three created at the same moment: ordered by id, newest first.
+        call("c3a", 3, |p| p.status = CallStatus::Canceled),
+        call("c3b", 3, |p| {
+            p.status = CallStatus::Active;
+            p.queue_id = Some(q1.clone());
+        }),
+        call("c3c", 3, |p| {
+            p.to = Some(phone(2));
+            p.from = Some(phone(3));
+        }),
+        call("c4", 4, |p| {
+            p.status = CallStatus::Dispatching;
+            p.direction = Direction::Inbound;
+            p.to = Some(phone(3));
+        }),
+    ];
+    insert_all(&store, &calls).await;
+    let list = |query: ListQuery| {
+        let store = store.clone();
+        async move { store.list(&query).await.unwrap() }
+    };
+    let all = list(ListQuery { limit: 100, ..ListQuery::default() }).await;
+    assert_eq!(
+        ids(&all.items),
+        ["c4", "c3c", "c3b", "c3a", "c2", "c1", "c0"],
+        "list_filters_and_pages: newest first"
+    );
+    assert_eq!(all.next_cursor, None, "list_filters_and_pages: one page");
+
+    // Pages of 3 cover everything once, in order.
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    for _ in 0..10 {
+        let page =
+            list(ListQuery { limit: 3, cursor: cursor.clone(), ..ListQuery::default() }).await;
+        assert!(page.items.len() <= 3, "list_filters_and_pages: page size");
+        seen.extend(page.items.iter().map(|c| c.id().to_string()));
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen, ids(&all.items), "list_filters_and_pages: pages cover the listing once");
+
+    let check = |query: ListQuery, expected: &'static [&'static str], what: &'static str| {
+        let list = &list;
+        async move {
+            let page = list(ListQuery { limit: 100, ..query }).await;
+            assert_eq!(ids(&page.items), expected, "list_filters_and_pages: {what}");
+        }
+    };
+    let status =
+        |filters: &[StatusFilter]| ListQuery { statuses: filters.to_vec(), ..ListQuery::default() };
+    check(status(&[StatusFilter::Status(CallStatus::Ringing)]), &["c1"], "one status").await;
+    check(status(&[StatusFilter::Group(StatusGroup::Live)]), &["c3b", "c1"], "live group").await;
+    check(
+        status(&[StatusFilter::Group(StatusGroup::Pending)]),
+        &["c4", "c3c", "c0"],
+        "pending group",
+    )
+    .await;
+    check(
+        status(&[
+            StatusFilter::Group(StatusGroup::Ended),
+            StatusFilter::Status(CallStatus::Ringing),
+        ]),
+        &["c3a", "c2", "c1"],
+        "several filters",
+    )
+    .await;
+    check(ListQuery { queue: Some(q1.clone()), ..ListQuery::default() }, &["c3b", "c2"], "queue")
+        .await;
+    check(
+        ListQuery { phone: Some(phone(3)), ..ListQuery::default() },
+        &["c4", "c3c"],
+        "number on either side",
+    )
+    .await;
+    check(
+        ListQuery {
+            phone: Some(phone(1)),
+            queue: Some(q1),
+            statuses: vec![StatusFilter::Group(StatusGroup::Live)],
+            ..ListQuery::default()
+        },
+        &["c3b"],
+        "filters combined",
+    )
+    .await;
+}
+
+async fn claim_takes_due_calls_once(store: Arc<dyn CallStore>) {
+    let due = |name: &str, at: i64| call(name, 0, move |p| p.scheduled_at = Some(t(at)));
+    insert_all(
+        &store,
+        &[
+            due("later", 5),
+            due("first", -10),
+            due("second", -5),
+            due("exactly-now", 0),
+            call("canceled", 0, |p| {
+                p.status = CallStatus::Canceled;
+                p.scheduled_at = Some(t(-20));
+            }),
+        ],
+    )
+    .await;
+    let worker = WorkerId::parse("w1").unwrap();
+    let claim = |limit| Claim { now: t(0), worker: worker.clone(), lease_until: t(30), limit };
+    let claimed = store.claim_due(&claim(2)).await.unwrap();
+    let names: Vec<&str> = claimed.iter().map(|(c, _)| c.id().as_str()).collect();
+    assert_eq!(
+        names,
+        ["first", "second"],
+        "claim_takes_due_calls_once: earliest due first, at most the limit"
+    );
+    for (call, event) in &claimed {
+        assert_eq!(
+            call.status(),
+            CallStatus::Dispatching,
+            "claim_takes_due_calls_once: dispatching"
+        );
+        assert_eq!(
+            call.lease(),
+            Some(&Lease { worker: worker.clone(), expires_at: t(30) }),
+            "claim: lease"
+        );
+        assert_eq!(call.version(), 2, "claim_takes_due_calls_once: version raised");
+        assert_eq!(call.updated_at(), t(0), "claim_takes_due_calls_once: updated_at");
+        assert_eq!(
+            store.get(call.id()).await.unwrap().as_ref(),
+            Some(call),
+            "claim_takes_due_calls_once: stored"
+        );
+        assert_eq!(event.event_type(), EventType::CallDispatched);
+        assert_eq!(event.source(), EventSource::Scheduler);
+        assert_eq!(
+            event.metadata().get("worker"),
+            Some(&json!("w1")),
+            "claim_takes_due_calls_once: worker named"
+        );
+        assert_eq!(
+            store.events(call.id()).await.unwrap(),
+            std::slice::from_ref(event),
+            "claim_takes_due_calls_once: logged"
+        );
+    }
+    let rest = store.claim_due(&claim(10)).await.unwrap();
+    let names: Vec<&str> = rest.iter().map(|(c, _)| c.id().as_str()).collect();
+    assert_eq!(
+        names,
+        ["exactly-now"],
+        "claim_takes_due_calls_once: due at now, never twice, not later, not canceled"
+    );
+    assert!(
+        store.claim_due(&claim(10)).await.unwrap().is_empty(),
+        "claim_takes_due_calls_once: nothing left"
+    );
+}
+
+async fn concurrent_claims_never_overlap(store: Arc<dyn CallStore>) {
+    let calls: Vec<Call> =
+        (0..200).map(|i| call(&format!("c{i:03}"), 0, |p| p.scheduled_at = Some(t(-1)))).collect();
+    insert_all(&store, &calls).await;
+    let mut workers = tokio::task::JoinSet::new();
+    for w in 0..8 {
+        let store = store.clone();
+        workers.spawn(async move {
+            let claim = Claim {
+                now: t(0),
+                worker: WorkerId::parse(format!("w{w}")).unwrap(),
+                lease_until: t(30),
+                limit: 7,
+            };
+            let mut mine = Vec::new();
+            loop {
+                let claimed = store.claim_due(&claim).await.unwrap();
+                if claimed.is_empty() {
+                    return mine;
+                }
+                mine.extend(claimed.into_iter().map(|(c, _)| c.id().clone()));
+                tokio::task::yield_now().await;
+            }
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(mine) = workers.join_next().await {
+        all.extend(mine.unwrap());
+    }
+    let unique: HashSet<&CallId> = all.iter().collect();
+    assert_eq!(all.len(), 200, "concurrent_claims_never_overlap: every call claimed");
+    assert_eq!(unique.len(), 200, "concurrent_claims_never_overlap: no call claimed twice");
+}
+
+async fn next_due_is_the_earliest_moment(store: Arc<dyn CallStore>) {
+    assert_eq!(
+        store.next_due().await.unwrap(),
+        None,
+        "next_due_is_the_earliest_moment: empty store"
+    );
+    insert_all(
+        &store,
+        &[
+            call("scheduled", 0, |p| p.scheduled_at = Some(t(30))),
+            call("canceled", 0, |p| {
+                p.status = CallStatus::Canceled;
+                p.scheduled_at = Some(t(1));
+            }),
+            call("done", 0, |p| {
+                p.status = CallStatus::Completed;
+                p.scheduled_at = Some(t(2));
+            }),
+        ],
+    )
+    .await;
+    assert_eq!(
+        store.next_due().await.unwrap(),
+        Some(t(30)),
+        "next_due: a scheduled call, not ended ones"
+    );
+    insert_all(
+        &store,
+        &[call("live", 1, |p| {
+            p.status = CallStatus::Ringing;
+            p.deadline_at = Some(t(20));
+        })],
+    )
+    .await;
+    assert_eq!(store.next_due().await.unwrap(), Some(t(20)), "next_due: a deadline");
+    insert_all(
+        &store,
+        &[call("dispatching", 2, |p| {
+            p.status = CallStatus::Dispatching;
+            p.scheduled_at = Some(t(-100));
+            p.lease = Some(Lease { worker: WorkerId::parse("w").unwrap(), expires_at: t(10) });
+        })],
+    )
+    .await;
+    assert_eq!(
+        store.next_due().await.unwrap(),
+        Some(t(10)),
+        "next_due: a lease expiry, not a claimed call's due time"
+    );
+}
+
+async fn deadlines_and_expired_leases(store: Arc<dyn CallStore>) {
+    let lease = |at| Some(Lease { worker: WorkerId::parse("w").unwrap(), expires_at: t(at) });
+    insert_all(
+        &store,
+        &[
+            call("d2", 0, |p| {
+                p.status = CallStatus::Routed;
+                p.deadline_at = Some(t(2));
+            }),
+            call("d1", 1, |p| {
+                p.status = CallStatus::OnHold;
+                p.deadline_at = Some(t(1));
+            }),
+            call("d9", 2, |p| {
+                p.status = CallStatus::Initiated;
+                p.deadline_at = Some(t(9));
+            }),
+            call("l1", 3, |p| {
+                p.status = CallStatus::Dispatching;
+                p.lease = lease(1);
+            }),
+            call("l0", 4, |p| {
+                p.status = CallStatus::Dispatching;
+                p.lease = lease(0);
+            }),
+            call("l9", 5, |p| {
+                p.status = CallStatus::Dispatching;
+                p.lease = lease(9);
+            }),
+        ],
+    )
+    .await;
+    assert_eq!(
+        ids(&store.deadlines_due(t(2), 10).await.unwrap()),
+        ["d1", "d2"],
+        "deadlines_due: passed, earliest first"
+    );
+    assert_eq!(ids(&store.deadlines_due(t(2), 1).await.unwrap()), ["d1"], "deadlines_due: limit");
+    assert_eq!(
+        ids(&store.expired_leases(t(1), 10).await.unwrap()),
+        ["l0", "l1"],
+        "expired_leases: passed, earliest first"
+    );
+    assert_eq!(ids(&store.expired_leases(t(1), 1).await.unwrap()), ["l0"], "expired_leases: limit");
+}
+
+async fn following_lists_placed_live_calls(store: Arc<dyn CallStore>) {
+    let placed = |name: &str, status, updated: i64| {
+        call(name, 0, move |p| {
+            p.status = status;
+            p.external_id = Some(format!("x-{name}"));
+            p.updated_at = t(updated);
+        })
+    };
+    insert_all(
+        &store,
+        &[
+            placed("ringing", CallStatus::Ringing, 5),
+            placed("active", CallStatus::Active, 1),
+            placed("done", CallStatus::Completed, 0),
+            call("unplaced", 0, |p| p.status = CallStatus::Initiated),
+            call("inbound", 0, |p| {
+                p.direction = Direction::Inbound;
+                p.status = CallStatus::Ringing;
+                p.external_id = Some("x-in".into());
+            }),
+        ],
+    )
+    .await;
+    assert_eq!(
+        ids(&store.following(10).await.unwrap()),
+        ["active", "ringing"],
+        "following: least recently updated first"
+    );
+    assert_eq!(ids(&store.following(1).await.unwrap()), ["active"], "following: limit");
+}
+
+async fn history_of_a_number(store: Arc<dyn CallStore>) {
+    let me = phone(100);
+    let other = phone(200);
+    let ended = |name: &str, created: i64, status: CallStatus, edit: fn(&mut CallParts)| {
+        let (me, other) = (me.clone(), other.clone());
+        call(name, created, move |p| {
+            p.status = status;
+            p.to = Some(me);
+            p.from = Some(other);
+            edit(p);
+        })
+    };
+    insert_all(
+        &store,
+        &[
+            ended("received", 10, CallStatus::Completed, |p| p.answered_at = Some(t(11))),
+            ended("missed", 20, CallStatus::NoAnswer, |_| {}),
+            ended("made", 30, CallStatus::Completed, |p| {
+                std::mem::swap(&mut p.to, &mut p.from);
+                p.answered_at = Some(t(31));
+            }),
+            ended("canceled", 40, CallStatus::Canceled, |_| {}),
+            ended("pending", 50, CallStatus::Scheduled, |_| {}),
+            ended("live", 60, CallStatus::Active, |_| {}),
+            ended("failed", 70, CallStatus::Failed, |p| p.from = None),
+            call("someone-else", 80, |p| p.status = CallStatus::Completed),
+        ],
+    )
+    .await;
+    let history = |query: HistoryQuery| {
+        let (store, me) = (store.clone(), me.clone());
+        async move { store.history(&me, &query).await.unwrap() }
+    };
+    let all = history(HistoryQuery::default()).await;
+    assert_eq!(
+        ids(&all.items),
+        ["failed", "made", "missed", "received"],
+        "history: ended calls of the number, newest first; not canceled, pending or live ones"
+    );
+    let range =
+        history(HistoryQuery { since: Some(t(20)), until: Some(t(30)), ..HistoryQuery::default() })
+            .await;
+    assert_eq!(ids(&range.items), ["missed"], "history: since inclusive, until exclusive");
+    let first = history(HistoryQuery { limit: 3, ..HistoryQuery::default() }).await;
+    assert_eq!(ids(&first.items), ["failed", "made", "missed"], "history: first page");
+    let second =
+        history(HistoryQuery { limit: 3, cursor: first.next_cursor, ..HistoryQuery::default() })
+            .await;
+    assert_eq!(ids(&second.items), ["received"], "history: second page");
+    assert_eq!(second.next_cursor, None, "history: last page");
+    let theirs = store.history(&other, &HistoryQuery::default()).await.unwrap();
+    assert_eq!(ids(&theirs.items), ["made", "missed", "received"], "history: the other side");
+}
+
+async fn queue_registry(store: Arc<dyn CallStore>) {
+    let queue = |name: &str| Queue { id: QueueId::parse(name).unwrap(), created_at: t(0) };
+    assert_eq!(store.queues().await.unwrap(), [], "queue_registry: empty");
+    store.add_queue(&queue("sales")).await.unwrap();
+    store.add_queue(&queue("billing")).await.unwrap();
+    let error = store.add_queue(&queue("sales")).await.unwrap_err();
+    assert_eq!(
+        error,
+        StoreError::DuplicateQueue(QueueId::parse("sales").unwrap()),
+        "queue_registry: duplicate"
+    );
+    assert_eq!(
+        store.queues().await.unwrap(),
+        [queue("billing"), queue("sales")],
+        "queue_registry: ordered by id"
+    );
+    assert_eq!(
+        store.queue(&queue("sales").id).await.unwrap(),
+        Some(queue("sales")),
+        "queue_registry: one"
+    );
+    assert!(store.remove_queue(&queue("sales").id).await.unwrap(), "queue_registry: removed");
+    assert!(!store.remove_queue(&queue("sales").id).await.unwrap(), "queue_registry: removed once");
+    assert_eq!(store.queue(&queue("sales").id).await.unwrap(), None, "queue_registry: gone");
+}
+
+async fn stats_inputs(store: Arc<dyn CallStore>) {
+    let q = QueueId::parse("q").unwrap();
+    let ann = AgentId::parse("ann").unwrap();
+    let bob = AgentId::parse("bob").unwrap();
+    let in_queue = |name: &str, status, edit: Box<dyn FnOnce(&mut CallParts)>| {
+        let q = q.clone();
+        call(name, 0, move |p| {
+            p.queue_id = Some(q);
+            p.status = status;
+            edit(p);
+        })
+    };
+    let answered = |wait: f64,
+                    talk: Option<f64>,
+                    hold: Option<f64>,
+                    agent: &AgentId|
+     -> Box<dyn FnOnce(&mut CallParts)> {
+        let agent = agent.clone();
+        Box::new(move |p: &mut CallParts| {
+            p.answered_at = Some(t(1));
+            p.wait_seconds = Some(wait);
+            p.duration_seconds = talk;
+            p.hold_seconds = hold;
+            p.agent_id = Some(agent);
+        })
+    };
+    let calls = [
+        in_queue("fast", CallStatus::Completed, answered(10.0, Some(60.0), Some(5.0), &ann)),
+        in_queue("slow", CallStatus::Active, answered(40.0, None, None, &ann)),
+        in_queue("gone", CallStatus::Abandoned, Box::new(|_| {})),
+        in_queue("waiting", CallStatus::Routed, Box::new(|_| {})),
+        in_queue("pending", CallStatus::Scheduled, Box::new(|_| {})),
+        in_queue("canceled", CallStatus::Canceled, Box::new(|_| {})),
+        call("no-queue", 0, |p| {
+            p.status = CallStatus::Completed;
+            p.answered_at = Some(t(1));
+            p.wait_seconds = Some(2.0);
+            p.duration_seconds = Some(20.0);
+            p.agent_id = Some(bob.clone());
+        }),
+    ];
+    let waiting = &calls[3];
+    let retransfer = |event_id: &str, agent: &str| {
+        let mut metadata = Map::new();
+        metadata.insert("agent_id".into(), json!(agent));
+        CallEvent::new(
+            EventId::parse(event_id).unwrap(),
+            waiting.id().clone(),
+            EventType::CallRetransfer,
+            t(2),
+            t(2),
+            EventSource::Rules,
+            metadata,
+        )
+    };
+    store
+        .insert(&calls, &[retransfer("r1", "bob"), retransfer("r2", "bob"), retransfer("r3", "cy")])
+        .await
+        .unwrap();
+    let inputs = store.stats_inputs(30.0).await.unwrap();
+    assert_eq!(inputs.queues.len(), 1, "stats_inputs: one queue");
+    let totals = &inputs.queues[0];
+    assert_eq!(
+        (totals.offered, totals.answered, totals.abandoned, totals.answered_within_sla),
+        (4, 2, 1, 1),
+        "stats_inputs: offered (not pending, not canceled), answered, abandoned, within the SLA"
+    );
+    assert_eq!((totals.wait_seconds, totals.hold_seconds), (50.0, 5.0), "stats_inputs: queue sums");
+    let agents: Vec<(&str, u64, f64, f64, f64, u64)> = inputs
+        .agents
+        .iter()
+        .map(|a| {
+            (
+                a.agent_id.as_str(),
+                a.answered,
+                a.wait_seconds,
+                a.talk_seconds,
+                a.hold_seconds,
+                a.reroutes,
+            )
+        })
+        .collect();
+    assert_eq!(
+        agents,
+        [
+            ("ann", 2, 50.0, 60.0, 5.0, 0),
+            ("bob", 1, 2.0, 20.0, 0.0, 2),
+            ("cy", 0, 0.0, 0.0, 0.0, 1)
+        ],
+        "stats_inputs: agents by id"
+    );
+}

@@ -1,0 +1,328 @@
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Mutex,
+};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, json};
+
+use crate::{
+    Call, CallEvent, CallId, CallStatus, Direction, EventId, EventSource, EventType, Lease,
+    PhoneNumber, QueueId,
+    ports::{
+        AgentTotals, CallStore, Claim, Cursor, HistoryQuery, ListQuery, Page, Queue, QueueTotals,
+        StatsInputs, StoreError,
+    },
+};
+
+/// A [`CallStore`] in memory: every operation under one lock, so each is
+/// atomic. Queries scan, which is fine for thousands of calls, not millions.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    calls: HashMap<CallId, Call>,
+    events: HashMap<CallId, Vec<CallEvent>>,
+    event_ids: HashMap<EventId, CallEvent>,
+    queues: BTreeMap<QueueId, Queue>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl State {
+    fn check_new_events(&self, events: &[CallEvent]) -> Result<(), StoreError> {
+        let mut seen = std::collections::HashSet::new();
+        for event in events {
+            if self.event_ids.contains_key(event.id()) || !seen.insert(event.id()) {
+                return Err(StoreError::DuplicateEvent(event.id().clone()));
+            }
+        }
+        Ok(())
+    }
+
+    fn append(&mut self, events: &[CallEvent]) {
+        for event in events {
+            self.event_ids.insert(event.id().clone(), event.clone());
+            self.events.entry(event.call_id().clone()).or_default().push(event.clone());
+        }
+    }
+
+    /// Calls passing `keep`, newest first, after `cursor`, at most `limit`.
+    fn page(
+        &self,
+        cursor: Option<&Cursor>,
+        limit: usize,
+        keep: impl Fn(&Call) -> bool,
+    ) -> Page<Call> {
+        let mut calls: Vec<&Call> = self
+            .calls
+            .values()
+            .filter(|c| keep(c) && cursor.is_none_or(|cursor| cursor.is_before(c)))
+            .collect();
+        calls.sort_by(|a, b| (b.created_at(), b.id()).cmp(&(a.created_at(), a.id())));
+        let limit = limit.max(1);
+        let items: Vec<Call> = calls.into_iter().take(limit).cloned().collect();
+        let next_cursor = (items.len() == limit).then(|| Cursor::after(&items[limit - 1]));
+        Page { items, next_cursor }
+    }
+
+    fn sorted_by<K: Ord>(
+        &self,
+        keep: impl Fn(&Call) -> bool,
+        key: impl Fn(&Call) -> K,
+        limit: usize,
+    ) -> Vec<Call> {
+        let mut calls: Vec<&Call> = self.calls.values().filter(|c| keep(c)).collect();
+        calls.sort_by_key(|c| (key(c), c.id().clone()));
+        calls.into_iter().take(limit).cloned().collect()
+    }
+}
+
+#[async_trait]
+impl CallStore for MemoryStore {
+    async fn insert(&self, calls: &[Call], events: &[CallEvent]) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let mut seen = std::collections::HashSet::new();
+        for call in calls {
+            if state.calls.contains_key(call.id()) || !seen.insert(call.id()) {
+                return Err(StoreError::DuplicateCall(call.id().clone()));
+            }
+        }
+        state.check_new_events(events)?;
+        for call in calls {
+            state.calls.insert(call.id().clone(), call.clone());
+        }
+        state.append(events);
+        Ok(())
+    }
+
+    async fn get(&self, id: &CallId) -> Result<Option<Call>, StoreError> {
+        Ok(self.state().calls.get(id).cloned())
+    }
+
+    async fn get_by_external_id(&self, external_id: &str) -> Result<Option<Call>, StoreError> {
+        Ok(self.state().calls.values().find(|c| c.external_id() == Some(external_id)).cloned())
+    }
+
+    async fn save(&self, call: &Call, events: &[CallEvent]) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let stored =
+            state.calls.get(call.id()).ok_or_else(|| StoreError::NotFound(call.id().clone()))?;
+        let expected = call.version().wrapping_sub(1);
+        if stored.version() != expected {
+            return Err(StoreError::Conflict { id: call.id().clone(), expected });
+        }
+        state.check_new_events(events)?;
+        state.calls.insert(call.id().clone(), call.clone());
+        state.append(events);
+        Ok(())
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Page<Call>, StoreError> {
+        Ok(self.state().page(query.cursor.as_ref(), query.limit, |c| query.matches(c)))
+    }
+
+    async fn claim_due(&self, claim: &Claim) -> Result<Vec<(Call, CallEvent)>, StoreError> {
+        let mut state = self.state();
+        let due = state.sorted_by(
+            |c| {
+                c.status() == CallStatus::Scheduled
+                    && c.scheduled_at().is_some_and(|t| t <= claim.now)
+            },
+            |c| c.scheduled_at(),
+            claim.limit,
+        );
+        let mut claimed = Vec::with_capacity(due.len());
+        for call in due {
+            let mut parts = call.parts().clone();
+            parts.status = CallStatus::Dispatching;
+            parts.lease =
+                Some(Lease { worker: claim.worker.clone(), expires_at: claim.lease_until });
+            parts.version += 1;
+            parts.updated_at = claim.now;
+            let call = Call::from_parts(parts);
+            let event = CallEvent::new(
+                EventId::generate(),
+                call.id().clone(),
+                EventType::CallDispatched,
+                claim.now,
+                claim.now,
+                EventSource::Scheduler,
+                dispatched_metadata(claim),
+            );
+            state.calls.insert(call.id().clone(), call.clone());
+            state.append(std::slice::from_ref(&event));
+            claimed.push((call, event));
+        }
+        Ok(claimed)
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self.state().calls.values().filter_map(due_moment).min())
+    }
+
+    async fn deadlines_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Call>, StoreError> {
+        Ok(self.state().sorted_by(
+            |c| c.deadline_at().is_some_and(|t| t <= now),
+            |c| c.deadline_at(),
+            limit,
+        ))
+    }
+
+    async fn expired_leases(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Call>, StoreError> {
+        Ok(self.state().sorted_by(
+            |c| {
+                c.status() == CallStatus::Dispatching
+                    && c.lease().is_some_and(|l| l.expires_at <= now)
+            },
+            |c| c.lease().map(|l| l.expires_at),
+            limit,
+        ))
+    }
+
+    async fn following(&self, limit: usize) -> Result<Vec<Call>, StoreError> {
+        Ok(self.state().sorted_by(
+            |c| {
+                c.direction() == Direction::Outbound
+                    && c.status().is_live()
+                    && c.external_id().is_some()
+            },
+            |c| c.updated_at(),
+            limit,
+        ))
+    }
+
+    async fn history(
+        &self,
+        number: &PhoneNumber,
+        query: &HistoryQuery,
+    ) -> Result<Page<Call>, StoreError> {
+        Ok(self.state().page(query.cursor.as_ref(), query.limit, |c| query.matches(number, c)))
+    }
+
+    async fn events(&self, id: &CallId) -> Result<Vec<CallEvent>, StoreError> {
+        Ok(self.state().events.get(id).cloned().unwrap_or_default())
+    }
+
+    async fn event(&self, id: &EventId) -> Result<Option<CallEvent>, StoreError> {
+        Ok(self.state().event_ids.get(id).cloned())
+    }
+
+    async fn add_queue(&self, queue: &Queue) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if state.queues.contains_key(&queue.id) {
+            return Err(StoreError::DuplicateQueue(queue.id.clone()));
+        }
+        state.queues.insert(queue.id.clone(), queue.clone());
+        Ok(())
+    }
+
+    async fn remove_queue(&self, id: &QueueId) -> Result<bool, StoreError> {
+        Ok(self.state().queues.remove(id).is_some())
+    }
+
+    async fn queue(&self, id: &QueueId) -> Result<Option<Queue>, StoreError> {
+        Ok(self.state().queues.get(id).cloned())
+    }
+
+    async fn queues(&self) -> Result<Vec<Queue>, StoreError> {
+        Ok(self.state().queues.values().cloned().collect())
+    }
+
+    async fn stats_inputs(&self, sla_seconds: f64) -> Result<StatsInputs, StoreError> {
+        let state = self.state();
+        let mut queues: BTreeMap<QueueId, QueueTotals> = BTreeMap::new();
+        let mut agents: BTreeMap<crate::AgentId, AgentTotals> = BTreeMap::new();
+        let new_agent = |id: &crate::AgentId| AgentTotals {
+            agent_id: id.clone(),
+            answered: 0,
+            wait_seconds: 0.0,
+            talk_seconds: 0.0,
+            hold_seconds: 0.0,
+            reroutes: 0,
+        };
+        for call in state.calls.values() {
+            let offered = !matches!(
+                call.status(),
+                CallStatus::Scheduled | CallStatus::Dispatching | CallStatus::Canceled
+            );
+            if let Some(queue_id) = call.queue_id().filter(|_| offered) {
+                let totals = queues.entry(queue_id.clone()).or_insert_with(|| QueueTotals {
+                    queue_id: queue_id.clone(),
+                    offered: 0,
+                    answered: 0,
+                    abandoned: 0,
+                    answered_within_sla: 0,
+                    wait_seconds: 0.0,
+                    hold_seconds: 0.0,
+                });
+                totals.offered += 1;
+                totals.abandoned += u64::from(call.status() == CallStatus::Abandoned);
+                if call.was_answered() {
+                    let wait = call.wait_seconds().unwrap_or(0.0);
+                    totals.answered += 1;
+                    totals.answered_within_sla += u64::from(wait <= sla_seconds);
+                    totals.wait_seconds += wait;
+                    totals.hold_seconds += call.hold_seconds().unwrap_or(0.0);
+                }
+            }
+            if let Some(agent_id) = call.agent_id().filter(|_| call.was_answered()) {
+                let totals = agents.entry(agent_id.clone()).or_insert_with(|| new_agent(agent_id));
+                totals.answered += 1;
+                totals.wait_seconds += call.wait_seconds().unwrap_or(0.0);
+                totals.talk_seconds += call.duration_seconds().unwrap_or(0.0);
+                totals.hold_seconds += call.hold_seconds().unwrap_or(0.0);
+            }
+        }
+        for event in
+            state.event_ids.values().filter(|e| e.event_type() == EventType::CallRetransfer)
+        {
+            let agent = event.metadata().get("agent_id").and_then(|v| v.as_str());
+            if let Some(agent_id) = agent.and_then(|a| crate::AgentId::parse(a).ok()) {
+                agents.entry(agent_id.clone()).or_insert_with(|| new_agent(&agent_id)).reroutes +=
+                    1;
+            }
+        }
+        Ok(StatsInputs {
+            queues: queues.into_values().collect(),
+            agents: agents.into_values().collect(),
+        })
+    }
+}
+
+/// The metadata of the `call_dispatched` event a claim writes.
+pub(crate) fn dispatched_metadata(claim: &Claim) -> Map<String, serde_json::Value> {
+    match json!({ "worker": claim.worker.as_str() }) {
+        serde_json::Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// The moment `call` next needs the worker, as [`CallStore::next_due`] defines it.
+fn due_moment(call: &Call) -> Option<DateTime<Utc>> {
+    let scheduled = call.scheduled_at().filter(|_| call.status() == CallStatus::Scheduled);
+    let lease =
+        call.lease().map(|l| l.expires_at).filter(|_| call.status() == CallStatus::Dispatching);
+    [scheduled, call.deadline_at(), lease].into_iter().flatten().min()
+}

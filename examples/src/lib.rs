@@ -1,0 +1,1 @@
+//! Runnable programs that embed callwork: see the `examples/` folder of this package.
