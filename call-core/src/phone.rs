@@ -86,7 +86,8 @@ fn length_reason(number: &phonenumber::PhoneNumber) -> String {
             let d = meta.descriptors();
             let by_type = [d.fixed_line(), d.mobile(), d.toll_free(), d.premium_rate(), d.voip()];
             let mut lengths = d.general().possible_length().to_vec();
-            lengths.extend(by_type.into_iter().flatten().flat_map(|t| t.possible_length().to_vec()));
+            lengths
+                .extend(by_type.into_iter().flatten().flat_map(|t| t.possible_length().to_vec()));
             lengths
         })
         .collect();

@@ -22,12 +22,13 @@ use crate::{Call, CallStatus, Flag, Lifecycle, names::named_enum};
 /// The thresholds of the rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RulesConfig {
-    /// A waiting call must be answered within this; a longer wait is also a
-    /// `long_wait`, and the service-level threshold of the queue metrics.
+    /// A call still waiting this long after it was initiated breaches the
+    /// SLA; answered after waiting longer than this, it is a `long_wait`.
+    /// Also the service-level threshold of the queue metrics.
     pub sla: Duration,
-    /// A routed call's agent must answer within this, or it is re-routed.
+    /// A routed call whose agent has not answered this long after routing is re-routed.
     pub agent_answer: Duration,
-    /// A hold longer than this raises an alert.
+    /// A hold that reaches this raises an alert.
     pub hold_limit: Duration,
     /// An answered call that lasted less than this is flagged for review.
     pub short_call: Duration,
@@ -120,7 +121,9 @@ fn is_waiting(status: CallStatus) -> bool {
     matches!(status, CallStatus::Initiated | CallStatus::Ringing | CallStatus::Routed)
 }
 
-/// The timers of `call` that have fired by `now`.
+/// The timers of `call` that have fired by `now`. A timer fires at its
+/// threshold: a call still waiting exactly `sla` after it was initiated has
+/// breached it.
 ///
 /// The engine asks this when the call's deadline has passed, and before
 /// applying any event to it, so a timer fires the same way whether the

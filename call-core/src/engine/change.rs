@@ -91,6 +91,7 @@ impl Change {
     ) -> Result<(), TransitionError> {
         let trigger = trigger_of(event);
         let status = machine::transition(self.call.status(), trigger)?;
+        let mut metadata = event.to_metadata();
         let p = &mut self.call.parts;
         match event {
             Lifecycle::Initiated(fields) => {
@@ -108,7 +109,11 @@ impl Change {
                 p.agent_id = Some(agent_id.clone());
                 p.routed_at = Some(at);
             }
-            Lifecycle::Retransfer { .. } => {
+            Lifecycle::Retransfer { agent_id, .. } => {
+                // The log names the agent who lost the call, for the reroute metrics.
+                if let (None, Some(current)) = (agent_id, &p.agent_id) {
+                    metadata.insert("agent_id".into(), Value::String(current.to_string()));
+                }
                 p.agent_id = None;
                 p.routed_at = None;
             }
@@ -156,7 +161,6 @@ impl Change {
             }
         }
         p.status = status;
-        let mut metadata = event.to_metadata();
         metadata.extend(extra);
         self.record(event_id, event.event_type(), at, source, metadata);
         if let Lifecycle::Retransfer { .. } = event {

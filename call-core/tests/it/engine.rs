@@ -1,0 +1,212 @@
+//! The engine's operations, without a worker.
+
+use call_core::{
+    CallStatus, Error, EventType, HistoryType, Initiated, Lifecycle, NewCall, QueueId,
+    StatusFilter, StatusGroup,
+    ports::{HistoryQuery, ListQuery, Notification, StoreError},
+};
+
+use crate::helpers::{id, phone, spawn_app};
+
+#[tokio::test]
+async fn schedule_stores_a_scheduled_call_with_its_event() {
+    let app = spawn_app();
+    let call = app
+        .engine
+        .schedule(NewCall::to(phone(1)).at(app.at(30.0)).customer_name("Ada").workflow("reminder"))
+        .await
+        .unwrap();
+    assert_eq!(call.status(), CallStatus::Scheduled);
+    assert_eq!(call.scheduled_at(), Some(app.at(30.0)));
+    assert_eq!(call.customer_name(), Some("Ada"));
+    assert_eq!(call.version(), 1);
+    assert_eq!(app.engine.get(call.id()).await.unwrap(), call);
+    let events = app.engine.events(call.id()).await.unwrap();
+    let types: Vec<EventType> = events.iter().map(|e| e.event_type()).collect();
+    assert_eq!(types, [EventType::CallScheduled]);
+    assert!(matches!(&app.notifier.notifications()[..], [Notification::CallChanged { .. }]));
+    // No time means now.
+    let now = app.engine.schedule(NewCall::to(phone(2))).await.unwrap();
+    assert_eq!(now.scheduled_at(), Some(app.now()));
+}
+
+#[tokio::test]
+async fn schedule_validates_the_time_and_the_queue() {
+    let app = spawn_app();
+    let check = |result: Result<call_core::Call, Error>, field: &str, message: &str| {
+        let error = result.unwrap_err();
+        let validation =
+            error.validation().unwrap_or_else(|| panic!("not a validation error: {error}"));
+        assert_eq!(validation.field(), field);
+        assert!(
+            validation.message().contains(message),
+            "{:?} lacks {message:?}",
+            validation.message()
+        );
+    };
+    // Up to 60 s in the past is "now"; more is an error.
+    app.engine.schedule(NewCall::to(phone(1)).at(app.at(-60.0))).await.unwrap();
+    check(
+        app.engine.schedule(NewCall::to(phone(1)).at(app.at(-61.0))).await,
+        "scheduled_at",
+        "61s in the past",
+    );
+    let queue = QueueId::parse("billing").unwrap();
+    check(
+        app.engine.schedule(NewCall::to(phone(1)).queue(queue.clone())).await,
+        "queue_id",
+        "unknown queue \"billing\"",
+    );
+    app.engine.add_queue(queue.clone()).await.unwrap();
+    app.engine.schedule(NewCall::to(phone(1)).queue(queue)).await.unwrap();
+}
+
+#[tokio::test]
+async fn schedule_many_is_all_or_nothing() {
+    let app = spawn_app();
+    let batch = vec![
+        NewCall::to(phone(1)),
+        NewCall::to(phone(2)).at(app.at(-3600.0)),
+        NewCall::to(phone(3)),
+    ];
+    match app.engine.schedule_many(batch).await.unwrap_err() {
+        Error::Batch { index, error } => {
+            assert_eq!(index, 1);
+            assert_eq!(error.field(), "scheduled_at");
+        }
+        other => panic!("expected a batch error, got {other}"),
+    }
+    let all = app.engine.list(&ListQuery::default()).await.unwrap();
+    assert!(all.items.is_empty(), "nothing of a refused batch is written");
+
+    let calls = app.engine.schedule_many((0..100).map(|n| NewCall::to(phone(n))).collect()).await;
+    assert_eq!(calls.unwrap().len(), 100);
+    let page = app.engine.list(&ListQuery { limit: 1000, ..ListQuery::default() }).await.unwrap();
+    assert_eq!(page.items.len(), 100);
+}
+
+#[tokio::test]
+async fn cancel_only_before_placing() {
+    let app = spawn_app();
+    let call = app.engine.schedule(NewCall::to(phone(1)).at(app.at(60.0))).await.unwrap();
+    let canceled = app.engine.cancel(call.id()).await.unwrap();
+    assert_eq!(canceled.status(), CallStatus::Canceled);
+    assert_eq!(canceled.version(), 2);
+    let error = app.engine.cancel(call.id()).await.unwrap_err();
+    assert_eq!(error.to_string(), "event call_canceled is not allowed in status canceled");
+    assert!(matches!(app.engine.cancel(&id("nope")).await, Err(Error::NotFound(_))));
+    let types: Vec<EventType> =
+        app.engine.events(call.id()).await.unwrap().iter().map(|e| e.event_type()).collect();
+    assert_eq!(types, [EventType::CallScheduled, EventType::CallCanceled]);
+}
+
+#[tokio::test]
+async fn reschedule_only_while_scheduled() {
+    let app = spawn_app();
+    let call = app.engine.schedule(NewCall::to(phone(1)).at(app.at(60.0))).await.unwrap();
+    let moved = app.engine.reschedule(call.id(), app.at(120.0)).await.unwrap();
+    assert_eq!(moved.scheduled_at(), Some(app.at(120.0)));
+    let error = app.engine.reschedule(call.id(), app.at(-3600.0)).await.unwrap_err();
+    assert_eq!(error.validation().map(|v| v.field()), Some("scheduled_at"));
+    app.engine.cancel(call.id()).await.unwrap();
+    let error = app.engine.reschedule(call.id(), app.at(10.0)).await.unwrap_err();
+    assert!(matches!(error, Error::InvalidTransition(_)), "{error}");
+    let events = app.engine.events(call.id()).await.unwrap();
+    let rescheduled = events.iter().find(|e| e.event_type() == EventType::CallRescheduled).unwrap();
+    assert_eq!(rescheduled.metadata()["to"], app.at(120.0).to_rfc3339());
+}
+
+#[tokio::test]
+async fn list_filters_by_group_and_pages() {
+    let app = spawn_app();
+    for n in 0..5 {
+        app.engine.schedule(NewCall::to(phone(n))).await.unwrap();
+        app.clock.advance(std::time::Duration::from_millis(1));
+    }
+    app.ingest("in-1", Lifecycle::Initiated(Initiated::default()), None).await;
+    let live = ListQuery {
+        statuses: vec![StatusFilter::Group(StatusGroup::Live)],
+        ..ListQuery::default()
+    };
+    let page = app.engine.list(&live).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].id().as_str(), "in-1");
+    let first = app.engine.list(&ListQuery { limit: 4, ..ListQuery::default() }).await.unwrap();
+    assert_eq!(first.items.len(), 4);
+    let second = app
+        .engine
+        .list(&ListQuery { limit: 4, cursor: first.next_cursor, ..ListQuery::default() })
+        .await
+        .unwrap();
+    assert_eq!(second.items.len(), 2);
+}
+
+#[tokio::test]
+async fn history_shows_each_call_from_the_numbers_side() {
+    let app = spawn_app();
+    let (customer, centre) = (phone(1), phone(2));
+    let inbound = || {
+        Lifecycle::Initiated(Initiated {
+            from: Some(customer.clone()),
+            to: Some(centre.clone()),
+            ..Initiated::default()
+        })
+    };
+    // Answered and talked for 42 s.
+    app.ingest("answered", inbound(), Some(app.at(0.0))).await;
+    app.ingest("answered", Lifecycle::Answered { wait_time: None }, Some(app.at(3.0))).await;
+    app.ingest(
+        "answered",
+        Lifecycle::Ended { end_reason: None, duration: Some(42.0) },
+        Some(app.at(45.0)),
+    )
+    .await;
+    // Abandoned while waiting.
+    app.clock.advance(std::time::Duration::from_secs(60));
+    app.ingest("abandoned", inbound(), None).await;
+    app.ingest("abandoned", Lifecycle::Ended { end_reason: None, duration: None }, None).await;
+    // Still live, and a scheduled call canceled before it was placed: neither is listed.
+    app.ingest("live", inbound(), None).await;
+    let canceled = app.engine.schedule(NewCall::to(customer.clone())).await.unwrap();
+    app.engine.cancel(canceled.id()).await.unwrap();
+
+    let records = |number| {
+        let engine = app.engine.clone();
+        async move {
+            let page = engine.history(&number, &HistoryQuery::default()).await.unwrap();
+            page.items
+                .into_iter()
+                .map(|r| (r.call_id.to_string(), r.record_type, r.counterparty, r.duration_seconds))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        records(customer.clone()).await,
+        [
+            ("abandoned".into(), HistoryType::MissedOutbound, Some(centre.clone()), None),
+            ("answered".into(), HistoryType::CompletedOutbound, Some(centre.clone()), Some(42.0)),
+        ],
+        "the customer made both calls"
+    );
+    assert_eq!(
+        records(centre.clone()).await,
+        [
+            ("abandoned".into(), HistoryType::MissedInbound, Some(customer.clone()), None),
+            ("answered".into(), HistoryType::CompletedInbound, Some(customer.clone()), Some(42.0)),
+        ],
+        "the centre received both"
+    );
+    assert_eq!(HistoryType::CompletedInbound.as_str(), "Completed Inbound");
+}
+
+#[tokio::test]
+async fn queues_are_a_registry() {
+    let app = spawn_app();
+    let sales = QueueId::parse("sales").unwrap();
+    app.engine.add_queue(sales.clone()).await.unwrap();
+    let error = app.engine.add_queue(sales.clone()).await.unwrap_err();
+    assert!(matches!(error, Error::Store(StoreError::DuplicateQueue(_))), "{error}");
+    assert_eq!(app.engine.queues().await.unwrap().len(), 1);
+    assert!(app.engine.remove_queue(&sales).await.unwrap());
+    assert!(app.engine.queues().await.unwrap().is_empty());
+}

@@ -1,0 +1,7 @@
+//! Integration tests of call-core through its public API.
+
+mod call_centre;
+mod conformance;
+mod engine;
+mod helpers;
+mod worker;
