@@ -1,15 +1,4 @@
-//! The worker: places due calls, fires rule deadlines, recovers lost
-//! claims and follows placed calls until they end.
-//!
-//! Two loops run side by side until shutdown:
-//!
-//! - the dispatch loop sleeps until the store's earliest due moment (a due
-//!   call, a rule deadline, a lease expiry), or until the engine says
-//!   something sooner was scheduled; then it recovers expired claims,
-//!   fires deadlines and claims due calls, placing each in a task of its
-//!   own under a concurrency bound and an optional calls-per-second limit;
-//! - the follow loop polls the provider for every placed, live call each
-//!   `poll_interval`, and records what changed.
+//! The worker: see [`Worker`].
 
 use std::{
     future::Future,
@@ -124,7 +113,22 @@ impl Default for WorkerConfig {
     }
 }
 
-/// Places due calls and follows them; see the [module docs](self).
+/// Places due calls, fires rule deadlines, recovers lost claims, and
+/// follows placed calls until they end. Get one from [`Engine::worker`] and
+/// start it with [`Worker::run`].
+///
+/// Two loops run side by side until shutdown:
+///
+/// - the dispatch loop sleeps until the store's earliest due moment (a due
+///   call, a rule deadline, a lease expiry) or until the engine says
+///   something sooner was scheduled; then it recovers expired claims, fires
+///   deadlines and claims due calls, placing each in a task of its own under
+///   [`WorkerConfig::max_in_flight`] and [`WorkerConfig::calls_per_second`];
+/// - the follow loop fetches every placed, live call's provider status each
+///   [`WorkerConfig::poll_interval`] and records what changed.
+///
+/// Any number of workers, in one process or several, may share a store:
+/// claims are atomic, so each call is placed by one of them.
 pub struct Worker {
     shared: Arc<Shared>,
 }
