@@ -672,6 +672,10 @@ impl Engine {
     }
 
     fn publish(&self, change: &Change) {
+        if change.is_empty() {
+            // Only a recomputed deadline: nothing happened that anyone watches for.
+            return;
+        }
         for notification in change.notifications() {
             self.inner.notifier.notify(&notification);
         }

@@ -290,10 +290,7 @@ impl Shared {
             }
         }
 
-        let mut limit = permits.available_permits().min(batch);
-        if let Some(cps) = self.config.calls_per_second {
-            limit = limit.min(cps.ceil().max(1.0) as usize);
-        }
+        let limit = permits.available_permits().min(batch).min(self.request_budget(now));
         if limit > 0 {
             let claim = Claim {
                 now,
@@ -375,7 +372,11 @@ impl Shared {
                     if attempt < self.config.retry.attempts =>
                 {
                     tracing::debug!(call_id = %call.id(), attempt, %message, "transient provider error; retrying");
-                    let delay = retry_after.unwrap_or_else(|| self.config.retry.delay(attempt));
+                    // The provider's Retry-After is honoured up to max_delay, so the wait stays within the lease.
+                    let delay = retry_after.map_or_else(
+                        || self.config.retry.delay(attempt),
+                        |asked| asked.min(self.config.retry.max_delay),
+                    );
                     errors.push(message);
                     clock.sleep_until(clock.now() + delta(delay)).await;
                 }
@@ -383,6 +384,18 @@ impl Shared {
             }
         };
         self.record_placement(call.id(), attempt, errors, outcome).await;
+    }
+
+    /// How many calls may be claimed now: under `calls_per_second`, those
+    /// whose request slots fall within the next second, so that no claim
+    /// waits for its slot long enough to outlive its lease.
+    fn request_budget(&self, now: DateTime<Utc>) -> usize {
+        let Some(cps) = self.config.calls_per_second.filter(|cps| *cps > 0.0) else {
+            return usize::MAX;
+        };
+        let next = self.next_request_slot.lock().unwrap_or_else(|e| e.into_inner()).unwrap_or(now);
+        let free = (now + TimeDelta::seconds(1) - next.max(now)).num_microseconds().unwrap_or(0);
+        (free.max(0) as f64 / 1_000_000.0 * cps).ceil() as usize
     }
 
     /// Waits for this worker's next request slot under `calls_per_second`.

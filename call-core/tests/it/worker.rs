@@ -431,3 +431,23 @@ async fn deadlines_are_stored_with_the_call() {
     assert_eq!(call.deadline_at(), Some(app.now() + TimeDelta::seconds(30)));
     assert_eq!(app.store.next_due().await.unwrap(), call.deadline_at());
 }
+
+#[tokio::test]
+async fn a_rate_limited_backlog_is_claimed_no_faster_than_it_can_be_sent() {
+    let app = spawn_app();
+    let calls = app.engine.schedule_many((0..12).map(|n| NewCall::to(phone(n))).collect()).await;
+    let calls = calls.unwrap();
+    // 1 call a second and a 4 s lease: claiming the backlog at once would let leases lapse.
+    let config = WorkerConfig { calls_per_second: Some(1.0), lease: secs(4), ..config() };
+    let worker = app.start_worker(config);
+    app.advance_until("every call is placed", millis(250), secs(30), || async {
+        app.provider.total_placements() == calls.len()
+    })
+    .await;
+    for call in &calls {
+        let call = app.engine.get(call.id()).await.unwrap();
+        assert!(!call.flags().contains(Flag::OutcomeUnknown), "{} lost its claim", call.id());
+    }
+    assert_eq!(app.provider.place_requests(), calls.len());
+    worker.stop().await;
+}
