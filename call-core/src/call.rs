@@ -82,6 +82,51 @@ pub struct CallParts {
     pub version: u64,
 }
 
+impl CallParts {
+    /// A call with only its id, direction, status and creation time; every
+    /// other field empty (no numbers, voice, no flags, version 0). Set the
+    /// rest with struct update syntax: `CallParts { to: Some(n), ..CallParts::new(…) }`.
+    pub fn new(
+        id: CallId,
+        direction: Direction,
+        status: CallStatus,
+        created_at: DateTime<Utc>,
+    ) -> CallParts {
+        CallParts {
+            id,
+            direction,
+            to: None,
+            from: None,
+            customer_name: None,
+            workflow: None,
+            media: Media::Voice,
+            queue_id: None,
+            agent_id: None,
+            metadata: Map::new(),
+            status,
+            scheduled_at: None,
+            external_id: None,
+            attempts: 0,
+            last_error: None,
+            created_at,
+            updated_at: created_at,
+            initiated_at: None,
+            routed_at: None,
+            answered_at: None,
+            held_at: None,
+            ended_at: None,
+            wait_seconds: None,
+            hold_seconds: None,
+            duration_seconds: None,
+            end_reason: None,
+            flags: Flags::EMPTY,
+            deadline_at: None,
+            lease: None,
+            version: 0,
+        }
+    }
+}
+
 /// One phone call.
 ///
 /// Calls are made by the [`Engine`](crate::Engine) (which keeps their

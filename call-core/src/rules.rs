@@ -222,46 +222,19 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::{CallId, CallParts, Direction, Flags, Media};
+    use crate::{CallId, CallParts, Direction};
 
     fn t(seconds: f64) -> DateTime<Utc> {
         Utc.timestamp_opt(1_700_000_000, 0).unwrap()
             + TimeDelta::milliseconds((seconds * 1000.0) as i64)
     }
 
-    /// A call in `status`; `times` sets initiated/routed/answered/held at those seconds.
+    /// An inbound call in `status`, initiated at 0 s; `edit` sets the rest.
     fn call(status: CallStatus, edit: impl FnOnce(&mut CallParts)) -> Call {
         let mut parts = CallParts {
-            id: CallId::parse("c1").unwrap(),
-            direction: Direction::Inbound,
-            to: None,
-            from: None,
-            customer_name: None,
-            workflow: None,
-            media: Media::Voice,
-            queue_id: None,
-            agent_id: None,
-            metadata: Default::default(),
-            status,
-            scheduled_at: None,
-            external_id: None,
-            attempts: 0,
-            last_error: None,
-            created_at: t(0.0),
-            updated_at: t(0.0),
             initiated_at: Some(t(0.0)),
-            routed_at: None,
-            answered_at: None,
-            held_at: None,
-            ended_at: None,
-            wait_seconds: None,
-            hold_seconds: None,
-            duration_seconds: None,
-            end_reason: None,
-            flags: Flags::EMPTY,
-            deadline_at: None,
-            lease: None,
             version: 1,
+            ..CallParts::new(CallId::parse("c1").unwrap(), Direction::Inbound, status, t(0.0))
         };
         edit(&mut parts);
         Call::from_parts(parts)

@@ -14,7 +14,7 @@ pub use worker::{LostDispatch, RetryPolicy, Worker, WorkerConfig};
 use self::change::{Change, object, provider_steps};
 use crate::{
     Call, CallEvent, CallId, CallParts, CallStatus, Direction, Error, EventSource, EventType,
-    Flags, HistoryRecord, IncomingEvent, Lifecycle, Media, NewCall, PhoneNumber, QueueId, Stats,
+    HistoryRecord, IncomingEvent, Lifecycle, Media, NewCall, PhoneNumber, QueueId, Stats,
     ValidationError,
     machine::Trigger,
     ports::{
@@ -199,36 +199,21 @@ impl Engine {
                 known_queues.push(queue.clone());
             }
             let call = Call::from_parts(CallParts {
-                id: CallId::generate(),
-                direction: Direction::Outbound,
                 to: Some(new_call.to),
                 from: new_call.from,
                 customer_name: new_call.customer_name,
                 workflow: new_call.workflow,
                 media: new_call.media,
                 queue_id: new_call.queue_id,
-                agent_id: None,
                 metadata: new_call.metadata,
-                status: CallStatus::Scheduled,
                 scheduled_at: Some(scheduled_at),
-                external_id: None,
-                attempts: 0,
-                last_error: None,
-                created_at: now,
-                updated_at: now,
-                initiated_at: None,
-                routed_at: None,
-                answered_at: None,
-                held_at: None,
-                ended_at: None,
-                wait_seconds: None,
-                hold_seconds: None,
-                duration_seconds: None,
-                end_reason: None,
-                flags: Flags::EMPTY,
-                deadline_at: None,
-                lease: None,
                 version: 1,
+                ..CallParts::new(
+                    CallId::generate(),
+                    Direction::Outbound,
+                    CallStatus::Scheduled,
+                    now,
+                )
             });
             let mut change = Change::new(call, now);
             change.record(
@@ -312,28 +297,12 @@ impl Engine {
         for queue in queues_named(&event.lifecycle) {
             self.check_queue(queue).await?;
         }
-        let config = &self.inner.config.rules;
         let result = match self.inner.store.get(&event.call_id).await? {
             None => match &event.lifecycle {
                 Lifecycle::Initiated(fields) => self.create_inbound(&event, fields).await,
                 _ => return Err(Error::NotFound(event.call_id)),
             },
-            Some(_) => {
-                self.update(&event.call_id, |call, now| {
-                    let at = event.timestamp.unwrap_or(now);
-                    let mut change = Change::new(call, now);
-                    change.apply_with_rules(
-                        &event.lifecycle,
-                        at,
-                        event.source,
-                        event.event_id.clone(),
-                        Map::new(),
-                        config,
-                    )?;
-                    Ok(Some(change))
-                })
-                .await
-            }
+            Some(_) => self.apply_incoming(&event).await,
         };
         match result {
             Ok(call) => {
@@ -365,6 +334,26 @@ impl Engine {
         Ok(Some(Ingested { call: self.get(call_id).await?, duplicate: true }))
     }
 
+    /// Applies an event source's event, with its rules, to the call it names.
+    async fn apply_incoming(&self, event: &IncomingEvent) -> Result<Call, Error> {
+        let config = &self.inner.config.rules;
+        self.update(&event.call_id, |call, now| {
+            let at = event.timestamp.unwrap_or(now);
+            let mut change = Change::new(call, now);
+            let event_id = event.event_id.clone();
+            change.apply_with_rules(
+                &event.lifecycle,
+                at,
+                event.source,
+                event_id,
+                Map::new(),
+                config,
+            )?;
+            Ok(Some(change))
+        })
+        .await
+    }
+
     async fn create_inbound(
         &self,
         event: &IncomingEvent,
@@ -379,36 +368,14 @@ impl Engine {
         let now = self.now();
         let at = event.timestamp.unwrap_or(now);
         let call = Call::from_parts(CallParts {
-            id: event.call_id.clone(),
-            direction,
             to: fields.to.clone(),
             from: fields.from.clone(),
             customer_name: fields.customer_name.clone(),
-            workflow: None,
             media: fields.media.unwrap_or(Media::Voice),
             queue_id: fields.queue_id.clone(),
-            agent_id: None,
-            metadata: Map::new(),
-            status: CallStatus::Initiated,
-            scheduled_at: None,
-            external_id: None,
-            attempts: 0,
-            last_error: None,
-            created_at: at.min(now),
-            updated_at: now,
             initiated_at: Some(at),
-            routed_at: None,
-            answered_at: None,
-            held_at: None,
-            ended_at: None,
-            wait_seconds: None,
-            hold_seconds: None,
-            duration_seconds: None,
-            end_reason: None,
-            flags: Flags::EMPTY,
-            deadline_at: None,
-            lease: None,
-            version: 0,
+            updated_at: now,
+            ..CallParts::new(event.call_id.clone(), direction, CallStatus::Initiated, at.min(now))
         });
         let config = &self.inner.config.rules;
         let mut change = Change::new(call, now);
@@ -424,22 +391,7 @@ impl Engine {
         match self.inner.store.insert(std::slice::from_ref(&change.call), &change.events).await {
             Ok(()) => {}
             // Created concurrently by another delivery: apply this one to it.
-            Err(StoreError::DuplicateCall(_)) => {
-                return self
-                    .update(&event.call_id, |call, now| {
-                        let mut change = Change::new(call, now);
-                        change.apply_with_rules(
-                            &event.lifecycle,
-                            at,
-                            event.source,
-                            event.event_id.clone(),
-                            Map::new(),
-                            config,
-                        )?;
-                        Ok(Some(change))
-                    })
-                    .await;
-            }
+            Err(StoreError::DuplicateCall(_)) => return self.apply_incoming(event).await,
             Err(other) => return Err(other.into()),
         }
         self.publish(&change);

@@ -22,7 +22,7 @@ use serde_json::{Map, json};
 
 use crate::{
     AgentId, Call, CallEvent, CallId, CallParts, CallStatus, Direction, EventId, EventSource,
-    EventType, Flags, Lease, Media, PhoneNumber, QueueId, StatusFilter, StatusGroup, WorkerId,
+    EventType, Lease, PhoneNumber, QueueId, StatusFilter, StatusGroup, WorkerId,
     ports::{CallStore, Claim, HistoryQuery, ListQuery, Queue, StoreError},
 };
 
@@ -71,36 +71,13 @@ fn id(name: &str) -> CallId {
 /// A scheduled outbound call to `phone(1)` created at `t(created)`; `edit` shapes it.
 fn call(name: &str, created: i64, edit: impl FnOnce(&mut CallParts)) -> Call {
     let mut parts = CallParts {
-        id: id(name),
-        direction: Direction::Outbound,
         to: Some(phone(1)),
-        from: None,
         customer_name: Some(format!("customer {name}")),
         workflow: Some("support".into()),
-        media: Media::Voice,
-        queue_id: None,
-        agent_id: None,
         metadata: json!({ "ticket": 7, "tags": ["a", "b"] }).as_object().cloned().unwrap(),
-        status: CallStatus::Scheduled,
         scheduled_at: Some(t(created + 60)),
-        external_id: None,
-        attempts: 0,
-        last_error: None,
-        created_at: t(created),
-        updated_at: t(created),
-        initiated_at: None,
-        routed_at: None,
-        answered_at: None,
-        held_at: None,
-        ended_at: None,
-        wait_seconds: None,
-        hold_seconds: None,
-        duration_seconds: None,
-        end_reason: None,
-        flags: Flags::EMPTY,
-        deadline_at: None,
-        lease: None,
         version: 1,
+        ..CallParts::new(id(name), Direction::Outbound, CallStatus::Scheduled, t(created))
     };
     edit(&mut parts);
     Call::from_parts(parts)
