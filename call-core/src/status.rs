@@ -227,6 +227,16 @@ impl Flags {
         new
     }
 
+    /// The set as a bitmask, bit `n` for the `n`th of [`Flag::ALL`]: what a store keeps.
+    pub const fn bits(self) -> u8 {
+        self.0
+    }
+
+    /// The set a bitmask from [`bits`](Self::bits) stands for; unknown bits are dropped.
+    pub const fn from_bits(bits: u8) -> Flags {
+        Flags(bits & ((1 << Flag::ALL.len()) - 1))
+    }
+
     /// Whether no flag is set.
     pub const fn is_empty(self) -> bool {
         self.0 == 0
@@ -321,5 +331,7 @@ mod tests {
         assert_eq!(flags.to_string(), "short_call,rerouted");
         assert_eq!(flags.iter().collect::<Flags>(), flags);
         assert!(!flags.contains(Flag::OutcomeUnknown));
+        assert_eq!(Flags::from_bits(flags.bits()), flags);
+        assert_eq!(Flags::from_bits(0xff).iter().count(), Flag::ALL.len());
     }
 }

@@ -1,0 +1,618 @@
+//! callwork's [`CallStore`] on SQLite.
+//!
+//! One file holds the calls, their append-only audit log and the queue
+//! registry. The connection discipline follows what SQLite does well:
+//!
+//! - WAL, `synchronous = NORMAL`, a busy timeout, foreign keys on;
+//! - every write goes through one writer task with `BEGIN IMMEDIATE`,
+//!   which commits all the writes waiting together (group commit): many
+//!   concurrent callers cost one transaction, not one each;
+//! - reads go through a pool of read-only connections;
+//! - the schema is embedded (`migrations/`) and brought up to date on open.
+//!
+//! Every query shape has an index (see `migrations/0001_init.sql`); claims
+//! are one `UPDATE … RETURNING` under the write lock, so two stores on one
+//! file, in one process or two, never claim the same call.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! use call_core::{Engine, NewCall, PhoneNumber};
+//! use call_store_sqlite::SqliteStore;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let path = dir.path().join("calls.db");
+//! let store = SqliteStore::open(&path).await?;
+//! let engine = Engine::builder(Arc::new(store)).build();
+//! let call = engine.schedule(NewCall::to(PhoneNumber::parse("+14155550100")?)).await?;
+//! assert_eq!(engine.get(call.id()).await?, call);
+//! # Ok(())
+//! # }
+//! ```
+
+mod pages;
+mod rows;
+mod writer;
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    str::FromStr,
+    sync::Arc,
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use call_core::{
+    AgentId, Call, CallEvent, CallId, CallStatus, EventId, PhoneNumber, QueueId, StatusGroup,
+    ports::{
+        AgentTotals, CallStore, Claim, Cursor, HistoryQuery, ListQuery, Page, Queue, QueueTotals,
+        StatsInputs, StoreError,
+    },
+};
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::{
+    Row, SqlitePool,
+    migrate::{MigrateError, Migrator},
+    sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    },
+};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{
+    pages::PageQuery,
+    rows::{CALL_COLUMNS, EVENT_COLUMNS, call_from_row, event_from_row, micros},
+    writer::{Job, Write, Written, backend},
+};
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// How long a connection waits for another process's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Read connections in the pool of a file store.
+const READERS: u32 = 4;
+
+/// Why a store could not be opened. Each names the file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The folder the file should be in does not exist.
+    #[error("cannot open {path}: the folder {} does not exist", folder.display())]
+    MissingFolder {
+        /// The database file.
+        path: PathBuf,
+        /// Its folder.
+        folder: PathBuf,
+    },
+    /// The file exists but is not a SQLite database. It was left untouched.
+    #[error("cannot open {path}: the file is not a SQLite database")]
+    NotADatabase {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The database was written by a newer version of this program.
+    #[error(
+        "cannot open {path}: its schema is version {found}, newer than this program knows ({known}); \
+         use a newer callwork"
+    )]
+    SchemaTooNew {
+        /// The file.
+        path: PathBuf,
+        /// The newest schema version in the file.
+        found: i64,
+        /// The newest schema version this program knows.
+        known: i64,
+    },
+    /// Anything else: permissions, a read-only file system, I/O.
+    #[error("cannot open {path}: {message}")]
+    Other {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite said.
+        message: String,
+    },
+}
+
+/// A [`CallStore`] on one SQLite file (or in memory). Cheap to clone:
+/// clones share the connections and the writer.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    readers: SqlitePool,
+    writer: mpsc::Sender<Job>,
+    location: Arc<str>,
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating it if it does not exist, and
+    /// brings its schema up to date.
+    ///
+    /// # Errors
+    ///
+    /// An [`OpenError`] naming the file: a missing folder, a file that is not
+    /// a SQLite database (left untouched), a schema newer than this program,
+    /// or anything else SQLite refuses (permissions, a read-only location).
+    pub async fn open(path: impl AsRef<Path>) -> Result<SqliteStore, OpenError> {
+        let path = path.as_ref().to_path_buf();
+        let folder = match path.parent() {
+            Some(folder) if !folder.as_os_str().is_empty() => folder.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !folder.is_dir() {
+            return Err(OpenError::MissingFolder { path, folder });
+        }
+        if path.is_dir() {
+            return Err(OpenError::Other { path, message: "it is a folder, not a file".into() });
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let open_error = |error: sqlx::Error| classify(&path, error);
+        let writers = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.clone())
+            .await
+            .map_err(open_error)?;
+        migrate(&writers, &path).await?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(open_error)?;
+        Ok(SqliteStore::start(readers, writers, path.display().to_string()))
+    }
+
+    /// A database in memory, gone when the store is dropped. Reads and
+    /// writes share its one connection.
+    ///
+    /// # Errors
+    ///
+    /// An [`OpenError`] if SQLite cannot start one.
+    pub async fn open_in_memory() -> Result<SqliteStore, OpenError> {
+        let path = PathBuf::from(":memory:");
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(|e| classify(&path, e))?
+            .foreign_keys(true);
+        // One connection is the whole database: keep it open for the store's life.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .map_err(|e| classify(&path, e))?;
+        migrate(&pool, &path).await?;
+        Ok(SqliteStore::start(pool.clone(), pool, ":memory:".to_owned()))
+    }
+
+    fn start(readers: SqlitePool, writers: SqlitePool, location: String) -> SqliteStore {
+        let (writer, jobs) = mpsc::channel(writer::MAX_BATCH * 4);
+        tokio::spawn(writer::run(writers, jobs));
+        SqliteStore { readers, writer, location: location.into() }
+    }
+
+    /// Where the database is: its path, or `:memory:`.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    async fn write(&self, write: Write) -> Result<Written, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let gone = || StoreError::Backend("the store's writer has stopped".into());
+        self.writer.send(Job { write, reply }).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+
+    /// The plan SQLite picks for each query shape this store runs, keyed by
+    /// a name; for tests that every path is served by an index.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when a plan cannot be read.
+    pub async fn query_plans(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {
+        let phone =
+            PhoneNumber::parse("+14155550100").map_err(|e| StoreError::Backend(e.to_string()))?;
+        let queue = QueueId::parse("q").map_err(|e| StoreError::Backend(e.to_string()))?;
+        let cursor = Cursor { created_at: Utc::now(), id: CallId::generate() };
+        let ended = StatusGroup::Ended.statuses();
+        let page = |statuses: &'static [CallStatus],
+                    queue: Option<&QueueId>,
+                    phone: Option<&PhoneNumber>| {
+            PageQuery {
+                statuses,
+                queue,
+                phone,
+                since: None,
+                until: None,
+                cursor: Some(&cursor),
+                limit: 50,
+            }
+            .build()
+            .sql()
+            .as_str()
+            .to_owned()
+        };
+        let ended: &'static [CallStatus] = Box::leak(ended.into_boxed_slice());
+        let shapes = vec![
+            ("list".to_owned(), page(&[], None, None)),
+            ("list by status".to_owned(), page(&[CallStatus::Completed], None, None)),
+            ("list by status group".to_owned(), page(ended, None, None)),
+            ("list by queue".to_owned(), page(&[], Some(&queue), None)),
+            ("list by number".to_owned(), page(&[], None, Some(&phone))),
+            (
+                "history".to_owned(),
+                history_query(&phone, &HistoryQuery::default()).build().sql().as_str().to_owned(),
+            ),
+            ("due".to_owned(), writer_claim_subquery().to_owned()),
+            ("next due".to_owned(), NEXT_DUE.to_owned()),
+            ("deadlines".to_owned(), DEADLINES_DUE.to_owned()),
+            ("leases".to_owned(), EXPIRED_LEASES.to_owned()),
+            ("following".to_owned(), FOLLOWING.to_owned()),
+            (
+                "by external id".to_owned(),
+                format!("SELECT {CALL_COLUMNS} FROM calls WHERE external_id = ?"),
+            ),
+            ("events of a call".to_owned(), EVENTS_OF_CALL.to_owned()),
+            ("event by id".to_owned(), format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?")),
+        ];
+        let mut plans = Vec::new();
+        for (name, sql) in shapes {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                .fetch_all(&self.readers)
+                .await
+                .map_err(backend)?;
+            plans.push((name, rows.iter().map(|r| r.get::<String, _>("detail")).collect()));
+        }
+        Ok(plans)
+    }
+}
+
+fn writer_claim_subquery() -> &'static str {
+    "SELECT id FROM calls INDEXED BY calls_due WHERE status = 'scheduled' AND scheduled_at <= ? \
+     ORDER BY scheduled_at, id LIMIT ?"
+}
+
+async fn migrate(pool: &SqlitePool, path: &Path) -> Result<(), OpenError> {
+    match MIGRATOR.run(pool).await {
+        Ok(()) => Ok(()),
+        Err(MigrateError::VersionMissing(found)) => Err(OpenError::SchemaTooNew {
+            path: path.to_path_buf(),
+            found,
+            known: MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0),
+        }),
+        Err(MigrateError::Execute(error)) => Err(classify(path, error)),
+        Err(other) => {
+            Err(OpenError::Other { path: path.to_path_buf(), message: other.to_string() })
+        }
+    }
+}
+
+fn classify(path: &Path, error: sqlx::Error) -> OpenError {
+    let path = path.to_path_buf();
+    if let sqlx::Error::Database(db) = &error
+        && db.code().as_deref() == Some("26")
+    {
+        return OpenError::NotADatabase { path };
+    }
+    let message = match &error {
+        sqlx::Error::Database(db) => db.message().to_owned(),
+        other => other.to_string(),
+    };
+    OpenError::Other { path, message }
+}
+
+const NEXT_DUE: &str = "SELECT MIN(t) AS t FROM ( \
+     SELECT MIN(scheduled_at) AS t FROM calls INDEXED BY calls_due WHERE status = 'scheduled' \
+     UNION ALL SELECT MIN(deadline_at) FROM calls INDEXED BY calls_deadline WHERE deadline_at IS NOT NULL \
+     UNION ALL SELECT MIN(lease_expires_at) FROM calls INDEXED BY calls_lease WHERE status = 'dispatching')";
+
+const DEADLINES_DUE: &str = "SELECT * FROM calls INDEXED BY calls_deadline \
+     WHERE deadline_at IS NOT NULL AND deadline_at <= ? ORDER BY deadline_at, id LIMIT ?";
+
+const EXPIRED_LEASES: &str = "SELECT * FROM calls INDEXED BY calls_lease \
+     WHERE status = 'dispatching' AND lease_expires_at <= ? ORDER BY lease_expires_at, id LIMIT ?";
+
+const FOLLOWING: &str = "SELECT * FROM calls INDEXED BY calls_following \
+     WHERE direction = 'outbound' AND external_id IS NOT NULL \
+       AND status IN ('initiated', 'ringing', 'routed', 'active', 'on_hold') \
+     ORDER BY updated_at, id LIMIT ?";
+
+const EVENTS_OF_CALL: &str = "SELECT * FROM events WHERE call_id = ? ORDER BY seq";
+
+fn history_query<'a>(number: &'a PhoneNumber, query: &'a HistoryQuery) -> PageQuery<'a> {
+    const LISTED: &[CallStatus] = &[
+        CallStatus::Completed,
+        CallStatus::Failed,
+        CallStatus::Busy,
+        CallStatus::NoAnswer,
+        CallStatus::Abandoned,
+    ];
+    PageQuery {
+        statuses: LISTED,
+        queue: None,
+        phone: Some(number),
+        since: query.since,
+        until: query.until,
+        cursor: query.cursor.as_ref(),
+        limit: query.limit,
+    }
+}
+
+fn calls(rows: &[SqliteRow]) -> Result<Vec<Call>, StoreError> {
+    rows.iter().map(call_from_row).collect()
+}
+
+fn page(rows: &[SqliteRow], limit: usize) -> Result<Page<Call>, StoreError> {
+    let items = calls(rows)?;
+    let next_cursor =
+        (items.len() == limit.max(1)).then(|| items.last().map(Cursor::after)).flatten();
+    Ok(Page { items, next_cursor })
+}
+
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl CallStore for SqliteStore {
+    async fn insert(&self, calls: &[Call], events: &[CallEvent]) -> Result<(), StoreError> {
+        self.write(Write::Insert { calls: calls.to_vec(), events: events.to_vec() }).await.map(drop)
+    }
+
+    async fn get(&self, id: &CallId) -> Result<Option<Call>, StoreError> {
+        let sql = format!("SELECT {CALL_COLUMNS} FROM calls WHERE id = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.to_string())
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(call_from_row).transpose()
+    }
+
+    async fn get_by_external_id(&self, external_id: &str) -> Result<Option<Call>, StoreError> {
+        let sql = format!("SELECT {CALL_COLUMNS} FROM calls WHERE external_id = ? LIMIT 1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(external_id)
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(call_from_row).transpose()
+    }
+
+    async fn save(&self, call: &Call, events: &[CallEvent]) -> Result<(), StoreError> {
+        self.write(Write::Save { call: call.clone(), events: events.to_vec() }).await.map(drop)
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Page<Call>, StoreError> {
+        let mut statuses: Vec<CallStatus> =
+            query.statuses.iter().flat_map(|f| f.statuses()).collect();
+        statuses.sort();
+        statuses.dedup();
+        let page_query = PageQuery {
+            statuses: &statuses,
+            queue: query.queue.as_ref(),
+            phone: query.phone.as_ref(),
+            since: None,
+            until: None,
+            cursor: query.cursor.as_ref(),
+            limit: query.limit,
+        };
+        let rows = page_query.build().build().fetch_all(&self.readers).await.map_err(backend)?;
+        page(&rows, query.limit)
+    }
+
+    async fn claim_due(&self, claim: &Claim) -> Result<Vec<(Call, CallEvent)>, StoreError> {
+        match self.write(Write::Claim(claim.clone())).await? {
+            Written::Claimed(claimed) => Ok(claimed),
+            _ => Err(StoreError::Backend("the writer answered a claim with something else".into())),
+        }
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row = sqlx::query(NEXT_DUE).fetch_one(&self.readers).await.map_err(backend)?;
+        let micros: Option<i64> = row.try_get("t").map_err(backend)?;
+        Ok(micros.and_then(|m| Utc.timestamp_micros(m).single()))
+    }
+
+    async fn deadlines_due(&self, now: DateTime<Utc>, n: usize) -> Result<Vec<Call>, StoreError> {
+        let rows = sqlx::query(DEADLINES_DUE)
+            .bind(micros(now))
+            .bind(limit(n))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(backend)?;
+        calls(&rows)
+    }
+
+    async fn expired_leases(&self, now: DateTime<Utc>, n: usize) -> Result<Vec<Call>, StoreError> {
+        let rows = sqlx::query(EXPIRED_LEASES)
+            .bind(micros(now))
+            .bind(limit(n))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(backend)?;
+        calls(&rows)
+    }
+
+    async fn following(&self, n: usize) -> Result<Vec<Call>, StoreError> {
+        let rows = sqlx::query(FOLLOWING)
+            .bind(limit(n))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(backend)?;
+        calls(&rows)
+    }
+
+    async fn history(
+        &self,
+        number: &PhoneNumber,
+        query: &HistoryQuery,
+    ) -> Result<Page<Call>, StoreError> {
+        let rows = history_query(number, query)
+            .build()
+            .build()
+            .fetch_all(&self.readers)
+            .await
+            .map_err(backend)?;
+        page(&rows, query.limit)
+    }
+
+    async fn events(&self, id: &CallId) -> Result<Vec<CallEvent>, StoreError> {
+        let rows = sqlx::query(EVENTS_OF_CALL)
+            .bind(id.to_string())
+            .fetch_all(&self.readers)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn event(&self, id: &EventId) -> Result<Option<CallEvent>, StoreError> {
+        let row = sqlx::query("SELECT * FROM events WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(event_from_row).transpose()
+    }
+
+    async fn add_queue(&self, queue: &Queue) -> Result<(), StoreError> {
+        self.write(Write::AddQueue(queue.clone())).await.map(drop)
+    }
+
+    async fn remove_queue(&self, id: &QueueId) -> Result<bool, StoreError> {
+        match self.write(Write::RemoveQueue(id.clone())).await? {
+            Written::Removed(removed) => Ok(removed),
+            _ => {
+                Err(StoreError::Backend("the writer answered a removal with something else".into()))
+            }
+        }
+    }
+
+    async fn queue(&self, id: &QueueId) -> Result<Option<Queue>, StoreError> {
+        let row = sqlx::query("SELECT id, created_at FROM queues WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(queue_from_row).transpose()
+    }
+
+    async fn queues(&self) -> Result<Vec<Queue>, StoreError> {
+        let rows = sqlx::query("SELECT id, created_at FROM queues ORDER BY id")
+            .fetch_all(&self.readers)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(queue_from_row).collect()
+    }
+
+    async fn stats_inputs(&self, sla_seconds: f64) -> Result<StatsInputs, StoreError> {
+        let queue_rows = sqlx::query(
+            "SELECT queue_id, COUNT(*) AS offered, \
+                    SUM(answered_at IS NOT NULL) AS answered, \
+                    SUM(status = 'abandoned') AS abandoned, \
+                    SUM(answered_at IS NOT NULL AND COALESCE(wait_seconds, 0) <= ?) AS within_sla, \
+                    TOTAL(CASE WHEN answered_at IS NOT NULL THEN wait_seconds END) AS wait, \
+                    TOTAL(CASE WHEN answered_at IS NOT NULL THEN hold_seconds END) AS hold \
+             FROM calls INDEXED BY calls_by_queue \
+             WHERE queue_id IS NOT NULL AND status NOT IN ('scheduled', 'dispatching', 'canceled') \
+             GROUP BY queue_id ORDER BY queue_id",
+        )
+        .bind(sla_seconds)
+        .fetch_all(&self.readers)
+        .await
+        .map_err(backend)?;
+        let agent_rows = sqlx::query(
+            "SELECT agent_id, COUNT(*) AS answered, TOTAL(wait_seconds) AS wait, \
+                    TOTAL(duration_seconds) AS talk, TOTAL(hold_seconds) AS hold \
+             FROM calls WHERE agent_id IS NOT NULL AND answered_at IS NOT NULL GROUP BY agent_id",
+        )
+        .fetch_all(&self.readers)
+        .await
+        .map_err(backend)?;
+        let reroute_rows = sqlx::query(
+            "SELECT json_extract(metadata, '$.agent_id') AS agent_id, COUNT(*) AS n FROM events \
+             WHERE type = 'call_retransfer' AND json_extract(metadata, '$.agent_id') IS NOT NULL \
+             GROUP BY 1",
+        )
+        .fetch_all(&self.readers)
+        .await
+        .map_err(backend)?;
+
+        let count = |row: &SqliteRow, column: &str| -> Result<u64, StoreError> {
+            let n: i64 = row.try_get(column).map_err(backend)?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        };
+        let agent = |row: &SqliteRow| -> Result<AgentId, StoreError> {
+            let id: String = row.try_get("agent_id").map_err(backend)?;
+            AgentId::parse(id).map_err(|e| StoreError::Backend(e.to_string()))
+        };
+        let mut queues = Vec::with_capacity(queue_rows.len());
+        for row in &queue_rows {
+            let id: String = row.try_get("queue_id").map_err(backend)?;
+            queues.push(QueueTotals {
+                queue_id: QueueId::parse(id).map_err(|e| StoreError::Backend(e.to_string()))?,
+                offered: count(row, "offered")?,
+                answered: count(row, "answered")?,
+                abandoned: count(row, "abandoned")?,
+                answered_within_sla: count(row, "within_sla")?,
+                wait_seconds: row.try_get("wait").map_err(backend)?,
+                hold_seconds: row.try_get("hold").map_err(backend)?,
+            });
+        }
+        let mut agents: BTreeMap<AgentId, AgentTotals> = BTreeMap::new();
+        for row in &agent_rows {
+            let agent_id = agent(row)?;
+            agents.insert(
+                agent_id.clone(),
+                AgentTotals {
+                    agent_id,
+                    answered: count(row, "answered")?,
+                    wait_seconds: row.try_get("wait").map_err(backend)?,
+                    talk_seconds: row.try_get("talk").map_err(backend)?,
+                    hold_seconds: row.try_get("hold").map_err(backend)?,
+                    reroutes: 0,
+                },
+            );
+        }
+        for row in &reroute_rows {
+            let agent_id = agent(row)?;
+            let reroutes = count(row, "n")?;
+            agents
+                .entry(agent_id.clone())
+                .or_insert_with(|| AgentTotals {
+                    agent_id,
+                    answered: 0,
+                    wait_seconds: 0.0,
+                    talk_seconds: 0.0,
+                    hold_seconds: 0.0,
+                    reroutes: 0,
+                })
+                .reroutes = reroutes;
+        }
+        Ok(StatsInputs { queues, agents: agents.into_values().collect() })
+    }
+}
+
+fn queue_from_row(row: &SqliteRow) -> Result<Queue, StoreError> {
+    let id: String = row.try_get("id").map_err(backend)?;
+    let created_at: i64 = row.try_get("created_at").map_err(backend)?;
+    Ok(Queue {
+        id: QueueId::parse(id).map_err(|e| StoreError::Backend(e.to_string()))?,
+        created_at: Utc
+            .timestamp_micros(created_at)
+            .single()
+            .ok_or_else(|| StoreError::Backend(format!("unreadable created_at {created_at}")))?,
+    })
+}

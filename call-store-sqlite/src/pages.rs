@@ -1,0 +1,122 @@
+//! The one query shape behind listings and histories: newest first by
+//! (`created_at`, `id`), keyset-paged, each filter served by an index.
+//!
+//! A filter that is a set (several statuses, either side of a number) is
+//! split into arms, each a walk down one index that stops after `limit`
+//! rows; the arms are merged and cut to `limit`. So a page costs about
+//! `arms × limit` rows read, however large the table, and never a scan.
+
+use call_core::{CallStatus, PhoneNumber, QueueId, ports::Cursor};
+use sqlx::{QueryBuilder, Sqlite};
+
+use crate::rows::{CALL_COLUMNS, micros};
+
+/// What a page asks for.
+pub(crate) struct PageQuery<'a> {
+    /// Any of these statuses; any status when empty.
+    pub(crate) statuses: &'a [CallStatus],
+    pub(crate) queue: Option<&'a QueueId>,
+    /// Calls with this number on either side.
+    pub(crate) phone: Option<&'a PhoneNumber>,
+    /// `created_at` in `[since, until)`.
+    pub(crate) since: Option<chrono::DateTime<chrono::Utc>>,
+    pub(crate) until: Option<chrono::DateTime<chrono::Utc>>,
+    pub(crate) cursor: Option<&'a Cursor>,
+    pub(crate) limit: usize,
+}
+
+enum Arm<'a> {
+    /// One side of a number, the statuses as a filter.
+    Number(&'static str, &'static str, &'a PhoneNumber),
+    /// One status.
+    Status(CallStatus),
+    /// The query's queue.
+    Queue,
+    /// Everything.
+    All,
+}
+
+impl PageQuery<'_> {
+    fn arms(&self) -> Vec<Arm<'_>> {
+        if let Some(phone) = self.phone {
+            vec![
+                Arm::Number("calls_by_to", "to_number", phone),
+                Arm::Number("calls_by_from", "from_number", phone),
+            ]
+        } else if !self.statuses.is_empty() {
+            self.statuses.iter().map(|s| Arm::Status(*s)).collect()
+        } else if self.queue.is_some() {
+            vec![Arm::Queue]
+        } else {
+            vec![Arm::All]
+        }
+    }
+
+    /// The statement.
+    pub(crate) fn build(&self) -> QueryBuilder<Sqlite> {
+        let limit = i64::try_from(self.limit.max(1)).unwrap_or(i64::MAX);
+        let arms = self.arms();
+        let mut b = QueryBuilder::new("");
+        let compound = arms.len() > 1;
+        for (i, arm) in arms.iter().enumerate() {
+            if i > 0 {
+                b.push(" UNION ");
+            }
+            if compound {
+                b.push("SELECT * FROM (");
+            }
+            self.push_arm(&mut b, arm, limit);
+            if compound {
+                b.push(")");
+            }
+        }
+        if compound {
+            b.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit);
+        }
+        b
+    }
+
+    fn push_arm(&self, b: &mut QueryBuilder<Sqlite>, arm: &Arm<'_>, limit: i64) {
+        let index = match arm {
+            Arm::Number(index, ..) => index,
+            Arm::Status(_) => &"calls_by_status",
+            Arm::Queue => &"calls_by_queue",
+            Arm::All => &"calls_by_created",
+        };
+        b.push(format!("SELECT {CALL_COLUMNS} FROM calls INDEXED BY {index} WHERE 1"));
+        match arm {
+            Arm::Number(_, column, phone) => {
+                b.push(format!(" AND {column} = ")).push_bind(phone.to_string());
+                if !self.statuses.is_empty() {
+                    b.push(" AND status IN (");
+                    let mut list = b.separated(", ");
+                    for status in self.statuses {
+                        list.push_bind(status.as_str());
+                    }
+                    b.push(")");
+                }
+            }
+            Arm::Status(status) => {
+                b.push(" AND status = ").push_bind(status.as_str());
+            }
+            Arm::Queue | Arm::All => {}
+        }
+        if let Some(queue) = self.queue {
+            b.push(" AND queue_id = ").push_bind(queue.to_string());
+        }
+        if let Some(since) = self.since {
+            b.push(" AND created_at >= ").push_bind(micros(since));
+        }
+        if let Some(until) = self.until {
+            b.push(" AND created_at < ").push_bind(micros(until));
+        }
+        if let Some(cursor) = self.cursor {
+            b.push(" AND (created_at, id) < (")
+                .push_bind(micros(cursor.created_at))
+                .push(", ")
+                .push_bind(cursor.id.to_string())
+                .push(")");
+        }
+        b.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit);
+    }
+}

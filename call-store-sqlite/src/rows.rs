@@ -1,0 +1,210 @@
+//! Between calls and events and their rows: the column lists, binding, decoding.
+
+use call_core::{
+    AgentId, Call, CallEvent, CallId, CallParts, CallStatus, Direction, EndReason, EventId,
+    EventSource, EventType, Flags, Lease, Media, PhoneNumber, QueueId, WorkerId, ports::StoreError,
+};
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::{Map, Value};
+use sqlx::{QueryBuilder, Row, Sqlite, query_builder::Separated, sqlite::SqliteRow};
+
+/// Every column of `calls`, in the order [`bind_call`] binds them.
+pub(crate) const CALL_COLUMNS: &str = "id, direction, to_number, from_number, customer_name, \
+    workflow, media, queue_id, agent_id, metadata, status, scheduled_at, external_id, attempts, \
+    last_error, created_at, updated_at, initiated_at, routed_at, answered_at, held_at, ended_at, \
+    wait_seconds, hold_seconds, duration_seconds, end_reason, flags, deadline_at, lease_worker, \
+    lease_expires_at, version";
+
+/// How many columns [`CALL_COLUMNS`] names.
+pub(crate) const N_CALL_COLUMNS: usize = 31;
+
+/// Every column of `events` but `seq`, in the order [`bind_event`] binds them.
+pub(crate) const EVENT_COLUMNS: &str =
+    "id, call_id, type, timestamp, recorded_at, source, metadata";
+
+/// How many columns [`EVENT_COLUMNS`] names.
+pub(crate) const N_EVENT_COLUMNS: usize = 7;
+
+pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn opt_micros(t: Option<DateTime<Utc>>) -> Option<i64> {
+    t.map(micros)
+}
+
+fn json(map: &Map<String, Value>) -> String {
+    Value::Object(map.clone()).to_string()
+}
+
+/// Binds every column of `call`, in [`CALL_COLUMNS`] order.
+pub(crate) fn bind_call(b: &mut Separated<'_, Sqlite, &str>, call: &Call) {
+    let p = call.parts();
+    b.push_bind(p.id.to_string())
+        .push_bind(p.direction.as_str())
+        .push_bind(p.to.as_ref().map(ToString::to_string))
+        .push_bind(p.from.as_ref().map(ToString::to_string))
+        .push_bind(p.customer_name.clone())
+        .push_bind(p.workflow.clone())
+        .push_bind(p.media.as_str())
+        .push_bind(p.queue_id.as_ref().map(ToString::to_string))
+        .push_bind(p.agent_id.as_ref().map(ToString::to_string))
+        .push_bind(json(&p.metadata))
+        .push_bind(p.status.as_str())
+        .push_bind(opt_micros(p.scheduled_at))
+        .push_bind(p.external_id.clone())
+        .push_bind(i64::from(p.attempts))
+        .push_bind(p.last_error.clone())
+        .push_bind(micros(p.created_at))
+        .push_bind(micros(p.updated_at))
+        .push_bind(opt_micros(p.initiated_at))
+        .push_bind(opt_micros(p.routed_at))
+        .push_bind(opt_micros(p.answered_at))
+        .push_bind(opt_micros(p.held_at))
+        .push_bind(opt_micros(p.ended_at))
+        .push_bind(p.wait_seconds)
+        .push_bind(p.hold_seconds)
+        .push_bind(p.duration_seconds)
+        .push_bind(p.end_reason.map(EndReason::as_str))
+        .push_bind(i64::from(p.flags.bits()))
+        .push_bind(opt_micros(p.deadline_at))
+        .push_bind(p.lease.as_ref().map(|l| l.worker.to_string()))
+        .push_bind(p.lease.as_ref().map(|l| micros(l.expires_at)))
+        .push_bind(p_version(p));
+}
+
+fn p_version(p: &CallParts) -> i64 {
+    i64::try_from(p.version).unwrap_or(i64::MAX)
+}
+
+/// Binds every column of `event`, in [`EVENT_COLUMNS`] order.
+pub(crate) fn bind_event(b: &mut Separated<'_, Sqlite, &str>, event: &CallEvent) {
+    b.push_bind(event.id().to_string())
+        .push_bind(event.call_id().to_string())
+        .push_bind(event.event_type().as_str())
+        .push_bind(micros(event.timestamp()))
+        .push_bind(micros(event.recorded_at()))
+        .push_bind(event.source().as_str())
+        .push_bind(json(event.metadata()));
+}
+
+/// `INSERT INTO calls … VALUES …` for `calls`, one multi-row statement.
+pub(crate) fn insert_calls(calls: &[Call]) -> QueryBuilder<Sqlite> {
+    let mut b = QueryBuilder::new(format!("INSERT INTO calls ({CALL_COLUMNS}) "));
+    b.push_values(calls, |mut row, call| bind_call(&mut row, call));
+    b
+}
+
+/// `INSERT INTO events … VALUES …` for `events`, one multi-row statement.
+pub(crate) fn insert_events(events: &[CallEvent]) -> QueryBuilder<Sqlite> {
+    let mut b = QueryBuilder::new(format!("INSERT INTO events ({EVENT_COLUMNS}) "));
+    b.push_values(events, |mut row, event| bind_event(&mut row, event));
+    b
+}
+
+/// A stored value the code cannot read: the file was written by something else.
+fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("unreadable {what} in the database: {detail}"))
+}
+
+fn time(value: i64, column: &str) -> Result<DateTime<Utc>, StoreError> {
+    Utc.timestamp_micros(value).single().ok_or_else(|| corrupt(column, value))
+}
+
+fn opt_time(row: &SqliteRow, column: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    get::<Option<i64>>(row, column)?.map(|v| time(v, column)).transpose()
+}
+
+fn get<'r, T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>>(
+    row: &'r SqliteRow,
+    column: &str,
+) -> Result<T, StoreError> {
+    row.try_get(column).map_err(|e| corrupt(column, e))
+}
+
+fn parsed<T, E: std::fmt::Display>(
+    row: &SqliteRow,
+    column: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, StoreError> {
+    let text: String = get(row, column)?;
+    parse(&text).map_err(|e| corrupt(column, e))
+}
+
+fn opt_parsed<T, E: std::fmt::Display>(
+    row: &SqliteRow,
+    column: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<Option<T>, StoreError> {
+    let text: Option<String> = get(row, column)?;
+    text.map(|t| parse(&t).map_err(|e| corrupt(column, e))).transpose()
+}
+
+fn metadata(row: &SqliteRow, column: &str) -> Result<Map<String, Value>, StoreError> {
+    parsed(row, column, |text| match serde_json::from_str(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err("not a JSON object".to_owned()),
+        Err(e) => Err(e.to_string()),
+    })
+}
+
+/// A call from a row holding [`CALL_COLUMNS`].
+pub(crate) fn call_from_row(row: &SqliteRow) -> Result<Call, StoreError> {
+    let lease =
+        match (get::<Option<String>>(row, "lease_worker")?, opt_time(row, "lease_expires_at")?) {
+            (Some(worker), Some(expires_at)) => Some(Lease {
+                worker: WorkerId::parse(worker).map_err(|e| corrupt("lease_worker", e))?,
+                expires_at,
+            }),
+            _ => None,
+        };
+    let count = |column: &str| -> Result<u64, StoreError> {
+        let value: i64 = get(row, column)?;
+        u64::try_from(value).map_err(|e| corrupt(column, e))
+    };
+    Ok(Call::from_parts(CallParts {
+        id: parsed(row, "id", |s| CallId::parse(s))?,
+        direction: parsed(row, "direction", Direction::parse)?,
+        to: opt_parsed(row, "to_number", PhoneNumber::parse)?,
+        from: opt_parsed(row, "from_number", PhoneNumber::parse)?,
+        customer_name: get(row, "customer_name")?,
+        workflow: get(row, "workflow")?,
+        media: parsed(row, "media", Media::parse)?,
+        queue_id: opt_parsed(row, "queue_id", |s| QueueId::parse(s))?,
+        agent_id: opt_parsed(row, "agent_id", |s| AgentId::parse(s))?,
+        metadata: metadata(row, "metadata")?,
+        status: parsed(row, "status", CallStatus::parse)?,
+        scheduled_at: opt_time(row, "scheduled_at")?,
+        external_id: get(row, "external_id")?,
+        attempts: u32::try_from(count("attempts")?).map_err(|e| corrupt("attempts", e))?,
+        last_error: get(row, "last_error")?,
+        created_at: time(get(row, "created_at")?, "created_at")?,
+        updated_at: time(get(row, "updated_at")?, "updated_at")?,
+        initiated_at: opt_time(row, "initiated_at")?,
+        routed_at: opt_time(row, "routed_at")?,
+        answered_at: opt_time(row, "answered_at")?,
+        held_at: opt_time(row, "held_at")?,
+        ended_at: opt_time(row, "ended_at")?,
+        wait_seconds: get(row, "wait_seconds")?,
+        hold_seconds: get(row, "hold_seconds")?,
+        duration_seconds: get(row, "duration_seconds")?,
+        end_reason: opt_parsed(row, "end_reason", EndReason::parse)?,
+        flags: Flags::from_bits(u8::try_from(count("flags")?).map_err(|e| corrupt("flags", e))?),
+        deadline_at: opt_time(row, "deadline_at")?,
+        lease,
+        version: count("version")?,
+    }))
+}
+
+/// An event from a row holding [`EVENT_COLUMNS`].
+pub(crate) fn event_from_row(row: &SqliteRow) -> Result<CallEvent, StoreError> {
+    Ok(CallEvent::new(
+        parsed(row, "id", |s| EventId::parse(s))?,
+        parsed(row, "call_id", |s| CallId::parse(s))?,
+        parsed(row, "type", EventType::parse)?,
+        time(get(row, "timestamp")?, "timestamp")?,
+        time(get(row, "recorded_at")?, "recorded_at")?,
+        parsed(row, "source", EventSource::parse)?,
+        metadata(row, "metadata")?,
+    ))
+}

@@ -1,0 +1,29 @@
+use std::sync::{Arc, Mutex};
+
+use call_core::{ports::CallStore, testing::conformance};
+use call_store_sqlite::SqliteStore;
+use tempfile::TempDir;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_store_meets_the_contract() {
+    // Each check gets a new file; the folders live until the end of the test.
+    let dirs = Arc::new(Mutex::new(Vec::<TempDir>::new()));
+    conformance::run(|| {
+        let dirs = dirs.clone();
+        async move {
+            let dir = tempfile::tempdir().unwrap();
+            let store = SqliteStore::open(dir.path().join("calls.db")).await.unwrap();
+            dirs.lock().unwrap().push(dir);
+            Arc::new(store) as Arc<dyn CallStore>
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_in_memory_store_meets_the_contract() {
+    conformance::run(|| async {
+        Arc::new(SqliteStore::open_in_memory().await.unwrap()) as Arc<dyn CallStore>
+    })
+    .await;
+}

@@ -1,0 +1,7 @@
+//! Integration tests of the SQLite store.
+
+mod bad_input;
+mod conformance;
+mod durability;
+mod helpers;
+mod plans;

@@ -1,0 +1,21 @@
+//! Every query shape is served by an index: no table scans, no sorts of the table.
+
+use call_store_sqlite::SqliteStore;
+
+#[tokio::test]
+async fn every_query_shape_uses_an_index() {
+    let db = crate::helpers::temp_db();
+    let store = SqliteStore::open(&db.path).await.unwrap();
+    let plans = store.query_plans().await.unwrap();
+    assert!(plans.len() >= 14, "every shape is checked");
+    for (shape, lines) in plans {
+        let plan = lines.join(" | ");
+        for line in &lines {
+            let scans_a_table = (line.starts_with("SCAN calls") || line.starts_with("SCAN events"))
+                && !line.contains("USING INDEX")
+                && !line.contains("USING COVERING INDEX");
+            assert!(!scans_a_table, "{shape}: scans a table: {plan}");
+        }
+        assert!(plan.contains("INDEX"), "{shape}: uses no index: {plan}");
+    }
+}
