@@ -33,7 +33,7 @@ const MAX_VARIABLES: usize = 32_766;
 /// One write, as a caller asks for it.
 pub(crate) enum Write {
     Insert { calls: Vec<Call>, events: Vec<CallEvent> },
-    Save { call: Call, events: Vec<CallEvent> },
+    Save { call: Box<Call>, events: Vec<CallEvent> },
     Claim(Claim),
     AddQueue(Queue),
     RemoveQueue(QueueId),
