@@ -392,7 +392,9 @@ impl CallStore for SqliteStore {
     }
 
     async fn save(&self, call: &Call, events: &[CallEvent]) -> Result<(), StoreError> {
-        self.write(Write::Save { call: Box::new(call.clone()), events: events.to_vec() }).await.map(drop)
+        self.write(Write::Save { call: Box::new(call.clone()), events: events.to_vec() })
+            .await
+            .map(drop)
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page<Call>, StoreError> {

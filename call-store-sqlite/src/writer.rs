@@ -4,10 +4,17 @@
 //! sqlx spends ~80–100 µs per statement here and a commit costs a WAL
 //! append, so throughput comes from fewer statements and fewer commits, not
 //! more connections. Callers send a [`Write`] and await its own answer; the
-//! task takes every write waiting (up to [`MAX_BATCH`]), runs them in one
-//! `BEGIN IMMEDIATE` transaction — each in a savepoint of its own, so one
-//! refused write (a stale version, a duplicate) leaves the others in — and
-//! commits once. A lone write skips the savepoint.
+//! task takes every write waiting (up to [`MAX_BATCH`]) and commits them in
+//! one `BEGIN IMMEDIATE` transaction:
+//!
+//! - together, when they are saves and inserts of distinct calls: one
+//!   `UPDATE … FROM (VALUES …)` for every save, one `INSERT` for every new
+//!   call, one for every event — a handful of statements however many
+//!   writes;
+//! - one by one, each in a savepoint of its own, when they are of other
+//!   kinds or when the group was refused (a stale version, a duplicate id):
+//!   the group is rolled back and replayed this way, so a refused write
+//!   leaves the others in. A lone write skips the savepoint.
 
 use std::collections::HashSet;
 
@@ -78,6 +85,94 @@ pub(crate) async fn run(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
 
 /// Runs `writes` in one transaction; the outer error means nothing was committed.
 async fn commit(
+    pool: &SqlitePool,
+    writes: &[&Write],
+) -> Result<Vec<Result<Written, StoreError>>, sqlx::Error> {
+    if writes.len() > 1
+        && let Some(group) = Group::of(writes)
+        && group.commit(pool).await?
+    {
+        return Ok(writes.iter().map(|_| Ok(Written::Done)).collect());
+    }
+    commit_one_by_one(pool, writes).await
+}
+
+/// Saves and inserts of distinct calls, to be written together.
+struct Group<'a> {
+    saves: Vec<&'a Call>,
+    inserts: Vec<&'a Call>,
+    events: Vec<&'a CallEvent>,
+}
+
+impl<'a> Group<'a> {
+    /// `None` unless every write is a save or an insert and no call or
+    /// event id appears twice (those need the one-by-one path's answers).
+    fn of(writes: &[&'a Write]) -> Option<Group<'a>> {
+        let mut group = Group { saves: Vec::new(), inserts: Vec::new(), events: Vec::new() };
+        for write in writes {
+            match write {
+                Write::Save { call, events } => {
+                    group.saves.push(call.as_ref());
+                    group.events.extend(events);
+                }
+                Write::Insert { calls, events } => {
+                    group.inserts.extend(calls);
+                    group.events.extend(events);
+                }
+                _ => return None,
+            }
+        }
+        let distinct_calls =
+            repeated(group.saves.iter().chain(&group.inserts).map(|c| c.id())).is_none();
+        let distinct_events = repeated(group.events.iter().map(|e| e.id())).is_none();
+        (distinct_calls && distinct_events).then_some(group)
+    }
+
+    /// Writes the group; `false` (with nothing written) when any part of it
+    /// was refused, for the caller to replay it one by one.
+    async fn commit(&self, pool: &SqlitePool) -> Result<bool, sqlx::Error> {
+        let mut conn = pool.acquire().await?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        for chunk in self.saves.chunks(MAX_VARIABLES / N_CALL_COLUMNS) {
+            let mut b = sqlx::QueryBuilder::new(format!("UPDATE calls SET ({CALL_COLUMNS}) = ("));
+            let mut columns = b.separated(", ");
+            for n in 1..=N_CALL_COLUMNS {
+                columns.push(format!("v.column{n}"));
+            }
+            b.push(") FROM (");
+            b.push_values(chunk, |mut row, call| bind_call(&mut row, call));
+            b.push(format!(
+                ") AS v WHERE calls.id = v.column1 AND calls.version = v.column{N_CALL_COLUMNS} - 1 \
+                 RETURNING calls.id"
+            ));
+            if b.build().fetch_all(&mut *tx).await?.len() != chunk.len() {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+        }
+        let inserts: Vec<Call> = self.inserts.iter().map(|c| (*c).clone()).collect();
+        let events: Vec<CallEvent> = self.events.iter().map(|e| (*e).clone()).collect();
+        let statements = inserts
+            .chunks(MAX_VARIABLES / N_CALL_COLUMNS)
+            .map(insert_calls)
+            .chain(events.chunks(MAX_VARIABLES / N_EVENT_COLUMNS).map(insert_events));
+        for mut statement in statements {
+            match statement.build().execute(&mut *tx).await {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+/// Runs `writes` in one transaction, each in a savepoint of its own.
+async fn commit_one_by_one(
     pool: &SqlitePool,
     writes: &[&Write],
 ) -> Result<Vec<Result<Written, StoreError>>, sqlx::Error> {

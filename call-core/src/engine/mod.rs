@@ -18,8 +18,8 @@ use crate::{
     ValidationError,
     machine::Trigger,
     ports::{
-        CallProvider, CallStore, Clock, HistoryQuery, ListQuery, LogNotifier, Notifier, Page,
-        ProviderCall, ProviderError, Queue, StoreError, SystemClock,
+        CallProvider, CallStore, Clock, HistoryQuery, ListQuery, LogNotifier, Notification,
+        Notifier, Page, ProviderCall, ProviderError, Queue, StoreError, SystemClock,
     },
     rules::{self, RulesConfig},
 };
@@ -227,11 +227,10 @@ impl Engine {
             calls.push(change.call);
         }
         self.inner.store.insert(&calls, &events).await?;
-        for call in &calls {
-            let events = events.iter().filter(|e| e.call_id() == call.id()).cloned().collect();
-            self.inner
-                .notifier
-                .notify(&crate::ports::Notification::CallChanged { call: call.clone(), events });
+        // One `call_scheduled` event per call, in the same order.
+        for (call, event) in calls.iter().zip(&events) {
+            let events = vec![event.clone()];
+            self.inner.notifier.notify(&Notification::CallChanged { call: call.clone(), events });
         }
         self.wake_workers();
         Ok(calls)
@@ -297,12 +296,12 @@ impl Engine {
         for queue in queues_named(&event.lifecycle) {
             self.check_queue(queue).await?;
         }
-        let result = match self.inner.store.get(&event.call_id).await? {
-            None => match &event.lifecycle {
+        let result = match self.apply_incoming(&event).await {
+            Err(Error::NotFound(_)) => match &event.lifecycle {
                 Lifecycle::Initiated(fields) => self.create_inbound(&event, fields).await,
                 _ => return Err(Error::NotFound(event.call_id)),
             },
-            Some(_) => self.apply_incoming(&event).await,
+            applied => applied,
         };
         match result {
             Ok(call) => {

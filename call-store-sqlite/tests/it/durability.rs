@@ -188,3 +188,71 @@ fn clock_now(clock: &ManualClock) -> chrono::DateTime<Utc> {
     use call_core::ports::Clock;
     clock.now()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_write_in_a_group_commit_leaves_the_others_in() {
+    use call_core::{CallEvent, CallParts, EventId, EventType};
+    let db = temp_db();
+    let store = open(&db.path).await;
+    let calls = engine(store.clone())
+        .schedule_many((0..60).map(|n| NewCall::to(phone(n))).collect())
+        .await
+        .unwrap();
+    let recorded = store.events(calls[0].id()).await.unwrap()[0].id().clone();
+    let next = |call: &call_core::Call, name: &str| {
+        call_core::Call::from_parts(CallParts {
+            version: call.version() + 1,
+            customer_name: Some(name.into()),
+            ..call.parts().clone()
+        })
+    };
+    let event = |call: &call_core::Call, id: EventId| {
+        CallEvent::new(
+            id,
+            call.id().clone(),
+            EventType::CallRescheduled,
+            Utc::now(),
+            Utc::now(),
+            EventSource::Api,
+            Default::default(),
+        )
+    };
+    // Every call saved once; calls 0–9 a second time from the same stale
+    // version; call 59 with an event id already recorded. All at once, so
+    // the writer commits them in groups.
+    let mut saves = tokio::task::JoinSet::new();
+    for (n, call) in calls.iter().enumerate() {
+        let writer = store.clone();
+        let (first, ev) = (
+            next(call, "first"),
+            event(call, if n == 59 { recorded.clone() } else { EventId::generate() }),
+        );
+        saves.spawn(async move { (n, "first", writer.save(&first, &[ev]).await) });
+        if n < 10 {
+            let writer = store.clone();
+            let second = next(call, "second");
+            saves.spawn(async move { (n, "second", writer.save(&second, &[]).await) });
+        }
+    }
+    let mut conflicts = 0;
+    while let Some(done) = saves.join_next().await {
+        let (n, which, result) = done.unwrap();
+        match result {
+            Ok(()) => {}
+            Err(StoreError::Conflict { .. }) => conflicts += 1,
+            Err(StoreError::DuplicateEvent(id)) => {
+                assert_eq!((n, which, &id), (59, "first", &recorded))
+            }
+            Err(other) => panic!("save {n} {which}: {other}"),
+        }
+    }
+    assert_eq!(conflicts, 10, "one of each stale pair is refused");
+    for (n, call) in calls.iter().enumerate() {
+        let stored = store.get(call.id()).await.unwrap().unwrap();
+        if n == 59 {
+            assert_eq!(stored, *call, "the save with a recorded event id wrote nothing");
+        } else {
+            assert_eq!(stored.version(), call.version() + 1, "call {n} saved once");
+        }
+    }
+}
