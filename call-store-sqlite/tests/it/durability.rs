@@ -191,68 +191,89 @@ fn clock_now(clock: &ManualClock) -> chrono::DateTime<Utc> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_write_in_a_group_commit_leaves_the_others_in() {
-    use call_core::{CallEvent, CallParts, EventId, EventType};
+    use call_core::{Call, CallEvent, CallParts, EventId, EventType};
     let db = temp_db();
     let store = open(&db.path).await;
-    let calls = engine(store.clone())
-        .schedule_many((0..60).map(|n| NewCall::to(phone(n))).collect())
-        .await
-        .unwrap();
+    let new_calls = (0..60).map(|n| NewCall::to(phone(n))).collect();
+    let calls = engine(store.clone()).schedule_many(new_calls).await.unwrap();
     let recorded = store.events(calls[0].id()).await.unwrap()[0].id().clone();
-    let next = |call: &call_core::Call, name: &str| {
-        call_core::Call::from_parts(CallParts {
-            version: call.version() + 1,
-            customer_name: Some(name.into()),
+    let at_version = |call: &Call, version: u64| {
+        Call::from_parts(CallParts {
+            version,
+            customer_name: Some(format!("v{version}")),
             ..call.parts().clone()
         })
     };
-    let event = |call: &call_core::Call, id: EventId| {
+    let event = |call: &Call, id: EventId| {
+        let now = Utc::now();
         CallEvent::new(
             id,
             call.id().clone(),
             EventType::CallRescheduled,
-            Utc::now(),
-            Utc::now(),
+            now,
+            now,
             EventSource::Api,
             Default::default(),
         )
     };
-    // Every call saved once; calls 0–9 a second time from the same stale
-    // version; call 59 with an event id already recorded. All at once, so
-    // the writer commits them in groups.
-    let mut saves = tokio::task::JoinSet::new();
-    for (n, call) in calls.iter().enumerate() {
-        let writer = store.clone();
-        let (first, ev) = (
-            next(call, "first"),
-            event(call, if n == 59 { recorded.clone() } else { EventId::generate() }),
-        );
-        saves.spawn(async move { (n, "first", writer.save(&first, &[ev]).await) });
-        if n < 10 {
-            let writer = store.clone();
-            let second = next(call, "second");
-            saves.spawn(async move { (n, "second", writer.save(&second, &[]).await) });
-        }
+    // Every call saved once, to version 2.
+    for call in &calls {
+        store.save(&at_version(call, 2), &[event(call, EventId::generate())]).await.unwrap();
     }
-    let mut conflicts = 0;
-    while let Some(done) = saves.join_next().await {
-        let (n, which, result) = done.unwrap();
-        match result {
-            Ok(()) => {}
-            Err(StoreError::Conflict { .. }) => conflicts += 1,
-            Err(StoreError::DuplicateEvent(id)) => {
-                assert_eq!((n, which, &id), (59, "first", &recorded))
+    // Then two rounds of saves, each sent all at once so the writer groups
+    // them (each call once per group), each with one kind of refusal.
+    let race = |saves: Vec<(usize, Call, CallEvent)>| {
+        let store = store.clone();
+        async move {
+            let mut running = tokio::task::JoinSet::new();
+            for (n, call, event) in saves {
+                let store = store.clone();
+                running.spawn(async move { (n, store.save(&call, &[event]).await) });
             }
-            Err(other) => panic!("save {n} {which}: {other}"),
+            let mut results = std::collections::BTreeMap::new();
+            while let Some(done) = running.join_next().await {
+                let (n, result) = done.unwrap();
+                results.insert(n, result);
+            }
+            results
+        }
+    };
+    // Round one: calls 0–9 saved again from the stale version 1; the others to version 3.
+    let round = calls.iter().enumerate().map(|(n, call)| {
+        let version = if n < 10 { 2 } else { 3 };
+        (n, at_version(call, version), event(call, EventId::generate()))
+    });
+    for (n, result) in race(round.collect()).await {
+        if n < 10 {
+            assert!(matches!(result, Err(StoreError::Conflict { .. })), "call {n}: {result:?}");
+        } else {
+            assert_eq!(result, Ok(()), "call {n}");
         }
     }
-    assert_eq!(conflicts, 10, "one of each stale pair is refused");
+    // Round two: calls 10–59 to version 4, call 59 with an event id already recorded.
+    let round = calls.iter().enumerate().skip(10).map(|(n, call)| {
+        let event_id = if n == 59 { recorded.clone() } else { EventId::generate() };
+        (n, at_version(call, 4), event(call, event_id))
+    });
+    for (n, result) in race(round.collect()).await {
+        if n == 59 {
+            assert_eq!(result, Err(StoreError::DuplicateEvent(recorded.clone())), "call 59");
+        } else {
+            assert_eq!(result, Ok(()), "call {n}");
+        }
+    }
     for (n, call) in calls.iter().enumerate() {
         let stored = store.get(call.id()).await.unwrap().unwrap();
-        if n == 59 {
-            assert_eq!(stored, *call, "the save with a recorded event id wrote nothing");
-        } else {
-            assert_eq!(stored.version(), call.version() + 1, "call {n} saved once");
-        }
+        let expected = match n {
+            0..10 => 2,
+            59 => 3,
+            _ => 4,
+        };
+        assert_eq!(stored.version(), expected, "call {n}");
+        assert_eq!(
+            store.events(call.id()).await.unwrap().len(),
+            expected as usize,
+            "call {n}'s events"
+        );
     }
 }
