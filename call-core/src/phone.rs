@@ -55,6 +55,27 @@ impl PhoneNumber {
         Ok(PhoneNumber(number.format().mode(Mode::E164).to_string()))
     }
 
+    /// Rebuilds a number that was validated before and kept in E.164 form
+    /// (by a store): checks the form only (`+`, then 2 to 15 digits, the
+    /// first not 0), not the country's numbering plan, which is costly.
+    ///
+    /// # Errors
+    ///
+    /// A [`ValidationError`] on `phone_number` when the text is not in E.164 form.
+    pub fn from_e164(text: &str) -> Result<PhoneNumber, ValidationError> {
+        let digits = text.strip_prefix('+').unwrap_or_default();
+        let well_formed = (2..=15).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0');
+        if !well_formed {
+            return Err(ValidationError::new(
+                "phone_number",
+                format!("{text:?} is not in E.164 form"),
+            ));
+        }
+        Ok(PhoneNumber(text.to_owned()))
+    }
+
     /// The number in E.164 form.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -167,6 +188,14 @@ mod tests {
         );
         check("+999 1234567", Err("invalid phone number \"+999 1234567\": unknown country code"));
         check("+", Err("invalid phone number \"+\": not a phone number"));
+    }
+
+    #[test]
+    fn stored_numbers_are_checked_for_form_only() {
+        assert_eq!(PhoneNumber::from_e164("+14155550100").unwrap().as_str(), "+14155550100");
+        for bad in ["14155550100", "+", "+0123", "+1 415", "+1234567890123456", ""] {
+            assert!(PhoneNumber::from_e164(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

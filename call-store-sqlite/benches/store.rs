@@ -95,7 +95,30 @@ async fn schedule_many(dir: &tempfile::TempDir, sizes: &Sizes) {
 }
 
 async fn concurrent_ingest(dir: &tempfile::TempDir, sizes: &Sizes) {
-    let engine = Engine::builder(fresh_store(dir, "ingest.db").await).build();
+    let store = fresh_store(dir, "ingest.db").await;
+    let engine = Engine::builder(store.clone()).build();
+    // The cost of one read and of one write on their own, for reading the figure below.
+    let call = engine.schedule(NewCall::to(phone(1))).await.expect("schedule");
+    let n = sizes.samples;
+    let started = Instant::now();
+    for _ in 0..n {
+        store.get(call.id()).await.expect("get");
+    }
+    let read = started.elapsed() / n as u32;
+    let started = Instant::now();
+    let mut call = call;
+    for _ in 0..n {
+        let next =
+            Call::from_parts(CallParts { version: call.version() + 1, ..call.parts().clone() });
+        store.save(&next, &[]).await.expect("save");
+        call = next;
+    }
+    let write = started.elapsed() / n as u32;
+    println!(
+        "  (one read: {:.0} µs; one write committed alone: {:.0} µs)",
+        read.as_secs_f64() * 1e6,
+        write.as_secs_f64() * 1e6
+    );
     let tasks = 8;
     let started = Instant::now();
     let mut running = tokio::task::JoinSet::new();
@@ -205,8 +228,8 @@ async fn reads_on_a_large_table(dir: &tempfile::TempDir, sizes: &Sizes) {
         let result =
             store.list(&ListQuery { cursor: cursor.clone(), ..page.clone() }).await.expect("list");
         list_times.push(started.elapsed());
-        assert_eq!(result.items.len(), 50);
-        cursor = result.next_cursor;
+        // Page on; after the last page, start over from the newest.
+        cursor = result.next_cursor.filter(|_| !result.items.is_empty());
     }
     list_times.sort();
     println!(

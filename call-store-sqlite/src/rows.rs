@@ -165,8 +165,8 @@ pub(crate) fn call_from_row(row: &SqliteRow) -> Result<Call, StoreError> {
     Ok(Call::from_parts(CallParts {
         id: parsed(row, "id", |s| CallId::parse(s))?,
         direction: parsed(row, "direction", Direction::parse)?,
-        to: opt_parsed(row, "to_number", PhoneNumber::parse)?,
-        from: opt_parsed(row, "from_number", PhoneNumber::parse)?,
+        to: opt_parsed(row, "to_number", PhoneNumber::from_e164)?,
+        from: opt_parsed(row, "from_number", PhoneNumber::from_e164)?,
         customer_name: get(row, "customer_name")?,
         workflow: get(row, "workflow")?,
         media: parsed(row, "media", Media::parse)?,

@@ -14,7 +14,7 @@
 //! - one by one, each in a savepoint of its own, when they are of other
 //!   kinds or when the group was refused (a stale version, a duplicate id):
 //!   the group is rolled back and replayed this way, so a refused write
-//!   leaves the others in. A lone write skips the savepoint.
+//!   leaves the others in. A lone write on this path skips the savepoint.
 
 use std::collections::HashSet;
 
@@ -27,8 +27,8 @@ use sqlx::{Connection, Row, SqliteConnection, SqlitePool, error::ErrorKind};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::rows::{
-    CALL_COLUMNS, N_CALL_COLUMNS, N_EVENT_COLUMNS, bind_call, call_from_row, insert_calls,
-    insert_events, micros,
+    CALL_COLUMNS, EVENT_COLUMNS, N_CALL_COLUMNS, N_EVENT_COLUMNS, bind_call, bind_event,
+    call_from_row, insert_calls, insert_events, micros,
 };
 
 /// The most writes committed together.
@@ -88,8 +88,7 @@ async fn commit(
     pool: &SqlitePool,
     writes: &[&Write],
 ) -> Result<Vec<Result<Written, StoreError>>, sqlx::Error> {
-    if writes.len() > 1
-        && let Some(group) = Group::of(writes)
+    if let Some(group) = Group::of(writes)
         && group.commit(pool).await?
     {
         return Ok(writes.iter().map(|_| Ok(Written::Done)).collect());
@@ -130,11 +129,17 @@ impl<'a> Group<'a> {
 
     /// Writes the group; `false` (with nothing written) when any part of it
     /// was refused, for the caller to replay it one by one.
+    ///
+    /// Two round trips to SQLite's thread, whatever the group's size: one
+    /// query string holding `BEGIN IMMEDIATE`, the updates and the inserts
+    /// (sqlx binds the arguments across its statements in order), then
+    /// `COMMIT`, or `ROLLBACK` when an update found a stale version or an
+    /// insert a duplicate id.
     async fn commit(&self, pool: &SqlitePool) -> Result<bool, sqlx::Error> {
         let mut conn = pool.acquire().await?;
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut b = sqlx::QueryBuilder::new("BEGIN IMMEDIATE; ");
         for chunk in self.saves.chunks(MAX_VARIABLES / N_CALL_COLUMNS) {
-            let mut b = sqlx::QueryBuilder::new(format!("UPDATE calls SET ({CALL_COLUMNS}) = ("));
+            b.push(format!("UPDATE calls SET ({CALL_COLUMNS}) = ("));
             let mut columns = b.separated(", ");
             for n in 1..=N_CALL_COLUMNS {
                 columns.push(format!("v.column{n}"));
@@ -143,31 +148,30 @@ impl<'a> Group<'a> {
             b.push_values(chunk, |mut row, call| bind_call(&mut row, call));
             b.push(format!(
                 ") AS v WHERE calls.id = v.column1 AND calls.version = v.column{N_CALL_COLUMNS} - 1 \
-                 RETURNING calls.id"
+                 RETURNING calls.id; "
             ));
-            if b.build().fetch_all(&mut *tx).await?.len() != chunk.len() {
-                tx.rollback().await?;
-                return Ok(false);
-            }
         }
-        let inserts: Vec<Call> = self.inserts.iter().map(|c| (*c).clone()).collect();
-        let events: Vec<CallEvent> = self.events.iter().map(|e| (*e).clone()).collect();
-        let statements = inserts
-            .chunks(MAX_VARIABLES / N_CALL_COLUMNS)
-            .map(insert_calls)
-            .chain(events.chunks(MAX_VARIABLES / N_EVENT_COLUMNS).map(insert_events));
-        for mut statement in statements {
-            match statement.build().execute(&mut *tx).await {
-                Ok(_) => {}
-                Err(e) if is_unique_violation(&e) => {
-                    tx.rollback().await?;
-                    return Ok(false);
-                }
-                Err(e) => return Err(e),
-            }
+        for chunk in self.inserts.chunks(MAX_VARIABLES / N_CALL_COLUMNS) {
+            b.push(format!("INSERT INTO calls ({CALL_COLUMNS}) "));
+            b.push_values(chunk, |mut row, call| bind_call(&mut row, call));
+            b.push("; ");
         }
-        tx.commit().await?;
-        Ok(true)
+        for chunk in self.events.chunks(MAX_VARIABLES / N_EVENT_COLUMNS) {
+            b.push(format!("INSERT INTO events ({EVENT_COLUMNS}) "));
+            b.push_values(chunk, |mut row, event| bind_event(&mut row, event));
+            b.push("; ");
+        }
+        let updated = match b.build().fetch_all(&mut *conn).await {
+            Ok(rows) => rows.len(),
+            Err(error) => {
+                // The transaction may or may not have begun; either way, nothing stays.
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                return if is_unique_violation(&error) { Ok(false) } else { Err(error) };
+            }
+        };
+        let ok = updated == self.saves.len();
+        sqlx::query(if ok { "COMMIT" } else { "ROLLBACK" }).execute(&mut *conn).await?;
+        Ok(ok)
     }
 }
 
