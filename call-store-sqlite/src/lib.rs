@@ -74,6 +74,10 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// How long a connection waits for another process's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The writer's page cache, in KiB as SQLite's negative `cache_size` takes
+/// it: the indexes a write touches stay in memory (SQLite's default is 2 MiB).
+const WRITER_CACHE_KIB: i64 = -64 * 1024;
+
 /// Read connections in the pool of a file store.
 const READERS: u32 = 4;
 
@@ -161,7 +165,7 @@ impl SqliteStore {
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma("cache_size", WRITER_CACHE_KIB.to_string()))
             .await
             .map_err(open_error)?;
         migrate(&writers, &path).await?;
