@@ -178,6 +178,11 @@ impl MockCallApi {
         self.shared.registry().stats.clone()
     }
 
+    /// How many calls it created, without copying the per-number counts.
+    pub fn calls_placed(&self) -> u64 {
+        self.shared.registry().stats.calls_placed
+    }
+
     /// Forgets every call, as the real API does when it restarts.
     pub fn forget_all(&self) {
         self.shared.registry().calls.clear();

@@ -3,7 +3,13 @@
 mod change;
 mod worker;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicI64, Ordering},
+    },
+    time::Duration,
+};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Map, json};
@@ -98,6 +104,7 @@ impl EngineBuilder {
                 clock: self.clock,
                 config: self.config,
                 wake: watch::Sender::new(0),
+                planned_wake: AtomicI64::new(i64::MAX),
             }),
         }
     }
@@ -118,8 +125,12 @@ struct Inner {
     notifier: Arc<dyn Notifier>,
     clock: Arc<dyn Clock>,
     config: Config,
-    /// Bumped whenever something may now be due sooner, to wake sleeping workers.
+    /// Bumped whenever something is now due sooner than a worker plans to
+    /// wake, to wake sleeping workers.
     wake: watch::Sender<u64>,
+    /// When the last worker to go to sleep plans to wake, in microseconds
+    /// since the epoch (`i64::MAX` before any has planned).
+    planned_wake: AtomicI64,
 }
 
 impl std::fmt::Debug for Engine {
@@ -232,7 +243,7 @@ impl Engine {
             let events = vec![event.clone()];
             self.inner.notifier.notify(&Notification::CallChanged { call: call.clone(), events });
         }
-        self.wake_workers();
+        self.wake_workers_if_due_before(calls.iter().filter_map(Call::scheduled_at).min());
         Ok(calls)
     }
 
@@ -271,7 +282,7 @@ impl Engine {
                 Ok(Some(change))
             })
             .await?;
-        self.wake_workers();
+        self.wake_workers_if_due_before(call.scheduled_at());
         Ok(call)
     }
 
@@ -304,10 +315,8 @@ impl Engine {
             applied => applied,
         };
         match result {
-            Ok(call) => {
-                self.wake_workers();
-                Ok(Ingested { call, duplicate: false })
-            }
+            // Publishing the change woke the workers if its deadline needs them.
+            Ok(call) => Ok(Ingested { call, duplicate: false }),
             // A concurrent delivery of the same event won the race.
             Err(Error::Store(StoreError::DuplicateEvent(event_id))) => self
                 .already_ingested(&event_id, &event.call_id)
@@ -630,13 +639,25 @@ impl Engine {
         for notification in change.notifications() {
             self.inner.notifier.notify(&notification);
         }
-        if change.call.deadline_at().is_some() {
-            self.wake_workers();
+        self.wake_workers_if_due_before(change.call.deadline_at());
+    }
+
+    /// Wakes the sleeping workers if `due` comes before the moment the last
+    /// of them to sleep plans to wake; a worker awake then, or waking
+    /// first, sees it anyway (see [`Engine::plan_wake`]).
+    fn wake_workers_if_due_before(&self, due: Option<DateTime<Utc>>) {
+        let Some(due) = due else { return };
+        if due.timestamp_micros() < self.inner.planned_wake.load(Ordering::SeqCst) {
+            self.inner.wake.send_modify(|n| *n = n.wrapping_add(1));
         }
     }
 
-    fn wake_workers(&self) {
-        self.inner.wake.send_modify(|n| *n = n.wrapping_add(1));
+    /// A worker going to sleep until `at` says so. It MUST read the store's
+    /// next due moment again after this and wake sooner if it is sooner: a
+    /// change committed before this call is then seen by that read, and one
+    /// committed after it is compared with `at` and wakes the worker.
+    fn plan_wake(&self, at: DateTime<Utc>) {
+        self.inner.planned_wake.store(at.timestamp_micros(), Ordering::SeqCst);
     }
 
     fn subscribe_wake(&self) -> watch::Receiver<u64> {

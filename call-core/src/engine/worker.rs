@@ -200,47 +200,92 @@ impl Shared {
         let mut placements = JoinSet::new();
         let mut wake = self.engine.subscribe_wake();
         let clock = self.engine.clock().clone();
+        // A round woken only because placements finished just claims more
+        // (permits are free); timers, wake-ups and the first round do all.
+        let mut full = true;
+        // When the last full round planned the next one.
+        let mut plan = clock.now();
         while !*stop.borrow() {
             while let Some(done) = placements.try_join_next() {
                 log_panic(done);
             }
             let now = clock.now();
-            wake.mark_unchanged();
-            let wake_at = match self.dispatch_round(now, &permits, &mut placements).await {
+            full |= plan <= now;
+            if full {
+                wake.mark_unchanged();
+            }
+            // Claiming is a store write: refill in batches, not one freed permit at a time.
+            let refill = (self.config.max_in_flight / 4).max(1);
+            let round = if full {
+                self.dispatch_round(now, &permits, &mut placements).await
+            } else if permits.available_permits() >= refill || placements.is_empty() {
+                self.claim_round(now, &permits, &mut placements).await
+            } else {
+                Ok(Round { progressed: false, more: false })
+            };
+            match round {
+                // More is waiting and can be taken: a round of the same kind, at once.
                 Ok(round) if round.more && round.progressed && permits.available_permits() > 0 => {
-                    now
+                    tokio::task::yield_now().await;
+                    continue;
                 }
-                Ok(round) => {
-                    let recheck = now + delta(self.config.recheck_interval);
-                    match self.engine.store().next_due().await {
-                        Ok(Some(due)) if due > now || round.progressed => due.min(recheck),
-                        Ok(_) => recheck,
-                        Err(error) => {
-                            tracing::error!(%error, "worker could not read the next due time");
-                            recheck
-                        }
-                    }
-                }
+                Ok(round) if full => plan = self.plan_next_round(now, round.progressed).await,
+                Ok(_) => {}
                 Err(error) => {
                     tracing::error!(%error, "worker round failed; trying again shortly");
-                    now + delta(self.config.recheck_interval)
+                    plan = now + delta(self.config.recheck_interval);
                 }
-            };
-            if wake_at <= now {
+            }
+            if plan <= now {
                 tokio::task::yield_now().await;
                 continue;
             }
-            tokio::select! {
+            full = tokio::select! {
                 () = stopped(&mut stop) => break,
-                () = clock.sleep_until(wake_at) => {}
-                _ = wake.changed() => {}
-                Some(done) = placements.join_next(), if !placements.is_empty() => log_panic(done),
-            }
+                () = clock.sleep_until(plan) => true,
+                _ = wake.changed() => true,
+                Some(done) = placements.join_next(), if !placements.is_empty() => {
+                    log_panic(done);
+                    false
+                }
+            };
         }
         // Graceful shutdown: claim nothing more, let every placement finish.
         while let Some(done) = placements.join_next().await {
             log_panic(done);
         }
+    }
+
+    /// When the next full round is due: the store's next due moment, at
+    /// most `recheck_interval` away. A due moment already passed after a
+    /// round that got nowhere (no permit, no rate budget) is waited out
+    /// rather than spun on.
+    async fn plan_next_round(&self, now: DateTime<Utc>, progressed: bool) -> DateTime<Utc> {
+        let recheck = now + delta(self.config.recheck_interval);
+        let seen_due = match self.engine.store().next_due().await {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::error!(%error, "worker could not read the next due time");
+                return recheck;
+            }
+        };
+        let mut plan = match seen_due {
+            Some(due) if due > now || progressed => due.min(recheck),
+            _ => recheck,
+        };
+        if plan > now {
+            // Publish the plan, then look once more for what was committed
+            // since: see `Engine::plan_wake`.
+            self.engine.plan_wake(plan);
+            if let Ok(due) = self.engine.store().next_due().await
+                && due != seen_due
+                && let Some(due) = due.filter(|due| *due < plan)
+            {
+                plan = due.max(now);
+                self.engine.plan_wake(plan);
+            }
+        }
+        plan
     }
 
     async fn dispatch_round(
@@ -290,6 +335,20 @@ impl Shared {
             }
         }
 
+        let claimed = self.claim_round(now, permits, placements).await?;
+        Ok(Round { progressed: progressed || claimed.progressed, more: more || claimed.more })
+    }
+
+    /// Claims what the free permits and the rate limit allow, and starts placing it.
+    async fn claim_round(
+        self: &Arc<Self>,
+        now: DateTime<Utc>,
+        permits: &Arc<Semaphore>,
+        placements: &mut JoinSet<()>,
+    ) -> Result<Round, Error> {
+        let batch = self.config.batch_size.max(1);
+        let mut progressed = false;
+        let mut more = false;
         let limit = permits.available_permits().min(batch).min(self.request_budget(now));
         if limit > 0 {
             let claim = Claim {
@@ -298,7 +357,7 @@ impl Shared {
                 lease_until: now + delta(self.config.lease),
                 limit,
             };
-            let claimed = store.claim_due(&claim).await?;
+            let claimed = self.engine.store().claim_due(&claim).await?;
             more |= claimed.len() == limit;
             progressed |= !claimed.is_empty();
             for (call, event) in claimed {

@@ -1,5 +1,5 @@
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap},
     sync::Mutex,
 };
 
@@ -29,6 +29,8 @@ struct State {
     events: HashMap<CallId, Vec<CallEvent>>,
     event_ids: HashMap<EventId, CallEvent>,
     queues: BTreeMap<QueueId, Queue>,
+    /// The scheduled calls by due time: what `claim_due` takes from.
+    due: BTreeSet<(DateTime<Utc>, CallId)>,
 }
 
 impl MemoryStore {
@@ -42,7 +44,24 @@ impl MemoryStore {
     }
 }
 
+/// A call's entry in the due index, if it is waiting to be placed.
+fn due_key(call: &Call) -> Option<(DateTime<Utc>, CallId)> {
+    let at = call.scheduled_at().filter(|_| call.status() == CallStatus::Scheduled)?;
+    Some((at, call.id().clone()))
+}
+
 impl State {
+    /// Stores `call`, keeping the due index in step.
+    fn put(&mut self, call: Call) {
+        if let Some(old) = self.calls.get(call.id()).and_then(due_key) {
+            self.due.remove(&old);
+        }
+        if let Some(new) = due_key(&call) {
+            self.due.insert(new);
+        }
+        self.calls.insert(call.id().clone(), call);
+    }
+
     fn check_new_events(&self, events: &[CallEvent]) -> Result<(), StoreError> {
         let mut seen = std::collections::HashSet::new();
         for event in events {
@@ -103,7 +122,7 @@ impl CallStore for MemoryStore {
         }
         state.check_new_events(events)?;
         for call in calls {
-            state.calls.insert(call.id().clone(), call.clone());
+            state.put(call.clone());
         }
         state.append(events);
         Ok(())
@@ -126,7 +145,7 @@ impl CallStore for MemoryStore {
             return Err(StoreError::Conflict { id: call.id().clone(), expected });
         }
         state.check_new_events(events)?;
-        state.calls.insert(call.id().clone(), call.clone());
+        state.put(call.clone());
         state.append(events);
         Ok(())
     }
@@ -137,14 +156,13 @@ impl CallStore for MemoryStore {
 
     async fn claim_due(&self, claim: &Claim) -> Result<Vec<(Call, CallEvent)>, StoreError> {
         let mut state = self.state();
-        let due = state.sorted_by(
-            |c| {
-                c.status() == CallStatus::Scheduled
-                    && c.scheduled_at().is_some_and(|t| t <= claim.now)
-            },
-            |c| c.scheduled_at(),
-            claim.limit,
-        );
+        let due: Vec<Call> = state
+            .due
+            .iter()
+            .take_while(|(at, _)| *at <= claim.now)
+            .take(claim.limit)
+            .filter_map(|(_, id)| state.calls.get(id).cloned())
+            .collect();
         let mut claimed = Vec::with_capacity(due.len());
         for call in due {
             let mut parts = call.parts().clone();
@@ -163,7 +181,7 @@ impl CallStore for MemoryStore {
                 EventSource::Scheduler,
                 dispatched_metadata(claim),
             );
-            state.calls.insert(call.id().clone(), call.clone());
+            state.put(call.clone());
             state.append(std::slice::from_ref(&event));
             claimed.push((call, event));
         }
