@@ -137,3 +137,56 @@ async fn server_errors_are_retried_and_each_call_placed_once() {
     stop.send(()).unwrap();
     worker.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_callbacks_move_calls_without_polling() {
+    use axum::{body::Bytes, extract::State, http::HeaderMap, routing::post};
+    use call_provider_http::parse_callback;
+
+    let engine = Engine::builder(Arc::new(MemoryStore::new())).build();
+    // The receiving end, as a server would mount it: parse, then apply.
+    let receiver = axum::Router::new()
+        .route(
+            "/callback",
+            post(|State(engine): State<Engine>, headers: HeaderMap, body: Bytes| async move {
+                let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
+                let update = parse_callback(content_type, &body).expect("a readable callback");
+                engine.provider_update(&update).await.expect("applied");
+            }),
+        )
+        .with_state(engine.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let callback_url = format!("http://{}/callback", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+
+    let options = MockOptions {
+        time_scale: 0.02,
+        callback_url: Some(callback_url),
+        ..MockOptions::default()
+    };
+    let api = MockCallApi::start(options).await.unwrap();
+    let provider = Arc::new(HttpProvider::new(api.url()).unwrap());
+    // Polling off: only the callbacks can move the call past `initiated`.
+    let config =
+        WorkerConfig { poll_interval: Duration::from_secs(3600), ..WorkerConfig::default() };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(engine.worker(provider, config).run(async {
+        let _ = stopped.await;
+    }));
+    let call =
+        engine.schedule(NewCall::to(PhoneNumber::parse("+14155550100").unwrap())).await.unwrap();
+    until("completed by callbacks", || async {
+        engine.get(call.id()).await.unwrap().status() == CallStatus::Completed
+    })
+    .await;
+    let done = engine.get(call.id()).await.unwrap();
+    assert_eq!(done.duration_seconds(), Some(10.0));
+    let types: Vec<EventType> =
+        engine.events(call.id()).await.unwrap().iter().map(|e| e.event_type()).collect();
+    assert!(
+        types.contains(&EventType::CallRinging) && types.contains(&EventType::CallAnswered),
+        "{types:?}"
+    );
+    stop.send(()).unwrap();
+    worker.await.unwrap();
+}

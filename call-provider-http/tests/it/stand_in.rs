@@ -155,3 +155,21 @@ async fn faults_on_request() {
     let url = format!("{}/api/call/{}", api.url(), body["call"]["id"].as_str().unwrap());
     assert_eq!(get(&url).await.1["call"]["status"], "busy");
 }
+
+#[tokio::test]
+async fn added_latency_delays_every_api_answer() {
+    let api = MockCallApi::start(MockOptions {
+        latency: Duration::from_millis(150),
+        ..MockOptions::default()
+    })
+    .await
+    .unwrap();
+    let started = std::time::Instant::now();
+    let (status, _, _) = post(api.url(), Some(r#"{"phone_number": "+14155550100"}"#)).await;
+    assert_eq!(status, 201);
+    assert!(
+        started.elapsed() >= Duration::from_millis(150),
+        "answered after {:?}",
+        started.elapsed()
+    );
+}
