@@ -19,10 +19,9 @@
 use std::collections::HashSet;
 
 use call_core::{
-    Call, CallEvent, CallStatus, EventId, EventSource, EventType, QueueId,
+    Call, CallEvent, CallStatus, EventId, QueueId,
     ports::{Claim, Queue, StoreError},
 };
-use serde_json::{Map, Value};
 use sqlx::{Connection, Row, SqliteConnection, SqlitePool, error::ErrorKind};
 use tokio::sync::{mpsc, oneshot};
 
@@ -362,20 +361,10 @@ async fn claim_due(
     }
     calls.sort_by(|a, b| (a.scheduled_at(), a.id()).cmp(&(b.scheduled_at(), b.id())));
     debug_assert!(calls.iter().all(|c| c.status() == CallStatus::Dispatching));
-    let mut metadata = Map::new();
-    metadata.insert("worker".into(), Value::String(claim.worker.to_string()));
     let claimed: Vec<(Call, CallEvent)> = calls
         .into_iter()
         .map(|call| {
-            let event = CallEvent::new(
-                EventId::generate(),
-                call.id().clone(),
-                EventType::CallDispatched,
-                claim.now,
-                claim.now,
-                EventSource::Scheduler,
-                metadata.clone(),
-            );
+            let event = claim.dispatched_event(&call);
             (call, event)
         })
         .collect();

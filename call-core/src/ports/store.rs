@@ -166,6 +166,24 @@ pub struct Claim {
     pub limit: usize,
 }
 
+impl Claim {
+    /// The `call_dispatched` event a store writes for `call` under this
+    /// claim: at `now`, source `scheduler`, metadata `{"worker": …}`.
+    pub fn dispatched_event(&self, call: &Call) -> CallEvent {
+        let mut metadata = serde_json::Map::new();
+        metadata.insert("worker".into(), serde_json::Value::String(self.worker.to_string()));
+        CallEvent::new(
+            EventId::generate(),
+            call.id().clone(),
+            crate::EventType::CallDispatched,
+            self.now,
+            self.now,
+            crate::EventSource::Scheduler,
+            metadata,
+        )
+    }
+}
+
 /// A queue in the queue registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Queue {
@@ -266,8 +284,8 @@ pub trait CallStore: Send + Sync {
     /// `scheduled_at` is at or before `claim.now`, earliest due first: each
     /// becomes `dispatching` with a [`Lease`](crate::Lease) for
     /// `claim.worker` until `claim.lease_until`, its version raised by one,
-    /// `updated_at` set to `claim.now`, and a `call_dispatched` event
-    /// (source `scheduler`, metadata `{"worker": …}`) appended. Concurrent
+    /// `updated_at` set to `claim.now`, and its
+    /// [`Claim::dispatched_event`] appended. Concurrent
     /// claims, from this process or another on the same storage, MUST never
     /// return the same call twice.
     ///

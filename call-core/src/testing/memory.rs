@@ -5,11 +5,10 @@ use std::{
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde_json::{Map, json};
 
 use crate::{
-    Call, CallEvent, CallId, CallStatus, Direction, EventId, EventSource, EventType, Lease,
-    PhoneNumber, QueueId,
+    Call, CallEvent, CallId, CallStatus, Direction, EventId, EventType, Lease, PhoneNumber,
+    QueueId,
     ports::{
         AgentTotals, CallStore, Claim, Cursor, HistoryQuery, ListQuery, Page, Queue, QueueTotals,
         StatsInputs, StoreError,
@@ -172,15 +171,7 @@ impl CallStore for MemoryStore {
             parts.version += 1;
             parts.updated_at = claim.now;
             let call = Call::from_parts(parts);
-            let event = CallEvent::new(
-                EventId::generate(),
-                call.id().clone(),
-                EventType::CallDispatched,
-                claim.now,
-                claim.now,
-                EventSource::Scheduler,
-                dispatched_metadata(claim),
-            );
+            let event = claim.dispatched_event(&call);
             state.put(call.clone());
             state.append(std::slice::from_ref(&event));
             claimed.push((call, event));
@@ -326,14 +317,6 @@ impl CallStore for MemoryStore {
             queues: queues.into_values().collect(),
             agents: agents.into_values().collect(),
         })
-    }
-}
-
-/// The metadata of the `call_dispatched` event a claim writes.
-pub(crate) fn dispatched_metadata(claim: &Claim) -> Map<String, serde_json::Value> {
-    match json!({ "worker": claim.worker.as_str() }) {
-        serde_json::Value::Object(map) => map,
-        _ => Map::new(),
     }
 }
 
