@@ -46,7 +46,7 @@ CREATE INDEX calls_by_from    ON calls (from_number, created_at, id) WHERE from_
 CREATE INDEX calls_due       ON calls (scheduled_at, id)     WHERE status = 'scheduled';
 CREATE INDEX calls_deadline  ON calls (deadline_at, id)      WHERE deadline_at IS NOT NULL;
 CREATE INDEX calls_lease     ON calls (lease_expires_at, id) WHERE status = 'dispatching';
-CREATE INDEX calls_following ON calls (updated_at, id)
+CREATE INDEX calls_following ON calls (id)
     WHERE direction = 'outbound' AND external_id IS NOT NULL
       AND status IN ('initiated', 'ringing', 'routed', 'active', 'on_hold');
 CREATE INDEX calls_by_external_id ON calls (external_id) WHERE external_id IS NOT NULL;

@@ -328,10 +328,12 @@ const DEADLINES_DUE: &str = "SELECT * FROM calls INDEXED BY calls_deadline \
 const EXPIRED_LEASES: &str = "SELECT * FROM calls INDEXED BY calls_lease \
      WHERE status = 'dispatching' AND lease_expires_at <= ? ORDER BY lease_expires_at, id LIMIT ?";
 
+/// After `?1` (an id, or `''`, which sorts before every id).
 const FOLLOWING: &str = "SELECT * FROM calls INDEXED BY calls_following \
      WHERE direction = 'outbound' AND external_id IS NOT NULL \
        AND status IN ('initiated', 'ringing', 'routed', 'active', 'on_hold') \
-     ORDER BY updated_at, id LIMIT ?";
+       AND id > ?1 \
+     ORDER BY id LIMIT ?2";
 
 const EVENTS_OF_CALL: &str = "SELECT * FROM events WHERE call_id = ? ORDER BY seq";
 
@@ -452,8 +454,9 @@ impl CallStore for SqliteStore {
         calls(&rows)
     }
 
-    async fn following(&self, n: usize) -> Result<Vec<Call>, StoreError> {
+    async fn following(&self, after: Option<&CallId>, n: usize) -> Result<Vec<Call>, StoreError> {
         let rows = sqlx::query(FOLLOWING)
+            .bind(after.map_or(String::new(), ToString::to_string))
             .bind(limit(n))
             .fetch_all(&self.readers)
             .await

@@ -570,9 +570,23 @@ impl Shared {
     }
 
     /// Fetches every followed call's provider status once, with bounded
-    /// concurrency, and records what changed.
+    /// concurrency, page by page, and records what changed.
     async fn follow_round(self: &Arc<Self>) -> Result<(), Error> {
-        let calls = self.engine.store().following(self.config.batch_size.max(1) * 16).await?;
+        let page_size = self.config.batch_size.max(1) * 4;
+        let mut after: Option<CallId> = None;
+        loop {
+            let page = self.engine.store().following(after.as_ref(), page_size).await?;
+            after = page.last().map(|call| call.id().clone());
+            let full = page.len() == page_size;
+            self.poll(page).await;
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Fetches the provider status of each of `calls`, `poll_concurrency` at a time.
+    async fn poll(self: &Arc<Self>, calls: Vec<Call>) {
         let permits = Arc::new(Semaphore::new(self.config.poll_concurrency.max(1)));
         let mut polls = JoinSet::new();
         for call in calls {
@@ -601,7 +615,6 @@ impl Shared {
         while let Some(done) = polls.join_next().await {
             log_panic(done);
         }
-        Ok(())
     }
 }
 

@@ -312,10 +312,15 @@ pub trait CallStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<Call>, StoreError>;
 
-    /// Up to `limit` outbound calls in a live status with an `external_id`:
-    /// the calls whose provider status is being followed, least recently
-    /// updated first.
-    async fn following(&self, limit: usize) -> Result<Vec<Call>, StoreError>;
+    /// Up to `limit` outbound calls in a live status with an `external_id`
+    /// (the calls whose provider status is being followed), ordered by id,
+    /// with ids after `after` when it is given: a keyset page, so a poll
+    /// round can walk all of them however many there are.
+    async fn following(
+        &self,
+        after: Option<&CallId>,
+        limit: usize,
+    ) -> Result<Vec<Call>, StoreError>;
 
     /// The calls passing [`HistoryQuery::matches`] for `number`, newest
     /// first by (`created_at`, `id`), after the cursor, at most `limit`.

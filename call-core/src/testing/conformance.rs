@@ -608,11 +608,19 @@ async fn following_lists_placed_live_calls(store: Arc<dyn CallStore>) {
     )
     .await;
     assert_eq!(
-        ids(&store.following(10).await.unwrap()),
+        ids(&store.following(None, 10).await.unwrap()),
         ["active", "ringing"],
-        "following: least recently updated first"
+        "following: placed live outbound calls, by id"
     );
-    assert_eq!(ids(&store.following(1).await.unwrap()), ["active"], "following: limit");
+    assert_eq!(ids(&store.following(None, 1).await.unwrap()), ["active"], "following: limit");
+    let after = id("active");
+    assert_eq!(
+        ids(&store.following(Some(&after), 1).await.unwrap()),
+        ["ringing"],
+        "following: the next page"
+    );
+    let after = id("ringing");
+    assert!(store.following(Some(&after), 1).await.unwrap().is_empty(), "following: the last page");
 }
 
 async fn history_of_a_number(store: Arc<dyn CallStore>) {

@@ -210,14 +210,19 @@ impl CallStore for MemoryStore {
         ))
     }
 
-    async fn following(&self, limit: usize) -> Result<Vec<Call>, StoreError> {
+    async fn following(
+        &self,
+        after: Option<&CallId>,
+        limit: usize,
+    ) -> Result<Vec<Call>, StoreError> {
         Ok(self.state().sorted_by(
             |c| {
                 c.direction() == Direction::Outbound
                     && c.status().is_live()
                     && c.external_id().is_some()
+                    && after.is_none_or(|after| c.id() > after)
             },
-            |c| c.updated_at(),
+            |c| c.id().clone(),
             limit,
         ))
     }

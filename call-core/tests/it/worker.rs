@@ -451,3 +451,35 @@ async fn a_rate_limited_backlog_is_claimed_no_faster_than_it_can_be_sent() {
     assert_eq!(app.provider.place_requests(), calls.len());
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn every_placed_call_is_followed_however_many_there_are() {
+    let app = spawn_app();
+    // Pages of 4 calls (batch_size 1): 30 live calls span 8 pages a poll round.
+    let config = WorkerConfig { batch_size: 1, ..config() };
+    let calls = app.engine.schedule_many((0..30).map(|n| NewCall::to(phone(n))).collect()).await;
+    let calls = calls.unwrap();
+    let worker = app.start_worker(config);
+    eventually("every call placed", || async { app.provider.total_placements() == calls.len() })
+        .await;
+    // One poll round at +2 s sees every call ringing, not just its first page.
+    app.advance(secs(2), secs(1)).await;
+    eventually("every call ringing after one round", || async {
+        let mut ringing = 0;
+        for call in &calls {
+            ringing += usize::from(status_is(&app, call.id(), CallStatus::Ringing).await);
+        }
+        ringing == calls.len()
+    })
+    .await;
+    app.advance_until("every call completed", millis(500), secs(30), || async {
+        let mut completed = 0;
+        for call in &calls {
+            completed += usize::from(status_is(&app, call.id(), CallStatus::Completed).await);
+        }
+        completed == calls.len()
+    })
+    .await;
+    assert_eq!(app.provider.total_placements(), 30);
+    worker.stop().await;
+}
