@@ -19,7 +19,7 @@
 use std::collections::HashSet;
 
 use call_core::{
-    Call, CallEvent, CallStatus, EventId, QueueId,
+    Call, CallEvent, CallStatus, QueueId,
     ports::{Claim, Queue, StoreError},
 };
 use sqlx::{Connection, Row, SqliteConnection, SqlitePool, error::ErrorKind};
@@ -254,19 +254,12 @@ async fn insert(
     calls: &[Call],
     events: &[CallEvent],
 ) -> Result<Result<Written, StoreError>, sqlx::Error> {
-    if let Some(id) = repeated(calls.iter().map(Call::id)) {
-        return Ok(Err(StoreError::DuplicateCall(id.clone())));
-    }
-    for chunk in calls.chunks(MAX_VARIABLES / N_CALL_COLUMNS) {
-        if let Err(error) = insert_calls(chunk).build().execute(&mut *conn).await {
-            if !is_unique_violation(&error) {
-                return Err(error);
-            }
-            let ids: Vec<String> = chunk.iter().map(|c| c.id().to_string()).collect();
-            let existing = first_existing(conn, "calls", &ids).await?;
-            let id = chunk.iter().map(Call::id).find(|id| Some(id.as_str()) == existing.as_deref());
-            return Ok(Err(StoreError::DuplicateCall(id.unwrap_or(chunk[0].id()).clone())));
-        }
+    let ids: Vec<&str> = calls.iter().map(|c| c.id().as_str()).collect();
+    let per_statement = MAX_VARIABLES / N_CALL_COLUMNS;
+    let chunks = calls.chunks(per_statement).map(insert_calls);
+    if let Some(duplicate) = insert_new(conn, "calls", &ids, per_statement, chunks).await? {
+        let id = calls.iter().map(Call::id).find(|id| id.as_str() == duplicate);
+        return Ok(Err(StoreError::DuplicateCall(id.unwrap_or(calls[0].id()).clone())));
     }
     Ok(append(conn, events).await?.map(|()| Written::Done))
 }
@@ -276,23 +269,42 @@ async fn append(
     conn: &mut SqliteConnection,
     events: &[CallEvent],
 ) -> Result<Result<(), StoreError>, sqlx::Error> {
-    if let Some(id) = repeated(events.iter().map(CallEvent::id)) {
-        return Ok(Err(StoreError::DuplicateEvent(id.clone())));
+    let ids: Vec<&str> = events.iter().map(|e| e.id().as_str()).collect();
+    let per_statement = MAX_VARIABLES / N_EVENT_COLUMNS;
+    let chunks = events.chunks(per_statement).map(insert_events);
+    if let Some(duplicate) = insert_new(conn, "events", &ids, per_statement, chunks).await? {
+        let id = events.iter().map(CallEvent::id).find(|id| id.as_str() == duplicate);
+        return Ok(Err(StoreError::DuplicateEvent(id.unwrap_or(events[0].id()).clone())));
     }
-    for chunk in events.chunks(MAX_VARIABLES / N_EVENT_COLUMNS) {
-        if let Err(error) = insert_events(chunk).build().execute(&mut *conn).await {
+    Ok(Ok(()))
+}
+
+/// Runs the multi-row inserts of rows whose ids are `ids`, `per_statement`
+/// rows a statement; on a unique violation (an id repeated among them or
+/// already in `table`), stops and answers that id, leaving the caller to
+/// roll back.
+async fn insert_new(
+    conn: &mut SqliteConnection,
+    table: &str,
+    ids: &[&str],
+    per_statement: usize,
+    statements: impl Iterator<Item = sqlx::QueryBuilder<sqlx::Sqlite>>,
+) -> Result<Option<String>, sqlx::Error> {
+    if let Some(id) = repeated(ids.iter()) {
+        return Ok(Some((*id).to_owned()));
+    }
+    for (mut statement, chunk) in statements.zip(ids.chunks(per_statement)) {
+        if let Err(error) = statement.build().execute(&mut *conn).await {
             if !is_unique_violation(&error) {
                 return Err(error);
             }
-            let ids: Vec<String> = chunk.iter().map(|e| e.id().to_string()).collect();
-            let existing = first_existing(conn, "events", &ids).await?;
-            let id = existing
-                .and_then(|id| EventId::parse(id).ok())
-                .unwrap_or_else(|| chunk[0].id().clone());
-            return Ok(Err(StoreError::DuplicateEvent(id)));
+            // Only this statement's rows: the earlier ones are in the table now.
+            let chunk: Vec<String> = chunk.iter().map(|id| (*id).to_owned()).collect();
+            let existing = first_existing(conn, table, &chunk).await?;
+            return Ok(Some(existing.unwrap_or_else(|| chunk[0].clone())));
         }
     }
-    Ok(Ok(()))
+    Ok(None)
 }
 
 /// The first of `ids` already in `table`.
