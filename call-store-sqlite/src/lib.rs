@@ -65,7 +65,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::{
     pages::PageQuery,
-    rows::{CALL_COLUMNS, EVENT_COLUMNS, call_from_row, event_from_row, micros},
+    rows::{EVENT_COLUMNS, call_from_row, event_from_row, micros},
     writer::{Job, Write, Written, backend},
 };
 
@@ -231,28 +231,26 @@ impl SqliteStore {
         let queue = QueueId::parse("q").map_err(|e| StoreError::Backend(e.to_string()))?;
         let cursor = Cursor { created_at: Utc::now(), id: CallId::generate() };
         let ended = StatusGroup::Ended.statuses();
-        let page = |statuses: &'static [CallStatus],
-                    queue: Option<&QueueId>,
-                    phone: Option<&PhoneNumber>| {
-            PageQuery {
-                statuses,
-                queue,
-                phone,
-                since: None,
-                until: None,
-                cursor: Some(&cursor),
-                limit: 50,
-            }
-            .build()
-            .sql()
-            .as_str()
-            .to_owned()
-        };
-        let ended: &'static [CallStatus] = Box::leak(ended.into_boxed_slice());
+        let page =
+            |statuses: &[CallStatus], queue: Option<&QueueId>, phone: Option<&PhoneNumber>| {
+                PageQuery {
+                    statuses,
+                    queue,
+                    phone,
+                    since: None,
+                    until: None,
+                    cursor: Some(&cursor),
+                    limit: 50,
+                }
+                .build()
+                .sql()
+                .as_str()
+                .to_owned()
+            };
         let shapes = vec![
             ("list".to_owned(), page(&[], None, None)),
             ("list by status".to_owned(), page(&[CallStatus::Completed], None, None)),
-            ("list by status group".to_owned(), page(ended, None, None)),
+            ("list by status group".to_owned(), page(&ended, None, None)),
             ("list by queue".to_owned(), page(&[], Some(&queue), None)),
             ("list by number".to_owned(), page(&[], None, Some(&phone))),
             (
@@ -264,10 +262,8 @@ impl SqliteStore {
             ("deadlines".to_owned(), DEADLINES_DUE.to_owned()),
             ("leases".to_owned(), EXPIRED_LEASES.to_owned()),
             ("following".to_owned(), FOLLOWING.to_owned()),
-            (
-                "by external id".to_owned(),
-                format!("SELECT {CALL_COLUMNS} FROM calls WHERE external_id = ?"),
-            ),
+            ("by id".to_owned(), GET_CALL.to_owned()),
+            ("by external id".to_owned(), GET_BY_EXTERNAL_ID.to_owned()),
             ("events of a call".to_owned(), EVENTS_OF_CALL.to_owned()),
             ("event by id".to_owned(), format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?")),
         ];
@@ -321,6 +317,11 @@ const NEXT_DUE: &str = "SELECT MIN(t) AS t FROM ( \
      SELECT MIN(scheduled_at) AS t FROM calls INDEXED BY calls_due WHERE status = 'scheduled' \
      UNION ALL SELECT MIN(deadline_at) FROM calls INDEXED BY calls_deadline WHERE deadline_at IS NOT NULL \
      UNION ALL SELECT MIN(lease_expires_at) FROM calls INDEXED BY calls_lease WHERE status = 'dispatching')";
+
+const GET_CALL: &str = "SELECT * FROM calls WHERE id = ?";
+
+const GET_BY_EXTERNAL_ID: &str = "SELECT * FROM calls INDEXED BY calls_by_external_id \
+     WHERE external_id = ? LIMIT 1";
 
 const DEADLINES_DUE: &str = "SELECT * FROM calls INDEXED BY calls_deadline \
      WHERE deadline_at IS NOT NULL AND deadline_at <= ? ORDER BY deadline_at, id LIMIT ?";
@@ -378,8 +379,7 @@ impl CallStore for SqliteStore {
     }
 
     async fn get(&self, id: &CallId) -> Result<Option<Call>, StoreError> {
-        let sql = format!("SELECT {CALL_COLUMNS} FROM calls WHERE id = ?");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let row = sqlx::query(GET_CALL)
             .bind(id.to_string())
             .fetch_optional(&self.readers)
             .await
@@ -388,8 +388,7 @@ impl CallStore for SqliteStore {
     }
 
     async fn get_by_external_id(&self, external_id: &str) -> Result<Option<Call>, StoreError> {
-        let sql = format!("SELECT {CALL_COLUMNS} FROM calls WHERE external_id = ? LIMIT 1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let row = sqlx::query(GET_BY_EXTERNAL_ID)
             .bind(external_id)
             .fetch_optional(&self.readers)
             .await

@@ -480,7 +480,6 @@ impl Shared {
         outcome: Result<ProviderCall, ProviderError>,
     ) {
         let worker = &self.config.worker_id;
-        let retries = errors.clone();
         let rules = &self.engine.config().rules;
         let result = self
             .engine
@@ -497,9 +496,9 @@ impl Shared {
                 let mut change = Change::new(call, now);
                 change.call.parts.attempts += attempts;
                 let mut extra = object(json!({ "attempts": attempts }));
-                if !retries.is_empty() {
-                    extra.insert("retried_errors".into(), json!(retries));
-                    change.call.parts.last_error = retries.last().cloned();
+                if !errors.is_empty() {
+                    extra.insert("retried_errors".into(), json!(errors));
+                    change.call.parts.last_error = errors.last().cloned();
                 }
                 match &outcome {
                     Ok(placed) => {
