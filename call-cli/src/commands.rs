@@ -1,0 +1,296 @@
+//! Each command: read its arguments, call the engine, render the answer.
+
+use std::sync::Arc;
+
+use call_core::{
+    CallId, Config, Engine, EventSource, Media, NewCall, PhoneNumber, QueueId, StatusFilter,
+    ports::{Cursor, HistoryQuery, ListQuery},
+};
+use call_store_sqlite::SqliteStore;
+use call_wire::{CallJson, EventJson, EventRequest, HistoryJson, QueueJson, StatsJson};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::{
+    Cli, Command, Due, EventArgs, HistoryArgs, ListArgs, QueueCommand, ScheduleArgs,
+    error::CliError,
+    render::{self, Output},
+    when::{self, Bound, Zone},
+};
+
+/// Runs the command and returns what to print.
+pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
+    let zone = Zone::new(cli.tz.as_deref())?;
+    let out = Output { json: cli.json, zone };
+    if let Command::Completions { shell } = cli.command {
+        let mut buffer = Vec::new();
+        clap_complete::generate(shell, &mut crate::command(), "calls", &mut buffer);
+        return Ok(String::from_utf8_lossy(&buffer).into_owned());
+    }
+    // Check what can be checked before the database is touched (or created).
+    let command = Checked::new(cli.command, zone)?;
+    let engine = open(&cli.db).await?;
+    match command {
+        Checked::Schedule(new_call) => {
+            let call = engine.schedule(new_call).await?;
+            Ok(out.call(&call))
+        }
+        Checked::List(query) => {
+            let page = engine.list(&query).await?;
+            Ok(out.calls(&page))
+        }
+        Checked::Show(id) => Ok(out.call(&engine.get(&id).await?)),
+        Checked::Events(id) => {
+            let events = engine.events(&id).await?;
+            Ok(out.events(&events))
+        }
+        Checked::History(number, query) => {
+            let mut records = Vec::new();
+            let mut query = query;
+            loop {
+                let page = engine.history(&number, &query).await?;
+                records.extend(page.items.iter().map(HistoryJson::from));
+                match page.next_cursor {
+                    Some(cursor) => query.cursor = Some(cursor),
+                    None => break,
+                }
+            }
+            Ok(out.history(&number, &records))
+        }
+        Checked::Cancel(id) => Ok(out.call(&engine.cancel(&id).await?)),
+        Checked::Reschedule(id, at) => Ok(out.call(&engine.reschedule(&id, at).await?)),
+        Checked::Event(event) => {
+            let ingested = engine.ingest(event).await?;
+            if ingested.duplicate && !out.json {
+                tracing::warn!("this event_id was recorded before: nothing changed");
+            }
+            Ok(out.call(&ingested.call))
+        }
+        Checked::QueueAdd(id) => {
+            let queue = engine.add_queue(id).await?;
+            Ok(out.queues(&[QueueJson::from(&queue)]))
+        }
+        Checked::QueueList => {
+            let queues: Vec<QueueJson> =
+                engine.queues().await?.iter().map(QueueJson::from).collect();
+            Ok(out.queues(&queues))
+        }
+        Checked::QueueRemove(id) => {
+            if engine.remove_queue(&id).await? {
+                Ok(out.removed(&id))
+            } else {
+                Err(CliError::failure(format!("queue {id} not found")))
+            }
+        }
+        Checked::Stats => Ok(out.stats(&StatsJson::from(&engine.stats().await?))),
+        Checked::Run(run) => crate::run::run(engine, run).await.map(|()| String::new()),
+        Checked::Import(import) => crate::import::import(&engine, import, &out).await,
+    }
+}
+
+/// Opens the database and builds an engine whose events say `cli`.
+pub(crate) async fn open(path: &std::path::Path) -> Result<Engine, CliError> {
+    let store = SqliteStore::open(path).await?;
+    let config = Config { source: EventSource::Cli, ..Config::default() };
+    Ok(Engine::builder(Arc::new(store))
+        .config(config)
+        .notifier(Arc::new(crate::run::TransitionLog))
+        .build())
+}
+
+/// A command whose arguments were all checked.
+enum Checked {
+    Schedule(NewCall),
+    List(ListQuery),
+    Show(CallId),
+    Events(CallId),
+    History(PhoneNumber, HistoryQuery),
+    Cancel(CallId),
+    Reschedule(CallId, DateTime<Utc>),
+    Event(call_core::IncomingEvent),
+    QueueAdd(QueueId),
+    QueueList,
+    QueueRemove(QueueId),
+    Stats,
+    Run(crate::run::RunConfig),
+    Import(crate::import::ImportConfig),
+}
+
+impl Checked {
+    fn new(command: Command, zone: Zone) -> Result<Checked, CliError> {
+        Ok(match command {
+            Command::Schedule(args) => Checked::Schedule(new_call(args, zone)?),
+            Command::List(args) => Checked::List(list_query(args)?),
+            Command::Show { call_id } => Checked::Show(call_id_arg(call_id)?),
+            Command::Events { call_id } => Checked::Events(call_id_arg(call_id)?),
+            Command::History(args) => history_query(args, zone)?,
+            Command::Cancel { call_id } => Checked::Cancel(call_id_arg(call_id)?),
+            Command::Reschedule(args) => {
+                let at = due(&args.due, zone)?.ok_or_else(|| {
+                    CliError::usage("reschedule needs the new time: --at TIME or --in DURATION")
+                })?;
+                Checked::Reschedule(call_id_arg(args.call_id)?, at)
+            }
+            Command::Event(args) => Checked::Event(event(args)?),
+            Command::Queue { command } => match command {
+                QueueCommand::Add { queue_id } => Checked::QueueAdd(QueueId::parse(queue_id)?),
+                QueueCommand::List => Checked::QueueList,
+                QueueCommand::Remove { queue_id } => {
+                    Checked::QueueRemove(QueueId::parse(queue_id)?)
+                }
+            },
+            Command::Stats => Checked::Stats,
+            Command::Run(args) => Checked::Run(crate::run::RunConfig::new(args)?),
+            Command::Import(args) => Checked::Import(crate::import::ImportConfig::new(args, zone)),
+            Command::Completions { .. } => unreachable!("answered before the database is opened"),
+        })
+    }
+}
+
+fn call_id_arg(id: String) -> Result<CallId, CliError> {
+    Ok(CallId::parse(id).map_err(|e| e.for_field("call id"))?)
+}
+
+/// The due time of `--at` or `--in`; `None` when neither is given.
+pub(crate) fn due(due: &Due, zone: Zone) -> Result<Option<DateTime<Utc>>, CliError> {
+    if let Some(at) = &due.at {
+        return when::parse_time("--at", at, zone).map(Some);
+    }
+    if let Some(after) = &due.r#in {
+        let after = when::parse_duration("--in", after)?;
+        let after = chrono::Duration::from_std(after)
+            .map_err(|_| CliError::usage("invalid --in: too far in the future"))?;
+        return Utc::now()
+            .checked_add_signed(after)
+            .map(Some)
+            .ok_or_else(|| CliError::usage("invalid --in: too far in the future"));
+    }
+    Ok(None)
+}
+
+fn new_call(args: ScheduleArgs, zone: Zone) -> Result<NewCall, CliError> {
+    let mut call = NewCall::to(PhoneNumber::parse(&args.phone)?);
+    if let Some(at) = due(&args.due, zone)? {
+        call = call.at(at);
+    }
+    if let Some(from) = &args.from {
+        call = call.from(PhoneNumber::parse_field("from", from)?);
+    }
+    if let Some(name) = args.name {
+        call = call.customer_name(name);
+    }
+    if let Some(workflow) = args.workflow {
+        call = call.workflow(workflow);
+    }
+    if let Some(queue) = args.queue {
+        call = call.queue(QueueId::parse(queue)?);
+    }
+    if let Some(media) = &args.media {
+        call = call.media(Media::parse(media)?);
+    }
+    Ok(call)
+}
+
+fn list_query(args: ListArgs) -> Result<ListQuery, CliError> {
+    Ok(ListQuery {
+        statuses: args.status.iter().map(|s| StatusFilter::parse(s)).collect::<Result<_, _>>()?,
+        queue: args.queue.map(QueueId::parse).transpose()?,
+        phone: args.phone.as_deref().map(PhoneNumber::parse).transpose()?,
+        limit: args.limit as usize,
+        cursor: args.cursor.as_deref().map(Cursor::parse).transpose()?,
+    })
+}
+
+fn history_query(args: HistoryArgs, zone: Zone) -> Result<Checked, CliError> {
+    let number = PhoneNumber::parse(&args.phone)?;
+    let bound = |flag, value: Option<String>, which| {
+        value.map(|v| when::parse_bound(flag, &v, zone, which)).transpose()
+    };
+    let query = HistoryQuery {
+        since: bound("--since", args.since, Bound::Start)?,
+        until: bound("--until", args.until, Bound::End)?,
+        limit: 500,
+        cursor: None,
+    };
+    if let (Some(since), Some(until)) = (query.since, query.until)
+        && since >= until
+    {
+        return Err(CliError::usage("invalid --until: it is not after --since"));
+    }
+    Ok(Checked::History(number, query))
+}
+
+/// `calls event TYPE --call ID --data JSON`: the flat event JSON of the HTTP API.
+fn event(args: EventArgs) -> Result<call_core::IncomingEvent, CliError> {
+    let mut fields = match args.data.as_deref().map(serde_json::from_str::<Value>).transpose() {
+        Ok(None) => Map::new(),
+        Ok(Some(Value::Object(fields))) => fields,
+        Ok(Some(other)) => {
+            return Err(CliError::usage(format!(
+                "invalid --data: expected a JSON object such as '{{\"agent_id\": \"a7\"}}', got {other}"
+            )));
+        }
+        Err(e) => return Err(CliError::usage(format!("invalid --data: not JSON: {e}"))),
+    };
+    fields.insert("event_type".into(), Value::String(args.event_type));
+    fields.insert("call_id".into(), Value::String(args.call_id));
+    let request: EventRequest = serde_json::from_value(Value::Object(fields))
+        .map_err(|e| CliError::usage(format!("invalid --data: {e}")))?;
+    Ok(request.into_incoming(EventSource::Cli)?)
+}
+
+impl Output {
+    fn call(&self, call: &call_core::Call) -> String {
+        let json = CallJson::from(call);
+        if self.json { render::json(&json) } else { render::call(&json, self.zone) }
+    }
+
+    fn calls(&self, page: &call_core::ports::Page<call_core::Call>) -> String {
+        let calls: Vec<CallJson> = page.items.iter().map(CallJson::from).collect();
+        let next_cursor = page.next_cursor.as_ref().map(Cursor::to_string);
+        if self.json {
+            render::json(&serde_json::json!({ "calls": calls, "next_cursor": next_cursor }))
+        } else {
+            render::calls(&calls, next_cursor.as_deref(), self.zone)
+        }
+    }
+
+    fn events(&self, events: &[call_core::CallEvent]) -> String {
+        let events: Vec<EventJson> = events.iter().map(EventJson::from).collect();
+        if self.json {
+            render::json(&serde_json::json!({ "events": events }))
+        } else {
+            render::events(&events, self.zone)
+        }
+    }
+
+    fn history(&self, number: &PhoneNumber, records: &[HistoryJson]) -> String {
+        if self.json {
+            render::json(
+                &serde_json::json!({ "phone_number": number.as_str(), "records": records }),
+            )
+        } else {
+            render::history(number, records, self.zone)
+        }
+    }
+
+    fn queues(&self, queues: &[QueueJson]) -> String {
+        if self.json {
+            render::json(&serde_json::json!({ "queues": queues }))
+        } else {
+            render::queues(queues, self.zone)
+        }
+    }
+
+    fn removed(&self, id: &QueueId) -> String {
+        if self.json {
+            render::json(&serde_json::json!({ "removed": id.as_str() }))
+        } else {
+            format!("removed queue {id}\n")
+        }
+    }
+
+    fn stats(&self, stats: &StatsJson) -> String {
+        if self.json { render::json(stats) } else { render::stats(stats) }
+    }
+}

@@ -1,0 +1,84 @@
+//! What `calls` reports when a command is refused, and its exit code.
+
+use std::{fmt, process::ExitCode};
+
+use call_core::{Error, ValidationError};
+use call_store_sqlite::OpenError;
+
+/// A refused command: one line for stderr, and whose fault it was.
+#[derive(Debug)]
+pub(crate) struct CliError {
+    kind: Kind,
+    message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// The command line is wrong: a value that is not valid (exit 2).
+    Usage,
+    /// The command was understood but could not be carried out (exit 1).
+    Failure,
+}
+
+impl CliError {
+    /// The command line is wrong.
+    pub(crate) fn usage(message: impl Into<String>) -> CliError {
+        CliError { kind: Kind::Usage, message: message.into() }
+    }
+
+    /// The command could not be carried out.
+    pub(crate) fn failure(message: impl Into<String>) -> CliError {
+        CliError { kind: Kind::Failure, message: message.into() }
+    }
+
+    /// 2 for usage errors, 1 for failures, as clap and most Unix tools do.
+    pub(crate) fn exit_code(&self) -> ExitCode {
+        match self.kind {
+            Kind::Usage => ExitCode::from(2),
+            Kind::Failure => ExitCode::from(1),
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<ValidationError> for CliError {
+    fn from(error: ValidationError) -> CliError {
+        // A phone number's message already says what it is:
+        // `invalid phone number "12345": must start with + and the country code`.
+        if error.message().starts_with("invalid ") {
+            CliError::usage(error.message())
+        } else {
+            CliError::usage(error.to_string())
+        }
+    }
+}
+
+impl From<Error> for CliError {
+    fn from(error: Error) -> CliError {
+        match error {
+            Error::Validation(e) => e.into(),
+            Error::Batch { .. } => CliError::usage(error.to_string()),
+            Error::NotFound(_) | Error::InvalidTransition(_) | Error::Contended(_) => {
+                CliError::failure(error.to_string())
+            }
+            other => CliError::failure(format!("the database failed: {other}")),
+        }
+    }
+}
+
+impl From<OpenError> for CliError {
+    fn from(error: OpenError) -> CliError {
+        CliError::failure(format!("cannot open the database: {error}"))
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(error: std::io::Error) -> CliError {
+        CliError::failure(error.to_string())
+    }
+}

@@ -1,0 +1,237 @@
+//! `calls import FILE.csv`: many calls at once, every bad row reported by line.
+
+use std::{collections::HashSet, path::PathBuf};
+
+use call_core::{Engine, Error, NewCall, PhoneNumber, QueueId};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::{ImportArgs, error::CliError, render, render::Output, when};
+
+/// The columns, in the order a file without a header row gives them.
+const COLUMNS: [&str; 5] =
+    ["phone_number", "scheduled_at", "customer_name", "workflow", "queue_id"];
+
+/// Calls scheduled per batch with `--skip-bad-rows`.
+const CHUNK: usize = 1_000;
+
+/// `calls import`'s arguments.
+pub(crate) struct ImportConfig {
+    file: PathBuf,
+    skip_bad_rows: bool,
+    zone: when::Zone,
+}
+
+impl ImportConfig {
+    pub(crate) fn new(args: ImportArgs, zone: when::Zone) -> ImportConfig {
+        ImportConfig { file: args.file, skip_bad_rows: args.skip_bad_rows, zone }
+    }
+}
+
+/// A row that was not scheduled, and why.
+#[derive(Debug, Serialize)]
+struct Rejected {
+    line: u64,
+    error: String,
+}
+
+/// What an import did.
+#[derive(Debug, Serialize)]
+struct Summary {
+    scheduled: usize,
+    rejected: Vec<Rejected>,
+    call_ids: Vec<String>,
+}
+
+/// A row that parsed, with its line for error reports.
+struct Row {
+    line: u64,
+    call: NewCall,
+}
+
+pub(crate) async fn import(
+    engine: &Engine,
+    config: ImportConfig,
+    out: &Output,
+) -> Result<String, CliError> {
+    let text = std::fs::read(&config.file)
+        .map_err(|e| CliError::failure(format!("cannot read {}: {e}", config.file.display())))?;
+    let known_queues: HashSet<QueueId> = engine.queues().await?.into_iter().map(|q| q.id).collect();
+    let (rows, mut rejected) = parse(&text, config.zone, &known_queues)?;
+    if !config.skip_bad_rows && !rejected.is_empty() {
+        return Err(refusal(&rejected, rows.len() + rejected.len()));
+    }
+    let progress = progress_bar(rows.len() as u64, out.json);
+    let mut call_ids = Vec::with_capacity(rows.len());
+    if config.skip_bad_rows {
+        for chunk in rows.chunks(CHUNK) {
+            let mut pending: Vec<&Row> = chunk.iter().collect();
+            // Each refusal names one row: drop it and schedule the rest.
+            loop {
+                let calls = pending.iter().map(|row| row.call.clone()).collect();
+                match engine.schedule_many(calls).await {
+                    Ok(calls) => {
+                        call_ids.extend(calls.iter().map(|c| c.id().to_string()));
+                        break;
+                    }
+                    Err(Error::Batch { index, error }) => {
+                        let row = pending.remove(index);
+                        rejected.push(Rejected { line: row.line, error: error.to_string() });
+                        progress.inc(1);
+                    }
+                    Err(other) => return Err(other.into()),
+                }
+            }
+            progress.inc(pending.len() as u64);
+        }
+        rejected.sort_by_key(|r| r.line);
+    } else {
+        progress.set_message("scheduling every row in one transaction");
+        let calls = rows.iter().map(|row| row.call.clone()).collect();
+        match engine.schedule_many(calls).await {
+            Ok(calls) => call_ids.extend(calls.iter().map(|c| c.id().to_string())),
+            Err(Error::Batch { index, error }) => {
+                let rejected = [Rejected { line: rows[index].line, error: error.to_string() }];
+                progress.finish_and_clear();
+                return Err(refusal(&rejected, rows.len()));
+            }
+            Err(other) => return Err(other.into()),
+        }
+        progress.inc(rows.len() as u64);
+    }
+    progress.finish_and_clear();
+    let summary = Summary { scheduled: call_ids.len(), rejected, call_ids };
+    Ok(if out.json { render::json(&summary) } else { human(&summary) })
+}
+
+fn human(summary: &Summary) -> String {
+    let mut text = format!("scheduled {} calls", summary.scheduled);
+    if summary.rejected.is_empty() {
+        text.push('\n');
+    } else {
+        text.push_str(&format!(", skipped {} rows:\n", summary.rejected.len()));
+        for r in &summary.rejected {
+            text.push_str(&format!("  line {}: {}\n", r.line, r.error));
+        }
+    }
+    text
+}
+
+/// All-or-nothing refused: every bad row on stderr, then the one-line error.
+fn refusal(rejected: &[Rejected], rows: usize) -> CliError {
+    for r in rejected {
+        eprintln!("line {}: {}", r.line, r.error);
+    }
+    CliError::usage(format!(
+        "{} of {rows} rows are invalid; nothing was scheduled (--skip-bad-rows schedules the rest)",
+        rejected.len()
+    ))
+}
+
+fn progress_bar(len: u64, hidden: bool) -> ProgressBar {
+    if hidden {
+        return ProgressBar::hidden();
+    }
+    // Draws only when stderr is a terminal.
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Reads every row; a file that is not CSV at all is an error, a bad row is a rejection.
+fn parse(
+    bytes: &[u8],
+    zone: when::Zone,
+    known_queues: &HashSet<QueueId>,
+) -> Result<(Vec<Row>, Vec<Rejected>), CliError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_reader(bytes);
+    let mut columns: Vec<&str> = COLUMNS.to_vec();
+    let mut rows = Vec::new();
+    let mut rejected = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let record = match record {
+            Ok(record) => record,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                rejected.push(Rejected { line, error: format!("not CSV: {e}") });
+                continue;
+            }
+        };
+        let line = record.position().map_or(index as u64 + 1, |p| p.line());
+        if index == 0 && record.get(0).is_some_and(|f| f.eq_ignore_ascii_case("phone_number")) {
+            columns = header(&record)?;
+            continue;
+        }
+        match row(&record, &columns, zone, known_queues) {
+            Ok(call) => rows.push(Row { line, call }),
+            Err(error) => rejected.push(Rejected { line, error }),
+        }
+    }
+    if rows.is_empty() && rejected.is_empty() {
+        return Err(CliError::usage("the file has no rows to import"));
+    }
+    Ok((rows, rejected))
+}
+
+fn header(record: &csv::StringRecord) -> Result<Vec<&'static str>, CliError> {
+    let mut columns = Vec::new();
+    for name in record {
+        let column = COLUMNS.iter().find(|c| c.eq_ignore_ascii_case(name)).ok_or_else(|| {
+            CliError::usage(format!(
+                "unknown column {name:?} in the header row; columns are: {}",
+                COLUMNS.join(", ")
+            ))
+        })?;
+        if columns.contains(column) {
+            return Err(CliError::usage(format!(
+                "column {column} appears twice in the header row"
+            )));
+        }
+        columns.push(*column);
+    }
+    Ok(columns)
+}
+
+fn row(
+    record: &csv::StringRecord,
+    columns: &[&str],
+    zone: when::Zone,
+    known_queues: &HashSet<QueueId>,
+) -> Result<NewCall, String> {
+    if record.len() > columns.len() {
+        return Err(format!("{} fields, expected at most {}", record.len(), columns.len()));
+    }
+    let field = |name: &str| {
+        columns
+            .iter()
+            .position(|c| *c == name)
+            .and_then(|i| record.get(i))
+            .filter(|value| !value.is_empty())
+    };
+    let number = field("phone_number").ok_or("phone_number is empty")?;
+    let mut call = NewCall::to(PhoneNumber::parse(number).map_err(|e| e.to_string())?);
+    if let Some(at) = field("scheduled_at") {
+        call = call.at(when::parse_time("scheduled_at", at, zone).map_err(|e| e.to_string())?);
+    }
+    if let Some(name) = field("customer_name") {
+        call = call.customer_name(name);
+    }
+    if let Some(workflow) = field("workflow") {
+        call = call.workflow(workflow);
+    }
+    if let Some(queue) = field("queue_id") {
+        let queue = QueueId::parse(queue).map_err(|e| e.to_string())?;
+        if !known_queues.contains(&queue) {
+            return Err(format!("unknown queue {queue}; add it with `calls queue add {queue}`"));
+        }
+        call = call.queue(queue);
+    }
+    Ok(call)
+}

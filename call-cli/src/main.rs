@@ -1,0 +1,297 @@
+//! `calls`: schedule, follow and inspect calls, and run the worker, from the
+//! command line. Every command works on one SQLite file (`--db`).
+
+mod commands;
+mod error;
+mod import;
+mod render;
+mod run;
+mod table;
+mod when;
+
+use std::{io::Write, path::PathBuf, process::ExitCode};
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use crate::error::CliError;
+
+const EXIT_CODES: &str = "\
+Exit codes: 0 done; 1 the command could not be carried out (unknown id, a \
+transition that is not allowed, a database that cannot be opened); 2 the \
+command line is wrong (an unknown option, an invalid number, time or JSON).
+
+TIME is RFC 3339 (2026-12-01T09:30:00Z) or a local date-time (2026-12-01 09:30), \
+read in --tz or the machine's zone. DURATION is like 90s, 5m, 2h, 1h30m.";
+
+/// Schedule phone calls, follow them to their end, and see any number's history.
+///
+/// `calls schedule` puts a call on the schedule; `calls run` is the worker
+/// that places due calls through the provider and follows them; the other
+/// commands inspect and change what is in the database.
+#[derive(Debug, Parser)]
+#[command(name = "calls", version, after_help = EXIT_CODES, max_term_width = 100)]
+pub(crate) struct Cli {
+    /// The SQLite database file; created on first use.
+    #[arg(long, global = true, env = "CALLS_DB", default_value = "calls.db", value_name = "PATH")]
+    db: PathBuf,
+
+    /// Print JSON instead of tables: the shapes of the HTTP API.
+    #[arg(long, global = true)]
+    json: bool,
+
+    /// The time zone local times are read and shown in (an IANA name such
+    /// as Europe/Paris); the machine's when absent.
+    #[arg(long, global = true, value_name = "ZONE")]
+    tz: Option<String>,
+
+    /// More log lines on stderr: -v for debug, -vv for trace (RUST_LOG overrides).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Schedule a call to a number, now or later.
+    Schedule(ScheduleArgs),
+    /// List calls, newest first.
+    List(ListArgs),
+    /// Show one call, every field.
+    Show {
+        /// The call's id.
+        call_id: String,
+    },
+    /// Show one call's audit log as a timeline.
+    Events {
+        /// The call's id.
+        call_id: String,
+    },
+    /// Show every call a number took part in: completed or missed, inbound or outbound.
+    History(HistoryArgs),
+    /// Cancel a scheduled call.
+    Cancel {
+        /// The call's id.
+        call_id: String,
+    },
+    /// Move a scheduled call to another time.
+    Reschedule(RescheduleArgs),
+    /// Record a call-centre lifecycle event, as an event source would send it.
+    Event(EventArgs),
+    /// Manage the queue registry.
+    Queue {
+        #[command(subcommand)]
+        command: QueueCommand,
+    },
+    /// Show queue and agent metrics.
+    Stats,
+    /// Run the worker: place due calls through the provider and follow them to their end.
+    Run(RunArgs),
+    /// Schedule many calls from a CSV file: phone_number,scheduled_at[,customer_name,workflow,queue_id].
+    Import(ImportArgs),
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// When a call is due: `--at TIME` or `--in DURATION`.
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+struct Due {
+    /// Due at this TIME.
+    #[arg(long, value_name = "TIME")]
+    at: Option<String>,
+    /// Due after this DURATION from now.
+    #[arg(long = "in", value_name = "DURATION")]
+    r#in: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ScheduleArgs {
+    /// The number to call, in international form (+1 415 555 0100).
+    phone: String,
+    #[command(flatten)]
+    due: Due,
+    /// The customer's name.
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// The workflow: support, sales, reminder…
+    #[arg(long)]
+    workflow: Option<String>,
+    /// The queue; it must be in the registry (`calls queue add`).
+    #[arg(long, value_name = "QUEUE")]
+    queue: Option<String>,
+    /// voice or video.
+    #[arg(long)]
+    media: Option<String>,
+    /// The caller ID to call from; the provider's choice when absent.
+    #[arg(long, value_name = "PHONE")]
+    from: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// Only calls in this status or group (pending, waiting, live, ended); repeatable.
+    #[arg(long, value_name = "STATUS")]
+    status: Vec<String>,
+    /// Only calls in this queue.
+    #[arg(long, value_name = "QUEUE")]
+    queue: Option<String>,
+    /// Only calls this number took part in.
+    #[arg(long, value_name = "PHONE")]
+    phone: Option<String>,
+    /// At most this many calls.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    limit: u32,
+    /// Continue after a previous page (its `next_cursor`).
+    #[arg(long)]
+    cursor: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct HistoryArgs {
+    /// The number, in any common international format.
+    phone: String,
+    /// From this DATE (its whole day) or TIME.
+    #[arg(long, value_name = "DATE")]
+    since: Option<String>,
+    /// Up to this DATE (its whole day included) or TIME.
+    #[arg(long, value_name = "DATE")]
+    until: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct RescheduleArgs {
+    /// The call's id.
+    call_id: String,
+    #[command(flatten)]
+    due: Due,
+}
+
+#[derive(Debug, Args)]
+struct EventArgs {
+    /// The event: call_initiated, call_routed, call_answered, call_hold,
+    /// call_resumed, call_transferred, call_retransfer, call_ended, call_failed…
+    event_type: String,
+    /// The call it concerns; call_initiated for an unknown id creates an inbound call.
+    #[arg(long = "call", value_name = "CALL_ID")]
+    call_id: String,
+    /// The event's fields as a JSON object, e.g. '{"agent_id": "a7"}'.
+    #[arg(long, value_name = "JSON")]
+    data: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum QueueCommand {
+    /// Add a queue to the registry.
+    Add {
+        /// The queue's id.
+        queue_id: String,
+    },
+    /// List the registry.
+    List,
+    /// Remove a queue from the registry.
+    Remove {
+        /// The queue's id.
+        queue_id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The provider's base URL.
+    #[arg(
+        long,
+        env = "CALLS_PROVIDER_URL",
+        default_value = "http://localhost:5000",
+        value_name = "URL"
+    )]
+    provider_url: String,
+    /// Exit once every call placed through the provider has ended and none
+    /// falls due within 60 s.
+    #[arg(long)]
+    until_idle: bool,
+    /// Provider requests per second, at most; no limit when absent.
+    #[arg(long, value_name = "N")]
+    calls_per_second: Option<f64>,
+    /// How often each placed call's status is fetched from the provider.
+    #[arg(long, default_value = "1s", value_name = "DURATION")]
+    poll_interval: String,
+}
+
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// The CSV file; a header row naming the columns is optional.
+    file: PathBuf,
+    /// Schedule the good rows and report the bad ones, instead of
+    /// scheduling nothing when any row is bad.
+    #[arg(long)]
+    skip_bad_rows: bool,
+}
+
+fn main() -> ExitCode {
+    // A defect must still end in one line, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("calls: internal error: {info}; please report it");
+    }));
+    let cli = Cli::parse();
+    init_logs(&cli);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&CliError::failure(format!("cannot start: {e}"))),
+    };
+    match runtime.block_on(commands::execute(cli)) {
+        Ok(output) => match print(&output) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&CliError::failure(format!("cannot write the output: {e}"))),
+        },
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(error: &CliError) -> ExitCode {
+    eprintln!("calls: {error}");
+    error.exit_code()
+}
+
+/// Writes the whole output; a closed pipe (`calls list | head`) is not an error.
+fn print(output: &str) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(output.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+fn init_logs(cli: &Cli) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (cli.verbose, &cli.command) {
+        (0, Command::Run(_)) => "warn,calls=info",
+        (0, _) => "warn",
+        (1, _) => "info,calls=debug,call_core=debug",
+        _ => "debug,calls=trace,call_core=trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(cli.verbose > 0)
+        .init();
+}
+
+/// The `clap` command, for completions.
+fn command() -> clap::Command {
+    Cli::command()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::command().debug_assert();
+    }
+}

@@ -1,0 +1,232 @@
+//! Human output: tables, a call's fields, a timeline. JSON output is the
+//! `call-wire` shapes, pretty-printed.
+
+use call_core::PhoneNumber;
+use call_wire::{CallJson, EventJson, HistoryJson, QueueJson, StatsJson};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::{
+    table::Table,
+    when::{Zone, show_seconds},
+};
+
+/// How a command's answer is printed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Output {
+    /// JSON instead of tables.
+    pub(crate) json: bool,
+    /// The zone times are shown in.
+    pub(crate) zone: Zone,
+}
+
+/// Pretty JSON and a newline.
+pub(crate) fn json<T: Serialize>(value: &T) -> String {
+    let mut text = serde_json::to_string_pretty(value).expect("the wire shapes serialize");
+    text.push('\n');
+    text
+}
+
+const NONE: &str = "-";
+
+fn or_none(value: Option<&str>) -> String {
+    value.unwrap_or(NONE).to_owned()
+}
+
+fn seconds(value: Option<f64>) -> String {
+    value.map_or_else(|| NONE.to_owned(), show_seconds)
+}
+
+/// The number on the other end from us: the callee of an outbound call,
+/// the caller of an inbound one.
+fn number(call: &CallJson) -> Option<&str> {
+    if call.direction == "inbound" {
+        call.from.as_deref().or(call.to.as_deref())
+    } else {
+        call.to.as_deref()
+    }
+}
+
+/// The time that best says where a call is: when it is due while it waits,
+/// else when it started.
+fn when(call: &CallJson) -> Option<DateTime<Utc>> {
+    if call.status == "scheduled" || call.status == "canceled" {
+        call.scheduled_at
+    } else {
+        call.initiated_at.or(call.scheduled_at).or(Some(call.created_at))
+    }
+}
+
+/// Calls as a table, and where the next page starts.
+pub(crate) fn calls(calls: &[CallJson], next_cursor: Option<&str>, zone: Zone) -> String {
+    if calls.is_empty() {
+        return "no calls\n".to_owned();
+    }
+    let mut table =
+        Table::new(&["ID", "DIR", "NUMBER", "NAME", "STATUS", "DUE/STARTED", "DURATION", "FLAGS"]);
+    for call in calls {
+        table.row(vec![
+            call.id.clone(),
+            if call.direction == "inbound" { "in" } else { "out" }.to_owned(),
+            or_none(number(call)),
+            or_none(call.customer_name.as_deref()),
+            call.status.clone(),
+            when(call).map_or_else(|| NONE.to_owned(), |t| zone.show(t)),
+            seconds(call.duration_seconds),
+            if call.flags.is_empty() { NONE.to_owned() } else { call.flags.join(",") },
+        ]);
+    }
+    let mut out = table.render();
+    if let Some(cursor) = next_cursor {
+        out.push_str(&format!("more: --cursor {cursor}\n"));
+    }
+    out
+}
+
+/// One call, a field a line.
+pub(crate) fn call(call: &CallJson, zone: Zone) -> String {
+    let time = |t: Option<DateTime<Utc>>| t.map(|t| zone.show(t));
+    let text = |s: &Option<String>| s.clone();
+    let fields: Vec<(&str, Option<String>)> = vec![
+        ("id", Some(call.id.clone())),
+        ("status", Some(call.status.clone())),
+        ("direction", Some(call.direction.clone())),
+        ("to", text(&call.to)),
+        ("from", text(&call.from)),
+        ("name", text(&call.customer_name)),
+        ("workflow", text(&call.workflow)),
+        ("media", Some(call.media.clone())),
+        ("queue", text(&call.queue_id)),
+        ("agent", text(&call.agent_id)),
+        ("scheduled", time(call.scheduled_at)),
+        ("initiated", time(call.initiated_at)),
+        ("answered", time(call.answered_at)),
+        ("ended", time(call.ended_at)),
+        ("wait", call.wait_seconds.map(show_seconds)),
+        ("hold", call.hold_seconds.map(show_seconds)),
+        ("duration", call.duration_seconds.map(show_seconds)),
+        ("end reason", text(&call.end_reason)),
+        ("flags", (!call.flags.is_empty()).then(|| call.flags.join(", "))),
+        ("provider id", text(&call.external_id)),
+        ("attempts", (call.attempts > 0).then(|| call.attempts.to_string())),
+        ("last error", text(&call.last_error)),
+        (
+            "metadata",
+            (!call.metadata.is_empty()).then(|| Value::Object(call.metadata.clone()).to_string()),
+        ),
+        ("created", Some(zone.show(call.created_at))),
+        ("updated", Some(zone.show(call.updated_at))),
+        ("version", Some(call.version.to_string())),
+    ];
+    let width = fields.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (name, value) in fields {
+        if let Some(value) = value {
+            out.push_str(&format!("{name:<width$}  {value}\n"));
+        }
+    }
+    out
+}
+
+/// A call's audit log as a timeline: when, how long after the first
+/// event, what, who said so, and its fields.
+pub(crate) fn events(events: &[EventJson], zone: Zone) -> String {
+    let Some(first) = events.first() else { return "no events\n".to_owned() };
+    let mut table = Table::new(&["TIME", "AFTER", "EVENT", "SOURCE", "DETAILS"]);
+    for event in events {
+        let after = (event.timestamp - first.timestamp).num_milliseconds() as f64 / 1000.0;
+        let details: Vec<String> = event
+            .metadata
+            .iter()
+            .map(|(key, value)| match value {
+                Value::String(s) => format!("{key}={s}"),
+                other => format!("{key}={other}"),
+            })
+            .collect();
+        table.row(vec![
+            zone.show_precise(event.timestamp),
+            format!("+{}", show_seconds(after.max(0.0))),
+            event.event_type.clone(),
+            event.source.clone(),
+            details.join(" "),
+        ]);
+    }
+    table.render()
+}
+
+/// A number's history: the four record types of DESIGN §2.
+pub(crate) fn history(number: &PhoneNumber, records: &[HistoryJson], zone: Zone) -> String {
+    if records.is_empty() {
+        return format!("no calls for {number}\n");
+    }
+    let mut table = Table::new(&["WHEN", "TYPE", "COUNTERPARTY", "DURATION", "CALL"]);
+    for record in records {
+        table.row(vec![
+            zone.show(record.created_at),
+            record.record_type.clone(),
+            or_none(record.counterparty.as_deref()),
+            seconds(record.duration),
+            record.call_id.clone(),
+        ]);
+    }
+    format!("history of {number}\n{}", table.render())
+}
+
+/// The queue registry.
+pub(crate) fn queues(queues: &[QueueJson], zone: Zone) -> String {
+    if queues.is_empty() {
+        return "no queues\n".to_owned();
+    }
+    let mut table = Table::new(&["QUEUE", "ADDED"]);
+    for queue in queues {
+        table.row(vec![queue.id.clone(), zone.show(queue.created_at)]);
+    }
+    table.render()
+}
+
+/// Queue and agent metrics.
+pub(crate) fn stats(stats: &StatsJson) -> String {
+    let percent =
+        |v: Option<f64>| v.map_or_else(|| NONE.to_owned(), |v| format!("{:.0}%", v * 100.0));
+    let mut queues = Table::new(&[
+        "QUEUE",
+        "OFFERED",
+        "ANSWERED",
+        "ABANDONED",
+        "SERVICE LEVEL",
+        "AVG ANSWER",
+        "AVG HOLD",
+    ]);
+    for q in &stats.queues {
+        queues.row(vec![
+            q.queue_id.clone(),
+            q.offered.to_string(),
+            q.answered.to_string(),
+            q.abandoned.to_string(),
+            percent(q.service_level),
+            seconds(q.average_speed_of_answer),
+            seconds(q.average_hold_seconds),
+        ]);
+    }
+    let mut agents = Table::new(&["AGENT", "ANSWERED", "AVG WAIT", "AVG TALK", "HOLD", "REROUTES"]);
+    for a in &stats.agents {
+        agents.row(vec![
+            a.agent_id.clone(),
+            a.answered.to_string(),
+            seconds(a.average_wait_seconds),
+            seconds(a.average_talk_seconds),
+            show_seconds(a.hold_seconds),
+            a.reroutes.to_string(),
+        ]);
+    }
+    let mut out =
+        if queues.is_empty() { "no queue activity\n".to_owned() } else { queues.render() };
+    out.push('\n');
+    out.push_str(&if agents.is_empty() {
+        "no agent activity\n".to_owned()
+    } else {
+        agents.render()
+    });
+    out
+}

@@ -1,0 +1,175 @@
+//! `calls run`: the worker, with a log line per call transition, graceful
+//! shutdown on Ctrl-C / SIGTERM, and `--until-idle`.
+
+use std::{sync::Arc, time::Duration};
+
+use call_core::{
+    CallStatus, Direction, Engine, StatusFilter, StatusGroup, WorkerConfig,
+    ports::{ListQuery, Notification, Notifier},
+};
+use call_provider_http::HttpProvider;
+use chrono::Utc;
+
+use crate::{RunArgs, error::CliError, when};
+
+/// How far ahead `--until-idle` looks for calls falling due.
+const IDLE_HORIZON: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+/// How often `--until-idle` looks.
+const IDLE_CHECK_EVERY: Duration = Duration::from_millis(250);
+
+/// `calls run`'s checked arguments.
+pub(crate) struct RunConfig {
+    provider: HttpProvider,
+    provider_url: String,
+    until_idle: bool,
+    worker: WorkerConfig,
+}
+
+impl RunConfig {
+    pub(crate) fn new(args: RunArgs) -> Result<RunConfig, CliError> {
+        let provider = HttpProvider::new(&args.provider_url)
+            .map_err(|e| CliError::usage(format!("invalid --provider-url: {e}")))?;
+        if let Some(cps) = args.calls_per_second
+            && !(cps.is_finite() && cps > 0.0)
+        {
+            return Err(CliError::usage(format!(
+                "invalid --calls-per-second: {cps} is not a positive number"
+            )));
+        }
+        let poll_interval = when::parse_duration("--poll-interval", &args.poll_interval)?;
+        if poll_interval.is_zero() {
+            return Err(CliError::usage("invalid --poll-interval: must be more than 0"));
+        }
+        let worker = WorkerConfig {
+            calls_per_second: args.calls_per_second,
+            poll_interval,
+            ..WorkerConfig::default()
+        };
+        Ok(RunConfig {
+            provider,
+            provider_url: args.provider_url,
+            until_idle: args.until_idle,
+            worker,
+        })
+    }
+}
+
+/// Runs the worker until Ctrl-C, SIGTERM, or (with `--until-idle`) idleness.
+pub(crate) async fn run(engine: Engine, config: RunConfig) -> Result<(), CliError> {
+    tracing::info!(
+        provider = %config.provider_url,
+        worker = %config.worker.worker_id,
+        "worker started; Ctrl-C stops it"
+    );
+    let worker = engine.worker(Arc::new(config.provider), config.worker);
+    let until_idle = config.until_idle;
+    let probe = engine.clone();
+    let stop = async move {
+        tokio::select! {
+            () = shutdown_signal() => tracing::info!("shutting down: finishing calls in flight"),
+            result = idle(&probe), if until_idle => match result {
+                Ok(()) => tracing::info!("idle: every placed call has ended and none is due within 60 s"),
+                Err(e) => tracing::error!("stopping: {e}"),
+            },
+        }
+    };
+    worker.run(stop).await;
+    tracing::info!("worker stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+/// Returns once no outbound call is being placed or followed and none is
+/// due within [`IDLE_HORIZON`]. Inbound calls are the event source's to
+/// end, so they do not keep the worker up.
+async fn idle(engine: &Engine) -> Result<(), call_core::Error> {
+    loop {
+        if is_idle(engine).await? {
+            return Ok(());
+        }
+        tokio::time::sleep(IDLE_CHECK_EVERY).await;
+    }
+}
+
+async fn is_idle(engine: &Engine) -> Result<bool, call_core::Error> {
+    let horizon = Utc::now() + IDLE_HORIZON;
+    if engine.store().next_due().await?.is_some_and(|due| due <= horizon) {
+        return Ok(false);
+    }
+    let mut query = ListQuery {
+        statuses: vec![
+            StatusFilter::Status(CallStatus::Dispatching),
+            StatusFilter::Group(StatusGroup::Live),
+        ],
+        limit: 500,
+        ..ListQuery::default()
+    };
+    loop {
+        let page = engine.list(&query).await?;
+        if page.items.iter().any(|call| call.direction() == Direction::Outbound) {
+            return Ok(false);
+        }
+        match page.next_cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => return Ok(true),
+        }
+    }
+}
+
+/// Logs one line per call transition (at `info`) and each alert (at `warn`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TransitionLog;
+
+impl Notifier for TransitionLog {
+    fn notify(&self, notification: &Notification) {
+        match notification {
+            Notification::CallChanged { call, events } => {
+                let number = match call.direction() {
+                    Direction::Outbound => call.to(),
+                    Direction::Inbound => call.from().or(call.to()),
+                };
+                let number = number.map_or("-", |n| n.as_str());
+                for event in events {
+                    tracing::info!(
+                        "call {} {number}: {} -> {}",
+                        call.id(),
+                        event.event_type(),
+                        call.status()
+                    );
+                }
+            }
+            Notification::Alert(alert) => tracing::warn!(
+                "call {}: {} ({:.0}s, threshold {:.0}s)",
+                alert.call_id,
+                alert.kind,
+                alert.seconds,
+                alert.threshold_seconds
+            ),
+            // Its `survey_requested` event was logged with the change.
+            Notification::SurveyRequested { .. } => {}
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! The JSON shapes of callwork's interfaces.
+//!
+//! `call-core`'s types are not a wire format. The command-line tool
+//! (`calls --json`) and the HTTP server (`call-http`) answer with the same
+//! shapes, and accept the same flat lifecycle-event JSON, so those shapes
+//! live here, once:
+//!
+//! - [`CallJson`], [`EventJson`], [`HistoryJson`], [`QueueJson`] and
+//!   [`StatsJson`]: what is printed, built from the core types with `From`;
+//! - [`EventRequest`]: the flat event of DESIGN §4
+//!   (`{"event_type": "call_routed", "call_id": "123", "agent_id": "a7"}`),
+//!   turned into a core [`IncomingEvent`] by [`EventRequest::into_incoming`],
+//!   which names the field of any invalid value.
+//!
+//! Times are RFC 3339 in UTC; seconds are numbers, whole ones printed
+//! without a fraction (`10`, not `10.0`).
+//!
+//! ```
+//! use call_core::EventSource;
+//! use call_wire::EventRequest;
+//!
+//! let event: EventRequest = serde_json::from_str(
+//!     r#"{"event_type": "call_initiated", "call_id": "123", "type": "video", "from": "+1 415 555 0100"}"#,
+//! )?;
+//! let incoming = event.into_incoming(EventSource::Api)?;
+//! assert_eq!(incoming.call_id.as_str(), "123");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod event;
+mod shapes;
+
+pub use event::EventRequest;
+pub use shapes::{
+    AgentStatsJson, CallJson, EventJson, HistoryJson, QueueJson, QueueStatsJson, StatsJson,
+};
+
+#[doc(no_inline)]
+pub use call_core::IncomingEvent;
+
+/// Serializes seconds as a JSON number, whole ones without a fraction.
+pub(crate) mod seconds {
+    use serde::Serializer;
+
+    /// Whole seconds up to this are printed as integers; beyond, f64 is not exact anyway.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+
+    fn write<S: Serializer>(value: f64, serializer: S) -> Result<S::Ok, S::Error> {
+        if value.fract() == 0.0 && value.abs() < EXACT {
+            serializer.serialize_i64(value as i64)
+        } else {
+            serializer.serialize_f64(value)
+        }
+    }
+
+    pub(crate) fn option<S: Serializer>(
+        value: &Option<f64>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(v) => write(*v, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub(crate) fn plain<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        write(*value, serializer)
+    }
+}
