@@ -48,13 +48,18 @@ impl fmt::Display for CliError {
 
 impl From<ValidationError> for CliError {
     fn from(error: ValidationError) -> CliError {
-        // A phone number's message already says what it is:
-        // `invalid phone number "12345": must start with + and the country code`.
-        if error.message().starts_with("invalid ") {
-            CliError::usage(error.message())
-        } else {
-            CliError::usage(error.to_string())
-        }
+        CliError::usage(describe(&error))
+    }
+}
+
+/// A validation error as one line: `invalid media: unknown value "fax"…`.
+/// A phone number's message already says what it is, and stands alone:
+/// `invalid phone number "12345": must start with + and the country code`.
+pub(crate) fn describe(error: &ValidationError) -> String {
+    if error.message().starts_with("invalid ") {
+        error.message().to_owned()
+    } else {
+        error.to_string()
     }
 }
 
@@ -62,7 +67,9 @@ impl From<Error> for CliError {
     fn from(error: Error) -> CliError {
         match error {
             Error::Validation(e) => e.into(),
-            Error::Batch { .. } => CliError::usage(error.to_string()),
+            Error::Batch { index, error } => {
+                CliError::usage(format!("call {} of the batch: {}", index + 1, describe(&error)))
+            }
             Error::NotFound(_) | Error::InvalidTransition(_) | Error::Contended(_) => {
                 CliError::failure(error.to_string())
             }

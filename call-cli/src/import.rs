@@ -6,7 +6,13 @@ use call_core::{Engine, Error, NewCall, PhoneNumber, QueueId};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::{ImportArgs, error::CliError, render, render::Output, when};
+use crate::{
+    ImportArgs,
+    error::{CliError, describe},
+    render,
+    render::Output,
+    when,
+};
 
 /// The columns, in the order a file without a header row gives them.
 const COLUMNS: [&str; 5] =
@@ -76,7 +82,7 @@ pub(crate) async fn import(
                     }
                     Err(Error::Batch { index, error }) => {
                         let row = pending.remove(index);
-                        rejected.push(Rejected { line: row.line, error: error.to_string() });
+                        rejected.push(Rejected { line: row.line, error: describe(&error) });
                         progress.inc(1);
                     }
                     Err(other) => return Err(other.into()),
@@ -91,7 +97,7 @@ pub(crate) async fn import(
         match engine.schedule_many(calls).await {
             Ok(calls) => call_ids.extend(calls.iter().map(|c| c.id().to_string())),
             Err(Error::Batch { index, error }) => {
-                let rejected = [Rejected { line: rows[index].line, error: error.to_string() }];
+                let rejected = [Rejected { line: rows[index].line, error: describe(&error) }];
                 progress.finish_and_clear();
                 return Err(refusal(&rejected, rows.len()));
             }
@@ -216,7 +222,7 @@ fn row(
             .filter(|value| !value.is_empty())
     };
     let number = field("phone_number").ok_or("phone_number is empty")?;
-    let mut call = NewCall::to(PhoneNumber::parse(number).map_err(|e| e.to_string())?);
+    let mut call = NewCall::to(PhoneNumber::parse(number).map_err(|e| describe(&e))?);
     if let Some(at) = field("scheduled_at") {
         call = call.at(when::parse_time("scheduled_at", at, zone).map_err(|e| e.to_string())?);
     }
@@ -227,7 +233,7 @@ fn row(
         call = call.workflow(workflow);
     }
     if let Some(queue) = field("queue_id") {
-        let queue = QueueId::parse(queue).map_err(|e| e.to_string())?;
+        let queue = QueueId::parse(queue).map_err(|e| describe(&e))?;
         if !known_queues.contains(&queue) {
             return Err(format!("unknown queue {queue}; add it with `calls queue add {queue}`"));
         }

@@ -215,7 +215,7 @@ struct RunArgs {
     #[arg(long)]
     until_idle: bool,
     /// Provider requests per second, at most; no limit when absent.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     calls_per_second: Option<f64>,
     /// How often each placed call's status is fetched from the provider.
     #[arg(long, default_value = "1s", value_name = "DURATION")]

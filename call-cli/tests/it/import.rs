@@ -1,0 +1,98 @@
+//! `calls import`: many calls from a CSV file, all or nothing, or the good rows only.
+
+use crate::Calls;
+
+const MIXED: &str = "\
+phone_number,scheduled_at,customer_name,workflow,queue_id
++1 415 555 0100,2030-01-01 09:00,Ada,support,support
++14155550101,,Bob,,
+12345,2030-01-01 09:00,Bad Number,,
++14155550102,next tuesday,Bad Time,,
++14155550103,2030-01-01T09:00:00Z,Unknown Queue,,nosuch
++14155550104,2030-01-01T10:00:00+01:00,Carol,sales,
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_or_nothing_refuses_the_file_naming_every_bad_row() {
+    let calls = Calls::new();
+    calls.ok(&["queue", "add", "support"]).await;
+    let file = calls.path("calls.csv");
+    std::fs::write(&file, MIXED).unwrap();
+
+    let ran = calls.run(&["import", file.to_str().unwrap()]).await;
+    assert_eq!(ran.code, 2, "{ran:?}");
+    let lines: Vec<&str> = ran.stderr.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", ran.stderr);
+    assert!(lines[0].starts_with("line 4: invalid phone number \"12345\""), "{}", lines[0]);
+    assert!(lines[1].starts_with("line 5: invalid scheduled_at: \"next tuesday\""), "{}", lines[1]);
+    assert!(lines[2].starts_with("line 6: unknown queue nosuch"), "{}", lines[2]);
+    assert_eq!(
+        lines[3],
+        "calls: 3 of 6 rows are invalid; nothing was scheduled (--skip-bad-rows schedules the rest)"
+    );
+    assert!(calls.list().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_bad_rows_schedules_the_rest_and_reports_each_line() {
+    let calls = Calls::new();
+    calls.ok(&["queue", "add", "support"]).await;
+    let file = calls.path("calls.csv");
+    std::fs::write(&file, MIXED).unwrap();
+
+    let summary = calls.json(&["import", file.to_str().unwrap(), "--skip-bad-rows"]).await;
+    assert_eq!(summary["scheduled"], 3);
+    let rejected: Vec<u64> = summary["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rejected, [4, 5, 6]);
+
+    let listed = calls.list().await;
+    let mut names: Vec<&str> =
+        listed.iter().map(|c| c["customer_name"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["Ada", "Bob", "Carol"]);
+    let ada = listed.iter().find(|c| c["customer_name"] == "Ada").unwrap();
+    assert_eq!(
+        (&ada["to"], &ada["scheduled_at"], &ada["queue_id"], &ada["workflow"]),
+        (
+            &"+14155550100".into(),
+            &"2030-01-01T09:00:00Z".into(),
+            &"support".into(),
+            &"support".into()
+        )
+    );
+    let carol = listed.iter().find(|c| c["customer_name"] == "Carol").unwrap();
+    assert_eq!(carol["scheduled_at"], "2030-01-01T09:00:00Z");
+
+    // The human summary.
+    std::fs::write(&file, "+14155550105,2030-01-01 09:00\nnot a number\n").unwrap();
+    let text = calls.ok(&["import", file.to_str().unwrap(), "--skip-bad-rows"]).await;
+    assert_eq!(
+        text,
+        "scheduled 1 calls, skipped 1 rows:\n  line 2: invalid phone number \"not a number\": 'n' is not allowed in a phone number\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_without_a_header_reads_columns_in_order_and_all_good_rows_commit_together() {
+    let calls = Calls::new();
+    let file = calls.path("calls.csv");
+    let rows: String =
+        (0..2_000).map(|i| format!("+1415555{:04},2030-01-01 09:00,Customer {i}\n", i)).collect();
+    std::fs::write(&file, rows).unwrap();
+    let text = calls.ok(&["import", file.to_str().unwrap()]).await;
+    assert_eq!(text, "scheduled 2000 calls\n");
+    assert_eq!(
+        calls.json(&["list", "--limit", "1000"]).await["calls"].as_array().unwrap().len(),
+        1_000
+    );
+
+    std::fs::write(&file, "phone_number,when\n+14155550100,2030-01-01 09:00\n").unwrap();
+    let ran = calls.run(&["import", file.to_str().unwrap()]).await;
+    assert_eq!(ran.code, 2);
+    assert!(ran.stderr.contains("unknown column \"when\""), "{}", ran.stderr);
+}

@@ -1,0 +1,136 @@
+//! Scheduling, the worker, cancel and reschedule, through the binary.
+
+use std::collections::BTreeSet;
+
+use crate::{Calls, stand_in};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_call_is_placed_and_followed_to_completed() {
+    let api = stand_in().await;
+    let calls = Calls::new();
+    let id = calls.schedule(&["+1 (415) 555-0100", "--name", "Ada"]).await;
+
+    let run = calls
+        .run(&["run", "--provider-url", api.url(), "--until-idle", "--poll-interval", "20ms"])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // One log line per transition, in order.
+    let mut transitions = run.stderr.lines().filter(|line| line.contains(&id));
+    for expected in [
+        "call_dispatched -> dispatching",
+        "call_initiated -> initiated",
+        "call_ringing -> ringing",
+        "call_answered -> active",
+        "call_ended -> completed",
+    ] {
+        let line = transitions.next().unwrap_or_else(|| panic!("no {expected}: {}", run.stderr));
+        assert!(line.contains(expected) && line.contains("+14155550100"), "{line}");
+    }
+    assert!(run.stderr.contains("idle: every placed call has ended"), "{}", run.stderr);
+
+    let table = calls.ok(&["list"]).await;
+    let row = table.lines().find(|line| line.starts_with(&id)).unwrap();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells[1..4], ["out", "+14155550100", "Ada"], "{table}");
+    assert_eq!(cells[4], "completed", "{table}");
+    assert_eq!(cells[7], "10s", "{table}");
+
+    let call = calls.json(&["show", &id]).await;
+    assert_eq!(call["status"], "completed");
+    assert_eq!(call["duration_seconds"], 10);
+    assert_eq!(call["attempts"], 1);
+    assert_eq!(api.stats().by_number.get("+14155550100"), Some(&1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_on_one_database_place_each_call_once() {
+    let api = stand_in().await;
+    let calls = Calls::new();
+    let numbers: Vec<String> = (0..30).map(|i| format!("+1415555{:04}", 100 + i)).collect();
+    for number in &numbers {
+        calls.schedule(&[number]).await;
+    }
+    let args = ["run", "--provider-url", api.url(), "--until-idle", "--poll-interval", "20ms"];
+    let (first, second) = tokio::join!(calls.run(&args), calls.run(&args));
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+
+    let stats = api.stats();
+    assert_eq!(stats.calls_placed, 30, "{stats:?}");
+    assert_eq!(
+        stats.by_number.keys().cloned().collect::<BTreeSet<_>>(),
+        numbers.into_iter().collect()
+    );
+    assert!(stats.by_number.values().all(|&n| n == 1), "{stats:?}");
+    let listed = calls.list().await;
+    assert_eq!(listed.len(), 30);
+    assert!(listed.iter().all(|c| c["status"] == "completed" && c["attempts"] == 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_and_reschedule() {
+    let calls = Calls::new();
+    let id = calls.schedule(&["+14155550100", "--at", "2030-01-01 09:00"]).await;
+    let moved = calls.json(&["reschedule", &id, "--at", "2030-01-02T10:30:00+01:00"]).await;
+    assert_eq!(moved["scheduled_at"], "2030-01-02T09:30:00Z");
+    assert_eq!(moved["status"], "scheduled");
+
+    let canceled = calls.json(&["cancel", &id]).await;
+    assert_eq!(canceled["status"], "canceled");
+    let events = calls.json(&["events", &id]).await;
+    let types: Vec<&str> =
+        events["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["call_scheduled", "call_rescheduled", "call_canceled"]);
+    assert!(events["events"].as_array().unwrap().iter().all(|e| e["source"] == "cli"));
+
+    // Neither can touch a canceled call, and refusing changes nothing.
+    for args in [vec!["cancel", id.as_str()], vec!["reschedule", id.as_str(), "--in", "5m"]] {
+        let refused = calls.run(&args).await;
+        assert_eq!(refused.code, 1, "{args:?}: {refused:?}");
+        assert!(refused.stderr.contains("not allowed in status canceled"), "{}", refused.stderr);
+    }
+    assert_eq!(calls.json(&["show", &id]).await, canceled);
+
+    // The human form of the timeline.
+    let timeline = calls.ok(&["events", &id]).await;
+    assert!(timeline.lines().nth(2).unwrap().contains("call_rescheduled"), "{timeline}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_page_by_cursor_and_filter() {
+    let calls = Calls::new();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(calls.schedule(&[&format!("+1415555010{i}"), "--in", "1h"]).await);
+    }
+    let canceled = &ids[1];
+    calls.ok(&["cancel", canceled]).await;
+
+    let first = calls.json(&["list", "--limit", "3"]).await;
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let second = calls.json(&["list", "--limit", "3", "--cursor", &cursor]).await;
+    assert!(second["next_cursor"].is_null());
+    let paged: Vec<String> = [first, second]
+        .iter()
+        .flat_map(|page| page["calls"].as_array().unwrap().clone())
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    assert_eq!(paged, newest_first);
+
+    let ended = calls.json(&["list", "--status", "ended"]).await;
+    assert_eq!(ended["calls"].as_array().unwrap().len(), 1);
+    assert_eq!(&ended["calls"][0]["id"], canceled.as_str());
+    let by_phone = calls.json(&["list", "--phone", "+1 415 555 0103"]).await;
+    assert_eq!(by_phone["calls"][0]["id"], ids[3].as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_for_each_shell() {
+    let calls = Calls::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let script = calls.ok(&["completions", shell]).await;
+        assert!(script.contains("reschedule") && script.contains("until-idle"), "{shell}");
+    }
+    assert!(!calls.db().exists(), "completions must not create a database");
+}
