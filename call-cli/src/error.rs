@@ -2,7 +2,7 @@
 
 use std::{fmt, process::ExitCode};
 
-use call_core::{Error, ValidationError};
+use call_core::{Error, ValidationError, ports::StoreError};
 use call_store_sqlite::OpenError;
 
 /// A refused command: one line for stderr, and whose fault it was.
@@ -73,6 +73,12 @@ impl From<Error> for CliError {
             Error::NotFound(_) | Error::InvalidTransition(_) | Error::Contended(_) => {
                 CliError::failure(error.to_string())
             }
+            Error::Store(
+                e @ (StoreError::DuplicateCall(_)
+                | StoreError::DuplicateQueue(_)
+                | StoreError::DuplicateEvent(_)
+                | StoreError::NotFound(_)),
+            ) => CliError::failure(e.to_string()),
             other => CliError::failure(format!("the database failed: {other}")),
         }
     }

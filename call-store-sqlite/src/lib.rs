@@ -266,6 +266,7 @@ impl SqliteStore {
             ("by external id".to_owned(), GET_BY_EXTERNAL_ID.to_owned()),
             ("events of a call".to_owned(), EVENTS_OF_CALL.to_owned()),
             ("event by id".to_owned(), format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?")),
+            ("count by status".to_owned(), COUNT_BY_STATUS.to_owned()),
         ];
         let mut plans = Vec::new();
         for (name, sql) in shapes {
@@ -337,6 +338,9 @@ const FOLLOWING: &str = "SELECT * FROM calls INDEXED BY calls_following \
      ORDER BY id LIMIT ?2";
 
 const EVENTS_OF_CALL: &str = "SELECT * FROM events WHERE call_id = ? ORDER BY seq";
+
+const COUNT_BY_STATUS: &str =
+    "SELECT status, COUNT(*) FROM calls INDEXED BY calls_by_status GROUP BY status";
 
 fn history_query<'a>(number: &'a PhoneNumber, query: &'a HistoryQuery) -> PageQuery<'a> {
     const LISTED: &[CallStatus] = &[
@@ -523,6 +527,20 @@ impl CallStore for SqliteStore {
             .await
             .map_err(backend)?;
         rows.iter().map(queue_from_row).collect()
+    }
+
+    async fn count_by_status(&self) -> Result<Vec<(CallStatus, u64)>, StoreError> {
+        let rows = sqlx::query(COUNT_BY_STATUS).fetch_all(&self.readers).await.map_err(backend)?;
+        let mut counts = Vec::with_capacity(rows.len());
+        for row in rows {
+            let status: String = row.try_get(0).map_err(backend)?;
+            let status =
+                CallStatus::parse(&status).map_err(|e| StoreError::Backend(e.to_string()))?;
+            let n: i64 = row.try_get(1).map_err(backend)?;
+            counts.push((status, n as u64));
+        }
+        counts.sort_by_key(|&(status, _)| CallStatus::ALL.iter().position(|s| *s == status));
+        Ok(counts)
     }
 
     async fn stats_inputs(&self, sla_seconds: f64) -> Result<StatsInputs, StoreError> {

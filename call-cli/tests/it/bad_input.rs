@@ -129,6 +129,7 @@ async fn each_bad_input_is_one_line_and_an_exit_code() {
         ),
         (vec!["cancel", &done], 1, "event call_canceled is not allowed in status canceled"),
         (vec!["queue", "remove", "nosuch"], 1, "queue nosuch not found"),
+        (vec!["queue", "add", "support"], 1, "queue support already exists"),
         (vec!["import", "no-such-file.csv"], 1, "cannot read no-such-file.csv"),
     ];
     for (args, code, message) in &cases {

@@ -540,6 +540,15 @@ impl Engine {
         Ok(self.inner.store.stats_inputs(sla).await?.into())
     }
 
+    /// How many calls are in each status; statuses no call is in are left out.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the store fails.
+    pub async fn count_by_status(&self) -> Result<Vec<(CallStatus, u64)>, Error> {
+        Ok(self.inner.store.count_by_status().await?)
+    }
+
     /// Adds a queue to the registry.
     ///
     /// # Errors

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::{
-    AgentId, Call, CallEvent, CallId, EventId, PhoneNumber, QueueId, StatusFilter, ValidationError,
-    WorkerId,
+    AgentId, Call, CallEvent, CallId, CallStatus, EventId, PhoneNumber, QueueId, StatusFilter,
+    ValidationError, WorkerId,
 };
 
 /// Why a store operation failed.
@@ -147,7 +147,7 @@ impl HistoryQuery {
     pub fn matches(&self, number: &PhoneNumber, call: &Call) -> bool {
         call.involves(number)
             && call.status().is_terminal()
-            && call.status() != crate::CallStatus::Canceled
+            && call.status() != CallStatus::Canceled
             && self.since.is_none_or(|t| call.created_at() >= t)
             && self.until.is_none_or(|t| call.created_at() < t)
     }
@@ -356,4 +356,9 @@ pub trait CallStore: Send + Sync {
     /// [`QueueTotals`] and [`AgentTotals`] defines them, with
     /// `sla_seconds` as the service-level threshold.
     async fn stats_inputs(&self, sla_seconds: f64) -> Result<StatsInputs, StoreError>;
+
+    /// How many calls are in each status, in [`CallStatus::ALL`] order;
+    /// statuses no call is in are left out. For gauges such as the
+    /// backlog of scheduled calls.
+    async fn count_by_status(&self) -> Result<Vec<(CallStatus, u64)>, StoreError>;
 }

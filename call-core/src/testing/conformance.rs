@@ -50,6 +50,7 @@ where
     history_of_a_number(make_store().await).await;
     queue_registry(make_store().await).await;
     stats_inputs(make_store().await).await;
+    count_by_status(make_store().await).await;
 }
 
 fn t0() -> DateTime<Utc> {
@@ -701,6 +702,23 @@ async fn queue_registry(store: Arc<dyn CallStore>) {
     assert!(store.remove_queue(&queue("sales").id).await.unwrap(), "queue_registry: removed");
     assert!(!store.remove_queue(&queue("sales").id).await.unwrap(), "queue_registry: removed once");
     assert_eq!(store.queue(&queue("sales").id).await.unwrap(), None, "queue_registry: gone");
+}
+
+async fn count_by_status(store: Arc<dyn CallStore>) {
+    assert_eq!(store.count_by_status().await.unwrap(), [], "count_by_status: empty store");
+    let with = |status| move |p: &mut CallParts| p.status = status;
+    let calls = [
+        call("a", 0, with(CallStatus::Scheduled)),
+        call("b", 1, with(CallStatus::Completed)),
+        call("c", 2, with(CallStatus::Scheduled)),
+        call("d", 3, with(CallStatus::Active)),
+    ];
+    store.insert(&calls, &[]).await.unwrap();
+    assert_eq!(
+        store.count_by_status().await.unwrap(),
+        [(CallStatus::Scheduled, 2), (CallStatus::Active, 1), (CallStatus::Completed, 1)],
+        "count_by_status: in CallStatus::ALL order, empty statuses left out"
+    );
 }
 
 async fn stats_inputs(store: Arc<dyn CallStore>) {

@@ -264,6 +264,17 @@ impl CallStore for MemoryStore {
         Ok(self.state().queues.values().cloned().collect())
     }
 
+    async fn count_by_status(&self) -> Result<Vec<(CallStatus, u64)>, StoreError> {
+        let state = self.state();
+        Ok(CallStatus::ALL
+            .iter()
+            .map(|&status| {
+                (status, state.calls.values().filter(|c| c.status() == status).count() as u64)
+            })
+            .filter(|&(_, n)| n > 0)
+            .collect())
+    }
+
     async fn stats_inputs(&self, sla_seconds: f64) -> Result<StatsInputs, StoreError> {
         let state = self.state();
         let mut queues: BTreeMap<QueueId, QueueTotals> = BTreeMap::new();
