@@ -1,0 +1,257 @@
+// The dashboard: schedule form, live call table, timeline, alerts, queue stats.
+"use strict";
+
+const GROUPS = {
+  pending: ["scheduled", "dispatching"],
+  waiting: ["initiated", "ringing", "routed"],
+  live: ["active", "on_hold"],
+  ended: ["completed", "failed", "busy", "no_answer", "abandoned", "canceled"],
+};
+
+const state = {
+  calls: new Map(),      // id -> call, the ones the table may show
+  order: [],             // ids, newest first
+  nextCursor: null,
+  selected: null,
+  timeline: null,        // {call, events} of the selected call
+  socket: null,
+};
+
+const $ = (id) => document.getElementById(id);
+
+function passesFilters(call) {
+  const group = $("filter-status").value;
+  const queue = $("filter-queue").value;
+  return (!group || GROUPS[group].includes(call.status)) && (!queue || call.queue_id === queue);
+}
+
+function counterparty(call) {
+  return call.direction === "inbound" ? (call.from || call.to) : call.to;
+}
+
+function dueOrStarted(call) {
+  return call.status === "scheduled" || call.status === "canceled"
+    ? call.scheduled_at
+    : call.initiated_at || call.scheduled_at || call.created_at;
+}
+
+function row(call) {
+  const number = counterparty(call);
+  return el("tr", { "data-id": call.id, class: call.id === state.selected ? "selected" : "", onclick: () => select(call.id) },
+    el("td", {}, number ? el("a", { href: `/calls/${encodeURIComponent(number)}`, onclick: (e) => e.stopPropagation() }, number) : "—",
+      el("span", { class: "direction" }, call.direction === "inbound" ? " ↘" : " ↗")),
+    el("td", {}, call.customer_name || "—"),
+    el("td", { class: "status" }, statusBadge(call.status)),
+    el("td", {}, formatTime(dueOrStarted(call))),
+    el("td", { class: "duration" }, formatSeconds(call.duration_seconds)),
+    el("td", {}, call.flags.map((f) => el("span", { class: "flag" }, f.replace("_", " ")))));
+}
+
+function renderCalls() {
+  const body = document.querySelector("#calls tbody");
+  const visible = state.order.map((id) => state.calls.get(id)).filter(passesFilters);
+  body.replaceChildren(...visible.map(row));
+  $("calls-empty").hidden = visible.length > 0;
+  $("calls-more").hidden = !state.nextCursor;
+}
+
+function upsert(call) {
+  const known = state.calls.get(call.id);
+  if (known && known.version > call.version) return; // an older copy
+  if (!known) {
+    state.order.unshift(call.id);
+    state.order.sort((a, b) => {
+      const ca = state.calls.get(a) || call, cb = state.calls.get(b) || call;
+      return cb.created_at.localeCompare(ca.created_at) || b.localeCompare(a);
+    });
+  }
+  state.calls.set(call.id, call);
+}
+
+async function loadCalls(more = false) {
+  const params = new URLSearchParams({ limit: "50" });
+  const group = $("filter-status").value, queue = $("filter-queue").value;
+  if (group) params.set("status", group);
+  if (queue) params.set("queue", queue);
+  if (more && state.nextCursor) params.set("cursor", state.nextCursor);
+  const page = await api(`/api/calls?${params}`);
+  if (!more) { state.calls.clear(); state.order = []; }
+  for (const call of page.calls) upsert(call);
+  state.nextCursor = page.next_cursor;
+  renderCalls();
+}
+
+async function select(id) {
+  state.selected = id;
+  renderCalls();
+  const call = state.calls.get(id);
+  const timeline = $("timeline");
+  timeline.replaceChildren(el("p", { class: "empty" }, "Loading…"));
+  try {
+    const { events } = await api(`/api/calls/${encodeURIComponent(id)}/events`);
+    state.timeline = { call: state.calls.get(id) || call, events };
+    renderTimeline(state.timeline.call, events);
+  } catch (error) {
+    timeline.replaceChildren(el("p", { class: "error" }, error.message));
+  }
+}
+
+function renderTimeline(call, events) {
+  const first = events.length ? new Date(events[0].timestamp) : null;
+  const items = events.map((event) => {
+    const after = first ? (new Date(event.timestamp) - first) / 1000 : 0;
+    const details = Object.entries(event.metadata).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ");
+    return el("li", { class: `event source-${event.source}`, "data-type": event.type },
+      el("span", { class: "when" }, `+${formatSeconds(after)}`),
+      el("span", { class: "what" }, event.type.replaceAll("_", " ")),
+      el("span", { class: "who" }, event.source),
+      details ? el("span", { class: "details" }, details) : null);
+  });
+  $("timeline").replaceChildren(
+    el("p", { class: "timeline-head" }, statusBadge(call.status), " ", counterparty(call) || "", " · ", el("code", {}, call.id)),
+    el("ol", { class: "events", id: "timeline-events" }, items));
+}
+
+/** Live: the selected call's new events arrive with its change. */
+function appendToTimeline(call, events) {
+  if (!state.timeline || state.timeline.call.id !== call.id) return;
+  const known = new Set(state.timeline.events.map((e) => e.id));
+  state.timeline = { call, events: state.timeline.events.concat(events.filter((e) => !known.has(e.id))) };
+  renderTimeline(state.timeline.call, state.timeline.events);
+}
+
+function addAlert(alert) {
+  const list = $("alerts");
+  list.prepend(el("li", { class: `alert alert-${alert.kind}` },
+    el("strong", {}, alert.kind.replaceAll("_", " ")),
+    ` on call ${alert.call_id.slice(0, 13)}${alert.queue_id ? ` in ${alert.queue_id}` : ""}: `,
+    `${formatSeconds(alert.seconds)} (limit ${formatSeconds(alert.threshold_seconds)})`,
+    el("span", { class: "when" }, formatTime(alert.at))));
+  while (list.children.length > 50) list.lastChild.remove();
+  $("alerts-empty").hidden = true;
+}
+
+async function loadQueues() {
+  const { queues } = await api("/api/queues");
+  for (const select of [$("queue_id"), $("filter-queue")]) {
+    const chosen = select.value;
+    const first = select.options[0];
+    select.replaceChildren(first, ...queues.map((q) => el("option", { value: q.id }, q.id)));
+    select.value = chosen;
+  }
+}
+
+async function loadStats() {
+  const stats = await api("/api/stats");
+  const body = document.querySelector("#stats tbody");
+  body.replaceChildren(...stats.queues.map((q) => el("tr", {},
+    el("td", {}, q.queue_id), el("td", {}, q.offered), el("td", {}, q.answered), el("td", {}, q.abandoned),
+    el("td", {}, q.service_level === null ? "—" : `${Math.round(q.service_level * 100)}%`),
+    el("td", {}, formatSeconds(q.average_speed_of_answer)))));
+  $("stats-empty").hidden = stats.queues.length > 0;
+}
+
+let statsTimer = null;
+function refreshStatsSoon() {
+  clearTimeout(statsTimer);
+  statsTimer = setTimeout(() => loadStats().catch(() => {}), 500);
+}
+
+function connect() {
+  const status = $("connection");
+  const socket = new WebSocket(liveUrl());
+  state.socket = socket;
+  socket.onopen = () => {
+    status.textContent = "live";
+    status.dataset.state = "live";
+    loadCalls().catch(showError); // catch up on what happened while away
+  };
+  socket.onmessage = (message) => {
+    const update = JSON.parse(message.data);
+    if (update.type === "call_changed") {
+      upsert(update.call);
+      renderCalls();
+      if (update.call.id === state.selected) appendToTimeline(update.call, update.events);
+      if (update.call.queue_id) refreshStatsSoon();
+    } else if (update.type === "alert") {
+      addAlert(update.alert);
+    }
+  };
+  socket.onclose = (event) => {
+    status.textContent = event.reason ? `reconnecting (${event.reason})` : "reconnecting…";
+    status.dataset.state = "offline";
+    setTimeout(connect, 1500);
+  };
+}
+
+function showError(error) {
+  $("schedule-result").textContent = error.message;
+  $("schedule-result").className = "result error";
+}
+
+function clearFieldErrors() {
+  for (const p of document.querySelectorAll(".field-error")) p.textContent = "";
+  for (const input of document.querySelectorAll("#schedule-form [aria-invalid]")) input.removeAttribute("aria-invalid");
+}
+
+function fieldError(field, message) {
+  const target = document.querySelector(`.field-error[data-for="${field}"]`);
+  if (!target) return false;
+  target.textContent = message;
+  $(field)?.setAttribute("aria-invalid", "true");
+  return true;
+}
+
+async function schedule(event) {
+  event.preventDefault();
+  clearFieldErrors();
+  const result = $("schedule-result");
+  result.textContent = "";
+  const form = new FormData(event.target);
+  const body = { phone_number: form.get("phone_number").trim() };
+  if (!body.phone_number) {
+    fieldError("phone_number", "Enter the number to call, starting with + and the country code.");
+    return;
+  }
+  const when = form.get("scheduled_at");
+  if (when) {
+    const t = new Date(when);
+    if (Number.isNaN(t.getTime())) { fieldError("scheduled_at", "Not a date and time."); return; }
+    body.scheduled_at = t.toISOString();
+  }
+  for (const name of ["customer_name", "workflow", "queue_id"]) {
+    const value = form.get(name).trim();
+    if (value) body[name] = value;
+  }
+  const button = $("schedule-submit");
+  button.disabled = true;
+  try {
+    const call = await api("/api/calls", { method: "POST", body });
+    upsert(call);
+    renderCalls();
+    result.textContent = `Scheduled ${call.to} for ${formatTime(call.scheduled_at)}.`;
+    result.className = "result ok";
+    event.target.reset();
+  } catch (error) {
+    const field = error.field === "to" ? "phone_number" : error.field;
+    if (!(field && fieldError(field, error.message))) showError(error);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function start() {
+  $("schedule-form").addEventListener("submit", schedule);
+  $("filter-status").addEventListener("change", () => loadCalls().catch(showError));
+  $("filter-queue").addEventListener("change", () => loadCalls().catch(showError));
+  $("calls-more").addEventListener("click", () => loadCalls(true).catch(showError));
+  try {
+    await loadQueues(); // asks for the key first when the server needs one
+    await Promise.all([loadCalls(), loadStats()]);
+  } catch (error) {
+    showError(error);
+  }
+  connect();
+}
+
+start();

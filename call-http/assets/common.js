@@ -1,0 +1,102 @@
+// Shared by the dashboard and the history page: API calls with the key,
+// the key prompt, and formatting. No framework, no build step.
+"use strict";
+
+const KEY_STORAGE = "callwork.apiKey";
+
+/** An API error carrying the server's {code, message, field}. */
+class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = detail.code;
+    this.field = detail.field;
+  }
+}
+
+function apiKey() {
+  return sessionStorage.getItem(KEY_STORAGE) || "";
+}
+
+/** Asks for the API key once; resolves when one was entered. */
+function askForKey(message) {
+  const dialog = document.getElementById("key-dialog");
+  const form = document.getElementById("key-form");
+  const input = document.getElementById("key-input");
+  document.getElementById("key-message").textContent = message;
+  return new Promise((resolve) => {
+    form.onsubmit = (event) => {
+      event.preventDefault();
+      sessionStorage.setItem(KEY_STORAGE, input.value.trim());
+      dialog.close();
+      resolve();
+    };
+    if (!dialog.open) dialog.showModal();
+    input.focus();
+  });
+}
+
+/** fetch() on the API: JSON in and out, the key attached, 401 asks for it. */
+async function api(path, options = {}) {
+  for (;;) {
+    const headers = { Accept: "application/json", ...(options.headers || {}) };
+    if (options.body !== undefined) headers["Content-Type"] = "application/json";
+    if (apiKey()) headers["X-API-Key"] = apiKey();
+    const response = await fetch(path, {
+      method: options.method || "GET",
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+    if (response.status === 401) {
+      await askForKey(apiKey() ? "That key was refused. Enter the server's API key:" : "This server needs an API key:");
+      continue;
+    }
+    if (response.status === 204) return null;
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new ApiError(response.status, body.error || {});
+    return body;
+  }
+}
+
+/** The WebSocket URL of the live stream, with the key as a query parameter. */
+function liveUrl() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const key = apiKey() ? `?api_key=${encodeURIComponent(apiKey())}` : "";
+  return `${scheme}//${location.host}/api/ws${key}`;
+}
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (name === "class") node.className = value;
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function formatTime(rfc3339) {
+  if (!rfc3339) return "—";
+  const t = new Date(rfc3339);
+  const sameDay = t.toDateString() === new Date().toDateString();
+  return sameDay
+    ? t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" })
+    : t.toLocaleString([], { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}
+
+function formatSeconds(seconds) {
+  if (seconds === null || seconds === undefined) return "—";
+  if (seconds < 60) return `${Math.round(seconds * 10) / 10}s`;
+  const whole = Math.round(seconds);
+  const m = Math.floor(whole / 60), s = whole % 60;
+  return m < 60 ? `${m}m${String(s).padStart(2, "0")}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
+}
+
+function statusBadge(status) {
+  return el("span", { class: `badge status-${status}`, "data-status": status }, status.replace("_", " "));
+}

@@ -1,0 +1,251 @@
+//! callwork's HTTP server: the REST API, live updates over WebSocket,
+//! outbound webhooks, OpenAPI, Prometheus metrics and a live dashboard.
+//!
+//! [`router`] builds the whole application from an [`AppState`]; the
+//! `call-http` binary adds the store, the provider, the worker and the
+//! listener around it. Embedding it in another service:
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//!
+//! use call_http::{AppState, router};
+//! use call_store_sqlite::SqliteStore;
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = Arc::new(SqliteStore::open("calls.db").await?);
+//! let state = AppState::builder(store).api_key("s3cret").build();
+//! // The worker, on the same engine, places the calls:
+//! // tokio::spawn(state.engine().worker(provider, WorkerConfig::default()).run(shutdown));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:4000").await?;
+//! axum::serve(listener, router(state)).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Errors are JSON (`{"error": {"code", "message", "field"?}}`) for every
+//! refusal, malformed bodies and unknown routes included; a failure of the
+//! store is a 500 whose body says nothing of its cause.
+
+mod auth;
+mod error;
+mod extract;
+pub mod live;
+pub mod metrics;
+pub mod notify;
+mod openapi;
+mod routes;
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, Request, State},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+};
+use call_core::{
+    Config, Engine,
+    ports::{BroadcastNotifier, CallStore, Clock, Fanout, LogNotifier, Notifier},
+};
+
+/// The API's own response shapes, for clients; calls, events and history
+/// records are [`call_wire`]'s.
+pub mod dto {
+    pub use crate::routes::{
+        calls::{CallPage, EventList},
+        events::{BatchIngested, BatchItem, Ingested},
+        phones::HistoryPage,
+        queues::QueueList,
+    };
+}
+
+pub use auth::ApiKey;
+pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use openapi::openapi;
+
+/// Everything the handlers share: the engine, the live stream, the
+/// metrics, and the server's limits. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    live: BroadcastNotifier,
+    metrics: Arc<metrics::Metrics>,
+    api_key: Option<ApiKey>,
+    body_limit: usize,
+    request_timeout: Duration,
+    closing: tokio::sync::watch::Sender<bool>,
+}
+
+impl AppState {
+    /// Starts building the state around `store`.
+    pub fn builder(store: Arc<dyn CallStore>) -> AppStateBuilder {
+        AppStateBuilder {
+            store,
+            clock: None,
+            config: Config::default(),
+            notifiers: Vec::new(),
+            metrics: metrics::Metrics::new(),
+            api_key: None,
+            body_limit: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            live_capacity: 4096,
+        }
+    }
+
+    /// The engine: for the worker, and for anything the API does not cover.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The server's counters; wrap the worker's provider in
+    /// [`Metrics::metered`](metrics::Metrics::metered) to count its answers.
+    pub fn metrics(&self) -> &Arc<metrics::Metrics> {
+        &self.inner.metrics
+    }
+
+    /// The live update stream the WebSocket serves.
+    pub fn live(&self) -> &BroadcastNotifier {
+        &self.inner.live
+    }
+
+    /// Tells long-lived connections (WebSockets) to close, so that a
+    /// graceful shutdown of the server does not wait on them.
+    pub fn close_connections(&self) {
+        self.inner.closing.send_replace(true);
+    }
+
+    /// Resolves once [`close_connections`](Self::close_connections) was called.
+    pub(crate) async fn closing(&self) {
+        let mut closing = self.inner.closing.subscribe();
+        let _ = closing.wait_for(|&closing| closing).await;
+    }
+
+    pub(crate) fn api_key(&self) -> Option<&ApiKey> {
+        self.inner.api_key.as_ref()
+    }
+
+    pub(crate) fn body_limit(&self) -> usize {
+        self.inner.body_limit
+    }
+}
+
+/// Builds an [`AppState`].
+pub struct AppStateBuilder {
+    store: Arc<dyn CallStore>,
+    clock: Option<Arc<dyn Clock>>,
+    config: Config,
+    notifiers: Vec<Arc<dyn Notifier>>,
+    metrics: Arc<metrics::Metrics>,
+    api_key: Option<ApiKey>,
+    body_limit: usize,
+    request_timeout: Duration,
+    live_capacity: usize,
+}
+
+impl AppStateBuilder {
+    /// The server's counters, already here for notifiers that count
+    /// (a [`notify::WebhookNotifier`]).
+    pub fn metrics(&self) -> &Arc<metrics::Metrics> {
+        &self.metrics
+    }
+
+    /// Requires this key on every `/api` route. An empty key is no key.
+    pub fn api_key(mut self, key: &str) -> AppStateBuilder {
+        self.api_key = ApiKey::new(key);
+        self
+    }
+
+    /// The engine's clock (a manual one in tests); the system clock by default.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> AppStateBuilder {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The engine's settings; the default rules, with events recorded as `api`.
+    pub fn config(mut self, config: Config) -> AppStateBuilder {
+        self.config = config;
+        self
+    }
+
+    /// Another destination for notifications, such as a [`notify::WebhookNotifier`].
+    pub fn notifier(mut self, notifier: Arc<dyn Notifier>) -> AppStateBuilder {
+        self.notifiers.push(notifier);
+        self
+    }
+
+    /// The largest request body, in bytes (1 MiB by default); larger is 413.
+    pub fn body_limit(mut self, bytes: usize) -> AppStateBuilder {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// The longest a request may take (30 s by default); longer is 503.
+    pub fn request_timeout(mut self, timeout: Duration) -> AppStateBuilder {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// How many notifications a WebSocket subscriber may fall behind before
+    /// it is disconnected (4096 by default).
+    pub fn live_capacity(mut self, capacity: usize) -> AppStateBuilder {
+        self.live_capacity = capacity;
+        self
+    }
+
+    /// The state, with an engine whose notifications go to the live
+    /// stream, the metrics, the log and the added notifiers.
+    pub fn build(self) -> AppState {
+        let live = BroadcastNotifier::new(self.live_capacity);
+        let metrics = self.metrics;
+        let mut notifiers: Vec<Arc<dyn Notifier>> =
+            vec![Arc::new(live.clone()), metrics.clone(), Arc::new(LogNotifier)];
+        notifiers.extend(self.notifiers);
+        let mut engine =
+            Engine::builder(self.store).config(self.config).notifier(Arc::new(Fanout(notifiers)));
+        if let Some(clock) = self.clock {
+            engine = engine.clock(clock);
+        }
+        AppState {
+            inner: Arc::new(Inner {
+                engine: engine.build(),
+                live,
+                metrics,
+                api_key: self.api_key,
+                body_limit: self.body_limit,
+                request_timeout: self.request_timeout,
+                closing: tokio::sync::watch::Sender::new(false),
+            }),
+        }
+    }
+}
+
+/// The whole application: the API under `/api` (behind the key, when one
+/// is set), the dashboard and history pages, `/healthz` and `/metrics`.
+pub fn router(state: AppState) -> Router {
+    let api =
+        routes::api().route_layer(middleware::from_fn_with_state(state.clone(), auth::require_key));
+    Router::new()
+        .nest("/api", api)
+        .merge(routes::pages())
+        .merge(routes::operations())
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(middleware::from_fn_with_state(state.clone(), time_limit))
+        .layer(DefaultBodyLimit::max(state.body_limit()))
+        .with_state(state)
+}
+
+/// Answers 503 when a request takes longer than the server allows. The
+/// WebSocket is exempt: its upgrade answers at once, and the socket lives on.
+async fn time_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.uri().path() == "/api/ws" {
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(state.inner.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::timeout().into_response(),
+    }
+}

@@ -1,0 +1,212 @@
+//! `call-http`: the server. The API, the dashboard, the worker and, unless
+//! a provider URL is given, the built-in stand-in of the Mock Call API, in
+//! one process on one SQLite file.
+
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc};
+
+use call_core::{WorkerConfig, ports::CallProvider};
+use call_http::{
+    AppState,
+    notify::{WebhookConfig, WebhookNotifier},
+    router,
+};
+use call_provider_http::{
+    HttpProvider,
+    mock::{MockCallApi, MockOptions},
+};
+use call_store_sqlite::SqliteStore;
+use clap::Parser;
+use tokio::sync::watch;
+
+/// Serve callwork's API and dashboard, and run its worker.
+#[derive(Debug, Parser)]
+#[command(name = "call-http", version, max_term_width = 100)]
+struct Args {
+    /// The address to listen on. Beyond loopback, an API key is required.
+    #[arg(long, env = "CALLS_LISTEN", default_value = "127.0.0.1:4000")]
+    listen: SocketAddr,
+
+    /// The SQLite database file; created on first use.
+    #[arg(long, env = "CALLS_DB", default_value = "calls.db", value_name = "PATH")]
+    db: PathBuf,
+
+    /// Place calls through the provider at this URL (the Mock Call API, or a compatible one).
+    #[arg(
+        long,
+        env = "CALLS_PROVIDER_URL",
+        value_name = "URL",
+        conflicts_with = "embedded_provider"
+    )]
+    provider_url: Option<String>,
+
+    /// Run the stand-in of the Mock Call API in this process (the default without --provider-url).
+    #[arg(long)]
+    embedded_provider: bool,
+
+    /// Require this key on every /api request (X-API-Key or Authorization: Bearer).
+    #[arg(long, env = "CALLS_API_KEY", hide_env_values = true, value_name = "KEY")]
+    api_key: Option<String>,
+
+    /// Serve the API only: do not place or follow calls (another process runs the worker).
+    #[arg(long)]
+    no_worker: bool,
+
+    /// POST every call change, alert and survey request here as JSON; repeatable.
+    #[arg(long = "notify-url", value_name = "URL")]
+    notify_urls: Vec<reqwest::Url>,
+
+    /// Sign webhook bodies: X-Callwork-Signature: sha256=<HMAC-SHA256 hex>.
+    #[arg(long, env = "CALLS_NOTIFY_SECRET", hide_env_values = true, value_name = "SECRET")]
+    notify_secret: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("call-http: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Refused::Usage(message)) => {
+            eprintln!("call-http: {message}");
+            ExitCode::from(2)
+        }
+        Err(Refused::Failure(message)) => {
+            tracing::error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+enum Refused {
+    Usage(String),
+    Failure(String),
+}
+
+async fn serve(args: Args) -> Result<(), Refused> {
+    let api_key = args.api_key.as_deref().filter(|k| !k.is_empty());
+    if !args.listen.ip().is_loopback() && api_key.is_none() {
+        return Err(Refused::Usage(format!(
+            "refusing to listen on {} without an API key: set --api-key (or CALLS_API_KEY), or listen on 127.0.0.1",
+            args.listen
+        )));
+    }
+
+    // The provider first: its log line is the first, saying which one runs.
+    let (provider, embedded): (Arc<dyn CallProvider>, Option<MockCallApi>) = match &args
+        .provider_url
+    {
+        Some(url) => {
+            let provider = HttpProvider::new(url)
+                .map_err(|e| Refused::Usage(format!("invalid --provider-url: {e}")))?;
+            tracing::info!(provider = %url, "placing calls through the provider at {url}");
+            (Arc::new(provider), None)
+        }
+        None => {
+            let stand_in = MockCallApi::start(MockOptions::default()).await.map_err(|e| {
+                Refused::Failure(format!("cannot start the embedded provider: {e}"))
+            })?;
+            tracing::info!(
+                provider = %stand_in.url(),
+                "--embedded-provider: no --provider-url given, so calls are placed through the built-in stand-in of the Mock Call API at {}",
+                stand_in.url()
+            );
+            let provider = HttpProvider::new(stand_in.url()).map_err(|e| {
+                Refused::Failure(format!("cannot reach the embedded provider: {e}"))
+            })?;
+            (Arc::new(provider), Some(stand_in))
+        }
+    };
+
+    let store = SqliteStore::open(&args.db)
+        .await
+        .map_err(|e| Refused::Failure(format!("cannot open the database: {e}")))?;
+    let mut builder = AppState::builder(Arc::new(store));
+    if let Some(key) = api_key {
+        builder = builder.api_key(key);
+    }
+    if !args.notify_urls.is_empty() {
+        let mut config = WebhookConfig::new(args.notify_urls.clone());
+        config.secret = args.notify_secret.clone().filter(|s| !s.is_empty());
+        let webhooks = WebhookNotifier::start(config, builder.metrics().clone())
+            .map_err(|e| Refused::Failure(format!("cannot start webhooks: {e}")))?;
+        tracing::info!(urls = ?args.notify_urls, signed = args.notify_secret.is_some(), "posting notifications to webhooks");
+        builder = builder.notifier(Arc::new(webhooks));
+    }
+    let state = builder.build();
+
+    let (stop_worker, worker_stopped) = watch::channel(false);
+    let worker = (!args.no_worker).then(|| {
+        let provider = state.metrics().metered(provider);
+        let worker = state.engine().worker(provider, WorkerConfig::default());
+        let mut stop = worker_stopped.clone();
+        tokio::spawn(worker.run(async move {
+            let _ = stop.wait_for(|&stop| stop).await;
+        }))
+    });
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| Refused::Failure(format!("cannot listen on {}: {e}", args.listen)))?;
+    let address = listener.local_addr().map_err(|e| Refused::Failure(e.to_string()))?;
+    tracing::info!(
+        db = %args.db.display(),
+        worker = !args.no_worker,
+        auth = api_key.is_some(),
+        "dashboard at http://{address}/ — API at http://{address}/api, OpenAPI at http://{address}/api/openapi.json"
+    );
+    let app = router(state.clone());
+    let closing = state.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing requests and calls in flight");
+            closing.close_connections();
+        })
+        .await
+        .map_err(|e| Refused::Failure(format!("the server failed: {e}")))?;
+
+    let _ = stop_worker.send(true);
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
+    if let Some(stand_in) = embedded {
+        stand_in.stop().await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

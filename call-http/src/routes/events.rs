@@ -1,0 +1,138 @@
+//! `/api/events`: lifecycle events from an event source; and
+//! `/api/provider/webhook`: the provider's status callbacks.
+
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderMap, header},
+    response::{IntoResponse, Response},
+};
+use call_core::EventSource;
+use call_wire::{CallJson, EventRequest};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{
+    AppState,
+    error::{ApiError, ErrorBody, ErrorDetail},
+    extract::{ApiJson, RawBody, from_value},
+};
+
+/// The most events one request may carry.
+const MAX_BATCH: usize = 1_000;
+
+/// What became of one ingested event.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Ingested {
+    /// The call after the event.
+    pub call: CallJson,
+    /// The event's `event_id` was recorded before: nothing changed.
+    pub duplicate: bool,
+}
+
+/// What became of each event of a batch, in order.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BatchIngested {
+    /// One result per event.
+    pub results: Vec<BatchItem>,
+}
+
+/// One event of a batch: its status, and the call or the error.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BatchItem {
+    /// The status a request with this event alone would have had.
+    pub status: u16,
+    /// The call after the event, when it was applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call: Option<CallJson>,
+    /// Whether it was a repeated delivery, when it was applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<bool>,
+    /// Why it was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorDetail>,
+}
+
+/// Ingest a lifecycle event, or an array of them.
+///
+/// One event answers 200 with the call, or the error of the event. An
+/// array is applied in order, each event on its own (events of different
+/// calls do not wait on each other's fate), and answers 200 with one
+/// result per event, each with the status it would have had alone.
+#[utoipa::path(post, path = "/api/events", tag = "events",
+    request_body(content = EventRequest, description = "One flat event, or an array of up to 1,000"),
+    responses(
+        (status = 200, description = "One event: the call after it; an array: one result per event", body = Ingested),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "Unknown call (other than by call_initiated)"),
+        (status = 409, body = ErrorBody, description = "The event does not fit the call's status"),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "An invalid value, or an unknown queue")),
+    security(("api_key" = [])))]
+pub(crate) async fn ingest(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    match body {
+        Value::Array(items) => {
+            if items.len() > MAX_BATCH {
+                return Err(ApiError::invalid(
+                    "body",
+                    format!("at most {MAX_BATCH} events per request, got {}", items.len()),
+                ));
+            }
+            let mut results = Vec::with_capacity(items.len());
+            for item in &items {
+                results.push(match ingest_one(&state, item).await {
+                    Ok(ingested) => BatchItem {
+                        status: 200,
+                        call: Some(ingested.call),
+                        duplicate: Some(ingested.duplicate),
+                        error: None,
+                    },
+                    Err(error) => {
+                        let (status, detail) = error.into_parts();
+                        BatchItem {
+                            status: status.as_u16(),
+                            call: None,
+                            duplicate: None,
+                            error: Some(detail),
+                        }
+                    }
+                });
+            }
+            Ok(Json(BatchIngested { results }).into_response())
+        }
+        one => Ok(Json(ingest_one(&state, &one).await?).into_response()),
+    }
+}
+
+async fn ingest_one(state: &AppState, value: &Value) -> Result<Ingested, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::invalid("body", "an event is a JSON object"));
+    }
+    let request: EventRequest = from_value(value)?;
+    let event = request.into_incoming(EventSource::Api)?;
+    let ingested = state.engine().ingest(event).await?;
+    state.metrics().events_ingested(1);
+    Ok(Ingested { call: CallJson::from(&ingested.call), duplicate: ingested.duplicate })
+}
+
+/// A provider's status callback: its call object as JSON, or Twilio-style form fields.
+#[utoipa::path(post, path = "/api/provider/webhook", tag = "events",
+    request_body(content = Object, description = "The provider's call object (`{\"id\", \"status\", …}`), or form fields `CallSid`, `CallStatus`, `CallDuration`"),
+    responses((status = 200, body = CallJson, description = "The call after the report"),
+        (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "Unreadable, or no call was placed under that provider id")),
+    security(("api_key" = [])))]
+pub(crate) async fn provider_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Json<CallJson>, ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let update = call_provider_http::parse_callback(content_type, &body)
+        .map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    let call = state.engine().provider_update(&update).await?;
+    Ok(Json(CallJson::from(&call)))
+}

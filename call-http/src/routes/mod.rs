@@ -1,0 +1,48 @@
+//! The routes, by area.
+
+pub(crate) mod calls;
+pub(crate) mod events;
+pub(crate) mod ops;
+pub(crate) mod pages;
+pub(crate) mod phones;
+pub(crate) mod queues;
+pub(crate) mod ws;
+
+use axum::{
+    Router,
+    routing::{get, post},
+};
+
+use crate::AppState;
+
+/// Everything under `/api`, all behind the API key.
+pub(crate) fn api() -> Router<AppState> {
+    Router::new()
+        .route("/calls", post(calls::schedule).get(calls::list))
+        .route("/calls/{id}", get(calls::get).patch(calls::reschedule))
+        .route("/calls/{id}/cancel", post(calls::cancel))
+        .route("/calls/{id}/events", get(calls::events))
+        .route("/events", post(events::ingest))
+        .route("/phones/{phone}/history", get(phones::history))
+        .route("/queues", get(queues::list).post(queues::add))
+        .route("/queues/{id}", get(queues::get).delete(queues::remove))
+        .route("/stats", get(ops::stats))
+        .route("/provider/webhook", post(events::provider_webhook))
+        .route("/ws", get(ws::subscribe))
+}
+
+/// The dashboard and the history page, for browsers.
+pub(crate) fn pages() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::dashboard))
+        .route("/assets/{file}", get(pages::asset))
+        .route("/calls/{phone}", get(pages::phone_history))
+}
+
+/// Liveness, metrics and the API's description: no key needed.
+pub(crate) fn operations() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .route("/api/openapi.json", get(ops::openapi_json))
+}

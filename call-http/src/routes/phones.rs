@@ -1,0 +1,101 @@
+//! `/api/phones/{phone}/history`: every call a number took part in.
+
+use axum::{
+    Json,
+    extract::{Path, RawQuery, State},
+};
+use call_core::{
+    PhoneNumber,
+    ports::{Cursor, HistoryQuery},
+};
+use call_wire::HistoryJson;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    AppState,
+    error::{ApiError, ErrorBody},
+    extract::QueryParams,
+    routes::calls::parse_time,
+};
+
+/// One page of a number's history, newest first.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HistoryPage {
+    /// The number, in E.164.
+    pub phone_number: String,
+    /// Its calls, each seen from its side.
+    pub records: Vec<HistoryJson>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// Which end of a range a `since` / `until` value bounds.
+#[derive(Clone, Copy)]
+enum Bound {
+    Start,
+    End,
+}
+
+/// A date (`2026-12-01`, the whole UTC day) or an RFC 3339 time, as the
+/// `[since, until)` bound the store takes: `until` is inclusive for people.
+fn bound(field: &'static str, text: &str, which: Bound) -> Result<DateTime<Utc>, ApiError> {
+    if let Ok(date) = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+        let day = match which {
+            Bound::Start => Some(date),
+            Bound::End => date.succ_opt(),
+        };
+        return day
+            .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
+            .ok_or_else(|| ApiError::invalid(field, "date out of range"));
+    }
+    let t = parse_time(field, text).map_err(|_| {
+        ApiError::invalid(field, format!("{text:?} is not a date (2026-12-01) or an RFC 3339 time"))
+    })?;
+    Ok(match which {
+        Bound::Start => t,
+        Bound::End => t + chrono::TimeDelta::microseconds(1),
+    })
+}
+
+/// The history query of `since`, `until`, `limit` and `cursor`.
+pub(crate) fn history_query(params: &QueryParams) -> Result<HistoryQuery, ApiError> {
+    let since = params.one("since").map(|s| bound("since", s, Bound::Start)).transpose()?;
+    let until = params.one("until").map(|s| bound("until", s, Bound::End)).transpose()?;
+    if let (Some(since), Some(until)) = (since, until)
+        && since >= until
+    {
+        return Err(ApiError::invalid("until", "must not be before since"));
+    }
+    Ok(HistoryQuery {
+        since,
+        until,
+        limit: params.number("limit", 1..=500, 50)?,
+        cursor: params.one("cursor").map(Cursor::parse).transpose()?,
+    })
+}
+
+/// A number's call history: Completed or Missed, Inbound or Outbound, from its side.
+#[utoipa::path(get, path = "/api/phones/{phone}/history", tag = "history",
+    params(
+        ("phone" = String, Path, description = "The number, in any common international format (URL-encoded)"),
+        ("since" = Option<String>, Query, description = "From this date (whole UTC day) or RFC 3339 time"),
+        ("until" = Option<String>, Query, description = "Up to this date (whole UTC day, included) or RFC 3339 time"),
+        ("limit" = Option<usize>, Query, description = "1–500, default 50"),
+        ("cursor" = Option<String>, Query, description = "The previous page's next_cursor")),
+    responses((status = 200, body = HistoryPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub(crate) async fn history(
+    State(state): State<AppState>,
+    Path(phone): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<HistoryPage>, ApiError> {
+    let number = PhoneNumber::parse_field("phone", &phone)?;
+    let query = history_query(&QueryParams::parse(query.as_deref()))?;
+    let page = state.engine().history(&number, &query).await?;
+    Ok(Json(HistoryPage {
+        phone_number: number.as_str().to_owned(),
+        records: page.items.iter().map(HistoryJson::from).collect(),
+        next_cursor: page.next_cursor.map(|c| c.to_string()),
+    }))
+}
