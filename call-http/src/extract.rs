@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 
 use crate::{AppState, error::ApiError};
 
-/// A JSON body, read into `T`.
+/// A JSON object body, read into `T`.
 #[derive(Debug)]
 pub(crate) struct ApiJson<T>(pub(crate) T);
 
@@ -19,11 +19,29 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let AnyJson(value) = AnyJson::from_request(req, state).await?;
+        if !value.is_object() {
+            return Err(ApiError::invalid("body", "expected a JSON object"));
+        }
+        from_value(&value).map(ApiJson)
+    }
+}
+
+/// A JSON body of any shape (an object or an array of them).
+#[derive(Debug)]
+pub(crate) struct AnyJson(pub(crate) serde_json::Value);
+
+impl FromRequest<AppState> for AnyJson {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         if !declares_json(req.headers()) {
             return Err(ApiError::unsupported_media_type());
         }
         let RawBody(bytes) = RawBody::from_request(req, state).await?;
-        parse_json(&bytes).map(ApiJson)
+        serde_json::from_slice(&bytes)
+            .map(AnyJson)
+            .map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))
     }
 }
 
@@ -53,23 +71,6 @@ fn declares_json(headers: &HeaderMap) -> bool {
     let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
-}
-
-/// Reads JSON into `T`: 400 when it is not JSON, 422 naming the path of a
-/// value of the wrong type or a missing field.
-pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        if e.inner().classify() == serde_json::error::Category::Data {
-            data_error(e)
-        } else {
-            ApiError::malformed(format!("the body is not valid JSON: {}", e.into_inner()))
-        }
-    })?;
-    deserializer
-        .end()
-        .map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))?;
-    Ok(value)
 }
 
 /// Reads a JSON value (an element of a batch) into `T`, 422 naming the
@@ -186,10 +187,8 @@ mod tests {
         struct Inner {
             count: u32,
         }
-        let error = |body: &str| parse_json::<Body>(body.as_bytes()).unwrap_err();
-        assert_eq!(error("{").status(), StatusCode::BAD_REQUEST);
-        assert_eq!(error("").status(), StatusCode::BAD_REQUEST);
-        assert_eq!(error(r#"{"name": "a"} trailing"#).status(), StatusCode::BAD_REQUEST);
+        let error =
+            |body: &str| from_value::<Body>(&serde_json::from_str(body).unwrap()).unwrap_err();
         let wrong = error(r#"{"name": "a", "inner": {"count": "many"}}"#);
         assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(
@@ -198,8 +197,12 @@ mod tests {
         );
         assert_eq!(error("{}"), ApiError::invalid("name", "missing field `name`"));
         assert_eq!(
-            error("[1]"),
-            ApiError::invalid("body", "invalid type: sequence, expected struct Body")
+            error(r#"{"name": "a", "inner": {}}"#),
+            ApiError::invalid("inner.count", "missing field `count`")
+        );
+        assert_eq!(
+            error(r#"{"name": 5}"#),
+            ApiError::invalid("name", "invalid type: integer `5`, expected a string")
         );
     }
 

@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::{
     AppState,
     error::{ApiError, ErrorBody, ErrorDetail},
-    extract::{ApiJson, RawBody, from_value},
+    extract::{AnyJson, RawBody, from_value},
 };
 
 /// The most events one request may carry.
@@ -71,7 +71,7 @@ pub struct BatchItem {
     security(("api_key" = [])))]
 pub(crate) async fn ingest(
     State(state): State<AppState>,
-    ApiJson(body): ApiJson<Value>,
+    AnyJson(body): AnyJson,
 ) -> Result<Response, ApiError> {
     match body {
         Value::Array(items) => {

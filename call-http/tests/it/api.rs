@@ -1,0 +1,412 @@
+//! Every route, answering as the contract says.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::{app, get, post, send};
+
+#[tokio::test]
+async fn schedule_read_list_cancel_reschedule() {
+    let (app, _) = app();
+    let created = post(&app, "/api/calls", r#"{"phone_number": "+1 (415) 555-0100", "scheduled_at": "2030-01-01T09:00:00+01:00",
+        "customer_name": "Ada", "workflow": "reminder", "media": "video", "from": "+44 20 7183 8750", "metadata": {"ticket": 7}}"#).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let call = created.json();
+    for (field, value) in [
+        ("direction", json!("outbound")),
+        ("to", json!("+14155550100")),
+        ("from", json!("+442071838750")),
+        ("customer_name", json!("Ada")),
+        ("workflow", json!("reminder")),
+        ("media", json!("video")),
+        ("status", json!("scheduled")),
+        ("scheduled_at", json!("2030-01-01T08:00:00Z")),
+        ("metadata", json!({"ticket": 7})),
+        ("flags", json!([])),
+        ("version", json!(1)),
+        ("attempts", json!(0)),
+    ] {
+        assert_eq!(call[field], value, "{field}");
+    }
+    let keys: Vec<&str> = call.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys.len(), 26, "every field of the contract: {keys:?}");
+    let id = call["id"].as_str().unwrap();
+
+    assert_eq!(get(&app, &format!("/api/calls/{id}")).await.json(), call);
+    let moved = send(
+        &app,
+        "PATCH",
+        &format!("/api/calls/{id}"),
+        Some(r#"{"scheduled_at": "2030-01-02T10:00:00Z"}"#),
+        &[],
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
+    assert_eq!(moved.json()["scheduled_at"], "2030-01-02T10:00:00Z");
+    let canceled = post(&app, &format!("/api/calls/{id}/cancel"), "").await;
+    assert_eq!(canceled.json()["status"], "canceled");
+
+    let again = post(&app, &format!("/api/calls/{id}/cancel"), "").await;
+    let error = again.error(StatusCode::CONFLICT, "conflict");
+    assert_eq!(error["message"], "event call_canceled is not allowed in status canceled");
+    send(
+        &app,
+        "PATCH",
+        &format!("/api/calls/{id}"),
+        Some(r#"{"scheduled_at": "2030-01-02T10:00:00Z"}"#),
+        &[],
+    )
+    .await
+    .error(StatusCode::CONFLICT, "conflict");
+
+    let events = get(&app, &format!("/api/calls/{id}/events")).await.json();
+    let types: Vec<&str> =
+        events["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["call_scheduled", "call_rescheduled", "call_canceled"]);
+    assert!(events["events"].as_array().unwrap().iter().all(|e| e["source"] == "api"));
+
+    get(&app, "/api/calls/nope").await.error(StatusCode::NOT_FOUND, "not_found");
+    get(&app, "/api/calls/nope/events").await.error(StatusCode::NOT_FOUND, "not_found");
+    post(&app, "/api/calls/nope/cancel", "").await.error(StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn lists_filter_and_page_by_cursor() {
+    let (app, _) = app();
+    post(&app, "/api/queues", r#"{"id": "sales"}"#).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let queue = if i % 2 == 0 { r#", "queue_id": "sales""# } else { "" };
+        let body = format!(
+            r#"{{"phone_number": "+1415555010{i}", "scheduled_at": "2030-01-01T09:00:00Z"{queue}}}"#
+        );
+        ids.push(post(&app, "/api/calls", &body).await.json()["id"].as_str().unwrap().to_owned());
+    }
+    post(&app, &format!("/api/calls/{}/cancel", ids[4]), "").await;
+
+    let mut seen = Vec::new();
+    let mut path = "/api/calls?limit=2".to_owned();
+    loop {
+        let page = get(&app, &path).await.json();
+        seen.extend(
+            page["calls"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/calls?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    assert_eq!(seen, newest_first);
+
+    let count = |path: &str| {
+        let app = app.clone();
+        let path = path.to_owned();
+        async move { get(&app, &path).await.json()["calls"].as_array().unwrap().len() }
+    };
+    assert_eq!(count("/api/calls?queue=sales").await, 3);
+    assert_eq!(count("/api/calls?status=pending").await, 4);
+    assert_eq!(count("/api/calls?status=ended").await, 1);
+    assert_eq!(count("/api/calls?status=canceled&status=scheduled").await, 5);
+    assert_eq!(count("/api/calls?status=live,ended").await, 1);
+    assert_eq!(count("/api/calls?phone=%2B1%20415%20555%200102").await, 1);
+}
+
+#[tokio::test]
+async fn the_call_centre_flow_over_events() {
+    let (app, state) = app();
+    post(&app, "/api/queues", r#"{"id": "medical_spanish"}"#).await;
+    let start = chrono::Utc::now() - chrono::TimeDelta::minutes(5);
+    let at = |s: i64| (start + chrono::TimeDelta::seconds(s)).to_rfc3339();
+
+    let created = post(
+        &app,
+        "/api/events",
+        &json!({"event_type": "call_initiated", "call_id": "123", "type": "video",
+        "queue_id": "medical_spanish", "from": "+14155550100", "timestamp": at(0)})
+        .to_string(),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+    let call = created.json();
+    assert_eq!(
+        (&call["call"]["direction"], &call["call"]["status"], &call["duplicate"]),
+        (&json!("inbound"), &json!("initiated"), &json!(false))
+    );
+
+    // A batch: each event on its own, one result each.
+    let batch = post(&app, "/api/events", &json!([
+        {"event_type": "call_routed", "call_id": "123", "agent_id": "a7", "timestamp": at(5), "event_id": "ev-1"},
+        {"event_type": "call_answered", "call_id": "123", "timestamp": at(10)},
+        {"event_type": "call_answered", "call_id": "123", "timestamp": at(11)},
+        {"event_type": "call_answered", "call_id": "nope"},
+        {"event_type": "call_hold", "call_id": "123", "hold_duration": -1},
+        {"event_type": "call_routed", "call_id": "123", "agent_id": "a7", "timestamp": at(5), "event_id": "ev-1"},
+        "not an object",
+    ]).to_string()).await;
+    assert_eq!(batch.status, StatusCode::OK, "{}", batch.text);
+    let results = batch.json()["results"].as_array().unwrap().clone();
+    let statuses: Vec<u64> = results.iter().map(|r| r["status"].as_u64().unwrap()).collect();
+    assert_eq!(statuses, [200, 200, 409, 404, 422, 200, 422]);
+    assert_eq!(
+        results[2]["error"]["message"],
+        "event call_answered is not allowed in status active"
+    );
+    assert_eq!(results[4]["error"]["field"], "hold_duration");
+    assert_eq!(results[5]["duplicate"], true, "a repeated event_id is a no-op");
+
+    let ended = post(
+        &app,
+        "/api/events",
+        &json!({"event_type": "call_ended", "call_id": "123", "timestamp": at(14)}).to_string(),
+    )
+    .await;
+    assert_eq!(ended.json()["call"]["flags"], json!(["short_call"]));
+    let routed = state.engine().events(&call_core::CallId::parse("123").unwrap()).await.unwrap();
+    assert_eq!(
+        routed.iter().filter(|e| e.event_type() == call_core::EventType::CallRouted).count(),
+        1
+    );
+
+    // Single refusals carry their status.
+    post(&app, "/api/events", r#"{"event_type": "call_resumed", "call_id": "123"}"#)
+        .await
+        .error(StatusCode::CONFLICT, "conflict");
+    post(&app, "/api/events", r#"{"event_type": "call_answered", "call_id": "ghost"}"#)
+        .await
+        .error(StatusCode::NOT_FOUND, "not_found");
+    let queue = post(
+        &app,
+        "/api/events",
+        r#"{"event_type": "call_initiated", "call_id": "456", "queue_id": "nowhere"}"#,
+    )
+    .await;
+    assert_eq!(queue.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid")["field"], "queue_id");
+    let missing = post(&app, "/api/events", r#"{"call_id": "456"}"#).await;
+    assert_eq!(missing.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid")["field"], "event_type");
+    let too_many: Vec<Value> = (0..1_001)
+        .map(|i| json!({"event_type": "call_ringing", "call_id": format!("c{i}")}))
+        .collect();
+    post(&app, "/api/events", &Value::Array(too_many).to_string())
+        .await
+        .error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+
+    let stats = get(&app, "/api/stats").await.json();
+    assert_eq!(stats["queues"][0]["queue_id"], "medical_spanish");
+    assert_eq!(stats["queues"][0]["answered"], 1);
+    assert_eq!(stats["agents"][0]["agent_id"], "a7");
+}
+
+#[tokio::test]
+async fn history_by_number_in_any_format() {
+    let (app, _) = app();
+    let day = "2026-06-01T12:00:00Z";
+    for (id, from, to, answered) in [
+        ("c1", "+14155550100", "+14155550199", true),
+        ("c2", "+14155550199", "+14155550100", false),
+    ] {
+        post(&app, "/api/events", &json!({"event_type": "call_initiated", "call_id": id, "from": from, "to": to, "timestamp": day}).to_string()).await;
+        if answered {
+            post(&app, "/api/events", &json!({"event_type": "call_answered", "call_id": id, "timestamp": "2026-06-01T12:00:05Z"}).to_string()).await;
+        }
+        post(&app, "/api/events", &json!({"event_type": "call_ended", "call_id": id, "timestamp": "2026-06-01T12:00:30Z"}).to_string()).await;
+    }
+    for encoded in ["%2B14155550100", "%2B1%20(415)%20555-0100", "%2B1-415-555-0100"] {
+        let page = get(&app, &format!("/api/phones/{encoded}/history")).await.json();
+        assert_eq!(page["phone_number"], "+14155550100");
+        let records = page["records"].as_array().unwrap();
+        let types: Vec<&str> = records.iter().map(|r| r["type"].as_str().unwrap()).collect();
+        assert_eq!(types, ["Missed Inbound", "Completed Outbound"], "{encoded}");
+        assert_eq!(records[1]["duration"], 25);
+        assert_eq!(records[1]["counterparty"], "+14155550199");
+    }
+    let within = |query: &str| {
+        let app = app.clone();
+        let path = format!("/api/phones/%2B14155550100/history?{query}");
+        async move { get(&app, &path).await.json()["records"].as_array().unwrap().len() }
+    };
+    assert_eq!(
+        within("since=2026-06-01&until=2026-06-01").await,
+        2,
+        "a date includes its whole day"
+    );
+    assert_eq!(within("since=2026-06-02").await, 0);
+    assert_eq!(within("until=2026-05-31").await, 0);
+    assert_eq!(within("until=2026-06-01T12:00:00Z").await, 2, "until is inclusive");
+    get(&app, "/api/phones/12345/history").await.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    get(&app, "/api/phones/%2B14155550100/history?since=yesterday")
+        .await
+        .error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+
+    // The history endpoint of the original brief: a bare JSON list.
+    let bare =
+        send(&app, "GET", "/calls/%2B14155550100", None, &[("accept", "application/json")]).await;
+    assert_eq!(bare.status, StatusCode::OK);
+    let list = bare.json();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(list[0]["type"], "Missed Inbound");
+    let page = send(&app, "GET", "/calls/%2B14155550100", None, &[("accept", "text/html")]).await;
+    assert!(
+        page.content_type.starts_with("text/html") && page.text.contains("history.js"),
+        "{page:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_queue_registry() {
+    let (app, _) = app();
+    let added = post(&app, "/api/queues", r#"{"id": "support"}"#).await;
+    assert_eq!(added.status, StatusCode::CREATED);
+    assert_eq!(added.json()["id"], "support");
+    post(&app, "/api/queues", r#"{"id": "support"}"#).await.error(StatusCode::CONFLICT, "conflict");
+    post(&app, "/api/queues", r#"{"id": "has space"}"#)
+        .await
+        .error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert_eq!(get(&app, "/api/queues").await.json()["queues"][0]["id"], "support");
+    assert_eq!(get(&app, "/api/queues/support").await.json()["id"], "support");
+    let removed = send(&app, "DELETE", "/api/queues/support", None, &[]).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT);
+    send(&app, "DELETE", "/api/queues/support", None, &[])
+        .await
+        .error(StatusCode::NOT_FOUND, "not_found");
+    get(&app, "/api/queues/support").await.error(StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn provider_callbacks_drive_placed_calls() {
+    use call_core::{Call, CallParts, CallStatus, Direction, ports::CallStore};
+    let store = std::sync::Arc::new(call_core::testing::MemoryStore::new());
+    let state = call_http::AppState::builder(store.clone()).build();
+    let app = call_http::router(state);
+    let now = chrono::Utc::now();
+    let placed = Call::from_parts(CallParts {
+        to: Some(call_core::PhoneNumber::parse("+14155550100").unwrap()),
+        external_id: Some("prov-1".into()),
+        initiated_at: Some(now),
+        version: 1,
+        ..CallParts::new(
+            call_core::CallId::parse("placed").unwrap(),
+            Direction::Outbound,
+            CallStatus::Initiated,
+            now,
+        )
+    });
+    store.insert(&[placed], &[]).await.unwrap();
+
+    let json = post(
+        &app,
+        "/api/provider/webhook",
+        r#"{"id": "prov-1", "status": "ringing", "phone_number": "+14155550100"}"#,
+    )
+    .await;
+    assert_eq!(json.status, StatusCode::OK, "{}", json.text);
+    assert_eq!(json.json()["status"], "ringing");
+    let form = send(
+        &app,
+        "POST",
+        "/api/provider/webhook",
+        Some("CallSid=prov-1&CallStatus=busy"),
+        &[("content-type", "application/x-www-form-urlencoded")],
+    )
+    .await;
+    assert_eq!(form.json()["status"], "busy", "{}", form.text);
+
+    let unknown =
+        post(&app, "/api/provider/webhook", r#"{"id": "prov-404", "status": "ringing"}"#).await;
+    assert_eq!(unknown.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid")["field"], "external_id");
+    post(&app, "/api/provider/webhook", "garbage")
+        .await
+        .error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+}
+
+#[tokio::test]
+async fn operations_and_the_openapi_document() {
+    let (app, _) = app();
+    assert_eq!(get(&app, "/healthz").await.json(), json!({"status": "ok"}));
+    post(
+        &app,
+        "/api/calls",
+        r#"{"phone_number": "+14155550100", "scheduled_at": "2030-01-01T09:00:00Z"}"#,
+    )
+    .await;
+    post(&app, "/api/events", r#"{"event_type": "call_initiated", "call_id": "in-1"}"#).await;
+    let metrics = get(&app, "/metrics").await;
+    assert!(metrics.content_type.starts_with("text/plain; version=0.0.4"));
+    for line in [
+        "callwork_calls{status=\"scheduled\"} 1",
+        "callwork_calls{status=\"initiated\"} 1",
+        "callwork_events_ingested_total 1",
+        "callwork_websocket_subscribers 0",
+        "callwork_placement_latency_seconds_count 0",
+        "callwork_provider_errors_total 0",
+    ] {
+        assert!(metrics.text.lines().any(|l| l == line), "missing {line:?}:\n{}", metrics.text);
+    }
+
+    let doc = get(&app, "/api/openapi.json").await.json();
+    let paths = doc["paths"].as_object().unwrap();
+    let mut documented: Vec<String> = paths
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |method| format!("{} {path}", method.to_uppercase()))
+        })
+        .collect();
+    documented.sort();
+    assert_eq!(
+        documented,
+        [
+            "DELETE /api/queues/{id}",
+            "GET /api/calls",
+            "GET /api/calls/{id}",
+            "GET /api/calls/{id}/events",
+            "GET /api/openapi.json",
+            "GET /api/phones/{phone}/history",
+            "GET /api/queues",
+            "GET /api/queues/{id}",
+            "GET /api/stats",
+            "GET /api/ws",
+            "GET /healthz",
+            "GET /metrics",
+            "PATCH /api/calls/{id}",
+            "POST /api/calls",
+            "POST /api/calls/{id}/cancel",
+            "POST /api/events",
+            "POST /api/provider/webhook",
+            "POST /api/queues",
+        ]
+    );
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for schema in [
+        "CallJson",
+        "EventJson",
+        "HistoryJson",
+        "EventRequest",
+        "ErrorBody",
+        "LiveMessage",
+        "CallPage",
+    ] {
+        assert!(schemas.contains_key(schema), "{schema}");
+    }
+    assert!(doc["components"]["securitySchemes"]["api_key"].is_object());
+    // Every error answer of the API is documented with the error schema.
+    let post_calls = &doc["paths"]["/api/calls"]["post"]["responses"];
+    for status in ["400", "401", "413", "415", "422"] {
+        assert!(
+            post_calls[status]["content"]["application/json"]["schema"]["$ref"]
+                .as_str()
+                .unwrap()
+                .ends_with("ErrorBody"),
+            "{status}"
+        );
+    }
+
+    let page = get(&app, "/").await;
+    assert!(page.content_type.starts_with("text/html") && page.text.contains("Schedule a call"));
+    for asset in ["app.js", "common.js", "history.js", "style.css"] {
+        assert_eq!(get(&app, &format!("/assets/{asset}")).await.status, StatusCode::OK, "{asset}");
+    }
+    get(&app, "/assets/nope.js").await.error(StatusCode::NOT_FOUND, "not_found");
+}

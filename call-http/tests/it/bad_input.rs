@@ -1,0 +1,451 @@
+//! No bad request gets a 5xx: each gets a JSON error naming what was wrong.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use call_http::router;
+
+use crate::{app, builder, post, send};
+
+/// Method, path, body, headers; then the status, error code and field expected.
+type Case = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Vec<(&'static str, &'static str)>,
+    StatusCode,
+    &'static str,
+    Option<&'static str>,
+);
+
+#[tokio::test]
+async fn bad_requests_get_the_right_4xx_with_a_json_error() {
+    let (app, _) = app();
+    post(
+        &app,
+        "/api/calls",
+        r#"{"phone_number": "+14155550100", "scheduled_at": "2030-01-01T09:00:00Z"}"#,
+    )
+    .await;
+    let json = ("content-type", "application/json");
+    let cases: Vec<Case> = vec![
+        ("POST", "/api/calls", Some("{"), vec![json], StatusCode::BAD_REQUEST, "malformed", None),
+        ("POST", "/api/calls", Some(""), vec![json], StatusCode::BAD_REQUEST, "malformed", None),
+        (
+            "POST",
+            "/api/calls",
+            Some("{} {}"),
+            vec![json],
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            None,
+        ),
+        (
+            "POST",
+            "/api/calls",
+            Some(r#"{"phone_number": "+14155550100"}"#),
+            vec![("content-type", "text/plain")],
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            None,
+        ),
+        (
+            "POST",
+            "/api/calls",
+            Some(r#"{"phone_number": "+14155550100"}"#),
+            vec![("content-type", "application/x-www-form-urlencoded")],
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            None,
+        ),
+        (
+            "POST",
+            "/api/calls",
+            Some("{}"),
+            vec![json],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("phone_number"),
+        ),
+        (
+            "POST",
+            "/api/calls",
+            Some("[]"),
+            vec![json],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("body"),
+        ),
+        (
+            "POST",
+            "/api/calls",
+            Some(r#"{"phone_number": 14155550100}"#),
+            vec![json],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("phone_number"),
+        ),
+        (
+            "POST",
+            "/api/calls",
+            Some(r#"{"phone_number": "+1234567890"}"#),
+            vec![json],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("phone_number"),
+        ),
+        (
+            "POST",
+            "/api/calls",
+            Some(r#"{"phone_number": "+14155550100", "scheduled_at": "soon"}"#),
+            vec![json],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("scheduled_at"),
+        ),
+        (
+            "POST",
+            "/api/calls",
+            Some(r#"{"phone_number": "+14155550100", "scheduled_at": "2001-01-01T00:00:00Z"}"#),
+            vec![json],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("scheduled_at"),
+        ),
+        (
+            "POST",
+            "/api/calls",
+            Some(r#"{"phone_number": "+14155550100", "media": "fax"}"#),
+            vec![json],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("media"),
+        ),
+        (
+            "POST",
+            "/api/calls",
+            Some(r#"{"phone_number": "+14155550100", "queue_id": "nope"}"#),
+            vec![json],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("queue_id"),
+        ),
+        (
+            "POST",
+            "/api/calls",
+            Some(r#"{"phone_number": "+14155550100", "metadata": "x"}"#),
+            vec![json],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("metadata"),
+        ),
+        (
+            "POST",
+            "/api/calls",
+            Some(r#"{"phone_number": "+14155550100", "colour": "red"}"#),
+            vec![json],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("colour"),
+        ),
+        (
+            "PATCH",
+            "/api/calls/x",
+            Some(r#"{"scheduled_at": 5}"#),
+            vec![json],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("scheduled_at"),
+        ),
+        (
+            "PATCH",
+            "/api/calls/x",
+            Some(r#"{"scheduled_at": "2030-01-01T00:00:00Z"}"#),
+            vec![json],
+            StatusCode::NOT_FOUND,
+            "not_found",
+            None,
+        ),
+        (
+            "GET",
+            "/api/calls/has%20space",
+            None,
+            vec![],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("id"),
+        ),
+        (
+            "GET",
+            "/api/calls?limit=0",
+            None,
+            vec![],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("limit"),
+        ),
+        (
+            "GET",
+            "/api/calls?limit=many",
+            None,
+            vec![],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("limit"),
+        ),
+        (
+            "GET",
+            "/api/calls?limit=99999999999999999999999",
+            None,
+            vec![],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("limit"),
+        ),
+        (
+            "GET",
+            "/api/calls?cursor=garbage",
+            None,
+            vec![],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("cursor"),
+        ),
+        (
+            "GET",
+            "/api/calls?phone=12",
+            None,
+            vec![],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("phone"),
+        ),
+        (
+            "GET",
+            "/api/calls?queue=a%20b",
+            None,
+            vec![],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("queue"),
+        ),
+        ("GET", "/api/calls?%ZZ=1", None, vec![], StatusCode::OK, "", None),
+        (
+            "POST",
+            "/api/events",
+            Some("42"),
+            vec![json],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("body"),
+        ),
+        (
+            "POST",
+            "/api/events",
+            Some(r#"{"event_type": "call_routed", "call_id": "1"}"#),
+            vec![json],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("agent_id"),
+        ),
+        (
+            "POST",
+            "/api/events",
+            Some(r#"{"event_type": "call_routed", "call_id": "1", "routing_time": "soon"}"#),
+            vec![json],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("routing_time"),
+        ),
+        (
+            "POST",
+            "/api/events",
+            Some(r#"{"event_type": "call_dispatched", "call_id": "1"}"#),
+            vec![json],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("event_type"),
+        ),
+        (
+            "POST",
+            "/api/events",
+            Some(r#"{"event_type": "call_ringing", "call_id": "1", "timestamp": "noon"}"#),
+            vec![json],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("timestamp"),
+        ),
+        (
+            "POST",
+            "/api/queues",
+            Some(r#"{"name": "q"}"#),
+            vec![json],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("name"),
+        ),
+        ("GET", "/api/nothing-here", None, vec![], StatusCode::NOT_FOUND, "not_found", None),
+        (
+            "PUT",
+            "/api/calls",
+            Some("{}"),
+            vec![json],
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            None,
+        ),
+        (
+            "DELETE",
+            "/api/calls/x",
+            None,
+            vec![],
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            None,
+        ),
+    ];
+    for (method, path, body, headers, status, code, field) in cases {
+        let answer = send(&app, method, path, body, &headers).await;
+        assert!(answer.status.as_u16() < 500, "{method} {path}: {answer:?}");
+        if status == StatusCode::OK {
+            assert_eq!(answer.status, status, "{method} {path}: {}", answer.text);
+            continue;
+        }
+        let error = answer.error(status, code);
+        assert_eq!(error["field"].as_str(), field, "{method} {path}: {}", answer.text);
+        assert!(
+            !answer.text.contains("sqlx") && !answer.text.contains("panicked"),
+            "{}",
+            answer.text
+        );
+    }
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_413() {
+    let app = router(builder().body_limit(1024).build());
+    let big =
+        format!(r#"{{"phone_number": "+14155550100", "customer_name": "{}"}}"#, "x".repeat(2048));
+    let answer = post(&app, "/api/calls", &big).await;
+    answer.error(StatusCode::PAYLOAD_TOO_LARGE, "too_large");
+    let events =
+        format!("[{}]", vec![r#"{"event_type": "call_ringing", "call_id": "1"}"#; 100].join(","));
+    post(&app, "/api/events", &events).await.error(StatusCode::PAYLOAD_TOO_LARGE, "too_large");
+    send(
+        &app,
+        "POST",
+        "/api/provider/webhook",
+        Some(&"x".repeat(4096)),
+        &[("content-type", "text/plain")],
+    )
+    .await
+    .error(StatusCode::PAYLOAD_TOO_LARGE, "too_large");
+}
+
+#[tokio::test]
+async fn slow_requests_time_out_with_a_json_error() {
+    use call_core::ports::{
+        CallStore, Claim, HistoryQuery, ListQuery, Page, Queue, StatsInputs, StoreError,
+    };
+    use call_core::{Call, CallEvent, CallId, CallStatus, EventId, PhoneNumber, QueueId};
+
+    /// A store whose every call takes a minute.
+    struct Stalled;
+    #[async_trait::async_trait]
+    impl CallStore for Stalled {
+        async fn insert(&self, _: &[Call], _: &[CallEvent]) -> Result<(), StoreError> {
+            stall().await
+        }
+        async fn get(&self, _: &CallId) -> Result<Option<Call>, StoreError> {
+            stall().await
+        }
+        async fn get_by_external_id(&self, _: &str) -> Result<Option<Call>, StoreError> {
+            stall().await
+        }
+        async fn save(&self, _: &Call, _: &[CallEvent]) -> Result<(), StoreError> {
+            stall().await
+        }
+        async fn list(&self, _: &ListQuery) -> Result<Page<Call>, StoreError> {
+            stall().await
+        }
+        async fn claim_due(&self, _: &Claim) -> Result<Vec<(Call, CallEvent)>, StoreError> {
+            stall().await
+        }
+        async fn next_due(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+            stall().await
+        }
+        async fn deadlines_due(
+            &self,
+            _: chrono::DateTime<chrono::Utc>,
+            _: usize,
+        ) -> Result<Vec<Call>, StoreError> {
+            stall().await
+        }
+        async fn expired_leases(
+            &self,
+            _: chrono::DateTime<chrono::Utc>,
+            _: usize,
+        ) -> Result<Vec<Call>, StoreError> {
+            stall().await
+        }
+        async fn following(&self, _: Option<&CallId>, _: usize) -> Result<Vec<Call>, StoreError> {
+            stall().await
+        }
+        async fn history(
+            &self,
+            _: &PhoneNumber,
+            _: &HistoryQuery,
+        ) -> Result<Page<Call>, StoreError> {
+            stall().await
+        }
+        async fn events(&self, _: &CallId) -> Result<Vec<CallEvent>, StoreError> {
+            stall().await
+        }
+        async fn event(&self, _: &EventId) -> Result<Option<CallEvent>, StoreError> {
+            stall().await
+        }
+        async fn add_queue(&self, _: &Queue) -> Result<(), StoreError> {
+            stall().await
+        }
+        async fn remove_queue(&self, _: &QueueId) -> Result<bool, StoreError> {
+            stall().await
+        }
+        async fn queue(&self, _: &QueueId) -> Result<Option<Queue>, StoreError> {
+            stall().await
+        }
+        async fn queues(&self) -> Result<Vec<Queue>, StoreError> {
+            stall().await
+        }
+        async fn stats_inputs(&self, _: f64) -> Result<StatsInputs, StoreError> {
+            stall().await
+        }
+        async fn count_by_status(&self) -> Result<Vec<(CallStatus, u64)>, StoreError> {
+            stall().await
+        }
+    }
+    async fn stall<T>() -> T {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        unreachable!("the request timed out first")
+    }
+
+    let state = call_http::AppState::builder(std::sync::Arc::new(Stalled))
+        .request_timeout(Duration::from_millis(50))
+        .build();
+    let app = router(state);
+    let answer = send(&app, "GET", "/api/calls", None, &[]).await;
+    answer.error(StatusCode::SERVICE_UNAVAILABLE, "timeout");
+}
+
+#[tokio::test]
+async fn a_failing_store_is_a_500_that_says_nothing_of_its_cause() {
+    use call_core::ports::StoreError;
+    let error = call_http::ApiError::from(call_core::Error::Store(StoreError::Backend(
+        "UNIQUE constraint failed: calls.id in /var/lib/calls.db".into(),
+    )));
+    assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body = axum::response::IntoResponse::into_response(error);
+    let bytes = axum::body::to_bytes(body.into_body(), usize::MAX).await.unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(!text.contains("UNIQUE") && !text.contains("calls.db"), "{text}");
+    assert!(text.contains("\"code\":\"internal\""), "{text}");
+}

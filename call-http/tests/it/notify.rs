@@ -1,0 +1,158 @@
+//! Webhooks against a local receiver: signed, retried, then dropped; never slowing the engine.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    Router,
+    body::Bytes,
+    http::{HeaderMap, StatusCode},
+    routing::post,
+};
+use call_core::{NewCall, PhoneNumber};
+use call_http::notify::{DELIVERY_HEADER, SIGNATURE_HEADER, WebhookConfig, WebhookNotifier, sign};
+
+use crate::{builder, eventually, serve};
+
+/// What the receiver got: (delivery id, signature, body).
+type Received = Arc<Mutex<Vec<(String, Option<String>, String)>>>;
+
+/// A receiver that fails the first `failures` requests with 500.
+async fn receiver(failures: usize) -> (reqwest::Url, Received) {
+    let received: Received = Arc::default();
+    let log = received.clone();
+    let app = Router::new().route(
+        "/hook",
+        post(move |headers: HeaderMap, body: Bytes| {
+            let log = log.clone();
+            async move {
+                let mut log = log.lock().unwrap();
+                let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+                log.push((
+                    header(DELIVERY_HEADER).unwrap(),
+                    header(SIGNATURE_HEADER),
+                    String::from_utf8(body.to_vec()).unwrap(),
+                ));
+                if log.len() <= failures {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::NO_CONTENT
+                }
+            }
+        }),
+    );
+    let address = serve(app).await;
+    (format!("http://{address}/hook").parse().unwrap(), received)
+}
+
+fn config(url: reqwest::Url) -> WebhookConfig {
+    WebhookConfig {
+        secret: Some("whsec".into()),
+        backoff: Duration::from_millis(10),
+        ..WebhookConfig::new(vec![url])
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_are_signed_and_retried_until_delivered() {
+    let (url, received) = receiver(2).await;
+    let builder = builder();
+    let webhooks = WebhookNotifier::start(config(url), builder.metrics().clone()).unwrap();
+    let state = builder.notifier(Arc::new(webhooks)).build();
+    let call = state
+        .engine()
+        .schedule(
+            NewCall::to(PhoneNumber::parse("+14155550100").unwrap())
+                .at(chrono::Utc::now() + chrono::TimeDelta::hours(1)),
+        )
+        .await
+        .unwrap();
+
+    eventually("delivered on the third attempt", || async { received.lock().unwrap().len() == 3 })
+        .await;
+    let received = received.lock().unwrap().clone();
+    // One delivery, three attempts, the same id and body each time.
+    assert!(received.iter().all(|r| r.0 == received[0].0 && r.2 == received[0].2));
+    let (_, signature, body) = &received[0];
+    assert_eq!(signature.as_deref(), Some(sign(b"whsec", body.as_bytes()).as_str()));
+    let message: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(message["type"], "call_changed");
+    assert_eq!(message["call"]["id"], call.id().as_str());
+
+    let metrics = state.metrics().render(&[], 0);
+    assert!(
+        metrics.contains("callwork_webhook_deliveries_total{outcome=\"delivered\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("callwork_webhook_deliveries_total{outcome=\"retried\"} 2"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_endpoint_is_retried_three_times_then_dropped() {
+    let (url, received) = receiver(usize::MAX).await;
+    let builder = builder();
+    let webhooks = WebhookNotifier::start(config(url), builder.metrics().clone()).unwrap();
+    let state = builder.notifier(Arc::new(webhooks)).build();
+    state
+        .engine()
+        .schedule(
+            NewCall::to(PhoneNumber::parse("+14155550100").unwrap())
+                .at(chrono::Utc::now() + chrono::TimeDelta::hours(1)),
+        )
+        .await
+        .unwrap();
+    let metrics = state.metrics().clone();
+    eventually("dropped", || async {
+        metrics.render(&[], 0).contains("callwork_webhook_deliveries_total{outcome=\"dropped\"} 1")
+    })
+    .await;
+    assert_eq!(received.lock().unwrap().len(), 4, "one attempt and three retries");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_endpoint_never_slows_the_engine() {
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            let (socket, _) = listener.accept().await.unwrap();
+            held.push(socket);
+        }
+    });
+    let builder = builder();
+    let config = WebhookConfig {
+        timeout: Duration::from_secs(30),
+        queue_capacity: 16,
+        ..WebhookConfig::new(vec![format!("http://{address}/hook").parse().unwrap()])
+    };
+    let webhooks = WebhookNotifier::start(config, builder.metrics().clone()).unwrap();
+    let state = builder.notifier(Arc::new(webhooks)).build();
+    for i in 0..100 {
+        let number = PhoneNumber::parse(&format!("+1415555{i:04}")).unwrap();
+        // Each schedule returns although the endpoint holds every delivery.
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            state
+                .engine()
+                .schedule(NewCall::to(number).at(chrono::Utc::now() + chrono::TimeDelta::hours(1))),
+        )
+        .await
+        .expect("the engine does not wait on webhooks")
+        .unwrap();
+    }
+    let metrics = state.metrics().render(&[], 0);
+    let dropped: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("callwork_webhook_deliveries_total{outcome=\"dropped\"} "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(dropped >= 100 - 16 - 1, "the full queue drops the rest: {dropped}\n{metrics}");
+}
