@@ -1,1 +1,236 @@
-//! placeholder
+//! The dashboard in real headless Chromium: the `call-http` binary on a
+//! real port with its embedded provider, driven through chromedriver
+//! (WebDriver). It schedules a call through the form and watches it reach
+//! `completed` live, then saves a screenshot.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (or `CHROMIUM` and
+//! `CHROMEDRIVER` pointing at others), so it is ignored by default:
+//!
+//! ```sh
+//! sudo apt-get install -y chromium chromium-driver
+//! cargo test -p call-http --test browser -- --ignored
+//! ```
+//!
+//! The screenshot goes to `target/browser/dashboard.png`.
+
+mod webdriver;
+
+use std::{
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use serde_json::json;
+
+use crate::webdriver::Browser;
+
+/// A child process killed when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The `call-http` binary on a free port, with `args`; its base URL.
+fn start_server(db: &std::path::Path, args: &[&str]) -> (Process, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_call-http"))
+        .args(["--listen", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .args(args)
+        .env("RUST_LOG", "info")
+        .env_remove("CALLS_PROVIDER_URL")
+        .env_remove("CALLS_API_KEY")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the call-http binary starts");
+    let stderr = child.stderr.take().unwrap();
+    let (found, address) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stderr).lines();
+        let mut first = None;
+        for line in lines.by_ref().map_while(Result::ok) {
+            eprintln!("server: {line}");
+            first.get_or_insert_with(|| line.clone());
+            if let Some(rest) = line.split("dashboard at ").nth(1) {
+                let url = rest.split_whitespace().next().unwrap().trim_end_matches('/').to_owned();
+                let _ = found.send((first.clone().unwrap(), url));
+            }
+        }
+    });
+    let (first_line, url) =
+        address.recv_timeout(Duration::from_secs(30)).expect("the server says where it listens");
+    assert!(
+        first_line.contains("--embedded-provider"),
+        "the first log line names the provider: {first_line}"
+    );
+    (Process(child), url)
+}
+
+fn target_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/browser");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromedriver: cargo test -p call-http --test browser -- --ignored"]
+async fn the_dashboard_schedules_a_call_and_shows_it_complete_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, base) = start_server(&dir.path().join("calls.db"), &[]);
+    let browser = Browser::start(dir.path()).await;
+
+    browser.goto(&format!("{base}/")).await;
+    browser
+        .wait_for(
+            "the live connection",
+            "return document.getElementById('connection').dataset.state === 'live'",
+        )
+        .await;
+
+    // Field-level validation from the server's 422.
+    browser.type_into("#phone_number", "12345").await;
+    browser.click("#schedule-submit").await;
+    let message = browser
+        .wait_for_value("the phone number's error", "return document.querySelector('.field-error[data-for=phone_number]').textContent || null")
+        .await;
+    assert!(
+        message.as_str().unwrap().contains("must start with + and the country code"),
+        "{message}"
+    );
+
+    // A good call: scheduled now, through the form.
+    browser.clear("#phone_number").await;
+    browser.type_into("#phone_number", "+1 415 555 0100").await;
+    browser.type_into("#customer_name", "Ada Browser").await;
+    browser.type_into("#workflow", "reminder").await;
+    browser.click("#schedule-submit").await;
+    browser
+        .wait_for(
+            "the form's confirmation",
+            "return document.getElementById('schedule-result').className === 'result ok'",
+        )
+        .await;
+    let field_error = browser
+        .script("return document.querySelector('.field-error[data-for=phone_number]').textContent")
+        .await;
+    assert_eq!(field_error, json!(""), "the error is cleared");
+
+    // The row reaches completed without a reload: the WebSocket brings each change.
+    let row = "[...document.querySelectorAll('#calls tbody tr')].find(r => r.textContent.includes('Ada Browser'))";
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = browser.script(&format!("const r = {row}; return r ? r.querySelector('.status [data-status]').dataset.status : null")).await;
+        if let Some(status) = status.as_str()
+            && seen.last().map(String::as_str) != Some(status)
+        {
+            seen.push(status.to_owned());
+        }
+        if status == json!("completed") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not completed within 60 s; seen {seen:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(seen.len() >= 3, "the row changed live through the call's statuses: {seen:?}");
+    assert_eq!(
+        browser.script("return performance.getEntriesByType('navigation').length").await,
+        json!(1),
+        "no reload"
+    );
+    let duration =
+        browser.script(&format!("return {row}.querySelector('.duration').textContent")).await;
+    assert_eq!(duration, json!("10s"));
+
+    // Its timeline.
+    browser.script(&format!("{row}.click(); return null")).await;
+    let events = browser
+        .wait_for_value(
+            "the timeline",
+            "const items = [...document.querySelectorAll('#timeline-events li')].map(li => li.dataset.type); return items.includes('call_ended') ? items : null",
+        )
+        .await;
+    let events: Vec<&str> =
+        events.as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+    for expected in [
+        "call_scheduled",
+        "call_dispatched",
+        "call_initiated",
+        "call_ringing",
+        "call_answered",
+        "call_ended",
+    ] {
+        assert!(events.contains(&expected), "{expected} in {events:?}");
+    }
+    let screenshot = target_dir().join("dashboard.png");
+    browser.screenshot(&screenshot).await;
+
+    // The number's history page.
+    browser.goto(&format!("{base}/calls/%2B14155550100")).await;
+    let history = browser
+        .wait_for_value("the history", "const t = document.querySelector('#history tbody').textContent; return t.includes('Completed') ? t : null")
+        .await;
+    assert!(history.as_str().unwrap().contains("Completed Inbound"), "{history}");
+    browser.screenshot(&target_dir().join("history.png")).await;
+    browser.quit().await;
+
+    // SIGTERM: a graceful shutdown, exit code 0.
+    let mut server = server;
+    let pid = server.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "the server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+    println!("screenshot: {}", screenshot.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromedriver: cargo test -p call-http --test browser -- --ignored"]
+async fn the_dashboard_asks_for_the_api_key_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, base) = start_server(&dir.path().join("calls.db"), &["--api-key", "s3cret"]);
+    let browser = Browser::start(dir.path()).await;
+    browser.goto(&format!("{base}/")).await;
+    browser.wait_for("the key prompt", "return document.getElementById('key-dialog').open").await;
+
+    browser.type_into("#key-input", "wrong").await;
+    browser.click("#key-form button").await;
+    let message = browser
+        .wait_for_value("the refusal", "const d = document.getElementById('key-dialog'); return d.open && document.getElementById('key-message').textContent.includes('refused') ? true : null")
+        .await;
+    assert_eq!(message, json!(true));
+
+    browser.clear("#key-input").await;
+    browser.type_into("#key-input", "s3cret").await;
+    browser.click("#key-form button").await;
+    browser
+        .wait_for(
+            "the live connection with the key",
+            "return document.getElementById('connection').dataset.state === 'live'",
+        )
+        .await;
+    browser.type_into("#phone_number", "+14155550100").await;
+    browser.click("#schedule-submit").await;
+    browser
+        .wait_for(
+            "the call in the table",
+            "return document.querySelectorAll('#calls tbody tr').length === 1",
+        )
+        .await;
+    assert_eq!(
+        browser.script("return document.getElementById('key-dialog').open").await,
+        json!(false)
+    );
+    browser.quit().await;
+}
