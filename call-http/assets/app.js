@@ -55,17 +55,30 @@ function renderCalls() {
   $("calls-more").hidden = !state.nextCursor;
 }
 
+/** The table keeps at most this many calls; older ones page in with "Load more". */
+const MAX_ROWS = 1000;
+
+function newestFirst(a, b) {
+  const ca = state.calls.get(a), cb = state.calls.get(b);
+  return new Date(cb.created_at) - new Date(ca.created_at) || (b < a ? -1 : b > a ? 1 : 0);
+}
+
 function upsert(call) {
   const known = state.calls.get(call.id);
   if (known && known.version > call.version) return; // an older copy
-  if (!known) {
-    state.order.unshift(call.id);
-    state.order.sort((a, b) => {
-      const ca = state.calls.get(a) || call, cb = state.calls.get(b) || call;
-      return cb.created_at.localeCompare(ca.created_at) || b.localeCompare(a);
-    });
-  }
   state.calls.set(call.id, call);
+  if (known) return;
+  state.order.push(call.id);
+  state.order.sort(newestFirst);
+  for (const dropped of state.order.splice(MAX_ROWS)) state.calls.delete(dropped);
+}
+
+/** Renders at most once a frame, however many updates arrive. */
+let renderPending = false;
+function renderSoon() {
+  if (renderPending) return;
+  renderPending = true;
+  requestAnimationFrame(() => { renderPending = false; renderCalls(); });
 }
 
 async function loadCalls(more = false) {
@@ -170,7 +183,7 @@ function connect() {
     const update = JSON.parse(message.data);
     if (update.type === "call_changed") {
       upsert(update.call);
-      renderCalls();
+      renderSoon();
       if (update.call.id === state.selected) appendToTimeline(update.call, update.events);
       if (update.call.queue_id) refreshStatsSoon();
     } else if (update.type === "alert") {

@@ -1,6 +1,7 @@
 //! Lifecycle events ingested over HTTP on loopback, 64 connections at once,
-//! against the server on a SQLite file; and, in the same run, a trivial
-//! axum route (`GET /healthz`) the same way, for the ratio.
+//! against the server on a SQLite file, then on the in-memory store (to
+//! separate the database's cost from HTTP's and the engine's); and, in the
+//! same run, a trivial axum route (`GET /healthz`) the same way, for the ratio.
 //!
 //! `cargo bench -p call-http --bench ingest` (10 s per phase), or with
 //! `-- --quick` (2 s per phase; what CI runs). Prints events/s, latency
@@ -99,36 +100,57 @@ fn lifecycle_event(call: &str, step: usize) -> serde_json::Value {
     }
 }
 
+/// Serves the API on `store` on a free loopback port; its address.
+async fn serve(store: Arc<dyn call_core::ports::CallStore>) -> std::net::SocketAddr {
+    let state = AppState::builder(store).build();
+    state.engine().add_queue(call_core::QueueId::parse("bench").unwrap()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    address
+}
+
+/// The ingest phase against the server at `address`.
+async fn ingest(duration: Duration, address: std::net::SocketAddr) -> Phase {
+    let events_url = format!("http://{address}/api/events");
+    phase(duration, move |client, task, n| {
+        let call = format!("bench-{task}-{}", n / 6);
+        client.post(&events_url).json(&lifecycle_event(&call, n % 6))
+    })
+    .await
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let duration = Duration::from_secs(if quick { 2 } else { 10 });
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async move {
+        println!(
+            "call-http ingest benchmark: {} s per phase{}",
+            duration.as_secs(),
+            if quick { " (--quick)" } else { "" }
+        );
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(dir.path().join("bench.db")).await.unwrap());
-        let state = AppState::builder(store).build();
-        state.engine().add_queue(call_core::QueueId::parse("bench").unwrap()).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+        let sqlite = Arc::new(SqliteStore::open(dir.path().join("bench.db")).await.unwrap());
+        let mut events = ingest(duration, serve(sqlite).await).await;
+        events.report("POST /api/events (SQLite)", "events");
 
-        println!("call-http ingest benchmark: {} s per phase{}", duration.as_secs(), if quick { " (--quick)" } else { "" });
-        let events_url = format!("http://{address}/api/events");
-        let mut events = phase(duration, move |client, task, n| {
-            let call = format!("bench-{task}-{}", n / 6);
-            client.post(&events_url).json(&lifecycle_event(&call, n % 6))
-        })
-        .await;
-        events.report("POST /api/events", "events");
+        // The same requests on the in-memory store: what HTTP, JSON and the
+        // engine cost without the database.
+        let memory = Arc::new(call_core::testing::MemoryStore::new());
+        let mut in_memory = ingest(duration, serve(memory).await).await;
+        in_memory.report("POST /api/events (memory)", "events");
 
-        let health_url = format!("http://{address}/healthz");
+        let health_url = format!("http://{}/healthz", serve(Arc::new(call_core::testing::MemoryStore::new())).await);
         let mut trivial = phase(duration, move |client, _, _| client.get(&health_url)).await;
         trivial.report("GET /healthz (trivial)", "req");
 
         println!(
-            "ratio: ingest is {:.3} of the trivial route's rate (goal: >= 10,000 events/s with p99 < 10 ms)",
-            events.rate() / trivial.rate()
+            "ratio: ingest on SQLite is {:.3} of the trivial route's rate, {:.3} on the in-memory store \
+             (goal: >= 10,000 events/s with p99 < 10 ms)",
+            events.rate() / trivial.rate(),
+            in_memory.rate() / trivial.rate()
         );
     });
 }

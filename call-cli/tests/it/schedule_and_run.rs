@@ -134,3 +134,42 @@ async fn completions_for_each_shell() {
     }
     assert!(!calls.db().exists(), "completions must not create a database");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_stops_gracefully_on_sigterm() {
+    let api = stand_in().await;
+    let calls = Calls::new();
+    calls.schedule(&["+14155550100", "--in", "1h"]).await;
+    let mut worker = calls
+        .command(&["run", "--provider-url", api.url()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until it runs, then ask it to stop as a service manager would.
+    let stderr = worker.stderr.take().unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stderr));
+    let started = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("worker started") {
+                return true;
+            }
+        }
+        false
+    });
+    assert!(started.await.unwrap(), "the worker logged its start");
+    let pid = worker.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), worker.wait())
+        .await
+        .expect("stopped within 30 s")
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let mut rest = String::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        rest.push_str(&line);
+        rest.push('\n');
+    }
+    assert!(rest.contains("shutting down") && rest.contains("worker stopped"), "{rest}");
+    // The scheduled call is untouched.
+    assert_eq!(calls.list().await[0]["status"], "scheduled");
+}

@@ -55,9 +55,11 @@ async fn serve(
     mut updates: broadcast::Receiver<Arc<Notification>>,
     state: AppState,
 ) {
+    let closing = state.closing();
+    tokio::pin!(closing);
     loop {
         tokio::select! {
-            () = state.closing() => {
+            () = &mut closing => {
                 close(socket, close_code::AWAY, "the server is shutting down".to_owned()).await;
                 return;
             }
