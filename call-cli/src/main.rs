@@ -220,6 +220,11 @@ struct RunArgs {
     /// How often each placed call's status is fetched from the provider.
     #[arg(long, default_value = "1s", value_name = "DURATION")]
     poll_interval: String,
+    /// How long a claim on a call lasts. A call whose worker died while
+    /// placing it is failed with `outcome_unknown` once its claim expires;
+    /// it must outlast a placement's retries.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    lease: String,
 }
 
 #[derive(Debug, Args)]

@@ -41,9 +41,14 @@ impl RunConfig {
         if poll_interval.is_zero() {
             return Err(CliError::usage("invalid --poll-interval: must be more than 0"));
         }
+        let lease = when::parse_duration("--lease", &args.lease)?;
+        if lease < Duration::from_secs(1) {
+            return Err(CliError::usage("invalid --lease: must be at least 1s"));
+        }
         let worker = WorkerConfig {
             calls_per_second: args.calls_per_second,
             poll_interval,
+            lease,
             ..WorkerConfig::default()
         };
         Ok(RunConfig {
