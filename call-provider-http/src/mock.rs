@@ -101,6 +101,8 @@ struct MockCall {
 struct Registry {
     calls: HashMap<String, MockCall>,
     stats: MockStats,
+    /// Killed: requests still arriving on open connections take no effect.
+    dead: bool,
 }
 
 #[derive(Debug)]
@@ -196,6 +198,24 @@ impl MockCallApi {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+    }
+
+    /// Stops at once, as a process that crashed or was restarted would
+    /// (for fault tests): from now on no request takes effect, the port is
+    /// free to bind again, and open connections close as their requests
+    /// end. Returns what it had counted, final.
+    pub async fn kill(mut self) -> MockStats {
+        let stats = {
+            let mut registry = self.shared.registry();
+            registry.dead = true;
+            registry.stats.clone()
+        };
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        // Not awaited: hanging requests would hold it for `hang_for`.
+        self.task.take();
+        stats
     }
 
     /// Runs until Ctrl-C or SIGTERM, then stops.
@@ -355,6 +375,9 @@ async fn create_call(State(shared): State<Arc<Shared>>, body: Bytes) -> Response
     let view = shared.view(&call);
     {
         let mut registry = shared.registry();
+        if registry.dead {
+            return error(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable (restarting)");
+        }
         registry.stats.calls_placed += 1;
         *registry.stats.by_number.entry(phone_number).or_default() += 1;
         registry.calls.insert(call.id.clone(), call.clone());
@@ -369,7 +392,13 @@ async fn get_call(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> 
     if let Some(fault) = shared.admit().await {
         return fault;
     }
-    let call = shared.registry().calls.get(&id).cloned();
+    let call = {
+        let registry = shared.registry();
+        if registry.dead {
+            return error(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable (restarting)");
+        }
+        registry.calls.get(&id).cloned()
+    };
     match call {
         Some(call) => Json(json!({ "success": true, "call": shared.view(&call) })).into_response(),
         None => error(StatusCode::NOT_FOUND, "Call not found"),

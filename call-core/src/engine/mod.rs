@@ -19,7 +19,7 @@ pub use worker::{LostDispatch, RetryPolicy, Worker, WorkerConfig};
 
 use self::change::{Change, object, provider_steps};
 use crate::{
-    Call, CallEvent, CallId, CallParts, CallStatus, Direction, Error, EventSource, EventType,
+    Call, CallEvent, CallId, CallParts, CallStatus, Direction, Error, EventSource, EventType, Flag,
     HistoryRecord, IncomingEvent, Lifecycle, Media, NewCall, PhoneNumber, QueueId, Stats,
     ValidationError,
     machine::Trigger,
@@ -433,11 +433,14 @@ impl Engine {
     ) -> Result<Call, Error> {
         let config = &self.inner.config.rules;
         self.update(id, |call, now| {
+            // A placed call the provider forgot: how it ended is lost.
+            let forgotten =
+                matches!(report, Err(ProviderError::NotFound { .. })) && call.status().is_live();
             let steps = match report {
                 Ok(reported) => {
                     provider_steps(call.status(), reported.status, reported.duration_seconds)
                 }
-                Err(ProviderError::NotFound { external_id }) if call.status().is_live() => {
+                Err(ProviderError::NotFound { external_id }) if forgotten => {
                     vec![Lifecycle::Failed {
                         error: Some(format!(
                             "the provider no longer knows call {external_id}: it may have restarted"
@@ -447,6 +450,9 @@ impl Engine {
                 Err(_) => vec![],
             };
             let mut change = Change::new(call, now);
+            if forgotten {
+                change.flag(Flag::OutcomeUnknown, now, EventSource::Provider);
+            }
             for step in &steps {
                 change.apply_with_rules(
                     step,

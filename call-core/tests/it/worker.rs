@@ -245,6 +245,7 @@ async fn a_provider_that_forgets_an_accepted_call_fails_it() {
         "{:?}",
         failed.last_error()
     );
+    assert!(failed.flags().contains(Flag::OutcomeUnknown), "how it ended is lost");
     worker.stop().await;
 }
 
