@@ -93,6 +93,8 @@ struct MockCall {
     phone_number: String,
     started: Instant,
     created_at: NaiveDateTime,
+    /// When the request that created it arrived, in UTC, for lateness measurements.
+    received_at: chrono::DateTime<chrono::Utc>,
     /// `completed`, or how it ends at 5 s instead: `busy`, `no-answer`, `failed`.
     outcome: &'static str,
 }
@@ -183,6 +185,14 @@ impl MockCallApi {
     /// How many calls it created, without copying the per-number counts.
     pub fn calls_placed(&self) -> u64 {
         self.shared.registry().stats.calls_placed
+    }
+
+    /// Each call it holds: its number, and when the request creating it
+    /// arrived (before any injected latency). For measuring how late calls
+    /// were placed.
+    pub fn received(&self) -> Vec<(String, chrono::DateTime<chrono::Utc>)> {
+        let registry = self.shared.registry();
+        registry.calls.values().map(|c| (c.phone_number.clone(), c.received_at)).collect()
     }
 
     /// Forgets every call, as the real API does when it restarts.
@@ -352,6 +362,7 @@ fn router(shared: Arc<Shared>) -> Router {
 }
 
 async fn create_call(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let received_at = chrono::Utc::now();
     if let Some(fault) = shared.admit().await {
         return fault;
     }
@@ -370,6 +381,7 @@ async fn create_call(State(shared): State<Arc<Shared>>, body: Bytes) -> Response
         phone_number: phone_number.clone(),
         started: Instant::now(),
         created_at: Local::now().naive_local(),
+        received_at,
         outcome: shared.pick_outcome(),
     };
     let view = shared.view(&call);
