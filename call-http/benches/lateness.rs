@@ -28,7 +28,8 @@ fn main() {
         let engine = Engine::builder(store).build();
         let provider = Arc::new(HttpProvider::new(api.url()).unwrap());
         // Followed calls are not what is measured: poll rarely.
-        let config = WorkerConfig { poll_interval: Duration::from_secs(30), ..WorkerConfig::default() };
+        let config =
+            WorkerConfig { poll_interval: Duration::from_secs(30), ..WorkerConfig::default() };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let worker = tokio::spawn(engine.worker(provider, config).run(async {
             let _ = stopped.await;
@@ -48,7 +49,11 @@ fn main() {
 
         let deadline = tokio::time::Instant::now() + Duration::from_secs(spread as u64 + 60);
         while api.calls_placed() < n as u64 {
-            assert!(tokio::time::Instant::now() < deadline, "only {} of {n} placed", api.calls_placed());
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "only {} of {n} placed",
+                api.calls_placed()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let _ = stop.send(());
@@ -57,16 +62,24 @@ fn main() {
         let mut lateness: Vec<f64> = api
             .received()
             .iter()
-            .map(|(number, received)| (*received - due[number]).num_microseconds().unwrap() as f64 / 1e3)
+            .map(|(number, received)| {
+                (*received - due[number]).num_microseconds().unwrap() as f64 / 1e3
+            })
             .collect();
         lateness.sort_by(f64::total_cmp);
-        let at = |p: f64| lateness[((lateness.len() as f64 * p).ceil() as usize).clamp(1, lateness.len()) - 1];
+        let at = |p: f64| {
+            lateness[((lateness.len() as f64 * p).ceil() as usize).clamp(1, lateness.len()) - 1]
+        };
         let early = lateness.iter().filter(|&&ms| ms < 0.0).count();
         println!(
             "lateness of {n} calls due across {spread} s (stand-in received − scheduled_at): \
              min {:.1} ms, p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {early} early \
              (goal: p99 < 50 ms, max < 200 ms)",
-            lateness[0], at(0.5), at(0.9), at(0.99), lateness[lateness.len() - 1]
+            lateness[0],
+            at(0.5),
+            at(0.9),
+            at(0.99),
+            lateness[lateness.len() - 1]
         );
     });
 }
