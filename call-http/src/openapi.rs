@@ -25,10 +25,11 @@ use crate::routes::{calls, events, ops, phones, queues, ws};
         call_wire::CallJson, call_wire::EventJson, call_wire::HistoryJson, call_wire::QueueJson,
         call_wire::StatsJson, call_wire::QueueStatsJson, call_wire::AgentStatsJson, call_wire::EventRequest,
         calls::CallPage, calls::EventList, events::Ingested, events::BatchIngested, events::BatchItem,
+        events::IngestBody, events::IngestAnswer,
         phones::HistoryPage, queues::QueueList, crate::live::LiveMessage, crate::live::AlertJson,
         crate::error::ErrorBody, crate::error::ErrorDetail,
     )),
-    modifiers(&Security),
+    modifiers(&Security, &CommonErrors),
     tags(
         (name = "calls", description = "Scheduled and placed calls"),
         (name = "events", description = "Lifecycle events and provider callbacks"),
@@ -50,6 +51,61 @@ impl Modify for Security {
             "api_key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
         );
+    }
+}
+
+/// The refusals any `/api` operation may answer, added to each in one
+/// place so no route's document forgets one: every request may lack the
+/// key (401), name an invalid id or parameter (422) or take too long
+/// (503); one with a body may also not be JSON (400, 415) or be too large
+/// (413).
+struct CommonErrors;
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{
+            RefOr,
+            content::Content,
+            response::{Response, ResponseBuilder},
+        };
+        let error = |description: &str| -> RefOr<Response> {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    Content::new(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody"))),
+                )
+                .build()
+                .into()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with("/api/") || path == "/api/openapi.json" {
+                continue;
+            }
+            let operations =
+                [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete, &mut item.put];
+            for operation in operations.into_iter().flatten() {
+                let mut common = vec![
+                    ("401", "No API key, or a wrong one"),
+                    ("422", "An invalid value, named in `field`"),
+                    ("503", "The request took too long"),
+                ];
+                if operation.request_body.is_some() {
+                    common.extend([
+                        ("400", "The body is not valid JSON"),
+                        ("413", "The body is larger than the limit"),
+                        ("415", "The body is not declared as JSON"),
+                    ]);
+                }
+                for (status, description) in common {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error(description));
+                }
+            }
+        }
     }
 }
 

@@ -53,6 +53,27 @@ pub struct BatchItem {
     pub error: Option<ErrorDetail>,
 }
 
+/// What `POST /api/events` takes: one event, or an array of them (for the document).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub(crate) enum IngestBody {
+    /// One event.
+    One(EventRequest),
+    /// Up to 1,000 events, applied in order.
+    Many(Vec<EventRequest>),
+}
+
+/// What `POST /api/events` answers: for one event, the call after it; for
+/// an array, one result per event (for the document).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub(crate) enum IngestAnswer {
+    /// The answer to one event.
+    One(Ingested),
+    /// The answer to an array.
+    Many(BatchIngested),
+}
+
 /// Ingest a lifecycle event, or an array of them.
 ///
 /// One event answers 200 with the call, or the error of the event. An
@@ -60,9 +81,9 @@ pub struct BatchItem {
 /// calls do not wait on each other's fate), and answers 200 with one
 /// result per event, each with the status it would have had alone.
 #[utoipa::path(post, path = "/api/events", tag = "events",
-    request_body(content = EventRequest, description = "One flat event, or an array of up to 1,000"),
+    request_body(content = IngestBody, description = "One flat event, or an array of up to 1,000"),
     responses(
-        (status = 200, description = "One event: the call after it; an array: one result per event", body = Ingested),
+        (status = 200, description = "One event: the call after it; an array: one result per event", body = IngestAnswer),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "Unknown call (other than by call_initiated)"),
         (status = 409, body = ErrorBody, description = "The event does not fit the call's status"),
@@ -80,6 +101,10 @@ pub(crate) async fn ingest(
                     "body",
                     format!("at most {MAX_BATCH} events per request, got {}", items.len()),
                 ));
+            }
+            // An array that is not of events is refused whole, before any is applied.
+            if let Some(index) = items.iter().position(|item| !item.is_object()) {
+                return Err(ApiError::invalid("body", "an event is a JSON object").in_batch(index));
             }
             let mut results = Vec::with_capacity(items.len());
             for item in &items {
