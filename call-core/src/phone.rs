@@ -6,6 +6,9 @@ use phonenumber::Mode;
 
 use crate::ValidationError;
 
+/// The most digits an E.164 number has, country code included.
+const MAX_E164_DIGITS: usize = 15;
+
 /// A valid phone number in E.164 form (`+14155550100`).
 ///
 /// Parsing accepts the common ways people write a number in international
@@ -52,7 +55,16 @@ impl PhoneNumber {
         if !number.is_valid() {
             return Err(invalid(length_reason(&number)));
         }
-        Ok(PhoneNumber(number.format().mode(Mode::E164).to_string()))
+        let e164 = number.format().mode(Mode::E164).to_string();
+        // libphonenumber's metadata passes some numbers longer than E.164
+        // allows (found by fuzzing: +49 5544 434444 4446); the store would
+        // then refuse to read them back.
+        if e164.len() > MAX_E164_DIGITS + 1 {
+            return Err(invalid(format!(
+                "too long: an international number has at most {MAX_E164_DIGITS} digits"
+            )));
+        }
+        Ok(PhoneNumber(e164))
     }
 
     /// Rebuilds a number that was validated before and kept in E.164 form
@@ -64,7 +76,7 @@ impl PhoneNumber {
     /// A [`ValidationError`] on `phone_number` when the text is not in E.164 form.
     pub fn from_e164(text: &str) -> Result<PhoneNumber, ValidationError> {
         let digits = text.strip_prefix('+').unwrap_or_default();
-        let well_formed = (2..=15).contains(&digits.len())
+        let well_formed = (2..=MAX_E164_DIGITS).contains(&digits.len())
             && digits.bytes().all(|b| b.is_ascii_digit())
             && !digits.starts_with('0');
         if !well_formed {
@@ -163,6 +175,17 @@ mod tests {
         check("+44 20 7946 0958", Ok("+442079460958"));
         check("+33 6 12 34 56 78", Ok("+33612345678"));
         check("+49 30 901820", Ok("+4930901820"));
+    }
+
+    #[test]
+    fn refuses_numbers_longer_than_e164_allows() {
+        // A fuzzing find: valid by libphonenumber's metadata, 16 digits.
+        check(
+            "+.49554.44344444446)",
+            Err(
+                "invalid phone number \"+.49554.44344444446)\": too long: an international number has at most 15 digits",
+            ),
+        );
     }
 
     #[test]

@@ -1,0 +1,17 @@
+//! Any bytes as the flat event JSON of `POST /api/events` and `calls event
+//! --data`: reading and checking them never panics, and an event that is
+//! accepted has valid values and a writable audit-log form.
+#![no_main]
+
+use call_core::EventSource;
+use call_wire::EventRequest;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(request) = serde_json::from_slice::<EventRequest>(data) else { return };
+    if let Ok(event) = request.into_incoming(EventSource::Api) {
+        assert!(event.lifecycle.validate().is_ok());
+        let metadata = event.lifecycle.to_metadata();
+        serde_json::to_string(&metadata).expect("audit-log metadata serializes");
+    }
+});
