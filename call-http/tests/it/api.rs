@@ -409,6 +409,25 @@ async fn operations_and_the_openapi_document() {
         );
     }
 
+    // Every /api operation documents the refusals any request may get.
+    for (path, item) in
+        paths.iter().filter(|(p, _)| p.starts_with("/api/") && *p != "/api/openapi.json")
+    {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            let mut expected = vec!["401", "422", "503"];
+            if operation.get("requestBody").is_some() {
+                expected.extend(["400", "413", "415"]);
+            }
+            for status in expected {
+                assert!(
+                    responses.contains_key(status),
+                    "{method} {path} does not document {status}"
+                );
+            }
+        }
+    }
+
     let page = get(&app, "/").await;
     assert!(page.content_type.starts_with("text/html") && page.text.contains("Schedule a call"));
     for asset in ["app.js", "common.js", "history.js", "style.css"] {
