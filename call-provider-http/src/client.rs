@@ -20,18 +20,24 @@ pub struct HttpProviderConfig {
     pub connect_timeout: Duration,
     /// How long a whole request may take.
     pub request_timeout: Duration,
+    /// How long a status fetch may take: shorter, since a fetch is
+    /// idempotent and the worker polls again anyway, so one hanging poll
+    /// should not hold a poll slot for `request_timeout`.
+    pub fetch_timeout: Duration,
     /// A header sent with every request, for providers that need
     /// authentication (`Authorization: Bearer …`); the Mock Call API needs none.
     pub auth_header: Option<(String, String)>,
 }
 
 impl Default for HttpProviderConfig {
-    /// `http://localhost:5000`, 2 s to connect, 10 s per request, no auth.
+    /// `http://localhost:5000`, 2 s to connect, 10 s per request and 3 s
+    /// per status fetch, no auth.
     fn default() -> HttpProviderConfig {
         HttpProviderConfig {
             base_url: DEFAULT_BASE_URL.to_owned(),
             connect_timeout: Duration::from_secs(2),
             request_timeout: Duration::from_secs(10),
+            fetch_timeout: Duration::from_secs(3),
             auth_header: None,
         }
     }
@@ -43,6 +49,7 @@ impl Default for HttpProviderConfig {
 pub struct HttpProvider {
     client: reqwest::Client,
     base_url: String,
+    fetch_timeout: Duration,
 }
 
 /// Why an [`HttpProvider`] could not be built.
@@ -93,7 +100,11 @@ impl HttpProvider {
             .default_headers(headers)
             .build()
             .map_err(|e| ConfigError(e.to_string()))?;
-        Ok(HttpProvider { client, base_url: config.base_url.trim_end_matches('/').to_owned() })
+        Ok(HttpProvider {
+            client,
+            base_url: config.base_url.trim_end_matches('/').to_owned(),
+            fetch_timeout: config.fetch_timeout.min(config.request_timeout),
+        })
     }
 
     /// The base URL requests go to.
@@ -192,6 +203,7 @@ impl CallProvider for HttpProvider {
         let response = self
             .client
             .get(format!("{}/api/call/{id}", self.base_url))
+            .timeout(self.fetch_timeout)
             .send()
             .await
             .map_err(|e| transport(&e))?;

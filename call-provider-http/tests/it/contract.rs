@@ -97,6 +97,26 @@ async fn a_hang_times_out_as_transient() {
 }
 
 #[tokio::test]
+async fn a_hanging_status_fetch_gives_up_sooner_than_a_placement() {
+    // Hangs for 5 s, then answers 504: within the 10 s request timeout,
+    // past the 200 ms fetch timeout.
+    let hanging =
+        MockOptions { hang_rate: 1.0, hang_for: Duration::from_secs(5), ..MockOptions::default() };
+    let api = MockCallApi::start(hanging).await.unwrap();
+    let config = HttpProviderConfig {
+        base_url: api.url().to_owned(),
+        fetch_timeout: Duration::from_millis(200),
+        ..HttpProviderConfig::default()
+    };
+    let provider = HttpProvider::with_config(config).unwrap();
+    let error = provider.fetch_call("any").await.unwrap_err();
+    assert!(
+        matches!(&error, ProviderError::Transient { message, .. } if message.starts_with("timed out")),
+        "the fetch timed out rather than waiting for the 504: {error:?}"
+    );
+}
+
+#[tokio::test]
 async fn nobody_listening_is_transient() {
     // Bind and drop, so the port is free and refuses connections.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
