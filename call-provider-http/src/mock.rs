@@ -211,20 +211,22 @@ impl MockCallApi {
     }
 
     /// Stops at once, as a process that crashed or was restarted would
-    /// (for fault tests): from now on no request takes effect, the port is
-    /// free to bind again, and open connections close as their requests
-    /// end. Returns what it had counted, final.
+    /// (for fault tests): from now on no request takes effect and the port
+    /// is free to bind again. Returns what it had counted, final.
     pub async fn kill(mut self) -> MockStats {
         let stats = {
             let mut registry = self.shared.registry();
             registry.dead = true;
             registry.stats.clone()
         };
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
+        // The listener goes at once (not gracefully: hanging requests would
+        // hold it for `hang_for`); requests on connections already open get
+        // 503s from the dead registry until their clients drop them.
+        self.shutdown.take();
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
         }
-        // Not awaited: hanging requests would hold it for `hang_for`.
-        self.task.take();
         stats
     }
 
