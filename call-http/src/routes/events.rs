@@ -58,7 +58,7 @@ pub struct BatchItem {
 #[serde(untagged)]
 pub(crate) enum IngestBody {
     /// One event.
-    One(EventRequest),
+    One(Box<EventRequest>),
     /// Up to 1,000 events, applied in order.
     Many(Vec<EventRequest>),
 }
@@ -69,7 +69,7 @@ pub(crate) enum IngestBody {
 #[serde(untagged)]
 pub(crate) enum IngestAnswer {
     /// The answer to one event.
-    One(Ingested),
+    One(Box<Ingested>),
     /// The answer to an array.
     Many(BatchIngested),
 }
