@@ -5,7 +5,8 @@
 //! warm-up long enough for SQLite's page caches to fill (the writer's is
 //! 64 MiB, so the file must outgrow it), the load goes on for the measured
 //! phase. Prints errors, p50/p99 per kind of request, and the server's
-//! resident memory through the measured phase.
+//! resident memory through the measured phase; fails if any request
+//! failed, or (in a full run) if that memory grew by 10 % or more.
 //!
 //! `cargo bench -p call-http --bench soak` (90 s warm-up, 60 s measured),
 //! or `-- --quick` (4 s + 4 s; what CI runs, to keep it working).
@@ -228,5 +229,11 @@ fn main() {
             rss_end / 1024,
             (rss_end as f64 / rss_warm.max(1) as f64 - 1.0) * 100.0
         );
+        // The suite's verdict (not a speed): no request may fail, and after
+        // a full warm-up the server's memory must stay flat.
+        assert_eq!(errors, 0, "requests failed under load");
+        if !quick {
+            assert!(rss_end * 10 < rss_warm * 11, "resident memory grew 10 % or more after warm-up");
+        }
     });
 }
