@@ -173,3 +173,27 @@ async fn added_latency_delays_every_api_answer() {
         started.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_stand_in_frees_its_port_at_once() {
+    // Requests hang for a long time: a graceful stop would wait for them.
+    let options =
+        MockOptions { hang_rate: 1.0, hang_for: Duration::from_secs(60), ..MockOptions::default() };
+    let api = MockCallApi::start(options).await.unwrap();
+    let address = api.addr();
+    let url = api.url().to_owned();
+    let hanging =
+        tokio::spawn(async move { post(&url, Some(r#"{"phone_number": "+14155550100"}"#)).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let final_stats = tokio::time::timeout(Duration::from_secs(5), api.kill())
+        .await
+        .expect("kill does not wait for the hanging request");
+    assert_eq!(final_stats.calls_placed, 0);
+    // The port is free again at once: a restart binds it.
+    let again = MockCallApi::bind(address, MockOptions::default()).await.expect("the port is free");
+    let (status, _, _) = post(again.url(), Some(r#"{"phone_number": "+14155550100"}"#)).await;
+    assert_eq!(status, 201);
+    assert_eq!(again.calls_placed(), 1);
+    hanging.abort();
+}
