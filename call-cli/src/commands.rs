@@ -3,11 +3,13 @@
 use std::sync::Arc;
 
 use call_core::{
-    CallId, Config, Engine, EventSource, Media, NewCall, PhoneNumber, QueueId, StatusFilter,
+    CallId, Config, Engine, EventSource, NewCall, PhoneNumber, QueueId, StatusFilter,
     ports::{Cursor, HistoryQuery, ListQuery},
 };
 use call_store_sqlite::SqliteStore;
-use call_wire::{CallJson, EventJson, EventRequest, HistoryJson, QueueJson, StatsJson};
+use call_wire::{
+    CallJson, EventJson, EventRequest, HistoryJson, QueueJson, ScheduleRequest, StatsJson,
+};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
@@ -169,26 +171,22 @@ pub(crate) fn due(due: &Due, zone: Zone) -> Result<Option<DateTime<Utc>>, CliErr
 }
 
 fn new_call(args: ScheduleArgs, zone: Zone) -> Result<NewCall, CliError> {
-    let mut call = NewCall::to(PhoneNumber::parse(&args.phone)?);
-    if let Some(at) = due(&args.due, zone)? {
-        call = call.at(at);
-    }
-    if let Some(from) = &args.from {
-        call = call.from(PhoneNumber::parse_field("from", from)?);
-    }
-    if let Some(name) = args.name {
-        call = call.customer_name(name);
-    }
-    if let Some(workflow) = args.workflow {
-        call = call.workflow(workflow);
-    }
-    if let Some(queue) = args.queue {
-        call = call.queue(QueueId::parse(queue)?);
-    }
-    if let Some(media) = &args.media {
-        call = call.media(Media::parse(media)?);
-    }
-    Ok(call)
+    // The same checks as `POST /api/calls`; the time is the CLI's own
+    // (local times, --in), so it is read here.
+    let request = ScheduleRequest {
+        phone_number: args.phone,
+        customer_name: args.name,
+        workflow: args.workflow,
+        queue_id: args.queue,
+        media: args.media,
+        from: args.from,
+        ..ScheduleRequest::default()
+    };
+    let call = request.into_new_call()?;
+    Ok(match due(&args.due, zone)? {
+        Some(at) => call.at(at),
+        None => call,
+    })
 }
 
 fn list_query(args: ListArgs) -> Result<ListQuery, CliError> {

@@ -4,8 +4,9 @@ use call_core::{
     AgentId, CallId, Direction, EndReason, EventId, EventSource, EventType, IncomingEvent,
     Initiated, Lifecycle, Media, PhoneNumber, QueueId, ValidationError,
 };
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::parse_time;
 
 /// A lifecycle event as an event source sends it: the envelope
 /// (`event_type`, `call_id`, `event_id`, `timestamp`) beside the event's
@@ -120,7 +121,8 @@ impl EventRequest {
             .event_id
             .map(|id| EventId::parse(id).map_err(|e| e.for_field("event_id")))
             .transpose()?;
-        let timestamp = self.timestamp.as_deref().map(parse_timestamp).transpose()?;
+        let timestamp =
+            self.timestamp.as_deref().map(|t| parse_time("timestamp", t)).transpose()?;
         let agent = |agent_id: Option<String>| {
             agent_id.map(|a| AgentId::parse(a).map_err(|e| e.for_field("agent_id"))).transpose()
         };
@@ -197,15 +199,6 @@ fn parse_event_type(text: &str) -> Result<EventType, ValidationError> {
             format!("unknown event type {text:?}, expected one of: {}", names()),
         )),
     }
-}
-
-fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, ValidationError> {
-    DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|e| {
-        ValidationError::new(
-            "timestamp",
-            format!("{text:?} is not an RFC 3339 time such as 2026-12-01T09:30:00Z: {e}"),
-        )
-    })
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@
 //!
 //! - [`CallJson`], [`EventJson`], [`HistoryJson`], [`QueueJson`] and
 //!   [`StatsJson`]: what is printed, built from the core types with `From`;
+//! - [`ScheduleRequest`]: a call to schedule, checked by
+//!   [`ScheduleRequest::into_new_call`];
 //! - [`EventRequest`]: the flat event of DESIGN §4
 //!   (`{"event_type": "call_routed", "call_id": "123", "agent_id": "a7"}`),
 //!   turned into a core [`IncomingEvent`] by [`EventRequest::into_incoming`],
@@ -28,9 +30,11 @@
 //! ```
 
 mod event;
+mod schedule;
 mod shapes;
 
 pub use event::EventRequest;
+pub use schedule::{ScheduleRequest, parse_time};
 pub use shapes::{
     AgentStatsJson, CallJson, EventJson, HistoryJson, QueueJson, QueueStatsJson, StatsJson,
 };

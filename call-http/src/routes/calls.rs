@@ -6,78 +6,17 @@ use axum::{
     http::StatusCode,
 };
 use call_core::{
-    CallId, Media, NewCall, PhoneNumber, QueueId, StatusFilter,
+    CallId, PhoneNumber, QueueId, StatusFilter,
     ports::{Cursor, ListQuery},
 };
-use call_wire::{CallJson, EventJson};
-use chrono::{DateTime, Utc};
+use call_wire::{CallJson, EventJson, ScheduleRequest};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use crate::{
     AppState,
     error::{ApiError, ErrorBody},
     extract::{ApiJson, QueryParams},
 };
-
-/// A call to schedule.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"phone_number": "+1 (415) 555-0100", "scheduled_at": "2026-12-01T09:30:00Z", "customer_name": "Ada Lovelace", "workflow": "reminder"}))]
-pub(crate) struct ScheduleRequest {
-    /// The number to call, in any common international format; stored as E.164.
-    phone_number: String,
-    /// When to place it, RFC 3339; now when absent.
-    #[serde(default)]
-    scheduled_at: Option<String>,
-    /// The customer's name.
-    #[serde(default)]
-    customer_name: Option<String>,
-    /// Free text: support, sales, reminder…
-    #[serde(default)]
-    workflow: Option<String>,
-    /// The queue; it must be registered.
-    #[serde(default)]
-    queue_id: Option<String>,
-    /// `voice` (default) or `video`.
-    #[serde(default)]
-    media: Option<String>,
-    /// The caller ID to call from; the provider's choice when absent.
-    #[serde(default)]
-    from: Option<String>,
-    /// Your own data, kept with the call.
-    #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    metadata: Option<Map<String, Value>>,
-}
-
-impl ScheduleRequest {
-    fn into_new_call(self) -> Result<NewCall, ApiError> {
-        let mut call = NewCall::to(PhoneNumber::parse_field("phone_number", &self.phone_number)?);
-        if let Some(at) = &self.scheduled_at {
-            call = call.at(parse_time("scheduled_at", at)?);
-        }
-        if let Some(from) = &self.from {
-            call = call.from(PhoneNumber::parse_field("from", from)?);
-        }
-        if let Some(name) = self.customer_name {
-            call = call.customer_name(name);
-        }
-        if let Some(workflow) = self.workflow {
-            call = call.workflow(workflow);
-        }
-        if let Some(queue) = self.queue_id {
-            call = call.queue(QueueId::parse(queue).map_err(|e| e.for_field("queue_id"))?);
-        }
-        if let Some(media) = &self.media {
-            call = call.media(Media::parse(media)?);
-        }
-        if let Some(metadata) = self.metadata {
-            call = call.metadata(metadata);
-        }
-        Ok(call)
-    }
-}
 
 /// A reschedule: the new due time.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -101,16 +40,6 @@ pub struct CallPage {
 pub struct EventList {
     /// The events.
     pub events: Vec<EventJson>,
-}
-
-/// Reads an RFC 3339 time, naming `field` when it is not one.
-pub(crate) fn parse_time(field: &'static str, text: &str) -> Result<DateTime<Utc>, ApiError> {
-    DateTime::parse_from_rfc3339(text.trim()).map(|t| t.with_timezone(&Utc)).map_err(|_| {
-        ApiError::invalid(
-            field,
-            format!("{text:?} is not an RFC 3339 time such as 2026-12-01T09:30:00Z"),
-        )
-    })
 }
 
 pub(crate) fn call_id(id: String) -> Result<CallId, ApiError> {
@@ -208,7 +137,7 @@ pub(crate) async fn reschedule(
     ApiJson(request): ApiJson<RescheduleRequest>,
 ) -> Result<Json<CallJson>, ApiError> {
     let id = call_id(id)?;
-    let at = parse_time("scheduled_at", &request.scheduled_at)?;
+    let at = call_wire::parse_time("scheduled_at", &request.scheduled_at)?;
     let call = state.engine().reschedule(&id, at).await?;
     Ok(Json(CallJson::from(&call)))
 }

@@ -16,7 +16,6 @@ use crate::{
     AppState,
     error::{ApiError, ErrorBody},
     extract::QueryParams,
-    routes::calls::parse_time,
 };
 
 /// One page of a number's history, newest first.
@@ -49,7 +48,7 @@ fn bound(field: &'static str, text: &str, which: Bound) -> Result<DateTime<Utc>,
             .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
             .ok_or_else(|| ApiError::invalid(field, "date out of range"));
     }
-    let t = parse_time(field, text).map_err(|_| {
+    let t = call_wire::parse_time(field, text).map_err(|_| {
         ApiError::invalid(field, format!("{text:?} is not a date (2026-12-01) or an RFC 3339 time"))
     })?;
     Ok(match which {
