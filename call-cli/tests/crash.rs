@@ -11,23 +11,14 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use call_core::{
-    CallStatus, EventType, Flag,
-    ports::{CallStore, ListQuery},
-};
+use call_core::{CallStatus, EventType, Flag, ports::CallStore};
 use call_provider_http::mock::{MockCallApi, MockOptions};
 use call_store_sqlite::SqliteStore;
-use chrono::Utc;
+use chrono::TimeDelta;
 
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+mod common;
 
-fn calls(db: &std::path::Path, args: &[&str]) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_calls"));
-    command.args(args).env("CALLS_DB", db).env("RUST_LOG", "warn").kill_on_drop(true);
-    command
-}
+use common::{all_calls, calls, import_spread, setting};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a suite, not a unit test: cargo test -p call-cli --test crash -- --ignored"]
@@ -42,18 +33,7 @@ async fn killed_workers_never_dial_twice_and_leave_every_call_ended() {
     let db = dir.path().join("calls.db");
 
     // n calls due across 10 s, from 2 s from now, one number each.
-    let start = Utc::now() + chrono::TimeDelta::seconds(2);
-    let csv: String = (0..n_calls)
-        .map(|i| {
-            let due =
-                start + chrono::TimeDelta::microseconds((i as i64) * 10_000_000 / n_calls as i64);
-            format!("+1415{:07},{}\n", 5_550_000 + i, due.to_rfc3339())
-        })
-        .collect();
-    let file = dir.path().join("calls.csv");
-    std::fs::write(&file, csv).unwrap();
-    let imported = calls(&db, &["import", file.to_str().unwrap()]).output().await.unwrap();
-    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    import_spread(&db, n_calls, TimeDelta::seconds(2), TimeDelta::seconds(10)).await;
 
     let run = ["run", "--provider-url", api.url(), "--poll-interval", "50ms", "--lease", "1s"];
     for kill in 0..kills {
@@ -69,16 +49,7 @@ async fn killed_workers_never_dial_twice_and_leave_every_call_ended() {
     assert!(last.status.success(), "{}", String::from_utf8_lossy(&last.stderr));
 
     let store = SqliteStore::open(&db).await.unwrap();
-    let mut all = Vec::new();
-    let mut query = ListQuery { limit: 1_000, ..ListQuery::default() };
-    loop {
-        let page = store.list(&query).await.unwrap();
-        all.extend(page.items);
-        match page.next_cursor {
-            Some(cursor) => query.cursor = Some(cursor),
-            None => break,
-        }
-    }
+    let all = all_calls(&store).await;
     assert_eq!(all.len(), n_calls);
 
     let dialled = api.stats().by_number;

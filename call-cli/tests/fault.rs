@@ -12,17 +12,14 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use call_core::{
-    CallStatus,
-    ports::{CallStore, ListQuery},
-};
+use call_core::CallStatus;
 use call_provider_http::mock::{MockCallApi, MockOptions};
 use call_store_sqlite::SqliteStore;
-use chrono::Utc;
+use chrono::TimeDelta;
 
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+mod common;
+
+use common::{all_calls, calls, import_spread, setting};
 
 fn faulty() -> MockOptions {
     MockOptions {
@@ -47,27 +44,11 @@ async fn every_call_ends_placed_or_failed_with_a_reason_under_faults() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("calls.db");
 
-    let start = Utc::now() + chrono::TimeDelta::seconds(1);
-    let csv: String = (0..n_calls)
-        .map(|i| {
-            let due =
-                start + chrono::TimeDelta::microseconds((i as i64) * 4_000_000 / n_calls as i64);
-            format!("+1415{:07},{}\n", 5_550_000 + i, due.to_rfc3339())
-        })
-        .collect();
-    let file = dir.path().join("calls.csv");
-    std::fs::write(&file, csv).unwrap();
-    let calls = |args: &[&str]| {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_calls"));
-        command.args(args).env("CALLS_DB", &db).env("RUST_LOG", "warn").kill_on_drop(true);
-        command
-    };
-    let imported = calls(&["import", file.to_str().unwrap()]).output().await.unwrap();
-    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    import_spread(&db, n_calls, TimeDelta::seconds(1), TimeDelta::seconds(4)).await;
 
     let started = std::time::Instant::now();
     let worker =
-        calls(&["run", "--provider-url", &url, "--poll-interval", "100ms", "--until-idle"])
+        calls(&db, &["run", "--provider-url", &url, "--poll-interval", "100ms", "--until-idle"])
             .output();
     let restart = async {
         // Mid-run: calls are being placed and followed.
@@ -86,11 +67,11 @@ async fn every_call_ends_placed_or_failed_with_a_reason_under_faults() {
     let took = started.elapsed();
 
     let store = SqliteStore::open(&db).await.unwrap();
-    let page = store.list(&ListQuery { limit: 1_000, ..ListQuery::default() }).await.unwrap();
-    assert_eq!(page.items.len(), n_calls);
+    let all = all_calls(&store).await;
+    assert_eq!(all.len(), n_calls);
     let after = after_restart.stats();
     let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
-    for call in &page.items {
+    for call in &all {
         let number = call.to().unwrap().as_str();
         let dialled = before.by_number.get(number).copied().unwrap_or(0)
             + after.by_number.get(number).copied().unwrap_or(0);
