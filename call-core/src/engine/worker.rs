@@ -20,7 +20,9 @@ use super::{
 use crate::{
     Call, CallId, CallStatus, Error, EventSource, Flag, Initiated, Lease, Lifecycle, WorkerId,
     machine::Trigger,
-    ports::{CallProvider, Claim, Notification, PlaceCall, ProviderCall, ProviderError},
+    ports::{
+        Announcements, CallProvider, Claim, Notification, PlaceCall, ProviderCall, ProviderError,
+    },
 };
 
 /// How a transient provider failure is retried.
@@ -173,11 +175,15 @@ impl Worker {
             let _ = stop_tx.send(true);
         };
         let shared = &self.shared;
+        // Subscribed before the first look at the store, so nothing
+        // another process commits after that look goes unannounced.
+        let announcements = shared.engine.store().announcements();
         tracing::info!(worker = %shared.config.worker_id, "worker started");
         tokio::join!(
             stop,
             shared.clone().dispatch_loop(stop_rx.clone()),
-            shared.clone().follow_loop(stop_rx)
+            shared.clone().follow_loop(stop_rx.clone()),
+            shared.relay(announcements, stop_rx)
         );
         tracing::info!(worker = %shared.config.worker_id, "worker stopped");
     }
@@ -195,6 +201,18 @@ struct Round {
 }
 
 impl Shared {
+    /// Hands the due moments other processes announce through the store to
+    /// the engine, which wakes the dispatch loop when one is sooner than
+    /// its plan (the same check as for calls scheduled in this process).
+    async fn relay(&self, mut announcements: Announcements, mut stop: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                () = stopped(&mut stop) => return,
+                due = announcements.next() => self.engine.wake_workers_if_due_before(Some(due)),
+            }
+        }
+    }
+
     async fn dispatch_loop(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let permits = Arc::new(Semaphore::new(self.config.max_in_flight.max(1)));
         let mut placements = JoinSet::new();

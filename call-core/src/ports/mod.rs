@@ -10,6 +10,6 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use notifier::{Alert, BroadcastNotifier, Fanout, LogNotifier, Notification, Notifier};
 pub use provider::{CallProvider, PlaceCall, ProviderCall, ProviderError, ProviderStatus};
 pub use store::{
-    AgentTotals, CallStore, Claim, Cursor, HistoryQuery, ListQuery, Page, Queue, QueueTotals,
+    AgentTotals, Announcements, CallStore, Claim, Cursor, HistoryQuery, ListQuery, Page, Queue, QueueTotals,
     StatsInputs, StoreError,
 };

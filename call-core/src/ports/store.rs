@@ -2,6 +2,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
+use tokio::sync::broadcast;
 
 use crate::{
     AgentId, Call, CallEvent, CallId, CallStatus, EventId, PhoneNumber, QueueId, StatusFilter,
@@ -170,10 +171,16 @@ impl Claim {
     /// The `call_dispatched` event a store writes for `call` under this
     /// claim: at `now`, source `scheduler`, metadata `{"worker": …}`.
     pub fn dispatched_event(&self, call: &Call) -> CallEvent {
+        self.dispatched_event_with_id(call, EventId::generate())
+    }
+
+    /// [`Claim::dispatched_event`] with the given id, for a store that
+    /// generates the ids before it knows which calls it claims.
+    pub fn dispatched_event_with_id(&self, call: &Call, id: EventId) -> CallEvent {
         let mut metadata = serde_json::Map::new();
         metadata.insert("worker".into(), serde_json::Value::String(self.worker.to_string()));
         CallEvent::new(
-            EventId::generate(),
+            id,
             call.id().clone(),
             crate::EventType::CallDispatched,
             self.now,
@@ -238,11 +245,58 @@ pub struct StatsInputs {
     pub agents: Vec<AgentTotals>,
 }
 
+/// Due moments written by other processes sharing a store, as the store
+/// learns of them: a call scheduled or rescheduled, a rule deadline set.
+///
+/// A worker relays each to its engine, which wakes the sleeping workers when
+/// the moment comes before their plan; so a call scheduled by an API server
+/// on one machine is placed by a worker on another at once, not at the next
+/// [`recheck_interval`](crate::WorkerConfig::recheck_interval).
+///
+/// A store without such a channel hands out [`Announcements::none`], which
+/// never announces anything.
+#[derive(Debug)]
+pub struct Announcements {
+    receiver: Option<broadcast::Receiver<DateTime<Utc>>>,
+}
+
+impl Announcements {
+    /// Nothing is ever announced: for stores only one process uses.
+    pub fn none() -> Announcements {
+        Announcements { receiver: None }
+    }
+
+    /// Announcements sent on `sender`'s channel from now on. A store sends
+    /// `DateTime::<Utc>::MIN_UTC` when it may have missed some (a lost
+    /// connection), which wakes every worker.
+    pub fn subscribe(sender: &broadcast::Sender<DateTime<Utc>>) -> Announcements {
+        Announcements { receiver: Some(sender.subscribe()) }
+    }
+
+    /// The next due moment announced. A receiver that fell behind answers
+    /// the earliest possible moment, since it no longer knows what it
+    /// missed; once the sender is gone this waits forever.
+    pub async fn next(&mut self) -> DateTime<Utc> {
+        let Some(receiver) = &mut self.receiver else {
+            return std::future::pending().await;
+        };
+        match receiver.recv().await {
+            Ok(due) => due,
+            Err(broadcast::error::RecvError::Lagged(_)) => DateTime::<Utc>::MIN_UTC,
+            Err(broadcast::error::RecvError::Closed) => {
+                self.receiver = None;
+                std::future::pending().await
+            }
+        }
+    }
+}
+
 /// Where calls, their audit log and the queue registry are kept.
 ///
 /// Every implementation MUST pass the conformance suite,
-/// `call_core::testing::conformance::run` (feature `testing`), which is this
-/// contract made executable. Times MUST be kept to the microsecond.
+/// `call_core::testing::conformance::run` (feature `testing`), and a store
+/// that several processes can share also `conformance::run_shared`: they
+/// are this contract made executable. Times MUST be kept to the microsecond.
 ///
 /// # Errors
 ///
@@ -361,4 +415,16 @@ pub trait CallStore: Send + Sync {
     /// statuses no call is in are left out. For gauges such as the
     /// backlog of scheduled calls.
     async fn count_by_status(&self) -> Result<Vec<(CallStatus, u64)>, StoreError>;
+
+    /// The due moments that other processes sharing this storage write
+    /// from now on (see [`Announcements`]). A store that several processes
+    /// can share SHOULD announce, within milliseconds of each commit, every
+    /// `scheduled_at` of a `scheduled` call and every `deadline_at` it
+    /// writes that is sooner than what was due before; announcing more is
+    /// harmless, as workers compare each moment with their plan. Workers
+    /// call this once, when they start. By default nothing is announced,
+    /// and other processes' calls are seen at the next recheck.
+    fn announcements(&self) -> Announcements {
+        Announcements::none()
+    }
 }

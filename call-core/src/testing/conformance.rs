@@ -13,7 +13,9 @@
 //! ```
 //!
 //! Each check gets a fresh store from the factory and panics, naming the
-//! check and what differed, when the store breaks the contract.
+//! check and what differed, when the store breaks the contract. A store
+//! that several processes can share also runs [`run_shared`], whose checks
+//! take two stores on one storage.
 
 use std::{collections::HashSet, future::Future, sync::Arc};
 
@@ -51,6 +53,165 @@ where
     queue_registry(make_store().await).await;
     stats_inputs(make_store().await).await;
     count_by_status(make_store().await).await;
+}
+
+/// Runs the checks that need two stores on one storage, as two processes
+/// (or two machines) would open it: `make_pair` answers two stores on a
+/// fresh, shared storage for each check. A store that only one process can
+/// use (such as [`MemoryStore`](super::MemoryStore)) passes the same store
+/// twice.
+///
+/// # Panics
+///
+/// When the stores break the contract: the message names the check.
+pub async fn run_shared<F, Fut>(make_pair: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = (Arc<dyn CallStore>, Arc<dyn CallStore>)>,
+{
+    each_store_sees_the_others_writes(make_pair().await).await;
+    claims_from_two_stores_never_overlap(make_pair().await).await;
+    a_save_racing_a_claim_loses_or_wins_whole(make_pair().await).await;
+}
+
+type Pair = (Arc<dyn CallStore>, Arc<dyn CallStore>);
+
+async fn each_store_sees_the_others_writes((a, b): Pair) {
+    let call_a = call("a", 0, |_| {});
+    insert_all(&a, std::slice::from_ref(&call_a)).await;
+    assert_eq!(
+        b.get(call_a.id()).await.unwrap().as_ref(),
+        Some(&call_a),
+        "each_store_sees_the_others_writes: an insert"
+    );
+    let saved_by_b = next_version(&call_a, |p| p.customer_name = Some("b".into()));
+    b.save(&saved_by_b, &[event(&saved_by_b, "e1", EventType::CallFlagged, t(1))]).await.unwrap();
+    let stale = next_version(&call_a, |p| p.customer_name = Some("stale".into()));
+    assert_eq!(
+        a.save(&stale, &[event(&stale, "e2", EventType::CallFlagged, t(2))]).await,
+        Err(StoreError::Conflict { id: call_a.id().clone(), expected: 1 }),
+        "each_store_sees_the_others_writes: a save based on what the other replaced"
+    );
+    assert_eq!(a.events(call_a.id()).await.unwrap().len(), 1, "only the first save's event");
+    assert_eq!(
+        a.event(&EventId::parse("e1").unwrap()).await.unwrap().map(|e| e.call_id().clone()),
+        Some(call_a.id().clone()),
+        "each_store_sees_the_others_writes: an event"
+    );
+}
+
+async fn claims_from_two_stores_never_overlap((a, b): Pair) {
+    let calls: Vec<Call> =
+        (0..300).map(|i| call(&format!("c{i:03}"), 0, |p| p.scheduled_at = Some(t(-1)))).collect();
+    insert_all(&a, &calls).await;
+    let mut workers = tokio::task::JoinSet::new();
+    for w in 0..8 {
+        let store = if w % 2 == 0 { a.clone() } else { b.clone() };
+        workers.spawn(async move {
+            let claim = Claim {
+                now: t(0),
+                worker: WorkerId::parse(format!("w{w}")).unwrap(),
+                lease_until: t(30),
+                limit: 7,
+            };
+            let mut mine = Vec::new();
+            loop {
+                let claimed = store.claim_due(&claim).await.unwrap();
+                if claimed.is_empty() {
+                    return mine;
+                }
+                mine.extend(claimed.into_iter().map(|(c, _)| c.id().clone()));
+                tokio::task::yield_now().await;
+            }
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(mine) = workers.join_next().await {
+        all.extend(mine.unwrap());
+    }
+    let unique: HashSet<&CallId> = all.iter().collect();
+    assert_eq!(all.len(), 300, "claims_from_two_stores_never_overlap: every call claimed once");
+    assert_eq!(unique.len(), 300, "claims_from_two_stores_never_overlap: no call claimed twice");
+    for call in &calls {
+        let events = b.events(call.id()).await.unwrap();
+        assert_eq!(
+            events.iter().map(CallEvent::event_type).collect::<Vec<_>>(),
+            [EventType::CallDispatched],
+            "claims_from_two_stores_never_overlap: one call_dispatched each"
+        );
+    }
+}
+
+/// A claim on one store and a cancel (a save of the version read before)
+/// on the other race for each of 100 due calls: each call ends claimed or
+/// canceled, never both, and its log holds the winner's event alone.
+async fn a_save_racing_a_claim_loses_or_wins_whole((a, b): Pair) {
+    let calls: Vec<Call> =
+        (0..100).map(|i| call(&format!("r{i:03}"), 0, |p| p.scheduled_at = Some(t(-1)))).collect();
+    insert_all(&a, &calls).await;
+    let claimer = tokio::spawn({
+        let a = a.clone();
+        async move {
+            let claim = Claim {
+                now: t(0),
+                worker: WorkerId::parse("claimer").unwrap(),
+                lease_until: t(30),
+                limit: 3,
+            };
+            let mut claimed = HashSet::new();
+            loop {
+                let batch = a.claim_due(&claim).await.unwrap();
+                if batch.is_empty() {
+                    return claimed;
+                }
+                claimed.extend(batch.into_iter().map(|(c, _)| c.id().clone()));
+                tokio::task::yield_now().await;
+            }
+        }
+    });
+    let canceler = tokio::spawn({
+        let calls = calls.clone();
+        async move {
+            let mut canceled = HashSet::new();
+            for (i, call) in calls.iter().enumerate() {
+                let next = next_version(call, |p| p.status = CallStatus::Canceled);
+                let cancel = event(&next, &format!("cancel-{i}"), EventType::CallCanceled, t(0));
+                match b.save(&next, &[cancel]).await {
+                    Ok(()) => {
+                        canceled.insert(call.id().clone());
+                    }
+                    Err(StoreError::Conflict { .. }) => {}
+                    Err(other) => panic!("a_save_racing_a_claim: unexpected {other}"),
+                }
+                tokio::task::yield_now().await;
+            }
+            canceled
+        }
+    });
+    let claimed = claimer.await.unwrap();
+    let canceled = canceler.await.unwrap();
+    assert!(
+        claimed.is_disjoint(&canceled),
+        "a_save_racing_a_claim: a call both claimed and canceled"
+    );
+    assert_eq!(
+        claimed.len() + canceled.len(),
+        100,
+        "a_save_racing_a_claim: every call claimed or canceled"
+    );
+    for call in &calls {
+        let stored = a.get(call.id()).await.unwrap().unwrap();
+        let log: Vec<EventType> =
+            a.events(call.id()).await.unwrap().iter().map(CallEvent::event_type).collect();
+        let (status, logged) = if claimed.contains(call.id()) {
+            (CallStatus::Dispatching, EventType::CallDispatched)
+        } else {
+            (CallStatus::Canceled, EventType::CallCanceled)
+        };
+        assert_eq!(stored.status(), status, "a_save_racing_a_claim: the winner's status");
+        assert_eq!(stored.version(), 2, "a_save_racing_a_claim: one change");
+        assert_eq!(log, [logged], "a_save_racing_a_claim: the winner's event alone");
+    }
 }
 
 fn t0() -> DateTime<Utc> {

@@ -27,3 +27,20 @@ async fn an_in_memory_store_meets_the_contract() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_file_stores_on_one_file_meet_the_contract() {
+    let dirs = Arc::new(Mutex::new(Vec::<TempDir>::new()));
+    conformance::run_shared(|| {
+        let dirs = dirs.clone();
+        async move {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("calls.db");
+            let first = SqliteStore::open(&path).await.unwrap();
+            let second = SqliteStore::open(&path).await.unwrap();
+            dirs.lock().unwrap().push(dir);
+            (Arc::new(first) as Arc<dyn CallStore>, Arc::new(second) as Arc<dyn CallStore>)
+        }
+    })
+    .await;
+}

@@ -1,0 +1,736 @@
+//! callwork's [`CallStore`] on PostgreSQL: one schedule shared by many
+//! workers on many machines.
+//!
+//! The same contract as the SQLite store (it runs the same conformance
+//! suite), on a server that any number of processes reach at once:
+//!
+//! - **claims** are one statement, `UPDATE … WHERE id IN (SELECT … FOR
+//!   UPDATE SKIP LOCKED LIMIT n) RETURNING …`, which also logs each claimed
+//!   call's `call_dispatched` event: concurrent workers never get the same
+//!   call and never wait on each other's locked rows;
+//! - **wake-ups cross machines**: a trigger announces, on commit, the
+//!   earliest due moment each write sets (`NOTIFY callwork_due`), and a
+//!   worker's [`CallStore::announcements`] `LISTEN`s, so a call scheduled
+//!   for now by an API server on one machine is placed by a worker on
+//!   another at once;
+//! - **every write is one statement** (a batch binds one array per column
+//!   and reads it with `UNNEST`), so each is atomic without a transaction
+//!   block and costs one round trip;
+//! - the schema is embedded (`migrations/`) and brought up to date on open,
+//!   under sqlx's advisory lock, so processes starting together are safe.
+//!
+//! `sqlx` runtime queries only: a fresh clone builds with no `DATABASE_URL`.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use call_core::{Engine, NewCall, PhoneNumber};
+//! use call_store_postgres::PgStore;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = PgStore::open("postgres://postgres@127.0.0.1:5432/calls").await?;
+//! let engine = Engine::builder(Arc::new(store)).build();
+//! let call = engine.schedule(NewCall::to(PhoneNumber::parse("+14155550100")?)).await?;
+//! assert_eq!(engine.get(call.id()).await?, call);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The crate's tests run that against a throwaway server
+//! ([`testing::TestServer`], feature `testing`).
+
+mod listen;
+mod pages;
+mod rows;
+mod sql;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::{
+    collections::{BTreeMap, HashSet},
+    str::FromStr,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use call_core::{
+    AgentId, Call, CallEvent, CallId, CallStatus, EventId, PhoneNumber, QueueId, StatusGroup,
+    ports::{
+        AgentTotals, Announcements, CallStore, Claim, Cursor, HistoryQuery, ListQuery, Page,
+        Queue, QueueTotals, StatsInputs, StoreError,
+    },
+};
+use chrono::{DateTime, Utc};
+use sqlx::{
+    PgPool, Row,
+    error::ErrorKind,
+    migrate::{MigrateError, Migrator},
+    postgres::{PgConnectOptions, PgPoolOptions, PgRow},
+};
+use tokio::sync::broadcast;
+
+use crate::{
+    pages::PageQuery,
+    rows::{CallArrays, EventArrays, call_from_row, corrupt, event_from_row},
+};
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// How long opening waits for the server, and a query for a free connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Announcements kept for a worker that is slow to read them; past that it
+/// is told to look at the store (see [`Announcements::next`]).
+const ANNOUNCEMENTS_BUFFER: usize = 1024;
+
+/// How a [`PgStore`] connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PgOptions {
+    /// Connections in the pool, at most. Each worker holds one more for
+    /// `LISTEN` once it starts.
+    pub max_connections: u32,
+}
+
+impl Default for PgOptions {
+    /// Ten connections.
+    fn default() -> PgOptions {
+        PgOptions { max_connections: 10 }
+    }
+}
+
+impl PgOptions {
+    /// The default options with `max_connections` connections at most (at least 1).
+    pub fn max_connections(max_connections: u32) -> PgOptions {
+        PgOptions { max_connections: max_connections.max(1) }
+    }
+}
+
+/// Why a store could not be opened. Each names the server, without its password.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The text is not a `postgres://` URL sqlx can read.
+    #[error("cannot open {url}: not a PostgreSQL URL: {message}")]
+    InvalidUrl {
+        /// The URL, without its password.
+        url: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// No server answered at that address.
+    #[error("cannot connect to {url}: {message}; is PostgreSQL running there?")]
+    Unreachable {
+        /// The URL, without its password.
+        url: String,
+        /// What the connection attempt said.
+        message: String,
+    },
+    /// The server refused the user or password.
+    #[error("cannot connect to {url}: the server refused the user or password: {message}")]
+    Authentication {
+        /// The URL, without its password.
+        url: String,
+        /// What the server said.
+        message: String,
+    },
+    /// The database named in the URL does not exist on that server.
+    #[error("cannot open {url}: {message}; create it first (createdb)")]
+    NoDatabase {
+        /// The URL, without its password.
+        url: String,
+        /// What the server said.
+        message: String,
+    },
+    /// The database was written by a newer version of this program.
+    #[error(
+        "cannot open {url}: its schema is version {found}, newer than this program knows ({known}); \
+         use a newer callwork"
+    )]
+    SchemaTooNew {
+        /// The URL, without its password.
+        url: String,
+        /// The newest schema version in the database.
+        found: i64,
+        /// The newest schema version this program knows.
+        known: i64,
+    },
+    /// Anything else the server refused.
+    #[error("cannot open {url}: {message}")]
+    Other {
+        /// The URL, without its password.
+        url: String,
+        /// What the server said.
+        message: String,
+    },
+}
+
+/// A [`CallStore`] on a PostgreSQL database. Cheap to clone: clones share
+/// the pool and the listener.
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: PgPool,
+    location: Arc<str>,
+    /// Started by the first [`CallStore::announcements`].
+    announcer: Arc<OnceLock<broadcast::Sender<DateTime<Utc>>>>,
+}
+
+/// `url` with its password replaced, fit for messages and logs.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "the database URL".to_owned(),
+    }
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/database`)
+    /// with [`PgOptions::default`] and brings its schema up to date.
+    ///
+    /// # Errors
+    ///
+    /// An [`OpenError`]: a URL that is not one, a server that does not
+    /// answer, refused credentials, a missing database, a schema newer than
+    /// this program, or anything else the server refuses.
+    pub async fn open(url: &str) -> Result<PgStore, OpenError> {
+        PgStore::open_with(url, &PgOptions::default()).await
+    }
+
+    /// [`PgStore::open`] with these options.
+    ///
+    /// # Errors
+    ///
+    /// As [`PgStore::open`].
+    pub async fn open_with(url: &str, options: &PgOptions) -> Result<PgStore, OpenError> {
+        let location = redact(url);
+        let connect = PgConnectOptions::from_str(url).map_err(|e| OpenError::InvalidUrl {
+            url: location.clone(),
+            message: e.to_string(),
+        })?;
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_with(connect.application_name("callwork"))
+            .await
+            .map_err(|e| classify(&location, e))?;
+        match MIGRATOR.run(&pool).await {
+            Ok(()) => {}
+            Err(MigrateError::VersionMissing(found)) => {
+                return Err(OpenError::SchemaTooNew {
+                    url: location,
+                    found,
+                    known: MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0),
+                });
+            }
+            Err(MigrateError::Execute(error)) => return Err(classify(&location, error)),
+            Err(other) => return Err(OpenError::Other { url: location, message: other.to_string() }),
+        }
+        Ok(PgStore { pool, location: location.into(), announcer: Arc::default() })
+    }
+
+    /// Where the database is: its URL, without the password.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// The pool, for tests and tools that read the tables directly.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The plan PostgreSQL picks for each query shape this store runs,
+    /// keyed by a name, with sequential scans disabled: a shape that still
+    /// shows `Seq Scan` has no index to serve it. For tests.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when a plan cannot be read.
+    pub async fn query_plans(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {
+        let invalid = |e: call_core::ValidationError| StoreError::Backend(e.to_string());
+        let phone = PhoneNumber::parse("+14155550100").map_err(invalid)?;
+        let queue = QueueId::parse("q").map_err(invalid)?;
+        let now = Utc::now();
+        let cursor = Cursor { created_at: now, id: CallId::generate() };
+        let ended = StatusGroup::Ended.statuses();
+        let page = |statuses: &[CallStatus], queue: Option<&QueueId>, phone: Option<&PhoneNumber>| {
+            let query = PageQuery {
+                statuses,
+                queue,
+                phone,
+                since: None,
+                until: None,
+                cursor: Some(&cursor),
+                limit: 50,
+            };
+            let mut b = sqlx::QueryBuilder::new("EXPLAIN ");
+            query.push(&mut b);
+            b
+        };
+        let history = HistoryQuery { since: Some(now), until: Some(now), ..HistoryQuery::default() };
+        let mut history_shape = sqlx::QueryBuilder::new("EXPLAIN ");
+        history_query(&phone, &history).push(&mut history_shape);
+        let mut built = vec![
+            ("list", page(&[], None, None)),
+            ("list by status", page(&[CallStatus::Completed], None, None)),
+            ("list by status group", page(&ended, None, None)),
+            ("list by queue", page(&[], Some(&queue), None)),
+            ("list by number", page(&[], None, Some(&phone))),
+            ("history", history_shape),
+        ];
+        let explain = |sql: &str| sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}")));
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        sqlx::query("SET enable_seqscan = off").execute(&mut *conn).await.map_err(backend)?;
+        let mut plans = Vec::new();
+        for (name, b) in &mut built {
+            let rows = b.build().fetch_all(&mut *conn).await.map_err(backend)?;
+            plans.push((name.to_string(), rows.iter().map(|r| r.get::<String, _>(0)).collect()));
+        }
+        let statements = [
+            ("due", explain(sql::DUE).bind(now).bind(100_i64)),
+            ("next due", explain(sql::NEXT_DUE)),
+            ("deadlines", explain(sql::DEADLINES_DUE).bind(now).bind(100_i64)),
+            ("leases", explain(sql::EXPIRED_LEASES).bind(now).bind(100_i64)),
+            ("following", explain(sql::FOLLOWING).bind("").bind(100_i64)),
+            ("by id", explain(sql::GET_CALL).bind("x")),
+            ("by external id", explain(sql::GET_BY_EXTERNAL_ID).bind("x")),
+            ("events of a call", explain(sql::EVENTS_OF_CALL).bind("x")),
+            ("event by id", explain(sql::EVENT_BY_ID).bind("x")),
+        ];
+        for (name, statement) in statements {
+            let rows = statement.fetch_all(&mut *conn).await.map_err(backend)?;
+            plans.push((name.to_owned(), rows.iter().map(|r| r.get::<String, _>(0)).collect()));
+        }
+        sqlx::query("RESET enable_seqscan").execute(&mut *conn).await.map_err(backend)?;
+        Ok(plans)
+    }
+}
+
+fn classify(url: &str, error: sqlx::Error) -> OpenError {
+    let url = url.to_owned();
+    match &error {
+        sqlx::Error::Database(db) => {
+            let message = db.message().to_owned();
+            match db.code().as_deref() {
+                Some("28P01" | "28000") => OpenError::Authentication { url, message },
+                Some("3D000") => OpenError::NoDatabase { url, message },
+                _ => OpenError::Other { url, message },
+            }
+        }
+        sqlx::Error::Io(e) => OpenError::Unreachable { url, message: e.to_string() },
+        sqlx::Error::PoolTimedOut => {
+            OpenError::Unreachable { url, message: "no answer within 10 s".to_owned() }
+        }
+        sqlx::Error::Tls(e) => OpenError::Unreachable { url, message: e.to_string() },
+        other => OpenError::Other { url, message: other.to_string() },
+    }
+}
+
+fn backend(error: sqlx::Error) -> StoreError {
+    StoreError::Backend(error.to_string())
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.kind() == ErrorKind::UniqueViolation)
+}
+
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn calls(rows: &[PgRow]) -> Result<Vec<Call>, StoreError> {
+    rows.iter().map(call_from_row).collect()
+}
+
+fn page(rows: &[PgRow], limit: usize) -> Result<Page<Call>, StoreError> {
+    let items = calls(rows)?;
+    let next_cursor =
+        (items.len() == limit.max(1)).then(|| items.last().map(Cursor::after)).flatten();
+    Ok(Page { items, next_cursor })
+}
+
+fn history_query<'a>(number: &'a PhoneNumber, query: &'a HistoryQuery) -> PageQuery<'a> {
+    const LISTED: &[CallStatus] = &[
+        CallStatus::Completed,
+        CallStatus::Failed,
+        CallStatus::Busy,
+        CallStatus::NoAnswer,
+        CallStatus::Abandoned,
+    ];
+    PageQuery {
+        statuses: LISTED,
+        queue: None,
+        phone: Some(number),
+        since: query.since,
+        until: query.until,
+        cursor: query.cursor.as_ref(),
+        limit: query.limit,
+    }
+}
+
+/// The first id that appears twice in `ids`.
+fn repeated<'a>(ids: impl IntoIterator<Item = &'a String>) -> Option<&'a String> {
+    let mut seen = HashSet::new();
+    ids.into_iter().find(|id| !seen.insert(*id))
+}
+
+impl PgStore {
+    /// After a unique violation: the first of `ids` that repeats or is
+    /// already stored by `existing` (a query of ids), if any.
+    async fn first_taken(&self, existing: &'static str, ids: &[String]) -> Result<Option<String>, StoreError> {
+        if let Some(id) = repeated(ids) {
+            return Ok(Some(id.clone()));
+        }
+        let rows = sqlx::query(existing).bind(ids).fetch_all(&self.pool).await.map_err(backend)?;
+        let taken: HashSet<String> = rows.iter().map(|r| r.get::<String, _>(0)).collect();
+        Ok(ids.iter().find(|id| taken.contains(*id)).cloned())
+    }
+
+    /// Turns a unique violation of a write into the contract's answer: the
+    /// duplicate call, else the duplicate event.
+    async fn duplicate(
+        &self,
+        error: sqlx::Error,
+        call_ids: &[String],
+        event_ids: &[String],
+    ) -> StoreError {
+        if !is_unique_violation(&error) {
+            return backend(error);
+        }
+        let constraint = match &error {
+            sqlx::Error::Database(db) => db.constraint().unwrap_or_default().to_owned(),
+            _ => String::new(),
+        };
+        let found = if constraint.starts_with("calls") {
+            self.first_taken(sql::EXISTING_CALLS, call_ids).await.map(|id| id.map(DuplicateOf::Call))
+        } else {
+            self.first_taken(sql::EXISTING_EVENTS, event_ids).await.map(|id| id.map(DuplicateOf::Event))
+        };
+        match found {
+            Ok(Some(DuplicateOf::Call(id))) => match CallId::parse(id) {
+                Ok(id) => StoreError::DuplicateCall(id),
+                Err(e) => corrupt("id", e),
+            },
+            Ok(Some(DuplicateOf::Event(id))) => match EventId::parse(id) {
+                Ok(id) => StoreError::DuplicateEvent(id),
+                Err(e) => corrupt("id", e),
+            },
+            // Taken by a write that has since been undone: report the first.
+            Ok(None) if constraint.starts_with("calls") => match call_ids.first().map(CallId::parse) {
+                Some(Ok(id)) => StoreError::DuplicateCall(id),
+                _ => backend(error),
+            },
+            Ok(None) => match event_ids.first().map(EventId::parse) {
+                Some(Ok(id)) => StoreError::DuplicateEvent(id),
+                _ => backend(error),
+            },
+            Err(e) => e,
+        }
+    }
+}
+
+enum DuplicateOf {
+    Call(String),
+    Event(String),
+}
+
+#[async_trait]
+impl CallStore for PgStore {
+    async fn insert(&self, calls: &[Call], events: &[CallEvent]) -> Result<(), StoreError> {
+        let call_arrays = CallArrays::of(calls);
+        let event_arrays = EventArrays::of(events);
+        let call_ids = call_arrays.ids().to_vec();
+        let event_ids = event_arrays.ids().to_vec();
+        let query = event_arrays.bind(call_arrays.bind(sqlx::query(sql::INSERT)));
+        match query.execute(&self.pool).await {
+            Ok(_) => Ok(()),
+            Err(error) => Err(self.duplicate(error, &call_ids, &event_ids).await),
+        }
+    }
+
+    async fn get(&self, id: &CallId) -> Result<Option<Call>, StoreError> {
+        let row = sqlx::query(sql::GET_CALL)
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(call_from_row).transpose()
+    }
+
+    async fn get_by_external_id(&self, external_id: &str) -> Result<Option<Call>, StoreError> {
+        let row = sqlx::query(sql::GET_BY_EXTERNAL_ID)
+            .bind(external_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(call_from_row).transpose()
+    }
+
+    async fn save(&self, call: &Call, events: &[CallEvent]) -> Result<(), StoreError> {
+        let event_arrays = EventArrays::of(events);
+        let event_ids = event_arrays.ids().to_vec();
+        let query = event_arrays.bind(CallArrays::of([call]).bind(sqlx::query(sql::SAVE)));
+        let saved = match query.fetch_all(&self.pool).await {
+            Ok(rows) => rows.len(),
+            Err(error) => return Err(self.duplicate(error, &[], &event_ids).await),
+        };
+        if saved == 1 {
+            return Ok(());
+        }
+        let exists = sqlx::query(sql::EXISTING_CALLS)
+            .bind(vec![call.id().to_string()])
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .is_some();
+        Err(if exists {
+            StoreError::Conflict { id: call.id().clone(), expected: call.version().wrapping_sub(1) }
+        } else {
+            StoreError::NotFound(call.id().clone())
+        })
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Page<Call>, StoreError> {
+        let mut statuses: Vec<CallStatus> =
+            query.statuses.iter().flat_map(|f| f.statuses()).collect();
+        statuses.sort();
+        statuses.dedup();
+        let page_query = PageQuery {
+            statuses: &statuses,
+            queue: query.queue.as_ref(),
+            phone: query.phone.as_ref(),
+            since: None,
+            until: None,
+            cursor: query.cursor.as_ref(),
+            limit: query.limit,
+        };
+        let rows = page_query.build().build().fetch_all(&self.pool).await.map_err(backend)?;
+        page(&rows, query.limit)
+    }
+
+    async fn claim_due(&self, claim: &Claim) -> Result<Vec<(Call, CallEvent)>, StoreError> {
+        let event_ids: Vec<String> =
+            (0..claim.limit.min(100_000)).map(|_| EventId::generate().to_string()).collect();
+        let rows = sqlx::query(sql::CLAIM)
+            .bind(claim.worker.to_string())
+            .bind(claim.lease_until)
+            .bind(claim.now)
+            .bind(limit(event_ids.len()))
+            .bind(event_ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let call = call_from_row(row)?;
+            let event_id: String = row.try_get("event_id").map_err(|e| corrupt("event_id", e))?;
+            let event_id = EventId::parse(event_id).map_err(|e| corrupt("event_id", e))?;
+            claimed.push((call.clone(), claim.dispatched_event_with_id(&call, event_id)));
+        }
+        Ok(claimed)
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row = sqlx::query(sql::NEXT_DUE).fetch_one(&self.pool).await.map_err(backend)?;
+        row.try_get("t").map_err(backend)
+    }
+
+    async fn deadlines_due(&self, now: DateTime<Utc>, n: usize) -> Result<Vec<Call>, StoreError> {
+        let rows = sqlx::query(sql::DEADLINES_DUE)
+            .bind(now)
+            .bind(limit(n))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        calls(&rows)
+    }
+
+    async fn expired_leases(&self, now: DateTime<Utc>, n: usize) -> Result<Vec<Call>, StoreError> {
+        let rows = sqlx::query(sql::EXPIRED_LEASES)
+            .bind(now)
+            .bind(limit(n))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        calls(&rows)
+    }
+
+    async fn following(&self, after: Option<&CallId>, n: usize) -> Result<Vec<Call>, StoreError> {
+        let rows = sqlx::query(sql::FOLLOWING)
+            .bind(after.map_or("", CallId::as_str))
+            .bind(limit(n))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        calls(&rows)
+    }
+
+    async fn history(
+        &self,
+        number: &PhoneNumber,
+        query: &HistoryQuery,
+    ) -> Result<Page<Call>, StoreError> {
+        let rows = history_query(number, query)
+            .build()
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        page(&rows, query.limit)
+    }
+
+    async fn events(&self, id: &CallId) -> Result<Vec<CallEvent>, StoreError> {
+        let rows = sqlx::query(sql::EVENTS_OF_CALL)
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn event(&self, id: &EventId) -> Result<Option<CallEvent>, StoreError> {
+        let row = sqlx::query(sql::EVENT_BY_ID)
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(event_from_row).transpose()
+    }
+
+    async fn add_queue(&self, queue: &Queue) -> Result<(), StoreError> {
+        let added = sqlx::query(sql::ADD_QUEUE)
+            .bind(queue.id.as_str())
+            .bind(queue.created_at)
+            .execute(&self.pool)
+            .await;
+        match added {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::DuplicateQueue(queue.id.clone())),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn remove_queue(&self, id: &QueueId) -> Result<bool, StoreError> {
+        let done = sqlx::query(sql::REMOVE_QUEUE)
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn queue(&self, id: &QueueId) -> Result<Option<Queue>, StoreError> {
+        let row = sqlx::query(sql::GET_QUEUE)
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(queue_from_row).transpose()
+    }
+
+    async fn queues(&self) -> Result<Vec<Queue>, StoreError> {
+        let rows = sqlx::query(sql::QUEUES).fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter().map(queue_from_row).collect()
+    }
+
+    async fn count_by_status(&self) -> Result<Vec<(CallStatus, u64)>, StoreError> {
+        let rows = sqlx::query(sql::COUNT_BY_STATUS).fetch_all(&self.pool).await.map_err(backend)?;
+        let mut counts = Vec::with_capacity(rows.len());
+        for row in rows {
+            let status: String = row.try_get("status").map_err(backend)?;
+            let status = CallStatus::parse(&status).map_err(|e| corrupt("status", e))?;
+            counts.push((status, count(&row, "n")?));
+        }
+        counts.sort_by_key(|&(status, _)| CallStatus::ALL.iter().position(|s| *s == status));
+        Ok(counts)
+    }
+
+    async fn stats_inputs(&self, sla_seconds: f64) -> Result<StatsInputs, StoreError> {
+        let queue_rows = sqlx::query(sql::QUEUE_TOTALS)
+            .bind(sla_seconds)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        let agent_rows = sqlx::query(sql::AGENT_TOTALS).fetch_all(&self.pool).await.map_err(backend)?;
+        let reroute_rows = sqlx::query(sql::REROUTES).fetch_all(&self.pool).await.map_err(backend)?;
+        let agent = |row: &PgRow| -> Result<AgentId, StoreError> {
+            let id: String = row.try_get("agent_id").map_err(backend)?;
+            AgentId::parse(id).map_err(|e| corrupt("agent_id", e))
+        };
+        let seconds = |row: &PgRow, column: &str| -> Result<f64, StoreError> {
+            row.try_get(column).map_err(|e| corrupt(column, e))
+        };
+        let mut queues = Vec::with_capacity(queue_rows.len());
+        for row in &queue_rows {
+            let id: String = row.try_get("queue_id").map_err(backend)?;
+            queues.push(QueueTotals {
+                queue_id: QueueId::parse(id).map_err(|e| corrupt("queue_id", e))?,
+                offered: count(row, "offered")?,
+                answered: count(row, "answered")?,
+                abandoned: count(row, "abandoned")?,
+                answered_within_sla: count(row, "within_sla")?,
+                wait_seconds: seconds(row, "wait")?,
+                hold_seconds: seconds(row, "hold")?,
+            });
+        }
+        let mut agents: BTreeMap<AgentId, AgentTotals> = BTreeMap::new();
+        for row in &agent_rows {
+            let agent_id = agent(row)?;
+            agents.insert(
+                agent_id.clone(),
+                AgentTotals {
+                    agent_id,
+                    answered: count(row, "answered")?,
+                    wait_seconds: seconds(row, "wait")?,
+                    talk_seconds: seconds(row, "talk")?,
+                    hold_seconds: seconds(row, "hold")?,
+                    reroutes: 0,
+                },
+            );
+        }
+        for row in &reroute_rows {
+            let agent_id = agent(row)?;
+            let reroutes = count(row, "n")?;
+            agents
+                .entry(agent_id.clone())
+                .or_insert_with(|| AgentTotals {
+                    agent_id,
+                    answered: 0,
+                    wait_seconds: 0.0,
+                    talk_seconds: 0.0,
+                    hold_seconds: 0.0,
+                    reroutes: 0,
+                })
+                .reroutes = reroutes;
+        }
+        Ok(StatsInputs { queues, agents: agents.into_values().collect() })
+    }
+
+    fn announcements(&self) -> Announcements {
+        let sender = self.announcer.get_or_init(|| {
+            let sender = broadcast::Sender::new(ANNOUNCEMENTS_BUFFER);
+            tokio::spawn(listen::relay(self.pool.clone(), sender.clone()));
+            sender
+        });
+        Announcements::subscribe(sender)
+    }
+}
+
+fn count(row: &PgRow, column: &str) -> Result<u64, StoreError> {
+    let n: i64 = row.try_get(column).map_err(|e| corrupt(column, e))?;
+    u64::try_from(n).map_err(|e| corrupt(column, e))
+}
+
+fn queue_from_row(row: &PgRow) -> Result<Queue, StoreError> {
+    let id: String = row.try_get("id").map_err(|e| corrupt("id", e))?;
+    Ok(Queue {
+        id: QueueId::parse(id).map_err(|e| corrupt("id", e))?,
+        created_at: row.try_get("created_at").map_err(|e| corrupt("created_at", e))?,
+    })
+}

@@ -1,0 +1,78 @@
+//! Wake-ups across processes: one `LISTEN callwork_due` connection per
+//! store, started when a worker first asks, relaying each announced due
+//! moment to the workers of this process.
+//!
+//! The trigger in the first migration sends the notification from the
+//! writing transaction, so it arrives only once the write is committed and
+//! visible. Notifications sent while the connection was down are lost, so
+//! after a reconnection the listener announces the earliest moment there
+//! is, which makes every worker look at the store.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::{PgPool, postgres::PgListener};
+use tokio::sync::broadcast;
+
+/// The channel the migration's trigger notifies.
+pub(crate) const CHANNEL: &str = "callwork_due";
+
+/// How long to wait before connecting again after a failure.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// Listens until every subscriber is gone.
+pub(crate) async fn relay(pool: PgPool, sender: broadcast::Sender<DateTime<Utc>>) {
+    let mut first = true;
+    loop {
+        let mut listener = match connect(&pool).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                if pool.is_closed() {
+                    return;
+                }
+                tracing::warn!(%error, "cannot listen for due calls; trying again");
+                tokio::time::sleep(RETRY).await;
+                continue;
+            }
+        };
+        if !first {
+            // Whatever was announced while the connection was down is lost.
+            let _ = sender.send(DateTime::<Utc>::MIN_UTC);
+        }
+        first = false;
+        loop {
+            if sender.receiver_count() == 0 {
+                return;
+            }
+            match listener.try_recv().await {
+                Ok(Some(notification)) => {
+                    if let Some(due) = parse(notification.payload()) {
+                        // No subscriber right now is not an error.
+                        let _ = sender.send(due);
+                    }
+                }
+                // The connection was lost: connect again, then wake everyone.
+                Ok(None) => break,
+                Err(error) => {
+                    if pool.is_closed() {
+                        return;
+                    }
+                    tracing::warn!(%error, "lost the connection listening for due calls");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+/// A payload of the trigger: microseconds since the epoch.
+fn parse(payload: &str) -> Option<DateTime<Utc>> {
+    let micros: i64 = payload.trim().parse().ok()?;
+    Utc.timestamp_micros(micros).single()
+}

@@ -1,0 +1,114 @@
+//! The one query shape behind listings and histories: newest first by
+//! (`created_at`, `id`), keyset-paged, each filter served by an index.
+//!
+//! As in the SQLite store, a filter that is a set (several statuses, either
+//! side of a number) is split into arms, each a walk down one index that
+//! stops after `limit` rows; the arms are merged and cut to `limit`. So a
+//! page costs about `arms × limit` rows read, however large the table, and
+//! the planner is never left to choose between a filter and an order.
+
+use call_core::{CallStatus, PhoneNumber, QueueId, ports::Cursor};
+use chrono::{DateTime, Utc};
+use sqlx::{Postgres, QueryBuilder};
+
+use crate::sql::CALL_SELECT;
+
+/// What a page asks for.
+pub(crate) struct PageQuery<'a> {
+    /// Any of these statuses; any status when empty.
+    pub(crate) statuses: &'a [CallStatus],
+    pub(crate) queue: Option<&'a QueueId>,
+    /// Calls with this number on either side.
+    pub(crate) phone: Option<&'a PhoneNumber>,
+    /// `created_at` in `[since, until)`.
+    pub(crate) since: Option<DateTime<Utc>>,
+    pub(crate) until: Option<DateTime<Utc>>,
+    pub(crate) cursor: Option<&'a Cursor>,
+    pub(crate) limit: usize,
+}
+
+enum Arm<'a> {
+    /// The calls to a number, the statuses as a filter.
+    To(&'a PhoneNumber),
+    /// The calls from a number that are not also to it (those the `To` arm has).
+    From(&'a PhoneNumber),
+    /// One status.
+    Status(CallStatus),
+    /// Everything (or the query's queue).
+    All,
+}
+
+impl PageQuery<'_> {
+    fn arms(&self) -> Vec<Arm<'_>> {
+        if let Some(phone) = self.phone {
+            vec![Arm::To(phone), Arm::From(phone)]
+        } else if !self.statuses.is_empty() {
+            self.statuses.iter().map(|s| Arm::Status(*s)).collect()
+        } else {
+            vec![Arm::All]
+        }
+    }
+
+    /// The statement.
+    pub(crate) fn build(&self) -> QueryBuilder<Postgres> {
+        let mut b = QueryBuilder::new("");
+        self.push(&mut b);
+        b
+    }
+
+    /// Appends the statement to `b`.
+    pub(crate) fn push(&self, b: &mut QueryBuilder<Postgres>) {
+        let limit = i64::try_from(self.limit.max(1)).unwrap_or(i64::MAX);
+        let arms = self.arms();
+        let compound = arms.len() > 1;
+        for (i, arm) in arms.iter().enumerate() {
+            if i > 0 {
+                b.push(" UNION ALL ");
+            }
+            b.push("(");
+            self.push_arm(b, arm, limit);
+            b.push(")");
+        }
+        if compound {
+            b.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit);
+        }
+    }
+
+    fn push_arm(&self, b: &mut QueryBuilder<Postgres>, arm: &Arm<'_>, limit: i64) {
+        b.push(format!("SELECT {CALL_SELECT} FROM calls WHERE true"));
+        match arm {
+            Arm::To(phone) => {
+                b.push(" AND to_number = ").push_bind(phone.to_string());
+            }
+            Arm::From(phone) => {
+                b.push(" AND from_number = ").push_bind(phone.to_string());
+                b.push(" AND to_number IS DISTINCT FROM ").push_bind(phone.to_string());
+            }
+            Arm::Status(status) => {
+                b.push(" AND status = ").push_bind(status.as_str());
+            }
+            Arm::All => {}
+        }
+        if matches!(arm, Arm::To(_) | Arm::From(_)) && !self.statuses.is_empty() {
+            let statuses: Vec<&str> = self.statuses.iter().map(|s| s.as_str()).collect();
+            b.push(" AND status = ANY(").push_bind(statuses).push(")");
+        }
+        if let Some(queue) = self.queue {
+            b.push(" AND queue_id = ").push_bind(queue.to_string());
+        }
+        if let Some(since) = self.since {
+            b.push(" AND created_at >= ").push_bind(since);
+        }
+        if let Some(until) = self.until {
+            b.push(" AND created_at < ").push_bind(until);
+        }
+        if let Some(cursor) = self.cursor {
+            b.push(" AND (created_at, id) < (")
+                .push_bind(cursor.created_at)
+                .push(", ")
+                .push_bind(cursor.id.to_string())
+                .push(")");
+        }
+        b.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit);
+    }
+}

@@ -1,0 +1,232 @@
+//! Every statement the store runs, in one place (as River keeps its named
+//! queries), so that the plan check reads the very strings the store runs.
+//!
+//! Calls are read with `metadata::text`, decoded in `rows`; writes bind one
+//! array per column and read them with `UNNEST` (see `rows`).
+
+/// Every column of `calls`, in the order `rows::CallArrays` binds them.
+macro_rules! call_columns {
+    () => {
+        "id, direction, to_number, from_number, customer_name, workflow, media, queue_id, \
+         agent_id, metadata, status, scheduled_at, external_id, attempts, last_error, \
+         created_at, updated_at, initiated_at, routed_at, answered_at, held_at, ended_at, \
+         wait_seconds, hold_seconds, duration_seconds, end_reason, flags, deadline_at, \
+         lease_worker, lease_expires_at, version"
+    };
+}
+
+/// The columns of `calls` as a call is read (metadata as text), each
+/// prefixed with the table name given (`""` or `"calls."`).
+macro_rules! call_select_of {
+    ($t:literal) => {
+        concat!(
+            $t, "id AS id, ", $t, "direction AS direction, ", $t, "to_number AS to_number, ",
+            $t, "from_number AS from_number, ", $t, "customer_name AS customer_name, ",
+            $t, "workflow AS workflow, ", $t, "media AS media, ", $t, "queue_id AS queue_id, ",
+            $t, "agent_id AS agent_id, ", $t, "metadata::text AS metadata, ",
+            $t, "status AS status, ", $t, "scheduled_at AS scheduled_at, ",
+            $t, "external_id AS external_id, ", $t, "attempts AS attempts, ",
+            $t, "last_error AS last_error, ", $t, "created_at AS created_at, ",
+            $t, "updated_at AS updated_at, ", $t, "initiated_at AS initiated_at, ",
+            $t, "routed_at AS routed_at, ", $t, "answered_at AS answered_at, ",
+            $t, "held_at AS held_at, ", $t, "ended_at AS ended_at, ",
+            $t, "wait_seconds AS wait_seconds, ", $t, "hold_seconds AS hold_seconds, ",
+            $t, "duration_seconds AS duration_seconds, ", $t, "end_reason AS end_reason, ",
+            $t, "flags AS flags, ", $t, "deadline_at AS deadline_at, ",
+            $t, "lease_worker AS lease_worker, ", $t, "lease_expires_at AS lease_expires_at, ",
+            $t, "version AS version"
+        )
+    };
+}
+
+/// The columns of `calls` as a call is read.
+macro_rules! call_select {
+    () => {
+        call_select_of!("")
+    };
+}
+
+/// The 31 column arrays of a batch of calls, from parameter `$1`, as rows `u`.
+macro_rules! call_rows {
+    () => {
+        "SELECT u.id, u.direction, u.to_number, u.from_number, u.customer_name, u.workflow, \
+                u.media, u.queue_id, u.agent_id, u.metadata::json, u.status, u.scheduled_at, \
+                u.external_id, u.attempts, u.last_error, u.created_at, u.updated_at, \
+                u.initiated_at, u.routed_at, u.answered_at, u.held_at, u.ended_at, \
+                u.wait_seconds, u.hold_seconds, u.duration_seconds, u.end_reason, u.flags, \
+                u.deadline_at, u.lease_worker, u.lease_expires_at, u.version \
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+                     $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
+                     $12::timestamptz[], $13::text[], $14::int4[], $15::text[], \
+                     $16::timestamptz[], $17::timestamptz[], $18::timestamptz[], \
+                     $19::timestamptz[], $20::timestamptz[], $21::timestamptz[], \
+                     $22::timestamptz[], $23::float8[], $24::float8[], $25::float8[], \
+                     $26::text[], $27::int2[], $28::timestamptz[], $29::text[], \
+                     $30::timestamptz[], $31::int8[]) \
+           AS u(id, direction, to_number, from_number, customer_name, workflow, media, \
+                queue_id, agent_id, metadata, status, scheduled_at, external_id, attempts, \
+                last_error, created_at, updated_at, initiated_at, routed_at, answered_at, \
+                held_at, ended_at, wait_seconds, hold_seconds, duration_seconds, end_reason, \
+                flags, deadline_at, lease_worker, lease_expires_at, version)"
+    };
+}
+
+/// The 7 column arrays of a batch of events, from parameter `$32`, as rows `e`.
+macro_rules! event_rows {
+    () => {
+        "SELECT e.id, e.call_id, e.type, e.timestamp, e.recorded_at, e.source, e.metadata::json \
+         FROM UNNEST($32::text[], $33::text[], $34::text[], $35::timestamptz[], \
+                     $36::timestamptz[], $37::text[], $38::text[]) \
+           AS e(id, call_id, type, timestamp, recorded_at, source, metadata)"
+    };
+}
+
+/// The columns of a call as it is read, for statements built at run time.
+pub(crate) const CALL_SELECT: &str = call_select!();
+
+/// New calls ($1–$31) with their events ($32–$38), in one statement: all or nothing.
+pub(crate) const INSERT: &str = concat!(
+    "WITH new_calls AS (INSERT INTO calls (",
+    call_columns!(),
+    ") ",
+    call_rows!(),
+    " RETURNING 1), new_events AS (INSERT INTO events (id, call_id, type, timestamp, recorded_at, source, metadata) ",
+    event_rows!(),
+    " RETURNING 1) SELECT (SELECT count(*) FROM new_calls) AS calls"
+);
+
+/// Replaces calls ($1–$31) whose stored version is one less, and appends
+/// the events ($32–$38) only if every call was replaced; answers the ids
+/// replaced. One statement, so it is all or nothing.
+pub(crate) const SAVE: &str = concat!(
+    "WITH saved AS (UPDATE calls SET (",
+    call_columns!(),
+    ") = (u.id, u.direction, u.to_number, u.from_number, u.customer_name, u.workflow, u.media, \
+         u.queue_id, u.agent_id, u.metadata::json, u.status, u.scheduled_at, u.external_id, \
+         u.attempts, u.last_error, u.created_at, u.updated_at, u.initiated_at, u.routed_at, \
+         u.answered_at, u.held_at, u.ended_at, u.wait_seconds, u.hold_seconds, \
+         u.duration_seconds, u.end_reason, u.flags, u.deadline_at, u.lease_worker, \
+         u.lease_expires_at, u.version) \
+     FROM (",
+    call_rows!(),
+    ") AS u WHERE calls.id = u.id AND calls.version = u.version - 1 RETURNING calls.id), \
+     appended AS (INSERT INTO events (id, call_id, type, timestamp, recorded_at, source, metadata) ",
+    event_rows!(),
+    " WHERE (SELECT count(*) FROM saved) = cardinality($1::text[]) RETURNING 1) \
+     SELECT id FROM saved"
+);
+
+/// Which of the ids ($1) are calls.
+pub(crate) const EXISTING_CALLS: &str = "SELECT id FROM calls WHERE id = ANY($1::text[])";
+/// Which of the ids ($1) are recorded events.
+pub(crate) const EXISTING_EVENTS: &str = "SELECT id FROM events WHERE id = ANY($1::text[])";
+
+/// The due calls a claim takes: due at or before `$now`, at most `$limit`.
+macro_rules! due_calls {
+    ($now:literal, $limit:literal) => {
+        concat!(
+            "SELECT id FROM calls WHERE status = 'scheduled' AND scheduled_at <= ",
+            $now,
+            " ORDER BY scheduled_at, id LIMIT ",
+            $limit,
+            " FOR UPDATE SKIP LOCKED"
+        )
+    };
+}
+
+/// Claims due calls for worker `$1` until `$2`, at `$3`, at most `$4`, and
+/// logs `call_dispatched` for each with the event ids `$5` (one per call
+/// that may be claimed, given in due order): one statement. Rows locked by
+/// another transaction are skipped, never waited for.
+///
+/// The due rows are locked in a `MATERIALIZED` CTE and joined, as River
+/// does: written as `WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP
+/// LOCKED)`, the planner may run the subquery once per row it updates,
+/// each run locking n more rows, and the statement claims far more than it
+/// returns (the conformance suite caught exactly that).
+pub(crate) const CLAIM: &str = concat!(
+    "WITH due AS MATERIALIZED (",
+    due_calls!("$3", "$4"),
+    "), claimed AS (UPDATE calls SET status = 'dispatching', lease_worker = $1, \
+        lease_expires_at = $2, version = calls.version + 1, updated_at = $3 \
+      FROM due WHERE calls.id = due.id AND calls.status = 'scheduled' RETURNING ",
+    call_select_of!("calls."),
+    "), numbered AS (SELECT claimed.*, event_id FROM \
+        (SELECT claimed.*, row_number() OVER (ORDER BY scheduled_at, id) AS n FROM claimed) AS claimed \
+        JOIN UNNEST($5::text[]) WITH ORDINALITY AS ids(event_id, n) USING (n)), \
+     logged AS (INSERT INTO events (id, call_id, type, timestamp, recorded_at, source, metadata) \
+        SELECT event_id, id, 'call_dispatched', $3, $3, 'scheduler', json_build_object('worker', $1::text) \
+        FROM numbered RETURNING 1) \
+     SELECT * FROM numbered ORDER BY scheduled_at, id"
+);
+
+/// The claim's search for due calls, on its own (`$1` now, `$2` limit), for the plan check.
+pub(crate) const DUE: &str = due_calls!("$1", "$2");
+
+pub(crate) const NEXT_DUE: &str = "SELECT LEAST( \
+     (SELECT min(scheduled_at) FROM calls WHERE status = 'scheduled'), \
+     (SELECT min(deadline_at) FROM calls WHERE deadline_at IS NOT NULL), \
+     (SELECT min(lease_expires_at) FROM calls WHERE status = 'dispatching')) AS t";
+
+pub(crate) const GET_CALL: &str = concat!("SELECT ", call_select!(), " FROM calls WHERE id = $1");
+
+pub(crate) const GET_BY_EXTERNAL_ID: &str =
+    concat!("SELECT ", call_select!(), " FROM calls WHERE external_id = $1 LIMIT 1");
+
+pub(crate) const DEADLINES_DUE: &str = concat!(
+    "SELECT ",
+    call_select!(),
+    " FROM calls WHERE deadline_at IS NOT NULL AND deadline_at <= $1 \
+      ORDER BY deadline_at, id LIMIT $2"
+);
+
+pub(crate) const EXPIRED_LEASES: &str = concat!(
+    "SELECT ",
+    call_select!(),
+    " FROM calls WHERE status = 'dispatching' AND lease_expires_at <= $1 \
+      ORDER BY lease_expires_at, id LIMIT $2"
+);
+
+/// After `$1` (an id, or `''`, which sorts before every id).
+pub(crate) const FOLLOWING: &str = concat!(
+    "SELECT ",
+    call_select!(),
+    " FROM calls WHERE direction = 'outbound' AND external_id IS NOT NULL \
+        AND status IN ('initiated', 'ringing', 'routed', 'active', 'on_hold') AND id > $1 \
+      ORDER BY id LIMIT $2"
+);
+
+pub(crate) const EVENTS_OF_CALL: &str =
+    "SELECT id, call_id, type, timestamp, recorded_at, source, metadata::text AS metadata \
+     FROM events WHERE call_id = $1 ORDER BY seq";
+
+pub(crate) const EVENT_BY_ID: &str =
+    "SELECT id, call_id, type, timestamp, recorded_at, source, metadata::text AS metadata \
+     FROM events WHERE id = $1";
+
+pub(crate) const ADD_QUEUE: &str = "INSERT INTO queues (id, created_at) VALUES ($1, $2)";
+pub(crate) const REMOVE_QUEUE: &str = "DELETE FROM queues WHERE id = $1";
+pub(crate) const GET_QUEUE: &str = "SELECT id, created_at FROM queues WHERE id = $1";
+pub(crate) const QUEUES: &str = "SELECT id, created_at FROM queues ORDER BY id";
+
+pub(crate) const COUNT_BY_STATUS: &str = "SELECT status, count(*) AS n FROM calls GROUP BY status";
+
+/// `$1`: the SLA threshold in seconds.
+pub(crate) const QUEUE_TOTALS: &str = "SELECT queue_id, count(*) AS offered, \
+        count(*) FILTER (WHERE answered_at IS NOT NULL) AS answered, \
+        count(*) FILTER (WHERE status = 'abandoned') AS abandoned, \
+        count(*) FILTER (WHERE answered_at IS NOT NULL AND COALESCE(wait_seconds, 0) <= $1) AS within_sla, \
+        COALESCE(sum(wait_seconds) FILTER (WHERE answered_at IS NOT NULL), 0) AS wait, \
+        COALESCE(sum(hold_seconds) FILTER (WHERE answered_at IS NOT NULL), 0) AS hold \
+     FROM calls \
+     WHERE queue_id IS NOT NULL AND status NOT IN ('scheduled', 'dispatching', 'canceled') \
+     GROUP BY queue_id ORDER BY queue_id";
+
+pub(crate) const AGENT_TOTALS: &str = "SELECT agent_id, count(*) AS answered, \
+        COALESCE(sum(wait_seconds), 0) AS wait, COALESCE(sum(duration_seconds), 0) AS talk, \
+        COALESCE(sum(hold_seconds), 0) AS hold \
+     FROM calls WHERE agent_id IS NOT NULL AND answered_at IS NOT NULL GROUP BY agent_id";
+
+pub(crate) const REROUTES: &str = "SELECT metadata ->> 'agent_id' AS agent_id, count(*) AS n \
+     FROM events WHERE type = 'call_retransfer' AND metadata ->> 'agent_id' IS NOT NULL \
+     GROUP BY 1";
