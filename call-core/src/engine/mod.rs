@@ -594,6 +594,8 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<DateTime<Utc>, ValidationError> {
         let Some(at) = at else { return Ok(now) };
+        // Kept as every store keeps times, so what is answered is what is stored.
+        let at = crate::ports::to_micros(at);
         let tolerance =
             TimeDelta::from_std(self.inner.config.past_tolerance).unwrap_or(TimeDelta::MAX);
         if at < now - tolerance {

@@ -19,7 +19,7 @@ pub trait Clock: Send + Sync + fmt::Debug {
     async fn sleep_until(&self, deadline: DateTime<Utc>);
 }
 
-fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
     t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
 }
 

@@ -7,6 +7,7 @@ mod provider;
 mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub(crate) use clock::to_micros;
 pub use notifier::{Alert, BroadcastNotifier, Fanout, LogNotifier, Notification, Notifier};
 pub use provider::{CallProvider, PlaceCall, ProviderCall, ProviderError, ProviderStatus};
 pub use store::{

@@ -210,3 +210,13 @@ async fn queues_are_a_registry() {
     assert!(app.engine.remove_queue(&sales).await.unwrap());
     assert!(app.engine.queues().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn due_times_are_kept_to_the_microsecond_as_stores_keep_them() {
+    let app = spawn_app();
+    let at = app.at(30.0) + chrono::TimeDelta::nanoseconds(123_456_789);
+    let call = app.engine.schedule(NewCall::to(phone(1)).at(at)).await.unwrap();
+    assert_eq!(call.scheduled_at(), Some(app.at(30.0) + chrono::TimeDelta::microseconds(123_456)));
+    let moved = app.engine.reschedule(call.id(), at + chrono::TimeDelta::seconds(1)).await.unwrap();
+    assert_eq!(moved.scheduled_at().unwrap().timestamp_subsec_nanos() % 1_000, 0);
+}
