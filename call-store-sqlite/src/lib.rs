@@ -35,13 +35,14 @@
 
 mod pages;
 mod rows;
+mod watch;
 mod writer;
 
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
     str::FromStr,
-    sync::Arc,
+    sync::{Arc, OnceLock},
     time::Duration,
 };
 
@@ -49,7 +50,7 @@ use async_trait::async_trait;
 use call_core::{
     AgentId, Call, CallEvent, CallId, CallStatus, EventId, PhoneNumber, QueueId, StatusGroup,
     ports::{
-        AgentTotals, CallStore, Claim, Cursor, HistoryQuery, ListQuery, Page, Queue, QueueTotals,
+        AgentTotals, Announcements, CallStore, Claim, Cursor, HistoryQuery, ListQuery, Page, Queue, QueueTotals,
         StatsInputs, StoreError,
     },
 };
@@ -61,7 +62,7 @@ use sqlx::{
         SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
     },
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::{
     pages::PageQuery,
@@ -129,6 +130,11 @@ pub struct SqliteStore {
     readers: SqlitePool,
     writer: mpsc::Sender<Job>,
     location: Arc<str>,
+    /// How to open a connection that watches the file for other processes'
+    /// commits; `None` in memory, where there are none.
+    watch: Option<SqliteConnectOptions>,
+    /// Started by the first [`CallStore::announcements`].
+    announcer: Arc<OnceLock<broadcast::Sender<DateTime<Utc>>>>,
 }
 
 impl SqliteStore {
@@ -169,12 +175,13 @@ impl SqliteStore {
             .await
             .map_err(open_error)?;
         migrate(&writers, &path).await?;
+        let read_only = options.read_only(true);
         let readers = SqlitePoolOptions::new()
             .max_connections(READERS)
-            .connect_with(options.read_only(true))
+            .connect_with(read_only.clone())
             .await
             .map_err(open_error)?;
-        Ok(SqliteStore::start(readers, writers, path.display().to_string()))
+        Ok(SqliteStore::start(readers, writers, path.display().to_string(), Some(read_only)))
     }
 
     /// A database in memory, gone when the store is dropped. Reads and
@@ -198,13 +205,18 @@ impl SqliteStore {
             .await
             .map_err(|e| classify(&path, e))?;
         migrate(&pool, &path).await?;
-        Ok(SqliteStore::start(pool.clone(), pool, ":memory:".to_owned()))
+        Ok(SqliteStore::start(pool.clone(), pool, ":memory:".to_owned(), None))
     }
 
-    fn start(readers: SqlitePool, writers: SqlitePool, location: String) -> SqliteStore {
+    fn start(
+        readers: SqlitePool,
+        writers: SqlitePool,
+        location: String,
+        watch: Option<SqliteConnectOptions>,
+    ) -> SqliteStore {
         let (writer, jobs) = mpsc::channel(writer::MAX_BATCH * 4);
         tokio::spawn(writer::run(writers, jobs));
-        SqliteStore { readers, writer, location: location.into() }
+        SqliteStore { readers, writer, location: location.into(), watch, announcer: Arc::default() }
     }
 
     /// Where the database is: its path, or `:memory:`.
@@ -314,7 +326,7 @@ fn classify(path: &Path, error: sqlx::Error) -> OpenError {
     OpenError::Other { path, message }
 }
 
-const NEXT_DUE: &str = "SELECT MIN(t) AS t FROM ( \
+pub(crate) const NEXT_DUE: &str = "SELECT MIN(t) AS t FROM ( \
      SELECT MIN(scheduled_at) AS t FROM calls INDEXED BY calls_due WHERE status = 'scheduled' \
      UNION ALL SELECT MIN(deadline_at) FROM calls INDEXED BY calls_deadline WHERE deadline_at IS NOT NULL \
      UNION ALL SELECT MIN(lease_expires_at) FROM calls INDEXED BY calls_lease WHERE status = 'dispatching')";
@@ -541,6 +553,20 @@ impl CallStore for SqliteStore {
         }
         counts.sort_by_key(|&(status, _)| CallStatus::ALL.iter().position(|s| *s == status));
         Ok(counts)
+    }
+
+    /// Other processes on the same file are seen through SQLite's
+    /// `PRAGMA data_version`, read every few milliseconds on a connection of
+    /// its own; when it moved and the next due moment is now sooner, that
+    /// moment is announced. In memory, nothing is.
+    fn announcements(&self) -> Announcements {
+        let Some(options) = &self.watch else { return Announcements::none() };
+        let sender = self.announcer.get_or_init(|| {
+            let sender = broadcast::Sender::new(watch::BUFFER);
+            tokio::spawn(watch::run(options.clone(), sender.clone()));
+            sender
+        });
+        Announcements::subscribe(sender)
     }
 
     async fn stats_inputs(&self, sla_seconds: f64) -> Result<StatsInputs, StoreError> {

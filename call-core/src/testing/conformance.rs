@@ -74,6 +74,56 @@ where
     a_save_racing_a_claim_loses_or_wins_whole(make_pair().await).await;
 }
 
+/// For a store that announces other processes' writes
+/// ([`CallStore::announcements`]): a worker on one store, with a recheck
+/// interval of a minute, places a call scheduled "now" through the other
+/// within two seconds, so it was woken, not rechecking. Answers how long
+/// that took, on the real clock.
+///
+/// # Panics
+///
+/// When the call was not placed within two seconds.
+pub async fn run_wakeups(
+    (worker_store, other): (Arc<dyn CallStore>, Arc<dyn CallStore>),
+) -> std::time::Duration {
+    use crate::{
+        Engine, NewCall, WorkerConfig,
+        ports::{Clock, SystemClock},
+        testing::FakeProvider,
+    };
+
+    let clock = Arc::new(SystemClock);
+    let worker_engine = Engine::builder(worker_store).clock(clock.clone()).build();
+    let config =
+        WorkerConfig { recheck_interval: std::time::Duration::from_secs(60), ..Default::default() };
+    let provider = Arc::new(FakeProvider::new(clock.clone()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(worker_engine.worker(provider.clone(), config).run(async {
+        let _ = stopped.await;
+    }));
+    // Warm the other store's connection and statements with a call due
+    // later than the worker's plan (which wakes nobody), and let the worker
+    // go to sleep on its minute-long plan.
+    let scheduling = Engine::builder(other).clock(clock.clone()).build();
+    let later = clock.now() + TimeDelta::hours(1);
+    scheduling.schedule(NewCall::to(phone(8)).at(later)).await.expect("run_wakeups: schedule");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let call = scheduling.schedule(NewCall::to(phone(7))).await.expect("run_wakeups: schedule");
+    while provider.total_placements() == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "run_wakeups: a call scheduled through another store was not placed within 2 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    let waited = started.elapsed();
+    let _ = stop.send(());
+    worker.await.expect("run_wakeups: the worker stopped");
+    assert_eq!(provider.placements(call.to().unwrap()), 1, "run_wakeups: placed once");
+    waited
+}
+
 type Pair = (Arc<dyn CallStore>, Arc<dyn CallStore>);
 
 async fn each_store_sees_the_others_writes((a, b): Pair) {

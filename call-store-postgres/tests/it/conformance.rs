@@ -21,3 +21,12 @@ async fn two_postgres_stores_on_one_database_meet_the_contract() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_wakes_for_a_call_another_process_schedules_on_the_database() {
+    let Some(server) = server() else { return };
+    let (worker_store, url) = fresh_store(server).await;
+    let other = open(&url).await;
+    let waited = conformance::run_wakeups((Arc::new(worker_store), Arc::new(other))).await;
+    println!("placed {} ms after another store scheduled it", waited.as_millis());
+}

@@ -44,3 +44,13 @@ async fn two_file_stores_on_one_file_meet_the_contract() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_wakes_for_a_call_another_process_schedules_on_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("calls.db");
+    let worker_store = Arc::new(SqliteStore::open(&path).await.unwrap()) as Arc<dyn CallStore>;
+    let other = Arc::new(SqliteStore::open(&path).await.unwrap()) as Arc<dyn CallStore>;
+    let waited = conformance::run_wakeups((worker_store, other)).await;
+    println!("placed {} ms after another store scheduled it", waited.as_millis());
+}
