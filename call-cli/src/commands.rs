@@ -6,7 +6,6 @@ use call_core::{
     CallId, Config, Engine, EventSource, NewCall, PhoneNumber, QueueId, StatusFilter,
     ports::{Cursor, HistoryQuery, ListQuery},
 };
-use call_store_sqlite::SqliteStore;
 use call_wire::{
     CallJson, EventJson, EventRequest, HistoryJson, QueueJson, ScheduleRequest, StatsJson,
 };
@@ -31,7 +30,8 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
     }
     // Check what can be checked before the database is touched (or created).
     let command = Checked::new(cli.command, zone)?;
-    let engine = open(&cli.db).await?;
+    let database = call_db::Database::resolve(cli.db.as_deref());
+    let engine = open(&database, cli.db_pool).await?;
     match command {
         Checked::Schedule(new_call) => {
             let call = engine.schedule(new_call).await?;
@@ -91,13 +91,10 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
 }
 
 /// Opens the database and builds an engine whose events say `cli`.
-pub(crate) async fn open(path: &std::path::Path) -> Result<Engine, CliError> {
-    let store = SqliteStore::open(path).await?;
+pub(crate) async fn open(database: &call_db::Database, pool: u32) -> Result<Engine, CliError> {
+    let store = database.open(Some(pool)).await?;
     let config = Config { source: EventSource::Cli, ..Config::default() };
-    Ok(Engine::builder(Arc::new(store))
-        .config(config)
-        .notifier(Arc::new(crate::run::TransitionLog))
-        .build())
+    Ok(Engine::builder(store).config(config).notifier(Arc::new(crate::run::TransitionLog)).build())
 }
 
 /// A command whose arguments were all checked.

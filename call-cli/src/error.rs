@@ -3,7 +3,7 @@
 use std::{fmt, process::ExitCode};
 
 use call_core::{Error, ValidationError, ports::StoreError};
-use call_store_sqlite::OpenError;
+use call_db::OpenError;
 
 /// A refused command: one line for stderr, and whose fault it was.
 #[derive(Debug)]

@@ -1,5 +1,6 @@
 //! `calls`: schedule, follow and inspect calls, and run the worker, from the
-//! command line. Every command works on one SQLite file (`--db`).
+//! command line. Every command works on one database (`--db`): a SQLite
+//! file, or a PostgreSQL database shared with other processes and machines.
 
 mod commands;
 mod error;
@@ -31,9 +32,16 @@ read in --tz or the machine's zone. DURATION is like 90s, 5m, 2h, 1h30m.";
 #[derive(Debug, Parser)]
 #[command(name = "calls", version, after_help = EXIT_CODES, max_term_width = 100)]
 pub(crate) struct Cli {
-    /// The SQLite database file; created on first use.
-    #[arg(long, global = true, env = "CALLS_DB", default_value = "calls.db", value_name = "PATH")]
-    db: PathBuf,
+    /// The database: a SQLite file (created on first use) or a
+    /// postgres://user:password@host/database URL; DATABASE_URL when
+    /// neither this nor CALLS_DB is given, else ./calls.db.
+    #[arg(long, global = true, env = "CALLS_DB", value_name = "PATH|URL")]
+    db: Option<String>,
+
+    /// PostgreSQL connections this process opens, at most (a SQLite file ignores it).
+    #[arg(long, global = true, env = "CALLS_DB_POOL", default_value_t = 10, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    db_pool: u32,
 
     /// Print JSON instead of tables: the shapes of the HTTP API.
     #[arg(long, global = true)]

@@ -2,9 +2,10 @@
 //! a provider URL is given, the built-in stand-in of the Mock Call API, in
 //! one process on one SQLite file.
 
-use std::{net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc};
+use std::{net::SocketAddr, process::ExitCode, sync::Arc};
 
 use call_core::{WorkerConfig, ports::CallProvider};
+use call_db::Database;
 use call_http::{
     AppState,
     notify::{WebhookConfig, WebhookNotifier},
@@ -14,7 +15,6 @@ use call_provider_http::{
     HttpProvider,
     mock::{MockCallApi, MockOptions},
 };
-use call_store_sqlite::SqliteStore;
 use clap::Parser;
 use tokio::sync::watch;
 
@@ -26,9 +26,17 @@ struct Args {
     #[arg(long, env = "CALLS_LISTEN", default_value = "127.0.0.1:4000")]
     listen: SocketAddr,
 
-    /// The SQLite database file; created on first use.
-    #[arg(long, env = "CALLS_DB", default_value = "calls.db", value_name = "PATH")]
-    db: PathBuf,
+    /// The database: a SQLite file (created on first use) or a
+    /// postgres://user:password@host/database URL, which any number of
+    /// call-http and `calls run` processes may share; DATABASE_URL when
+    /// neither this nor CALLS_DB is given, else ./calls.db.
+    #[arg(long, env = "CALLS_DB", value_name = "PATH|URL")]
+    db: Option<String>,
+
+    /// PostgreSQL connections this process opens, at most (a SQLite file ignores it).
+    #[arg(long, env = "CALLS_DB_POOL", default_value_t = 10, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    db_pool: u32,
 
     /// Place calls through the provider at this URL (the Mock Call API, or a compatible one).
     #[arg(
@@ -130,10 +138,12 @@ async fn serve(args: Args) -> Result<(), Refused> {
         }
     };
 
-    let store = SqliteStore::open(&args.db)
+    let database = Database::resolve(args.db.as_deref());
+    let store = database
+        .open(Some(args.db_pool))
         .await
         .map_err(|e| Refused::Failure(format!("cannot open the database: {e}")))?;
-    let mut builder = AppState::builder(Arc::new(store));
+    let mut builder = AppState::builder(store);
     if let Some(key) = api_key {
         builder = builder.api_key(key);
     }
@@ -162,7 +172,7 @@ async fn serve(args: Args) -> Result<(), Refused> {
         .map_err(|e| Refused::Failure(format!("cannot listen on {}: {e}", args.listen)))?;
     let address = listener.local_addr().map_err(|e| Refused::Failure(e.to_string()))?;
     tracing::info!(
-        db = %args.db.display(),
+        db = %database.describe(),
         worker = !args.no_worker,
         auth = api_key.is_some(),
         "dashboard at http://{address}/ — API at http://{address}/api, OpenAPI at http://{address}/api/openapi.json"

@@ -59,8 +59,8 @@ use async_trait::async_trait;
 use call_core::{
     AgentId, Call, CallEvent, CallId, CallStatus, EventId, PhoneNumber, QueueId, StatusGroup,
     ports::{
-        AgentTotals, Announcements, CallStore, Claim, Cursor, HistoryQuery, ListQuery, Page,
-        Queue, QueueTotals, StatsInputs, StoreError,
+        AgentTotals, Announcements, CallStore, Claim, Cursor, HistoryQuery, ListQuery, Page, Queue,
+        QueueTotals, StatsInputs, StoreError,
     },
 };
 use chrono::{DateTime, Utc};
@@ -210,10 +210,8 @@ impl PgStore {
     /// As [`PgStore::open`].
     pub async fn open_with(url: &str, options: &PgOptions) -> Result<PgStore, OpenError> {
         let location = redact(url);
-        let connect = PgConnectOptions::from_str(url).map_err(|e| OpenError::InvalidUrl {
-            url: location.clone(),
-            message: e.to_string(),
-        })?;
+        let connect = PgConnectOptions::from_str(url)
+            .map_err(|e| OpenError::InvalidUrl { url: location.clone(), message: e.to_string() })?;
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(CONNECT_TIMEOUT)
@@ -230,7 +228,9 @@ impl PgStore {
                 });
             }
             Err(MigrateError::Execute(error)) => return Err(classify(&location, error)),
-            Err(other) => return Err(OpenError::Other { url: location, message: other.to_string() }),
+            Err(other) => {
+                return Err(OpenError::Other { url: location, message: other.to_string() });
+            }
         }
         Ok(PgStore { pool, location: location.into(), announcer: Arc::default() })
     }
@@ -259,21 +259,23 @@ impl PgStore {
         let now = Utc::now();
         let cursor = Cursor { created_at: now, id: CallId::generate() };
         let ended = StatusGroup::Ended.statuses();
-        let page = |statuses: &[CallStatus], queue: Option<&QueueId>, phone: Option<&PhoneNumber>| {
-            let query = PageQuery {
-                statuses,
-                queue,
-                phone,
-                since: None,
-                until: None,
-                cursor: Some(&cursor),
-                limit: 50,
+        let page =
+            |statuses: &[CallStatus], queue: Option<&QueueId>, phone: Option<&PhoneNumber>| {
+                let query = PageQuery {
+                    statuses,
+                    queue,
+                    phone,
+                    since: None,
+                    until: None,
+                    cursor: Some(&cursor),
+                    limit: 50,
+                };
+                let mut b = sqlx::QueryBuilder::new("EXPLAIN ");
+                query.push(&mut b);
+                b
             };
-            let mut b = sqlx::QueryBuilder::new("EXPLAIN ");
-            query.push(&mut b);
-            b
-        };
-        let history = HistoryQuery { since: Some(now), until: Some(now), ..HistoryQuery::default() };
+        let history =
+            HistoryQuery { since: Some(now), until: Some(now), ..HistoryQuery::default() };
         let mut history_shape = sqlx::QueryBuilder::new("EXPLAIN ");
         history_query(&phone, &history).push(&mut history_shape);
         let mut built = vec![
@@ -383,7 +385,11 @@ fn repeated<'a>(ids: impl IntoIterator<Item = &'a String>) -> Option<&'a String>
 impl PgStore {
     /// After a unique violation: the first of `ids` that repeats or is
     /// already stored by `existing` (a query of ids), if any.
-    async fn first_taken(&self, existing: &'static str, ids: &[String]) -> Result<Option<String>, StoreError> {
+    async fn first_taken(
+        &self,
+        existing: &'static str,
+        ids: &[String],
+    ) -> Result<Option<String>, StoreError> {
         if let Some(id) = repeated(ids) {
             return Ok(Some(id.clone()));
         }
@@ -408,9 +414,13 @@ impl PgStore {
             _ => String::new(),
         };
         let found = if constraint.starts_with("calls") {
-            self.first_taken(sql::EXISTING_CALLS, call_ids).await.map(|id| id.map(DuplicateOf::Call))
+            self.first_taken(sql::EXISTING_CALLS, call_ids)
+                .await
+                .map(|id| id.map(DuplicateOf::Call))
         } else {
-            self.first_taken(sql::EXISTING_EVENTS, event_ids).await.map(|id| id.map(DuplicateOf::Event))
+            self.first_taken(sql::EXISTING_EVENTS, event_ids)
+                .await
+                .map(|id| id.map(DuplicateOf::Event))
         };
         match found {
             Ok(Some(DuplicateOf::Call(id))) => match CallId::parse(id) {
@@ -422,10 +432,12 @@ impl PgStore {
                 Err(e) => corrupt("id", e),
             },
             // Taken by a write that has since been undone: report the first.
-            Ok(None) if constraint.starts_with("calls") => match call_ids.first().map(CallId::parse) {
-                Some(Ok(id)) => StoreError::DuplicateCall(id),
-                _ => backend(error),
-            },
+            Ok(None) if constraint.starts_with("calls") => {
+                match call_ids.first().map(CallId::parse) {
+                    Some(Ok(id)) => StoreError::DuplicateCall(id),
+                    _ => backend(error),
+                }
+            }
             Ok(None) => match event_ids.first().map(EventId::parse) {
                 Some(Ok(id)) => StoreError::DuplicateEvent(id),
                 _ => backend(error),
@@ -640,7 +652,8 @@ impl CallStore for PgStore {
     }
 
     async fn count_by_status(&self) -> Result<Vec<(CallStatus, u64)>, StoreError> {
-        let rows = sqlx::query(sql::COUNT_BY_STATUS).fetch_all(&self.pool).await.map_err(backend)?;
+        let rows =
+            sqlx::query(sql::COUNT_BY_STATUS).fetch_all(&self.pool).await.map_err(backend)?;
         let mut counts = Vec::with_capacity(rows.len());
         for row in rows {
             let status: String = row.try_get("status").map_err(backend)?;
@@ -657,8 +670,10 @@ impl CallStore for PgStore {
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        let agent_rows = sqlx::query(sql::AGENT_TOTALS).fetch_all(&self.pool).await.map_err(backend)?;
-        let reroute_rows = sqlx::query(sql::REROUTES).fetch_all(&self.pool).await.map_err(backend)?;
+        let agent_rows =
+            sqlx::query(sql::AGENT_TOTALS).fetch_all(&self.pool).await.map_err(backend)?;
+        let reroute_rows =
+            sqlx::query(sql::REROUTES).fetch_all(&self.pool).await.map_err(backend)?;
         let agent = |row: &PgRow| -> Result<AgentId, StoreError> {
             let id: String = row.try_get("agent_id").map_err(backend)?;
             AgentId::parse(id).map_err(|e| corrupt("agent_id", e))

@@ -15,7 +15,6 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use sqlx::{Postgres, Row, postgres::PgRow, query::Query};
 
-
 type PgQuery<'q> = Query<'q, Postgres, sqlx::postgres::PgArguments>;
 
 fn json(map: &Map<String, Value>) -> String {

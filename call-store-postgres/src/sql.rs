@@ -20,21 +20,68 @@ macro_rules! call_columns {
 macro_rules! call_select_of {
     ($t:literal) => {
         concat!(
-            $t, "id AS id, ", $t, "direction AS direction, ", $t, "to_number AS to_number, ",
-            $t, "from_number AS from_number, ", $t, "customer_name AS customer_name, ",
-            $t, "workflow AS workflow, ", $t, "media AS media, ", $t, "queue_id AS queue_id, ",
-            $t, "agent_id AS agent_id, ", $t, "metadata::text AS metadata, ",
-            $t, "status AS status, ", $t, "scheduled_at AS scheduled_at, ",
-            $t, "external_id AS external_id, ", $t, "attempts AS attempts, ",
-            $t, "last_error AS last_error, ", $t, "created_at AS created_at, ",
-            $t, "updated_at AS updated_at, ", $t, "initiated_at AS initiated_at, ",
-            $t, "routed_at AS routed_at, ", $t, "answered_at AS answered_at, ",
-            $t, "held_at AS held_at, ", $t, "ended_at AS ended_at, ",
-            $t, "wait_seconds AS wait_seconds, ", $t, "hold_seconds AS hold_seconds, ",
-            $t, "duration_seconds AS duration_seconds, ", $t, "end_reason AS end_reason, ",
-            $t, "flags AS flags, ", $t, "deadline_at AS deadline_at, ",
-            $t, "lease_worker AS lease_worker, ", $t, "lease_expires_at AS lease_expires_at, ",
-            $t, "version AS version"
+            $t,
+            "id AS id, ",
+            $t,
+            "direction AS direction, ",
+            $t,
+            "to_number AS to_number, ",
+            $t,
+            "from_number AS from_number, ",
+            $t,
+            "customer_name AS customer_name, ",
+            $t,
+            "workflow AS workflow, ",
+            $t,
+            "media AS media, ",
+            $t,
+            "queue_id AS queue_id, ",
+            $t,
+            "agent_id AS agent_id, ",
+            $t,
+            "metadata::text AS metadata, ",
+            $t,
+            "status AS status, ",
+            $t,
+            "scheduled_at AS scheduled_at, ",
+            $t,
+            "external_id AS external_id, ",
+            $t,
+            "attempts AS attempts, ",
+            $t,
+            "last_error AS last_error, ",
+            $t,
+            "created_at AS created_at, ",
+            $t,
+            "updated_at AS updated_at, ",
+            $t,
+            "initiated_at AS initiated_at, ",
+            $t,
+            "routed_at AS routed_at, ",
+            $t,
+            "answered_at AS answered_at, ",
+            $t,
+            "held_at AS held_at, ",
+            $t,
+            "ended_at AS ended_at, ",
+            $t,
+            "wait_seconds AS wait_seconds, ",
+            $t,
+            "hold_seconds AS hold_seconds, ",
+            $t,
+            "duration_seconds AS duration_seconds, ",
+            $t,
+            "end_reason AS end_reason, ",
+            $t,
+            "flags AS flags, ",
+            $t,
+            "deadline_at AS deadline_at, ",
+            $t,
+            "lease_worker AS lease_worker, ",
+            $t,
+            "lease_expires_at AS lease_expires_at, ",
+            $t,
+            "version AS version"
         )
     };
 }
@@ -196,12 +243,10 @@ pub(crate) const FOLLOWING: &str = concat!(
       ORDER BY id LIMIT $2"
 );
 
-pub(crate) const EVENTS_OF_CALL: &str =
-    "SELECT id, call_id, type, timestamp, recorded_at, source, metadata::text AS metadata \
+pub(crate) const EVENTS_OF_CALL: &str = "SELECT id, call_id, type, timestamp, recorded_at, source, metadata::text AS metadata \
      FROM events WHERE call_id = $1 ORDER BY seq";
 
-pub(crate) const EVENT_BY_ID: &str =
-    "SELECT id, call_id, type, timestamp, recorded_at, source, metadata::text AS metadata \
+pub(crate) const EVENT_BY_ID: &str = "SELECT id, call_id, type, timestamp, recorded_at, source, metadata::text AS metadata \
      FROM events WHERE id = $1";
 
 pub(crate) const ADD_QUEUE: &str = "INSERT INTO queues (id, created_at) VALUES ($1, $2)";

@@ -50,8 +50,8 @@ use async_trait::async_trait;
 use call_core::{
     AgentId, Call, CallEvent, CallId, CallStatus, EventId, PhoneNumber, QueueId, StatusGroup,
     ports::{
-        AgentTotals, Announcements, CallStore, Claim, Cursor, HistoryQuery, ListQuery, Page, Queue, QueueTotals,
-        StatsInputs, StoreError,
+        AgentTotals, Announcements, CallStore, Claim, Cursor, HistoryQuery, ListQuery, Page, Queue,
+        QueueTotals, StatsInputs, StoreError,
     },
 };
 use chrono::{DateTime, TimeZone, Utc};

@@ -58,7 +58,8 @@ async fn look(
     conn: &mut SqliteConnection,
     last: Option<i64>,
 ) -> Result<Option<(i64, Option<DateTime<Utc>>)>, sqlx::Error> {
-    let version: i64 = sqlx::query("PRAGMA data_version").fetch_one(&mut *conn).await?.try_get(0)?;
+    let version: i64 =
+        sqlx::query("PRAGMA data_version").fetch_one(&mut *conn).await?.try_get(0)?;
     if last == Some(version) {
         return Ok(None);
     }

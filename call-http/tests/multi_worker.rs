@@ -1,0 +1,225 @@
+//! The multi-worker suite: one schedule on PostgreSQL shared by separate
+//! processes. `call-http --no-worker` takes the schedules over HTTP; three
+//! `calls run --db postgres://…` workers place them through the stand-in,
+//! and one of them is SIGKILLed and restarted 5 times during the run.
+//! Afterwards every call has ended, no number was dialled twice (the
+//! stand-in's counter), the placements spread across the workers, and the
+//! lateness of every placement is printed.
+//!
+//! ```sh
+//! cargo test -p call-http --test multi_worker -- --ignored --nocapture                # 2,000 calls across 10 s
+//! MULTI_CALLS=400 MULTI_SPREAD=4 cargo test -p call-http --test multi_worker -- --ignored   # CI's short run
+//! ```
+//!
+//! PostgreSQL comes from `CALLWORK_TEST_PG_URL` or the system's packages
+//! (see `call_store_postgres::testing`).
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    path::PathBuf,
+    process::Stdio,
+    sync::Arc,
+    time::Duration,
+};
+
+use call_core::{
+    CallStatus, EventType,
+    ports::{CallStore, ListQuery},
+};
+use call_provider_http::mock::{MockCallApi, MockOptions};
+use call_store_postgres::{PgStore, testing::TestServer};
+use chrono::{TimeDelta, Utc};
+use tokio::process::{Child, Command};
+
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// The `calls` binary, built beside this package's `call-http` when missing.
+fn calls_binary() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_BIN_EXE_call-http")).with_file_name("calls");
+    if !path.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let built = std::process::Command::new(cargo)
+            .args(["build", "-p", "call-cli", "--bin", "calls"])
+            .status()
+            .expect("run cargo build");
+        assert!(built.success(), "cannot build the calls binary");
+    }
+    path
+}
+
+fn worker(calls: &PathBuf, db: &str, provider: &str) -> Child {
+    Command::new(calls)
+        .args(["run", "--provider-url", provider, "--poll-interval", "100ms", "--lease", "2s"])
+        .env("CALLS_DB", db)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start calls run")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a suite, not a unit test: cargo test -p call-http --test multi_worker -- --ignored"]
+async fn workers_on_many_processes_share_one_schedule_and_dial_each_call_once() {
+    let Some(server) = TestServer::shared() else { return };
+    let n_calls = setting("MULTI_CALLS", 2_000);
+    let spread = setting("MULTI_SPREAD", 10) as i64;
+    let kills = setting("MULTI_KILLS", 5);
+    let db = server.database().await;
+    let calls = calls_binary();
+    // 10 contract seconds take 0.5 s: calls are live while a worker dies.
+    let api = MockCallApi::start(MockOptions { time_scale: 0.05, ..MockOptions::default() })
+        .await
+        .unwrap();
+
+    let port = free_port();
+    let mut http = Command::new(env!("CARGO_BIN_EXE_call-http"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--no-worker", "--db", &db])
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..300 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let mut workers: Vec<Child> = (0..3).map(|_| worker(&calls, &db, api.url())).collect();
+
+    // n calls due across `spread` seconds from 3 s from now, one number
+    // each, scheduled over HTTP by 16 clients while the workers run.
+    let start = Utc::now() + TimeDelta::seconds(3);
+    let due: Arc<HashMap<String, chrono::DateTime<Utc>>> = Arc::new(
+        (0..n_calls)
+            .map(|i| {
+                let at =
+                    start + TimeDelta::microseconds(i as i64 * spread * 1_000_000 / n_calls as i64);
+                (format!("+1415{:07}", 5_550_000 + i), at)
+            })
+            .collect(),
+    );
+    let numbers: Vec<String> = due.keys().cloned().collect();
+    let mut clients = tokio::task::JoinSet::new();
+    for chunk in numbers.chunks(n_calls.div_ceil(16)) {
+        let (client, base, due, chunk) =
+            (client.clone(), base.clone(), due.clone(), chunk.to_vec());
+        clients.spawn(async move {
+            for number in chunk {
+                let body = serde_json::json!({
+                    "phone_number": number,
+                    "scheduled_at": due[&number].to_rfc3339(),
+                });
+                let answer = client.post(format!("{base}/api/calls")).json(&body).send().await;
+                let answer = answer.expect("POST /api/calls");
+                assert_eq!(answer.status(), 201, "{}", answer.text().await.unwrap_or_default());
+            }
+        });
+    }
+    while let Some(done) = clients.join_next().await {
+        done.unwrap();
+    }
+    let scheduled_in = Utc::now() - (start - TimeDelta::seconds(3));
+    println!("{n_calls} calls scheduled over HTTP in {} ms", scheduled_in.num_milliseconds());
+
+    // SIGKILL worker 0 at random moments across the run, restarting it each time.
+    let run_for = Duration::from_secs(3 + spread as u64);
+    for kill in 0..kills {
+        tokio::time::sleep(
+            run_for.mul_f64(fastrand::f64() * 0.8 / kills as f64 + 0.1 / kills as f64),
+        )
+        .await;
+        workers[0].start_kill().unwrap();
+        let status = workers[0].wait().await.unwrap();
+        assert!(!status.success(), "kill {kill}: the worker was killed, not stopped");
+        workers[0] = worker(&calls, &db, api.url());
+    }
+
+    // Every call ends: placed, followed to completed, or failed as cut off.
+    let store = PgStore::open(&db).await.unwrap();
+    let deadline = tokio::time::Instant::now() + run_for + Duration::from_secs(120);
+    loop {
+        let counts = store.count_by_status().await.unwrap();
+        let open: u64 = counts.iter().filter(|(s, _)| !s.is_terminal()).map(|(_, n)| n).sum();
+        if open == 0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "calls still open: {counts:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for mut worker in workers {
+        worker.start_kill().unwrap();
+        let _ = worker.wait().await;
+    }
+    http.start_kill().unwrap();
+    let _ = http.wait().await;
+
+    let mut all = Vec::new();
+    let mut query = ListQuery { limit: 1_000, ..ListQuery::default() };
+    loop {
+        let page = store.list(&query).await.unwrap();
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    assert_eq!(all.len(), n_calls, "every acknowledged schedule is stored, once");
+
+    let dialled = api.stats().by_number;
+    let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
+    let mut by_worker: BTreeMap<String, usize> = BTreeMap::new();
+    for call in &all {
+        let number = call.to().unwrap().as_str();
+        let times = dialled.get(number).copied().unwrap_or(0);
+        assert!(times <= 1, "{number} was dialled {times} times");
+        assert!(call.status().is_terminal(), "{} is {}", call.id(), call.status());
+        if call.status() == CallStatus::Completed {
+            assert_eq!(times, 1, "{}: completed, so dialled once", call.id());
+        }
+        *by_status.entry(call.status().to_string()).or_default() += 1;
+        let events = store.events(call.id()).await.unwrap();
+        assert_eq!(events.first().map(|e| e.event_type()), Some(EventType::CallScheduled));
+        assert!(events.last().unwrap().timestamp() >= events[0].timestamp(), "ordered log");
+        for event in events.iter().filter(|e| e.event_type() == EventType::CallDispatched) {
+            let worker = event.metadata()["worker"].as_str().unwrap_or_default().to_owned();
+            *by_worker.entry(worker).or_default() += 1;
+        }
+    }
+    let placed = dialled.values().sum::<u64>();
+    let busy_workers = by_worker.values().filter(|&&n| n >= 1).count();
+    assert!(busy_workers >= 3, "placements did not spread: {by_worker:?}");
+
+    let mut lateness: Vec<f64> = api
+        .received()
+        .iter()
+        .map(|(number, received)| {
+            (*received - due[number]).num_microseconds().unwrap() as f64 / 1e3
+        })
+        .collect();
+    lateness.sort_by(f64::total_cmp);
+    let at = |p: f64| {
+        lateness[((lateness.len() as f64 * p).ceil() as usize).clamp(1, lateness.len()) - 1]
+    };
+    let mut shares: Vec<usize> = by_worker.values().copied().collect();
+    shares.sort_unstable_by(|a, b| b.cmp(a));
+    println!(
+        "multi-worker: {n_calls} calls due across {spread} s, 3 workers, worker 0 SIGKILLed {kills} times; \
+         {placed} dialled (none twice); outcomes {by_status:?}; claims per worker process {shares:?}; \
+         lateness (stand-in received − scheduled_at) p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        at(0.5),
+        at(0.99),
+        lateness[lateness.len() - 1]
+    );
+}
