@@ -4,9 +4,10 @@
 mod bad_input;
 mod call_centre;
 mod import;
+mod postgres;
 mod schedule_and_run;
 
-use std::{path::PathBuf, process::Output};
+use std::{ffi::OsString, path::PathBuf, process::Output};
 
 use call_provider_http::mock::{MockCallApi, MockOptions};
 use serde_json::Value;
@@ -15,6 +16,8 @@ use tempfile::TempDir;
 /// A temporary database and the commands run on it.
 pub(crate) struct Calls {
     dir: TempDir,
+    /// A `postgres://` URL, used instead of the file in `dir` when set.
+    url: Option<String>,
 }
 
 /// What one run of `calls` did.
@@ -37,7 +40,12 @@ impl From<Output> for Ran {
 
 impl Calls {
     pub(crate) fn new() -> Calls {
-        Calls { dir: tempfile::tempdir().unwrap() }
+        Calls { dir: tempfile::tempdir().unwrap(), url: None }
+    }
+
+    /// The commands on the PostgreSQL database at `url`.
+    pub(crate) fn on(url: String) -> Calls {
+        Calls { dir: tempfile::tempdir().unwrap(), url: Some(url) }
     }
 
     pub(crate) fn db(&self) -> PathBuf {
@@ -53,7 +61,8 @@ impl Calls {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_calls"));
         command
             .args(args)
-            .env("CALLS_DB", self.db())
+            .env("CALLS_DB", self.url.as_deref().map_or_else(|| OsString::from(self.db()), OsString::from))
+            .env_remove("DATABASE_URL")
             .env("TZ", "UTC")
             .env_remove("CALLS_PROVIDER_URL")
             .env_remove("RUST_LOG")
