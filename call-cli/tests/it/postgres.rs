@@ -32,7 +32,8 @@ async fn the_commands_run_on_a_postgres_url_as_on_a_file() {
     assert_eq!(types[..2], ["call_scheduled", "call_dispatched"], "{events}");
     assert_eq!(types[types.len() - 2..], ["call_ended", "survey_requested"], "{events}");
     let history = calls.json(&["history", &numbers[0]]).await;
-    assert_eq!(history["records"][0]["type"], "Completed Outbound", "{history}");
+    // Seen from the called number's side, the call came in.
+    assert_eq!(history["records"][0]["type"], "Completed Inbound", "{history}");
     assert_eq!(history["records"][0]["duration"], 10, "{history}");
 }
 
