@@ -65,7 +65,7 @@ use call_core::{
 };
 use chrono::{DateTime, Utc};
 use sqlx::{
-    PgPool, Row,
+    Connection, PgConnection, PgPool, Row,
     error::ErrorKind,
     migrate::{MigrateError, Migrator},
     postgres::{PgConnectOptions, PgPoolOptions, PgRow},
@@ -212,10 +212,16 @@ impl PgStore {
         let location = redact(url);
         let connect = PgConnectOptions::from_str(url)
             .map_err(|e| OpenError::InvalidUrl { url: location.clone(), message: e.to_string() })?;
+        let connect = connect.application_name("callwork");
+        // One connection first, to answer a refusal at once: the pool
+        // retries a failed connection until its timeout.
+        let probe =
+            PgConnection::connect_with(&connect).await.map_err(|e| classify(&location, e))?;
+        let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(CONNECT_TIMEOUT)
-            .connect_with(connect.application_name("callwork"))
+            .connect_with(connect)
             .await
             .map_err(|e| classify(&location, e))?;
         match MIGRATOR.run(&pool).await {

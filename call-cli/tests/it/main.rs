@@ -61,7 +61,10 @@ impl Calls {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_calls"));
         command
             .args(args)
-            .env("CALLS_DB", self.url.as_deref().map_or_else(|| OsString::from(self.db()), OsString::from))
+            .env(
+                "CALLS_DB",
+                self.url.as_deref().map_or_else(|| OsString::from(self.db()), OsString::from),
+            )
             .env_remove("DATABASE_URL")
             .env("TZ", "UTC")
             .env_remove("CALLS_PROVIDER_URL")
