@@ -47,7 +47,7 @@ bin=$1
 port=$2
 dir=$(mktemp -d /tmp/callwork-pg.XXXXXX)
 pid=""
-trap '[ -n "$pid" ] && kill -QUIT "$pid" 2>/dev/null; [ -n "$pid" ] && wait "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
+trap 'set +e; if [ -n "$pid" ]; then kill -QUIT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi; rm -rf "$dir"' EXIT
 echo "$dir"
 "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; exit 1; }
