@@ -39,7 +39,7 @@
 //! ```
 //!
 //! The crate's tests run that against a throwaway server
-//! ([`testing::TestServer`], feature `testing`).
+//! (`testing::TestServer`, feature `testing`).
 
 mod listen;
 mod pages;
