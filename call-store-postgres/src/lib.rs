@@ -49,7 +49,7 @@ mod sql;
 pub mod testing;
 
 use std::{
-    collections::{BTreeMap, HashSet},
+    collections::HashSet,
     str::FromStr,
     sync::{Arc, OnceLock},
     time::Duration,
@@ -700,37 +700,21 @@ impl CallStore for PgStore {
                 hold_seconds: seconds(row, "hold")?,
             });
         }
-        let mut agents: BTreeMap<AgentId, AgentTotals> = BTreeMap::new();
+        let mut answered = Vec::with_capacity(agent_rows.len());
         for row in &agent_rows {
-            let agent_id = agent(row)?;
-            agents.insert(
-                agent_id.clone(),
-                AgentTotals {
-                    agent_id,
-                    answered: count(row, "answered")?,
-                    wait_seconds: seconds(row, "wait")?,
-                    talk_seconds: seconds(row, "talk")?,
-                    hold_seconds: seconds(row, "hold")?,
-                    reroutes: 0,
-                },
-            );
+            answered.push(AgentTotals {
+                answered: count(row, "answered")?,
+                wait_seconds: seconds(row, "wait")?,
+                talk_seconds: seconds(row, "talk")?,
+                hold_seconds: seconds(row, "hold")?,
+                ..AgentTotals::new(agent(row)?)
+            });
         }
+        let mut reroutes = Vec::with_capacity(reroute_rows.len());
         for row in &reroute_rows {
-            let agent_id = agent(row)?;
-            let reroutes = count(row, "n")?;
-            agents
-                .entry(agent_id.clone())
-                .or_insert_with(|| AgentTotals {
-                    agent_id,
-                    answered: 0,
-                    wait_seconds: 0.0,
-                    talk_seconds: 0.0,
-                    hold_seconds: 0.0,
-                    reroutes: 0,
-                })
-                .reroutes = reroutes;
+            reroutes.push((agent(row)?, count(row, "n")?));
         }
-        Ok(StatsInputs { queues, agents: agents.into_values().collect() })
+        Ok(StatsInputs::new(queues, answered, reroutes))
     }
 
     fn announcements(&self) -> Announcements {

@@ -39,7 +39,6 @@ mod watch;
 mod writer;
 
 use std::{
-    collections::BTreeMap,
     path::{Path, PathBuf},
     str::FromStr,
     sync::{Arc, OnceLock},
@@ -623,37 +622,21 @@ impl CallStore for SqliteStore {
                 hold_seconds: row.try_get("hold").map_err(backend)?,
             });
         }
-        let mut agents: BTreeMap<AgentId, AgentTotals> = BTreeMap::new();
+        let mut answered = Vec::with_capacity(agent_rows.len());
         for row in &agent_rows {
-            let agent_id = agent(row)?;
-            agents.insert(
-                agent_id.clone(),
-                AgentTotals {
-                    agent_id,
-                    answered: count(row, "answered")?,
-                    wait_seconds: row.try_get("wait").map_err(backend)?,
-                    talk_seconds: row.try_get("talk").map_err(backend)?,
-                    hold_seconds: row.try_get("hold").map_err(backend)?,
-                    reroutes: 0,
-                },
-            );
+            answered.push(AgentTotals {
+                answered: count(row, "answered")?,
+                wait_seconds: row.try_get("wait").map_err(backend)?,
+                talk_seconds: row.try_get("talk").map_err(backend)?,
+                hold_seconds: row.try_get("hold").map_err(backend)?,
+                ..AgentTotals::new(agent(row)?)
+            });
         }
+        let mut reroutes = Vec::with_capacity(reroute_rows.len());
         for row in &reroute_rows {
-            let agent_id = agent(row)?;
-            let reroutes = count(row, "n")?;
-            agents
-                .entry(agent_id.clone())
-                .or_insert_with(|| AgentTotals {
-                    agent_id,
-                    answered: 0,
-                    wait_seconds: 0.0,
-                    talk_seconds: 0.0,
-                    hold_seconds: 0.0,
-                    reroutes: 0,
-                })
-                .reroutes = reroutes;
+            reroutes.push((agent(row)?, count(row, "n")?));
         }
-        Ok(StatsInputs { queues, agents: agents.into_values().collect() })
+        Ok(StatsInputs::new(queues, answered, reroutes))
     }
 }
 

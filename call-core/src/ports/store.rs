@@ -236,6 +236,20 @@ pub struct AgentTotals {
     pub reroutes: u64,
 }
 
+impl AgentTotals {
+    /// An agent with nothing counted yet.
+    pub fn new(agent_id: AgentId) -> AgentTotals {
+        AgentTotals {
+            agent_id,
+            answered: 0,
+            wait_seconds: 0.0,
+            talk_seconds: 0.0,
+            hold_seconds: 0.0,
+            reroutes: 0,
+        }
+    }
+}
+
 /// The inputs of the queue and agent metrics.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StatsInputs {
@@ -243,6 +257,31 @@ pub struct StatsInputs {
     pub queues: Vec<QueueTotals>,
     /// One per agent that has answered or been rerouted, ordered by agent id.
     pub agents: Vec<AgentTotals>,
+}
+
+impl StatsInputs {
+    /// The inputs from what a store sums separately: the queues, the
+    /// agents' answered calls (their `reroutes` ignored), and each agent's
+    /// reroute count. Queues are ordered by id; agents are joined into one
+    /// row each, ordered by id, an agent only rerouted included.
+    pub fn new(
+        mut queues: Vec<QueueTotals>,
+        answered: Vec<AgentTotals>,
+        reroutes: Vec<(AgentId, u64)>,
+    ) -> StatsInputs {
+        queues.sort_by(|a, b| a.queue_id.cmp(&b.queue_id));
+        let mut agents: std::collections::BTreeMap<AgentId, AgentTotals> = answered
+            .into_iter()
+            .map(|totals| (totals.agent_id.clone(), AgentTotals { reroutes: 0, ..totals }))
+            .collect();
+        for (agent_id, n) in reroutes {
+            agents
+                .entry(agent_id.clone())
+                .or_insert_with(|| AgentTotals::new(agent_id))
+                .reroutes += n;
+        }
+        StatsInputs { queues, agents: agents.into_values().collect() }
+    }
 }
 
 /// Due moments written by other processes sharing a store, as the store

@@ -279,14 +279,6 @@ impl CallStore for MemoryStore {
         let state = self.state();
         let mut queues: BTreeMap<QueueId, QueueTotals> = BTreeMap::new();
         let mut agents: BTreeMap<crate::AgentId, AgentTotals> = BTreeMap::new();
-        let new_agent = |id: &crate::AgentId| AgentTotals {
-            agent_id: id.clone(),
-            answered: 0,
-            wait_seconds: 0.0,
-            talk_seconds: 0.0,
-            hold_seconds: 0.0,
-            reroutes: 0,
-        };
         for call in state.calls.values() {
             let offered = !matches!(
                 call.status(),
@@ -313,26 +305,28 @@ impl CallStore for MemoryStore {
                 }
             }
             if let Some(agent_id) = call.agent_id().filter(|_| call.was_answered()) {
-                let totals = agents.entry(agent_id.clone()).or_insert_with(|| new_agent(agent_id));
+                let totals = agents
+                    .entry(agent_id.clone())
+                    .or_insert_with(|| AgentTotals::new(agent_id.clone()));
                 totals.answered += 1;
                 totals.wait_seconds += call.wait_seconds().unwrap_or(0.0);
                 totals.talk_seconds += call.duration_seconds().unwrap_or(0.0);
                 totals.hold_seconds += call.hold_seconds().unwrap_or(0.0);
             }
         }
-        for event in
-            state.event_ids.values().filter(|e| e.event_type() == EventType::CallRetransfer)
-        {
-            let agent = event.metadata().get("agent_id").and_then(|v| v.as_str());
-            if let Some(agent_id) = agent.and_then(|a| crate::AgentId::parse(a).ok()) {
-                agents.entry(agent_id.clone()).or_insert_with(|| new_agent(&agent_id)).reroutes +=
-                    1;
-            }
-        }
-        Ok(StatsInputs {
-            queues: queues.into_values().collect(),
-            agents: agents.into_values().collect(),
-        })
+        let reroutes = state
+            .event_ids
+            .values()
+            .filter(|e| e.event_type() == EventType::CallRetransfer)
+            .filter_map(|event| event.metadata().get("agent_id").and_then(|v| v.as_str()))
+            .filter_map(|agent| crate::AgentId::parse(agent).ok())
+            .map(|agent_id| (agent_id, 1))
+            .collect();
+        Ok(StatsInputs::new(
+            queues.into_values().collect(),
+            agents.into_values().collect(),
+            reroutes,
+        ))
     }
 }
 
