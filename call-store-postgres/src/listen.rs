@@ -20,7 +20,7 @@ pub(crate) const CHANNEL: &str = "callwork_due";
 /// How long to wait before connecting again after a failure.
 const RETRY: Duration = Duration::from_secs(1);
 
-/// Listens until every subscriber is gone.
+/// Listens for as long as the store's pool is open.
 pub(crate) async fn relay(pool: PgPool, sender: broadcast::Sender<DateTime<Utc>>) {
     let mut first = true;
     loop {
@@ -41,9 +41,8 @@ pub(crate) async fn relay(pool: PgPool, sender: broadcast::Sender<DateTime<Utc>>
         }
         first = false;
         loop {
-            if sender.receiver_count() == 0 {
-                return;
-            }
+            // Kept up even with no worker subscribed: the store hands this
+            // sender to every later worker too.
             match listener.try_recv().await {
                 Ok(Some(notification)) => {
                     if let Some(due) = parse(notification.payload()) {

@@ -17,7 +17,7 @@ pub(crate) const INTERVAL: Duration = Duration::from_millis(20);
 /// Announcements kept for a slow worker.
 pub(crate) const BUFFER: usize = 1024;
 
-/// Watches until every subscriber is gone.
+/// Watches for as long as the process runs.
 pub(crate) async fn run(options: SqliteConnectOptions, sender: broadcast::Sender<DateTime<Utc>>) {
     let mut conn = match SqliteConnection::connect_with(&options).await {
         Ok(conn) => conn,
@@ -32,9 +32,12 @@ pub(crate) async fn run(options: SqliteConnectOptions, sender: broadcast::Sender
     let mut last_due: Option<DateTime<Utc>> = None;
     loop {
         ticks.tick().await;
+        // No worker listening now: look again when one is (the store hands
+        // this sender to every later worker too).
         if sender.receiver_count() == 0 {
-            let _ = conn.close().await;
-            return;
+            last_version = None;
+            last_due = None;
+            continue;
         }
         match look(&mut conn, last_version).await {
             Ok(None) => {}

@@ -90,9 +90,11 @@ pub struct WorkerConfig {
     pub poll_interval: Duration,
     /// Provider status requests in flight at once, at most.
     pub poll_concurrency: usize,
-    /// The longest the worker sleeps without looking at the store, to see
-    /// calls scheduled by other processes on the same store (calls scheduled
-    /// through this engine wake it at once).
+    /// The longest the worker sleeps without looking at the store. Calls
+    /// scheduled through this engine wake it at once, and so do those other
+    /// processes schedule on a store that announces them
+    /// ([`CallStore::announcements`](crate::ports::CallStore::announcements));
+    /// this catches any announcement lost on the way.
     pub recheck_interval: Duration,
     /// Calls claimed, deadlines fired or claims recovered per store query, at most.
     pub batch_size: usize,
