@@ -62,6 +62,7 @@ impl RunConfig {
 
 /// Runs the worker until Ctrl-C, SIGTERM, or (with `--until-idle`) idleness.
 pub(crate) async fn run(engine: Engine, config: RunConfig) -> Result<(), CliError> {
+    let signal = shutdown_signal();
     tracing::info!(
         provider = %config.provider_url,
         worker = %config.worker.worker_id,
@@ -72,7 +73,7 @@ pub(crate) async fn run(engine: Engine, config: RunConfig) -> Result<(), CliErro
     let probe = engine.clone();
     let stop = async move {
         tokio::select! {
-            () = shutdown_signal() => tracing::info!("shutting down: finishing calls in flight"),
+            () = signal => tracing::info!("shutting down: finishing calls in flight"),
             result = idle(&probe), if until_idle => match result {
                 Ok(()) => tracing::info!("idle: every placed call has ended and none is due within 60 s"),
                 Err(e) => tracing::error!("stopping: {e}"),
@@ -84,26 +85,35 @@ pub(crate) async fn run(engine: Engine, config: RunConfig) -> Result<(), CliErro
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is
+/// called, not when the future is first polled: a service manager may send
+/// SIGTERM as soon as the worker says it started.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{Signal, SignalKind, signal};
+        async fn received(signal: Option<Signal>) {
+            match signal {
+                Some(mut signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        let terminate = signal(SignalKind::terminate()).ok();
+        async move {
+            tokio::select! {
+                () = received(interrupt) => {}
+                () = received(terminate) => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
     }
 }
 
