@@ -347,16 +347,7 @@ async fn reads_on_a_large_table(server: &TestServer, sizes: &Sizes) {
         limit: 50,
         ..ListQuery::default()
     };
-    let mut times = Vec::with_capacity(sizes.samples);
-    let mut cursor = None;
-    for _ in 0..sizes.samples {
-        let started = Instant::now();
-        let result =
-            store.list(&ListQuery { cursor: cursor.clone(), ..page.clone() }).await.expect("list");
-        times.push(started.elapsed());
-        cursor = result.next_cursor.filter(|_| !result.items.is_empty());
-    }
-    times.sort();
+    let times = page_times(&store, &page, sizes.samples).await;
     println!(
         "list page of 50, status filter, {} calls: p50 {:.2} ms, p99 {:.2} ms (goal p99 < 5 ms)",
         sizes.table,
@@ -369,16 +360,7 @@ async fn reads_on_a_large_table(server: &TestServer, sizes: &Sizes) {
         limit: 50,
         ..ListQuery::default()
     };
-    let mut times = Vec::with_capacity(sizes.samples);
-    let mut cursor = None;
-    for _ in 0..sizes.samples {
-        let started = Instant::now();
-        let result =
-            store.list(&ListQuery { cursor: cursor.clone(), ..group.clone() }).await.expect("list");
-        times.push(started.elapsed());
-        cursor = result.next_cursor.filter(|_| !result.items.is_empty());
-    }
-    times.sort();
+    let times = page_times(&store, &group, sizes.samples).await;
     println!(
         "list page of 50, status group `ended`, {} calls: p50 {:.2} ms, p99 {:.2} ms (goal p99 < 5 ms)",
         sizes.table,
@@ -401,6 +383,22 @@ async fn reads_on_a_large_table(server: &TestServer, sizes: &Sizes) {
         ms(percentile(&times, 0.5)),
         ms(percentile(&times, 0.99))
     );
+}
+
+/// How long each of `samples` pages of `query` took, sorted: paging on
+/// through the listing, and from the newest again after its last page.
+async fn page_times(store: &PgStore, query: &ListQuery, samples: usize) -> Vec<Duration> {
+    let mut times = Vec::with_capacity(samples);
+    let mut cursor = None;
+    for _ in 0..samples {
+        let started = Instant::now();
+        let result =
+            store.list(&ListQuery { cursor: cursor.clone(), ..query.clone() }).await.expect("list");
+        times.push(started.elapsed());
+        cursor = result.next_cursor.filter(|_| !result.items.is_empty());
+    }
+    times.sort();
+    times
 }
 
 /// 3 workers (each an engine on a store of its own, as 3 processes) place

@@ -549,7 +549,8 @@ impl CallStore for PgStore {
             let call = call_from_row(row)?;
             let event_id: String = row.try_get("event_id").map_err(|e| corrupt("event_id", e))?;
             let event_id = EventId::parse(event_id).map_err(|e| corrupt("event_id", e))?;
-            claimed.push((call.clone(), claim.dispatched_event_with_id(&call, event_id)));
+            let event = claim.dispatched_event_with_id(&call, event_id);
+            claimed.push((call, event));
         }
         Ok(claimed)
     }

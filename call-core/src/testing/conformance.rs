@@ -154,31 +154,7 @@ async fn claims_from_two_stores_never_overlap((a, b): Pair) {
     let calls: Vec<Call> =
         (0..300).map(|i| call(&format!("c{i:03}"), 0, |p| p.scheduled_at = Some(t(-1)))).collect();
     insert_all(&a, &calls).await;
-    let mut workers = tokio::task::JoinSet::new();
-    for w in 0..8 {
-        let store = if w % 2 == 0 { a.clone() } else { b.clone() };
-        workers.spawn(async move {
-            let claim = Claim {
-                now: t(0),
-                worker: WorkerId::parse(format!("w{w}")).unwrap(),
-                lease_until: t(30),
-                limit: 7,
-            };
-            let mut mine = Vec::new();
-            loop {
-                let claimed = store.claim_due(&claim).await.unwrap();
-                if claimed.is_empty() {
-                    return mine;
-                }
-                mine.extend(claimed.into_iter().map(|(c, _)| c.id().clone()));
-                tokio::task::yield_now().await;
-            }
-        });
-    }
-    let mut all = Vec::new();
-    while let Some(mine) = workers.join_next().await {
-        all.extend(mine.unwrap());
-    }
+    let all = claim_all_at_once(&[a, b.clone()]).await;
     let unique: HashSet<&CallId> = all.iter().collect();
     assert_eq!(all.len(), 300, "claims_from_two_stores_never_overlap: every call claimed once");
     assert_eq!(unique.len(), 300, "claims_from_two_stores_never_overlap: no call claimed twice");
@@ -665,13 +641,12 @@ async fn claim_takes_due_calls_once(store: Arc<dyn CallStore>) {
     );
 }
 
-async fn concurrent_claims_never_overlap(store: Arc<dyn CallStore>) {
-    let calls: Vec<Call> =
-        (0..200).map(|i| call(&format!("c{i:03}"), 0, |p| p.scheduled_at = Some(t(-1)))).collect();
-    insert_all(&store, &calls).await;
+/// 8 workers, taking turns over `stores`, claim 7 due calls at a time
+/// until none is left; the ids each claim answered, all together.
+async fn claim_all_at_once(stores: &[Arc<dyn CallStore>]) -> Vec<CallId> {
     let mut workers = tokio::task::JoinSet::new();
     for w in 0..8 {
-        let store = store.clone();
+        let store = stores[w % stores.len()].clone();
         workers.spawn(async move {
             let claim = Claim {
                 now: t(0),
@@ -694,6 +669,14 @@ async fn concurrent_claims_never_overlap(store: Arc<dyn CallStore>) {
     while let Some(mine) = workers.join_next().await {
         all.extend(mine.unwrap());
     }
+    all
+}
+
+async fn concurrent_claims_never_overlap(store: Arc<dyn CallStore>) {
+    let calls: Vec<Call> =
+        (0..200).map(|i| call(&format!("c{i:03}"), 0, |p| p.scheduled_at = Some(t(-1)))).collect();
+    insert_all(&store, &calls).await;
+    let all = claim_all_at_once(&[store]).await;
     let unique: HashSet<&CallId> = all.iter().collect();
     assert_eq!(all.len(), 200, "concurrent_claims_never_overlap: every call claimed");
     assert_eq!(unique.len(), 200, "concurrent_claims_never_overlap: no call claimed twice");
