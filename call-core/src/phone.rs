@@ -50,6 +50,16 @@ impl PhoneNumber {
         if !international {
             return Err(invalid("must start with + and the country code".into()));
         }
+        // The digits as written, when they are a valid number, are the
+        // number. libphonenumber would strip a "national prefix" even from
+        // them (it reads +370 8 0012345 as +370 0012345, dropping a digit of
+        // a valid Lithuanian number), so its reading is only the fallback,
+        // for numbers written with a trunk prefix such as +44 (0)20 ….
+        if let Some(digits) = written_digits(trimmed) {
+            if is_valid_e164_digits(&digits) {
+                return Ok(PhoneNumber(format!("+{digits}")));
+            }
+        }
         let number =
             phonenumber::parse(None, trimmed).map_err(|e| invalid(parse_error_reason(&e)))?;
         if !number.is_valid() {
@@ -63,6 +73,12 @@ impl PhoneNumber {
             return Err(invalid(format!(
                 "too long: an international number has at most {MAX_E164_DIGITS} digits"
             )));
+        }
+        // What is kept must read back as itself (found by fuzzing:
+        // +370 0 80123456 parsed to +37080123456, which libphonenumber
+        // then reads as a shorter number).
+        if !is_valid_e164_digits(&e164[1..]) {
+            return Err(invalid(length_reason(&number)));
         }
         Ok(PhoneNumber(e164))
     }
@@ -92,6 +108,77 @@ impl PhoneNumber {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// The digits of a number written in international form with no more than
+/// separators between them (`+1 (415) 555-0100`, `tel:+44-20-7946-0958`),
+/// without the `+`; `None` for anything else.
+fn written_digits(text: &str) -> Option<String> {
+    let rest = text.strip_prefix("tel:").unwrap_or(text).strip_prefix('+')?;
+    if !rest.chars().all(|c| c.is_ascii_digit() || " -.()/".contains(c)) {
+        return None;
+    }
+    Some(rest.chars().filter(char::is_ascii_digit).collect())
+}
+
+/// Whether `digits` (an E.164 number without its `+`) is a valid number
+/// exactly as written: a known country code, then a national number that
+/// the metadata of the code's region matches, leading zeros and all.
+///
+/// This is libphonenumber's own validity check (`is_valid`) on digits it has
+/// not rewritten; the `phonenumber` crate only offers it on a number it has
+/// parsed, and its parsing strips national prefixes (see `parse_field`).
+fn is_valid_e164_digits(digits: &str) -> bool {
+    use phonenumber::metadata::{DATABASE, Metadata};
+
+    fn matches_a_type(meta: &Metadata, national: &str) -> bool {
+        let d = meta.descriptors();
+        d.general().is_match(national)
+            && [
+                d.premium_rate(),
+                d.toll_free(),
+                d.shared_cost(),
+                d.voip(),
+                d.personal_number(),
+                d.pager(),
+                d.uan(),
+                d.voicemail(),
+                d.fixed_line(),
+                d.mobile(),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|t| t.is_match(national))
+    }
+
+    let well_formed = digits.len() <= MAX_E164_DIGITS
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    if !well_formed {
+        return false;
+    }
+    // Country codes are prefix-free: the first of 1 to 3 digits that is one is the code.
+    let Some((code, national, regions)) = (1..=3.min(digits.len())).find_map(|len| {
+        let code: u16 = digits[..len].parse().ok()?;
+        let regions = DATABASE.region(&code)?;
+        Some((code, &digits[len..], regions))
+    }) else {
+        return false;
+    };
+    let meta = match regions.as_slice() {
+        // A non-geographic code (+800, +882, …) has metadata under the code itself.
+        ["001"] => DATABASE.by_code(&code).and_then(|metas| metas.into_iter().next()),
+        [region] => DATABASE.by_id(*region),
+        // A code shared by several regions (+1, +7, +44, …): the region whose
+        // leading digits the number starts with, or else whose numbers it matches.
+        _ => regions.iter().filter_map(|region| DATABASE.by_id(*region)).find(|meta| {
+            match meta.leading_digits() {
+                Some(leading) => leading.find(national).is_some_and(|m| m.start() == 0),
+                None => matches_a_type(meta, national),
+            }
+        }),
+    };
+    meta.is_some_and(|meta| matches_a_type(meta, national))
 }
 
 fn parse_error_reason(error: &phonenumber::ParseError) -> String {
@@ -186,6 +273,40 @@ mod tests {
                 "invalid phone number \"+.49554.44344444446)\": too long: an international number has at most 15 digits",
             ),
         );
+    }
+
+    #[test]
+    fn keeps_the_digits_of_a_valid_number_as_written() {
+        // Fuzzing finds: libphonenumber strips a national prefix (8 or 0 in
+        // Lithuania) even from an international number, so it read this
+        // valid toll-free number as +370 123456 and refused it.
+        check("+37080012345", Ok("+37080012345"));
+        check("+370 800 12345", Ok("+37080012345"));
+        check("tel:+370-800-12345", Ok("+37080012345"));
+        check("+370 0 80012345", Ok("+37080012345"));
+        check("tel:+3700801234/56", Ok("+37080123456"));
+        // A trunk prefix written after the country code is still dropped.
+        check("+44 (0)20 7946 0958", Ok("+442079460958"));
+        // Italy keeps its leading zero.
+        check("+39 06 1234 5678", Ok("+390612345678"));
+        // No country code starts with 0, so "+054…" is not kept as written
+        // (which the store would refuse to read back); libphonenumber reads
+        // past the zero to Argentina's 54.
+        check("+054.1164952493", Ok("+541164952493"));
+    }
+
+    #[test]
+    fn every_accepted_number_reads_back_as_itself() {
+        for input in [
+            "+37080012345",
+            "+370 0 80012345",
+            "+44 (0)20 7946 0958",
+            "+7 495 123-45-67",
+            "+800 1234 5678",
+        ] {
+            let number = PhoneNumber::parse(input).unwrap();
+            assert_eq!(PhoneNumber::parse(number.as_str()), Ok(number.clone()), "{input:?}");
+        }
     }
 
     #[test]
