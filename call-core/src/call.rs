@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::{
-    AgentId, CallId, CallStatus, Direction, EndReason, Flags, Media, PhoneNumber, QueueId, WorkerId,
+    AgentId, CallId, CallStatus, Direction, EndReason, Flags, IdempotencyKey, Media, PhoneNumber,
+    QueueId, WorkerId,
 };
 
 /// A worker's claim on a call it is placing.
@@ -295,6 +296,7 @@ pub struct NewCall {
     pub(crate) media: Media,
     pub(crate) queue_id: Option<QueueId>,
     pub(crate) metadata: Map<String, Value>,
+    pub(crate) idempotency_key: Option<IdempotencyKey>,
 }
 
 impl NewCall {
@@ -309,6 +311,7 @@ impl NewCall {
             media: Media::Voice,
             queue_id: None,
             metadata: Map::new(),
+            idempotency_key: None,
         }
     }
 
@@ -358,6 +361,16 @@ impl NewCall {
     #[must_use]
     pub fn metadata(mut self, metadata: Map<String, Value>) -> NewCall {
         self.metadata = metadata;
+        self
+    }
+
+    /// Makes the request idempotent: scheduling it again with the same key
+    /// (a client's retry) answers the call the first request made instead of
+    /// making another, for at least [`KEY_RETENTION`](crate::KEY_RETENTION).
+    /// The same key with a different request is refused.
+    #[must_use]
+    pub fn idempotency_key(mut self, key: IdempotencyKey) -> NewCall {
+        self.idempotency_key = Some(key);
         self
     }
 }

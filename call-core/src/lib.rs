@@ -70,6 +70,7 @@ mod error;
 mod event;
 mod history;
 mod id;
+mod idempotency;
 pub mod machine;
 mod names;
 mod phone;
@@ -82,12 +83,14 @@ pub mod testing;
 
 pub use call::{Call, CallParts, Lease, NewCall};
 pub use engine::{
-    Config, Engine, EngineBuilder, Ingested, LostDispatch, RetryPolicy, Worker, WorkerConfig,
+    Config, Engine, EngineBuilder, Ingested, LostDispatch, RetryPolicy, Scheduled, Worker,
+    WorkerConfig,
 };
 pub use error::{Error, TransitionError, ValidationError};
 pub use event::{CallEvent, EventSource, EventType, IncomingEvent, Initiated, Lifecycle};
 pub use history::{HistoryRecord, HistoryType};
 pub use id::{AgentId, CallId, EventId, QueueId, WorkerId};
+pub use idempotency::{HeldKey, IdempotencyKey, KEY_RETENTION};
 pub use phone::PhoneNumber;
 pub use stats::{AgentStats, QueueStats, Stats};
 pub use status::{CallStatus, Direction, EndReason, Flag, Flags, Media, StatusFilter, StatusGroup};

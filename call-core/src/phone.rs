@@ -55,10 +55,10 @@ impl PhoneNumber {
         // them (it reads +370 8 0012345 as +370 0012345, dropping a digit of
         // a valid Lithuanian number), so its reading is only the fallback,
         // for numbers written with a trunk prefix such as +44 (0)20 ….
-        if let Some(digits) = written_digits(trimmed) {
-            if is_valid_e164_digits(&digits) {
-                return Ok(PhoneNumber(format!("+{digits}")));
-            }
+        if let Some(digits) = written_digits(trimmed)
+            && is_valid_e164_digits(&digits)
+        {
+            return Ok(PhoneNumber(format!("+{digits}")));
         }
         let number =
             phonenumber::parse(None, trimmed).map_err(|e| invalid(parse_error_reason(&e)))?;

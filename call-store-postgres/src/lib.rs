@@ -57,7 +57,8 @@ use std::{
 
 use async_trait::async_trait;
 use call_core::{
-    AgentId, Call, CallEvent, CallId, CallStatus, EventId, PhoneNumber, QueueId, StatusGroup,
+    AgentId, Call, CallEvent, CallId, CallStatus, EventId, HeldKey, PhoneNumber, QueueId,
+    StatusGroup,
     ports::{
         AgentTotals, Announcements, CallStore, Claim, Cursor, HistoryQuery, ListQuery, Page, Queue,
         QueueTotals, StatsInputs, StoreError,
@@ -74,7 +75,7 @@ use tokio::sync::broadcast;
 
 use crate::{
     pages::PageQuery,
-    rows::{CallArrays, EventArrays, call_from_row, corrupt, event_from_row},
+    rows::{CallArrays, EventArrays, call_from_row, corrupt, event_from_row, held_key_from_row},
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -310,6 +311,9 @@ impl PgStore {
             ("by external id", explain(sql::GET_BY_EXTERNAL_ID).bind("x")),
             ("events of a call", explain(sql::EVENTS_OF_CALL).bind("x")),
             ("event by id", explain(sql::EVENT_BY_ID).bind("x")),
+            ("free expired keys", explain(sql::FREE_EXPIRED_KEYS).bind(vec!["k"]).bind(now)),
+            ("purge expired keys", explain(sql::PURGE_EXPIRED_KEYS).bind(now)),
+            ("held keys", explain(sql::HELD_KEYS).bind(vec!["k"]).bind(now)),
         ];
         for (name, statement) in statements {
             let rows = statement.fetch_all(&mut *conn).await.map_err(backend)?;
@@ -339,6 +343,10 @@ fn classify(url: &str, error: sqlx::Error) -> OpenError {
         other => OpenError::Other { url, message: other.to_string() },
     }
 }
+
+/// How many times a keyed insert is tried while the keys it finds held
+/// vanish before it can read them.
+const MAX_KEY_TRIES: usize = 8;
 
 fn backend(error: sqlx::Error) -> StoreError {
     StoreError::Backend(error.to_string())
@@ -470,6 +478,72 @@ impl CallStore for PgStore {
             Ok(_) => Ok(()),
             Err(error) => Err(self.duplicate(error, &call_ids, &event_ids).await),
         }
+    }
+
+    async fn insert_keyed(
+        &self,
+        calls: &[Call],
+        events: &[CallEvent],
+        keys: &[HeldKey],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<HeldKey>, StoreError> {
+        let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
+        let fingerprints: Vec<&str> = keys.iter().map(|k| k.fingerprint.as_str()).collect();
+        let key_calls: Vec<&str> = keys.iter().map(|k| k.call_id.as_str()).collect();
+        let expiries: Vec<DateTime<Utc>> = keys.iter().map(|k| k.expires_at).collect();
+        // A held key can expire, or its writer roll back, between our
+        // failing to take it and our reading it: then try again.
+        for _ in 0..MAX_KEY_TRIES {
+            let mut tx = self.pool.begin().await.map_err(backend)?;
+            sqlx::query(sql::FREE_EXPIRED_KEYS)
+                .bind(&names)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            sqlx::query(sql::PURGE_EXPIRED_KEYS)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            let call_arrays = CallArrays::of(calls);
+            let event_arrays = EventArrays::of(events);
+            let call_ids = call_arrays.ids().to_vec();
+            let event_ids = event_arrays.ids().to_vec();
+            let inserted = event_arrays
+                .bind(call_arrays.bind(sqlx::query(sql::INSERT)))
+                .execute(&mut *tx)
+                .await;
+            if let Err(error) = inserted {
+                tx.rollback().await.map_err(backend)?;
+                return Err(self.duplicate(error, &call_ids, &event_ids).await);
+            }
+            let taken = sqlx::query(sql::TAKE_KEYS)
+                .bind(&names)
+                .bind(&fingerprints)
+                .bind(&key_calls)
+                .bind(&expiries)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(backend)?;
+            if taken.len() == keys.len() {
+                tx.commit().await.map_err(backend)?;
+                return Ok(Vec::new());
+            }
+            tx.rollback().await.map_err(backend)?;
+            let rows = sqlx::query(sql::HELD_KEYS)
+                .bind(&names)
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+            let held: Vec<HeldKey> =
+                rows.iter().map(held_key_from_row).collect::<Result<_, _>>()?;
+            if !held.is_empty() {
+                return Ok(held);
+            }
+        }
+        Err(StoreError::Backend("idempotency keys kept changing hands; try again".into()))
     }
 
     async fn get(&self, id: &CallId) -> Result<Option<Call>, StoreError> {

@@ -9,7 +9,8 @@
 
 use call_core::{
     AgentId, Call, CallEvent, CallId, CallParts, CallStatus, Direction, EndReason, EventId,
-    EventSource, EventType, Flags, Lease, Media, PhoneNumber, QueueId, WorkerId, ports::StoreError,
+    EventSource, EventType, Flags, HeldKey, IdempotencyKey, Lease, Media, PhoneNumber, QueueId,
+    WorkerId, ports::StoreError,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -272,6 +273,16 @@ pub(crate) fn call_from_row(row: &PgRow) -> Result<Call, StoreError> {
 }
 
 /// An event from a row holding every column of `events` (metadata as text).
+/// A held key from a row of `idempotency_keys`.
+pub(crate) fn held_key_from_row(row: &PgRow) -> Result<HeldKey, StoreError> {
+    Ok(HeldKey {
+        key: parsed(row, "key", |s| IdempotencyKey::parse(s))?,
+        fingerprint: get(row, "fingerprint")?,
+        call_id: parsed(row, "call_id", |s| CallId::parse(s))?,
+        expires_at: get(row, "expires_at")?,
+    })
+}
+
 pub(crate) fn event_from_row(row: &PgRow) -> Result<CallEvent, StoreError> {
     Ok(CallEvent::new(
         parsed(row, "id", |s| EventId::parse(s))?,

@@ -163,6 +163,30 @@ pub(crate) const SAVE: &str = concat!(
      SELECT id FROM saved"
 );
 
+/// Deletes the keys among `$1` expired at `$2`, waiting for any writer
+/// that holds one: those keys are free again.
+pub(crate) const FREE_EXPIRED_KEYS: &str =
+    "DELETE FROM idempotency_keys WHERE key = ANY($1::text[]) AND expires_at <= $2";
+
+/// Deletes up to 1,000 other keys expired at `$1`, skipping any another
+/// writer holds: the table stays the size of a retention period.
+pub(crate) const PURGE_EXPIRED_KEYS: &str = "DELETE FROM idempotency_keys WHERE key IN ( \
+     SELECT key FROM idempotency_keys WHERE expires_at <= $1 \
+     ORDER BY expires_at LIMIT 1000 FOR UPDATE SKIP LOCKED)";
+
+/// Takes the keys ($1–$4: key, fingerprint, call id, expiry) that are
+/// free; answers the keys taken. A key another open transaction is taking
+/// waits for it, then is skipped if that one committed. In key order, so
+/// that two writers taking overlapping keys cannot deadlock.
+pub(crate) const TAKE_KEYS: &str = "INSERT INTO idempotency_keys \
+     (key, fingerprint, call_id, expires_at) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[]) \
+     ORDER BY 1 ON CONFLICT (key) DO NOTHING RETURNING key";
+
+/// The keys among `$1` held at `$2`.
+pub(crate) const HELD_KEYS: &str = "SELECT key, fingerprint, call_id, expires_at \
+     FROM idempotency_keys WHERE key = ANY($1::text[]) AND expires_at > $2";
+
 /// Which of the ids ($1) are calls.
 pub(crate) const EXISTING_CALLS: &str = "SELECT id FROM calls WHERE id = ANY($1::text[])";
 /// Which of the ids ($1) are recorded events.

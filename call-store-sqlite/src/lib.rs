@@ -47,7 +47,8 @@ use std::{
 
 use async_trait::async_trait;
 use call_core::{
-    AgentId, Call, CallEvent, CallId, CallStatus, EventId, PhoneNumber, QueueId, StatusGroup,
+    AgentId, Call, CallEvent, CallId, CallStatus, EventId, HeldKey, PhoneNumber, QueueId,
+    StatusGroup,
     ports::{
         AgentTotals, Announcements, CallStore, Claim, Cursor, HistoryQuery, ListQuery, Page, Queue,
         QueueTotals, StatsInputs, StoreError,
@@ -278,6 +279,8 @@ impl SqliteStore {
             ("events of a call".to_owned(), EVENTS_OF_CALL.to_owned()),
             ("event by id".to_owned(), format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?")),
             ("count by status".to_owned(), COUNT_BY_STATUS.to_owned()),
+            ("expired keys".to_owned(), PURGE_EXPIRED_KEYS.to_owned()),
+            ("held keys".to_owned(), format!("{HELD_KEYS} (?, ?)")),
         ];
         let mut plans = Vec::new();
         for (name, sql) in shapes {
@@ -350,6 +353,14 @@ const FOLLOWING: &str = "SELECT * FROM calls INDEXED BY calls_following \
 
 const EVENTS_OF_CALL: &str = "SELECT * FROM events WHERE call_id = ? ORDER BY seq";
 
+/// Deletes the keys expired at `?`, so that they are free again.
+pub(crate) const PURGE_EXPIRED_KEYS: &str = "DELETE FROM idempotency_keys \
+     INDEXED BY idempotency_keys_by_expiry WHERE expires_at <= ?";
+
+/// The keys among a list that follows, closed with `)`, that are held.
+pub(crate) const HELD_KEYS: &str = "SELECT key, fingerprint, call_id, expires_at \
+     FROM idempotency_keys WHERE key IN";
+
 const COUNT_BY_STATUS: &str =
     "SELECT status, COUNT(*) FROM calls INDEXED BY calls_by_status GROUP BY status";
 
@@ -391,6 +402,25 @@ fn limit(n: usize) -> i64 {
 impl CallStore for SqliteStore {
     async fn insert(&self, calls: &[Call], events: &[CallEvent]) -> Result<(), StoreError> {
         self.write(Write::Insert { calls: calls.to_vec(), events: events.to_vec() }).await.map(drop)
+    }
+
+    async fn insert_keyed(
+        &self,
+        calls: &[Call],
+        events: &[CallEvent],
+        keys: &[HeldKey],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<HeldKey>, StoreError> {
+        let write = Write::InsertKeyed {
+            calls: calls.to_vec(),
+            events: events.to_vec(),
+            keys: keys.to_vec(),
+            now,
+        };
+        match self.write(write).await? {
+            Written::Held(held) => Ok(held),
+            _ => Err(StoreError::Backend("the writer answered a keyed insert wrongly".into())),
+        }
     }
 
     async fn get(&self, id: &CallId) -> Result<Option<Call>, StoreError> {

@@ -2,7 +2,8 @@
 
 use call_core::{
     AgentId, Call, CallEvent, CallId, CallParts, CallStatus, Direction, EndReason, EventId,
-    EventSource, EventType, Flags, Lease, Media, PhoneNumber, QueueId, WorkerId, ports::StoreError,
+    EventSource, EventType, Flags, HeldKey, IdempotencyKey, Lease, Media, PhoneNumber, QueueId,
+    WorkerId, ports::StoreError,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
@@ -145,6 +146,16 @@ fn metadata(row: &SqliteRow, column: &str) -> Result<Map<String, Value>, StoreEr
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err("not a JSON object".to_owned()),
         Err(e) => Err(e.to_string()),
+    })
+}
+
+/// A held key from a row of `idempotency_keys`.
+pub(crate) fn held_key_from_row(row: &SqliteRow) -> Result<HeldKey, StoreError> {
+    Ok(HeldKey {
+        key: parsed(row, "key", |k| IdempotencyKey::parse(k))?,
+        fingerprint: get(row, "fingerprint")?,
+        call_id: parsed(row, "call_id", |id| CallId::parse(id))?,
+        expires_at: time(get(row, "expires_at")?, "expires_at")?,
     })
 }
 

@@ -19,15 +19,19 @@
 use std::collections::HashSet;
 
 use call_core::{
-    Call, CallEvent, CallStatus, QueueId,
+    Call, CallEvent, CallStatus, HeldKey, QueueId,
     ports::{Claim, Queue, StoreError},
 };
+use chrono::{DateTime, Utc};
 use sqlx::{Connection, Row, SqliteConnection, SqlitePool, error::ErrorKind};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::rows::{
-    CALL_COLUMNS, EVENT_COLUMNS, N_CALL_COLUMNS, N_EVENT_COLUMNS, bind_call, bind_event,
-    call_from_row, insert_calls, insert_events, micros,
+use crate::{
+    HELD_KEYS, PURGE_EXPIRED_KEYS,
+    rows::{
+        CALL_COLUMNS, EVENT_COLUMNS, N_CALL_COLUMNS, N_EVENT_COLUMNS, bind_call, bind_event,
+        call_from_row, held_key_from_row, insert_calls, insert_events, micros,
+    },
 };
 
 /// The most writes committed together.
@@ -39,6 +43,7 @@ const MAX_VARIABLES: usize = 32_766;
 /// One write, as a caller asks for it.
 pub(crate) enum Write {
     Insert { calls: Vec<Call>, events: Vec<CallEvent> },
+    InsertKeyed { calls: Vec<Call>, events: Vec<CallEvent>, keys: Vec<HeldKey>, now: DateTime<Utc> },
     Save { call: Box<Call>, events: Vec<CallEvent> },
     Claim(Claim),
     AddQueue(Queue),
@@ -50,6 +55,8 @@ pub(crate) enum Written {
     Done,
     Claimed(Vec<(Call, CallEvent)>),
     Removed(bool),
+    /// The keys of an [`Write::InsertKeyed`] held already (then nothing was written).
+    Held(Vec<HeldKey>),
 }
 
 pub(crate) struct Job {
@@ -213,6 +220,9 @@ async fn apply(
 ) -> Result<Result<Written, StoreError>, sqlx::Error> {
     match write {
         Write::Insert { calls, events } => insert(conn, calls, events).await,
+        Write::InsertKeyed { calls, events, keys, now } => {
+            insert_keyed(conn, calls, events, keys, *now).await
+        }
         Write::Save { call, events } => save(conn, call, events).await,
         Write::Claim(claim) => claim_due(conn, claim).await.map(|c| Ok(Written::Claimed(c))),
         Write::AddQueue(queue) => {
@@ -262,6 +272,49 @@ async fn insert(
         return Ok(Err(StoreError::DuplicateCall(id.unwrap_or(calls[0].id()).clone())));
     }
     Ok(append(conn, events).await?.map(|()| Written::Done))
+}
+
+/// Inserts `calls` and takes their `keys`, unless one of the keys is held.
+async fn insert_keyed(
+    conn: &mut SqliteConnection,
+    calls: &[Call],
+    events: &[CallEvent],
+    keys: &[HeldKey],
+    now: DateTime<Utc>,
+) -> Result<Result<Written, StoreError>, sqlx::Error> {
+    sqlx::query(PURGE_EXPIRED_KEYS).bind(micros(now)).execute(&mut *conn).await?;
+    let mut held = Vec::new();
+    for chunk in keys.chunks(MAX_VARIABLES) {
+        let mut b = sqlx::QueryBuilder::new(format!("{HELD_KEYS} ("));
+        let mut list = b.separated(", ");
+        for key in chunk {
+            list.push_bind(key.key.as_str());
+        }
+        b.push(")");
+        for row in b.build().fetch_all(&mut *conn).await? {
+            held.push(held_key_from_row(&row).map_err(|e| sqlx::Error::Decode(e.into()))?);
+        }
+    }
+    if !held.is_empty() {
+        return Ok(Ok(Written::Held(held)));
+    }
+    if let Err(refused) = insert(conn, calls, events).await? {
+        return Ok(Err(refused));
+    }
+    // The keys are distinct (the engine merges repeats) and free (checked above).
+    for chunk in keys.chunks(MAX_VARIABLES / 4) {
+        let mut b = sqlx::QueryBuilder::new(
+            "INSERT INTO idempotency_keys (key, fingerprint, call_id, expires_at) ",
+        );
+        b.push_values(chunk, |mut row, key| {
+            row.push_bind(key.key.as_str())
+                .push_bind(key.fingerprint.as_str())
+                .push_bind(key.call_id.as_str())
+                .push_bind(micros(key.expires_at));
+        });
+        b.build().execute(&mut *conn).await?;
+    }
+    Ok(Ok(Written::Held(Vec::new())))
 }
 
 /// Appends events; a recorded id refuses the write.

@@ -4,6 +4,7 @@ mod change;
 mod worker;
 
 use std::{
+    collections::HashMap,
     sync::{
         Arc,
         atomic::{AtomicI64, Ordering},
@@ -20,8 +21,8 @@ pub use worker::{LostDispatch, RetryPolicy, Worker, WorkerConfig};
 use self::change::{Change, object, provider_steps};
 use crate::{
     Call, CallEvent, CallId, CallParts, CallStatus, Direction, Error, EventSource, EventType, Flag,
-    HistoryRecord, IncomingEvent, Lifecycle, Media, NewCall, PhoneNumber, QueueId, Stats,
-    ValidationError,
+    HeldKey, HistoryRecord, IdempotencyKey, IncomingEvent, KEY_RETENTION, Lifecycle, Media,
+    NewCall, PhoneNumber, QueueId, Stats, ValidationError,
     machine::Trigger,
     ports::{
         CallProvider, CallStore, Clock, HistoryQuery, ListQuery, LogNotifier, Notification,
@@ -43,6 +44,10 @@ pub struct Config {
     pub source: EventSource,
     /// How far in the past a call may be scheduled (it is then due at once).
     pub past_tolerance: Duration,
+    /// How long an [idempotency key](NewCall::idempotency_key) is kept:
+    /// a retry within it answers the first call. [`KEY_RETENTION`] (a day)
+    /// by default.
+    pub key_retention: TimeDelta,
 }
 
 impl Default for Config {
@@ -51,8 +56,63 @@ impl Default for Config {
             rules: RulesConfig::default(),
             source: EventSource::Api,
             past_tolerance: Duration::from_secs(60),
+            key_retention: KEY_RETENTION,
         }
     }
+}
+
+/// What scheduling one call came to: see [`Engine::schedule_each`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scheduled {
+    /// A new call was made.
+    New(Call),
+    /// The request's idempotency key had made this call already, for the
+    /// same request: nothing was made, and this is the call as it is now.
+    Existing(Call),
+}
+
+impl Scheduled {
+    /// The call, new or not.
+    pub fn call(&self) -> &Call {
+        match self {
+            Scheduled::New(call) | Scheduled::Existing(call) => call,
+        }
+    }
+
+    /// The call, new or not.
+    pub fn into_call(self) -> Call {
+        match self {
+            Scheduled::New(call) | Scheduled::Existing(call) => call,
+        }
+    }
+
+    /// Whether a new call was made.
+    pub fn is_new(&self) -> bool {
+        matches!(self, Scheduled::New(_))
+    }
+}
+
+/// What one request of [`Engine::schedule_each`] comes to, while it is worked out.
+#[derive(Debug, Clone, PartialEq)]
+enum Slot {
+    /// A new call with this id.
+    New(CallId),
+    /// The call a held key made before.
+    Held(CallId),
+    /// The same as the request at this index, earlier in the batch.
+    Repeat(usize),
+}
+
+/// The refusal of a key used before for a different request.
+fn key_reused(key: &IdempotencyKey, call_id: &CallId) -> ValidationError {
+    ValidationError::new(
+        "idempotency_key",
+        format!(
+            "key {:?} was used for a different request (call {call_id}); \
+             a new request needs a new key",
+            key.as_str()
+        ),
+    )
 }
 
 /// The answer to [`Engine::ingest`].
@@ -193,10 +253,27 @@ impl Engine {
     /// `new_calls`) and why, as for [`schedule`](Self::schedule); then
     /// nothing is scheduled.
     pub async fn schedule_many(&self, new_calls: Vec<NewCall>) -> Result<Vec<Call>, Error> {
+        let scheduled = self.schedule_each(new_calls).await?;
+        Ok(scheduled.into_iter().map(Scheduled::into_call).collect())
+    }
+
+    /// Schedules many outbound calls in one write, all or none, saying of
+    /// each whether it is new or the call its
+    /// [idempotency key](NewCall::idempotency_key) made before.
+    ///
+    /// # Errors
+    ///
+    /// As [`schedule_many`](Self::schedule_many); also [`Error::Batch`] on
+    /// field `idempotency_key` when a key was used before (or earlier in
+    /// the batch) for a different request.
+    pub async fn schedule_each(&self, new_calls: Vec<NewCall>) -> Result<Vec<Scheduled>, Error> {
         let now = self.now();
         let mut known_queues: Vec<QueueId> = Vec::new();
         let mut calls = Vec::with_capacity(new_calls.len());
         let mut events = Vec::with_capacity(new_calls.len());
+        let mut keys: Vec<HeldKey> = Vec::new();
+        // What each request comes to, by its index in `new_calls`.
+        let mut slots: Vec<Slot> = Vec::new();
         for (index, new_call) in new_calls.into_iter().enumerate() {
             let batch = |error: ValidationError| Error::Batch { index, error };
             let scheduled_at = self.check_due_time(new_call.scheduled_at, now).map_err(batch)?;
@@ -209,6 +286,25 @@ impl Engine {
                 })?;
                 known_queues.push(queue.clone());
             }
+            let id = CallId::generate();
+            if let Some(key) = &new_call.idempotency_key {
+                let fingerprint = new_call.fingerprint();
+                if let Some(earlier) = keys.iter().find(|k| &k.key == key) {
+                    if earlier.fingerprint != fingerprint {
+                        return Err(batch(key_reused(key, &earlier.call_id)));
+                    }
+                    let first = slots.iter().position(|s| *s == Slot::New(earlier.call_id.clone()));
+                    slots.push(Slot::Repeat(first.unwrap_or_default()));
+                    continue;
+                }
+                keys.push(HeldKey {
+                    key: key.clone(),
+                    fingerprint,
+                    call_id: id.clone(),
+                    expires_at: now + self.inner.config.key_retention,
+                });
+            }
+            slots.push(Slot::New(id.clone()));
             let call = Call::from_parts(CallParts {
                 to: Some(new_call.to),
                 from: new_call.from,
@@ -219,12 +315,7 @@ impl Engine {
                 metadata: new_call.metadata,
                 scheduled_at: Some(scheduled_at),
                 version: 1,
-                ..CallParts::new(
-                    CallId::generate(),
-                    Direction::Outbound,
-                    CallStatus::Scheduled,
-                    now,
-                )
+                ..CallParts::new(id, Direction::Outbound, CallStatus::Scheduled, now)
             });
             let mut change = Change::new(call, now);
             change.record(
@@ -237,14 +328,77 @@ impl Engine {
             events.append(&mut change.events);
             calls.push(change.call);
         }
-        self.inner.store.insert(&calls, &events).await?;
-        // One `call_scheduled` event per call, in the same order.
+        if keys.is_empty() {
+            self.inner.store.insert(&calls, &events).await?;
+        } else {
+            self.insert_keyed(&mut calls, &mut events, &mut keys, &mut slots, now).await?;
+        }
+        // One `call_scheduled` event per new call, in the same order.
         for (call, event) in calls.iter().zip(&events) {
             let events = vec![event.clone()];
             self.inner.notifier.notify(&Notification::CallChanged { call: call.clone(), events });
         }
         self.wake_workers_if_due_before(calls.iter().filter_map(Call::scheduled_at).min());
-        Ok(calls)
+
+        let mut new_calls: HashMap<CallId, Call> =
+            calls.into_iter().map(|c| (c.id().clone(), c)).collect();
+        let mut answers: Vec<Scheduled> = Vec::with_capacity(slots.len());
+        for slot in slots {
+            let answer = match slot {
+                Slot::New(id) => Scheduled::New(new_calls.remove(&id).ok_or(Error::NotFound(id))?),
+                Slot::Held(id) => Scheduled::Existing(
+                    self.inner.store.get(&id).await?.ok_or(Error::NotFound(id))?,
+                ),
+                Slot::Repeat(first) => Scheduled::Existing(answers[first].call().clone()),
+            };
+            answers.push(answer);
+        }
+        Ok(answers)
+    }
+
+    /// Inserts `calls` under their `keys`. A key the store finds held for
+    /// the same request turns its request's slot into [`Slot::Held`] and its
+    /// call is dropped from `calls` and `events`; for another request, the
+    /// batch is refused. Tried again while other writers take keys between
+    /// tries (each try takes nothing unless it takes everything).
+    async fn insert_keyed(
+        &self,
+        calls: &mut Vec<Call>,
+        events: &mut Vec<CallEvent>,
+        keys: &mut Vec<HeldKey>,
+        slots: &mut [Slot],
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            let held = self.inner.store.insert_keyed(calls, events, keys, now).await?;
+            if held.is_empty() {
+                return Ok(());
+            }
+            for held in held {
+                let Some(ours) = keys.iter().position(|k| k.key == held.key) else { continue };
+                let ours = keys.remove(ours);
+                let index = slots
+                    .iter()
+                    .position(|s| *s == Slot::New(ours.call_id.clone()))
+                    .unwrap_or_default();
+                if held.fingerprint != ours.fingerprint {
+                    return Err(Error::Batch {
+                        index,
+                        error: key_reused(&held.key, &held.call_id),
+                    });
+                }
+                slots[index] = Slot::Held(held.call_id);
+                calls.retain(|c| c.id() != &ours.call_id);
+                events.retain(|e| e.call_id() != &ours.call_id);
+            }
+            if keys.is_empty() {
+                if !calls.is_empty() {
+                    self.inner.store.insert(calls, events).await?;
+                }
+                return Ok(());
+            }
+        }
+        Err(Error::Contended(keys[0].call_id.clone()))
     }
 
     /// Cancels a call that has not been placed yet.

@@ -5,8 +5,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use tokio::sync::broadcast;
 
 use crate::{
-    AgentId, Call, CallEvent, CallId, CallStatus, EventId, PhoneNumber, QueueId, StatusFilter,
-    ValidationError, WorkerId,
+    AgentId, Call, CallEvent, CallId, CallStatus, EventId, HeldKey, PhoneNumber, QueueId,
+    StatusFilter, ValidationError, WorkerId,
 };
 
 /// Why a store operation failed.
@@ -350,6 +350,27 @@ pub trait CallStore: Send + Sync {
     /// [`StoreError::DuplicateCall`] if any call id exists,
     /// [`StoreError::DuplicateEvent`] if any event id does; then nothing is written.
     async fn insert(&self, calls: &[Call], events: &[CallEvent]) -> Result<(), StoreError>;
+
+    /// Inserts new calls with their first events and takes their
+    /// idempotency `keys` (each naming its call in `calls`), all or nothing,
+    /// in one transaction: so two writers racing with one key make one call.
+    ///
+    /// A key whose `expires_at` is after `now` is held. When any of `keys`
+    /// is held, nothing is written and the answer is the held keys as they
+    /// are stored (for the engine to answer their calls, or refuse a key
+    /// used for another request). An expired key is free: it is replaced.
+    /// An empty answer means everything was written.
+    ///
+    /// # Errors
+    ///
+    /// As [`insert`](Self::insert); then nothing is written.
+    async fn insert_keyed(
+        &self,
+        calls: &[Call],
+        events: &[CallEvent],
+        keys: &[HeldKey],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<HeldKey>, StoreError>;
 
     /// The call with this id.
     async fn get(&self, id: &CallId) -> Result<Option<Call>, StoreError>;

@@ -24,7 +24,8 @@ use serde_json::{Map, json};
 
 use crate::{
     AgentId, Call, CallEvent, CallId, CallParts, CallStatus, Direction, EventId, EventSource,
-    EventType, Lease, PhoneNumber, QueueId, StatusFilter, StatusGroup, WorkerId,
+    EventType, HeldKey, IdempotencyKey, Lease, PhoneNumber, QueueId, StatusFilter, StatusGroup,
+    WorkerId,
     ports::{CallStore, Claim, HistoryQuery, ListQuery, Queue, StoreError},
 };
 
@@ -40,6 +41,7 @@ where
 {
     insert_and_get(make_store().await).await;
     insert_is_all_or_nothing(make_store().await).await;
+    keyed_inserts_take_each_key_once(make_store().await).await;
     save_checks_the_version(make_store().await).await;
     save_refuses_recorded_event_ids(make_store().await).await;
     get_by_external_id(make_store().await).await;
@@ -72,6 +74,7 @@ where
     each_store_sees_the_others_writes(make_pair().await).await;
     claims_from_two_stores_never_overlap(make_pair().await).await;
     a_save_racing_a_claim_loses_or_wins_whole(make_pair().await).await;
+    one_key_racing_on_two_stores_makes_one_call(make_pair().await).await;
 }
 
 /// For a store that announces other processes' writes
@@ -165,6 +168,47 @@ async fn claims_from_two_stores_never_overlap((a, b): Pair) {
             [EventType::CallDispatched],
             "claims_from_two_stores_never_overlap: one call_dispatched each"
         );
+    }
+}
+
+/// Eight writers on two stores insert a call each under one key at once:
+/// one call is made, and every other writer is answered with its key.
+async fn one_key_racing_on_two_stores_makes_one_call((a, b): Pair) {
+    let check = "one_key_racing_on_two_stores_makes_one_call";
+    let barrier = Arc::new(tokio::sync::Barrier::new(8));
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                let mine = call(&format!("racer{i}"), 0, |_| {});
+                let key = held_key("the-key", &mine, "same", 100);
+                let events = [event(&mine, &format!("e{i}"), EventType::CallScheduled, t(0))];
+                barrier.wait().await;
+                let held = store
+                    .insert_keyed(std::slice::from_ref(&mine), &events, &[key], t(0))
+                    .await
+                    .expect("insert_keyed");
+                (mine, held)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    let mut answered = Vec::new();
+    for task in tasks {
+        let (mine, held) = task.await.unwrap();
+        match held.as_slice() {
+            [] => winners.push(mine),
+            [key] => answered.push(key.call_id.clone()),
+            more => panic!("{check}: one key answered as {more:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "{check}: one writer makes the call");
+    let winner = winners[0].id().clone();
+    assert!(answered.iter().all(|id| *id == winner), "{check}: the others get the winner's call");
+    for i in 0..8 {
+        let stored = b.get(&id(&format!("racer{i}"))).await.unwrap();
+        assert_eq!(stored.is_some(), id(&format!("racer{i}")) == winner, "{check}: one call");
     }
 }
 
@@ -372,6 +416,90 @@ async fn insert_is_all_or_nothing(store: Arc<dyn CallStore>) {
         Some(&a),
         "insert_is_all_or_nothing: first call intact"
     );
+}
+
+/// The key `key` held by `call` until `t(expires)`, for the request `fingerprint`.
+fn held_key(key: &str, call: &Call, fingerprint: &str, expires: i64) -> HeldKey {
+    HeldKey {
+        key: IdempotencyKey::parse(key).unwrap(),
+        fingerprint: fingerprint.into(),
+        call_id: call.id().clone(),
+        expires_at: t(expires),
+    }
+}
+
+async fn keyed_inserts_take_each_key_once(store: Arc<dyn CallStore>) {
+    let check = "keyed_inserts_take_each_key_once";
+    let a = call("a", 0, |_| {});
+    let a_key = held_key("k1", &a, "fa", 100);
+    let held = store
+        .insert_keyed(
+            std::slice::from_ref(&a),
+            &[event(&a, "e1", EventType::CallScheduled, t(0))],
+            std::slice::from_ref(&a_key),
+            t(0),
+        )
+        .await
+        .expect("insert_keyed");
+    assert_eq!(held, [], "{check}: a free key is taken");
+    assert_eq!(store.get(a.id()).await.unwrap().as_ref(), Some(&a), "{check}: call written");
+    assert_eq!(store.events(a.id()).await.unwrap().len(), 1, "{check}: its event written");
+
+    // A batch with a held key writes nothing, not even its unkeyed calls,
+    // and answers the key as stored (whatever the new fingerprint).
+    let b = call("b", 1, |_| {});
+    let c = call("c", 1, |_| {});
+    let d = call("d", 1, |_| {});
+    let held = store
+        .insert_keyed(
+            &[b.clone(), c.clone(), d.clone()],
+            &[event(&b, "e2", EventType::CallScheduled, t(1))],
+            &[held_key("k2", &b, "fb", 101), held_key("k1", &c, "other", 101)],
+            t(99),
+        )
+        .await
+        .expect("insert_keyed");
+    assert_eq!(held, std::slice::from_ref(&a_key), "{check}: the held key, as stored");
+    for unwritten in [&b, &c, &d] {
+        assert_eq!(store.get(unwritten.id()).await.unwrap(), None, "{check}: nothing written");
+    }
+    assert_eq!(store.events(b.id()).await.unwrap(), [], "{check}: no event written");
+    // k2 was not taken by the refused batch.
+    let held = store
+        .insert_keyed(std::slice::from_ref(&b), &[], &[held_key("k2", &b, "fb", 101)], t(99))
+        .await
+        .unwrap();
+    assert_eq!(held, [], "{check}: a key of a refused batch stays free");
+
+    // From its expiry on, a key is free again, for another call.
+    let e = call("e", 2, |_| {});
+    let e_key = held_key("k1", &e, "fe", 300);
+    let held = store
+        .insert_keyed(std::slice::from_ref(&e), &[], std::slice::from_ref(&e_key), t(100))
+        .await
+        .unwrap();
+    assert_eq!(held, [], "{check}: an expired key is free");
+    let f = call("f", 3, |_| {});
+    let held = store
+        .insert_keyed(std::slice::from_ref(&f), &[], &[held_key("k1", &f, "fe", 400)], t(101))
+        .await
+        .unwrap();
+    assert_eq!(held, [e_key], "{check}: the key now holds the new call");
+    assert_eq!(store.get(a.id()).await.unwrap().as_ref(), Some(&a), "{check}: old call kept");
+
+    // A duplicate call id refuses the batch, and its key is not taken.
+    let again = call("a", 4, |_| {});
+    let error = store
+        .insert_keyed(std::slice::from_ref(&again), &[], &[held_key("k3", &again, "fa", 500)], t(4))
+        .await
+        .unwrap_err();
+    assert_eq!(error, StoreError::DuplicateCall(id("a")), "{check}: duplicate call");
+    let g = call("g", 4, |_| {});
+    let held = store
+        .insert_keyed(std::slice::from_ref(&g), &[], &[held_key("k3", &g, "fg", 500)], t(4))
+        .await
+        .unwrap();
+    assert_eq!(held, [], "{check}: the refused batch's key stays free");
 }
 
 async fn save_checks_the_version(store: Arc<dyn CallStore>) {

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    Call, CallEvent, CallId, CallStatus, Direction, EventId, EventType, Lease, PhoneNumber,
-    QueueId,
+    Call, CallEvent, CallId, CallStatus, Direction, EventId, EventType, HeldKey, IdempotencyKey,
+    Lease, PhoneNumber, QueueId,
     ports::{
         AgentTotals, CallStore, Claim, Cursor, HistoryQuery, ListQuery, Page, Queue, QueueTotals,
         StatsInputs, StoreError,
@@ -30,6 +30,8 @@ struct State {
     queues: BTreeMap<QueueId, Queue>,
     /// The scheduled calls by due time: what `claim_due` takes from.
     due: BTreeSet<(DateTime<Utc>, CallId)>,
+    /// Idempotency keys by key, expired ones included until reused.
+    keys: HashMap<IdempotencyKey, HeldKey>,
 }
 
 impl MemoryStore {
@@ -59,6 +61,21 @@ impl State {
             self.due.insert(new);
         }
         self.calls.insert(call.id().clone(), call);
+    }
+
+    fn insert(&mut self, calls: &[Call], events: &[CallEvent]) -> Result<(), StoreError> {
+        let mut seen = std::collections::HashSet::new();
+        for call in calls {
+            if self.calls.contains_key(call.id()) || !seen.insert(call.id()) {
+                return Err(StoreError::DuplicateCall(call.id().clone()));
+            }
+        }
+        self.check_new_events(events)?;
+        for call in calls {
+            self.put(call.clone());
+        }
+        self.append(events);
+        Ok(())
     }
 
     fn check_new_events(&self, events: &[CallEvent]) -> Result<(), StoreError> {
@@ -112,19 +129,29 @@ impl State {
 #[async_trait]
 impl CallStore for MemoryStore {
     async fn insert(&self, calls: &[Call], events: &[CallEvent]) -> Result<(), StoreError> {
+        self.state().insert(calls, events)
+    }
+
+    async fn insert_keyed(
+        &self,
+        calls: &[Call],
+        events: &[CallEvent],
+        keys: &[HeldKey],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<HeldKey>, StoreError> {
         let mut state = self.state();
-        let mut seen = std::collections::HashSet::new();
-        for call in calls {
-            if state.calls.contains_key(call.id()) || !seen.insert(call.id()) {
-                return Err(StoreError::DuplicateCall(call.id().clone()));
-            }
+        let held: Vec<HeldKey> = keys
+            .iter()
+            .filter_map(|k| state.keys.get(&k.key).filter(|held| held.expires_at > now).cloned())
+            .collect();
+        if !held.is_empty() {
+            return Ok(held);
         }
-        state.check_new_events(events)?;
-        for call in calls {
-            state.put(call.clone());
+        state.insert(calls, events)?;
+        for key in keys {
+            state.keys.insert(key.key.clone(), key.clone());
         }
-        state.append(events);
-        Ok(())
+        Ok(Vec::new())
     }
 
     async fn get(&self, id: &CallId) -> Result<Option<Call>, StoreError> {

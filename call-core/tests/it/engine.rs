@@ -1,8 +1,10 @@
 //! The engine's operations, without a worker.
 
+use std::time::Duration;
+
 use call_core::{
-    CallStatus, Error, EventType, HistoryType, Initiated, Lifecycle, NewCall, QueueId,
-    StatusFilter, StatusGroup,
+    CallStatus, Error, EventType, HistoryType, IdempotencyKey, Initiated, Lifecycle, NewCall,
+    QueueId, Scheduled, StatusFilter, StatusGroup,
     ports::{HistoryQuery, ListQuery, Notification, StoreError},
 };
 
@@ -219,4 +221,114 @@ async fn due_times_are_kept_to_the_microsecond_as_stores_keep_them() {
     assert_eq!(call.scheduled_at(), Some(app.at(30.0) + chrono::TimeDelta::microseconds(123_456)));
     let moved = app.engine.reschedule(call.id(), at + chrono::TimeDelta::seconds(1)).await.unwrap();
     assert_eq!(moved.scheduled_at().unwrap().timestamp_subsec_nanos() % 1_000, 0);
+}
+
+fn key(text: &str) -> IdempotencyKey {
+    IdempotencyKey::parse(text).unwrap()
+}
+
+#[tokio::test]
+async fn a_retried_request_with_its_key_answers_the_first_call() {
+    let app = spawn_app();
+    let request = || NewCall::to(phone(1)).customer_name("Ada").idempotency_key(key("k-1"));
+    let first = app.engine.schedule_each(vec![request()]).await.unwrap();
+    assert!(first[0].is_new());
+    // A second later (the client timed out and retried): "now" moved, and
+    // the request is still the same one.
+    app.clock.advance(Duration::from_secs(1));
+    let again = app.engine.schedule_each(vec![request()]).await.unwrap();
+    assert_eq!(again, [Scheduled::Existing(first[0].call().clone())]);
+    assert_eq!(app.engine.schedule(request()).await.unwrap().id(), first[0].call().id());
+    let all = app.engine.list(&ListQuery::default()).await.unwrap();
+    assert_eq!(all.items.len(), 1, "one key, one call");
+    assert_eq!(app.notifier.notifications().len(), 1, "the replay announces nothing");
+
+    // The replay answers the call as it is now.
+    app.engine.cancel(first[0].call().id()).await.unwrap();
+    let replay = app.engine.schedule(request()).await.unwrap();
+    assert_eq!(replay.status(), CallStatus::Canceled);
+}
+
+#[tokio::test]
+async fn a_key_reused_for_another_request_is_refused() {
+    let app = spawn_app();
+    let first = app.engine.schedule(NewCall::to(phone(1)).idempotency_key(key("k"))).await.unwrap();
+    let other = NewCall::to(phone(2)).idempotency_key(key("k"));
+    let error = app.engine.schedule(other).await.unwrap_err();
+    let error = error.validation().expect("a validation error").clone();
+    assert_eq!(error.field(), "idempotency_key");
+    assert_eq!(
+        error.message(),
+        format!(
+            "key \"k\" was used for a different request (call {}); a new request needs a new key",
+            first.id()
+        )
+    );
+    assert_eq!(app.engine.list(&ListQuery::default()).await.unwrap().items.len(), 1);
+}
+
+#[tokio::test]
+async fn keys_are_kept_for_the_retention_period_then_free() {
+    let app = spawn_app();
+    let first = app.engine.schedule(NewCall::to(phone(1)).idempotency_key(key("k"))).await.unwrap();
+    app.clock.advance(Duration::from_secs(24 * 3600 - 1));
+    let within = app.engine.schedule(NewCall::to(phone(1)).idempotency_key(key("k"))).await;
+    assert_eq!(within.unwrap().id(), first.id(), "kept for 24 hours");
+    app.clock.advance(Duration::from_secs(1));
+    let after = app.engine.schedule(NewCall::to(phone(2)).idempotency_key(key("k"))).await;
+    assert_ne!(after.unwrap().id(), first.id(), "free again after 24 hours, for any request");
+}
+
+#[tokio::test]
+async fn a_batch_with_keys_makes_each_call_once() {
+    let app = spawn_app();
+    let done = app.engine.schedule(NewCall::to(phone(1)).idempotency_key(key("a"))).await.unwrap();
+    let batch = vec![
+        NewCall::to(phone(1)).idempotency_key(key("a")), // made before
+        NewCall::to(phone(2)).idempotency_key(key("b")),
+        NewCall::to(phone(3)),
+        NewCall::to(phone(2)).idempotency_key(key("b")), // a repeat within the batch
+    ];
+    let scheduled = app.engine.schedule_each(batch).await.unwrap();
+    let new: Vec<bool> = scheduled.iter().map(Scheduled::is_new).collect();
+    assert_eq!(new, [false, true, true, false]);
+    assert_eq!(scheduled[0].call().id(), done.id());
+    assert_eq!(scheduled[3].call().id(), scheduled[1].call().id());
+    assert_eq!(app.engine.list(&ListQuery::default()).await.unwrap().items.len(), 3);
+
+    // A key used for two different requests of one batch refuses the batch.
+    let batch = vec![
+        NewCall::to(phone(4)).idempotency_key(key("c")),
+        NewCall::to(phone(5)).idempotency_key(key("c")),
+    ];
+    match app.engine.schedule_each(batch).await.unwrap_err() {
+        Error::Batch { index, error } => assert_eq!((index, error.field()), (1, "idempotency_key")),
+        other => panic!("expected a batch error, got {other}"),
+    }
+    // So does a key used before for another request; nothing is written.
+    let batch = vec![NewCall::to(phone(6)), NewCall::to(phone(7)).idempotency_key(key("a"))];
+    match app.engine.schedule_each(batch).await.unwrap_err() {
+        Error::Batch { index, error } => assert_eq!((index, error.field()), (1, "idempotency_key")),
+        other => panic!("expected a batch error, got {other}"),
+    }
+    assert_eq!(app.engine.list(&ListQuery::default()).await.unwrap().items.len(), 3);
+}
+
+#[tokio::test]
+async fn requests_racing_with_one_key_make_one_call() {
+    let app = spawn_app();
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let engine = app.engine.clone();
+            tokio::spawn(async move {
+                engine.schedule(NewCall::to(phone(1)).idempotency_key(key("race"))).await.unwrap()
+            })
+        })
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    for task in tasks {
+        ids.insert(task.await.unwrap().id().clone());
+    }
+    assert_eq!(ids.len(), 1, "every request answered with the one call");
+    assert_eq!(app.engine.list(&ListQuery::default()).await.unwrap().items.len(), 1);
 }

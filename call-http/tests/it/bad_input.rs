@@ -356,6 +356,15 @@ async fn slow_requests_time_out_with_a_json_error() {
         async fn insert(&self, _: &[Call], _: &[CallEvent]) -> Result<(), StoreError> {
             stall().await
         }
+        async fn insert_keyed(
+            &self,
+            _: &[Call],
+            _: &[CallEvent],
+            _: &[call_core::HeldKey],
+            _: chrono::DateTime<chrono::Utc>,
+        ) -> Result<Vec<call_core::HeldKey>, StoreError> {
+            stall().await
+        }
         async fn get(&self, _: &CallId) -> Result<Option<Call>, StoreError> {
             stall().await
         }
