@@ -34,8 +34,11 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
     let engine = open(&database, cli.db_pool).await?;
     match command {
         Checked::Schedule(new_call) => {
-            let call = engine.schedule(new_call).await?;
-            Ok(out.call(&call))
+            let scheduled = engine.schedule_once(new_call).await?;
+            if !scheduled.is_new() && !out.json {
+                tracing::warn!("this idempotency key was used before: this is the call it made");
+            }
+            Ok(out.call(scheduled.call()))
         }
         Checked::List(query) => {
             let page = engine.list(&query).await?;
@@ -177,6 +180,7 @@ fn new_call(args: ScheduleArgs, zone: Zone) -> Result<NewCall, CliError> {
         queue_id: args.queue,
         media: args.media,
         from: args.from,
+        idempotency_key: args.idempotency_key,
         ..ScheduleRequest::default()
     };
     let call = request.into_new_call()?;

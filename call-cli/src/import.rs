@@ -2,7 +2,7 @@
 
 use std::{collections::HashSet, path::PathBuf};
 
-use call_core::{Engine, Error, NewCall, PhoneNumber, QueueId};
+use call_core::{Engine, Error, IdempotencyKey, NewCall, PhoneNumber, QueueId, Scheduled};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -15,8 +15,8 @@ use crate::{
 };
 
 /// The columns, in the order a file without a header row gives them.
-const COLUMNS: [&str; 5] =
-    ["phone_number", "scheduled_at", "customer_name", "workflow", "queue_id"];
+const COLUMNS: [&str; 6] =
+    ["phone_number", "scheduled_at", "customer_name", "workflow", "queue_id", "idempotency_key"];
 
 /// Calls scheduled per batch with `--skip-bad-rows`.
 const CHUNK: usize = 1_000;
@@ -44,8 +44,13 @@ struct Rejected {
 /// What an import did.
 #[derive(Debug, Serialize)]
 struct Summary {
+    /// New calls made.
     scheduled: usize,
+    /// Rows whose idempotency key had made their call before (an import
+    /// run again): nothing was made for them.
+    already_scheduled: usize,
     rejected: Vec<Rejected>,
+    /// The call of every row scheduled, new or made before, in file order.
     call_ids: Vec<String>,
 }
 
@@ -68,16 +73,16 @@ pub(crate) async fn import(
         return Err(refusal(&rejected, rows.len() + rejected.len()));
     }
     let progress = progress_bar(rows.len() as u64, out.json);
-    let mut call_ids = Vec::with_capacity(rows.len());
+    let mut scheduled: Vec<Scheduled> = Vec::with_capacity(rows.len());
     if config.skip_bad_rows {
         for chunk in rows.chunks(CHUNK) {
             let mut pending: Vec<&Row> = chunk.iter().collect();
             // Each refusal names one row: drop it and schedule the rest.
             loop {
                 let calls = pending.iter().map(|row| row.call.clone()).collect();
-                match engine.schedule_many(calls).await {
+                match engine.schedule_each(calls).await {
                     Ok(calls) => {
-                        call_ids.extend(calls.iter().map(|c| c.id().to_string()));
+                        scheduled.extend(calls);
                         break;
                     }
                     Err(Error::Batch { index, error }) => {
@@ -94,8 +99,8 @@ pub(crate) async fn import(
     } else {
         progress.set_message("scheduling every row in one transaction");
         let calls = rows.iter().map(|row| row.call.clone()).collect();
-        match engine.schedule_many(calls).await {
-            Ok(calls) => call_ids.extend(calls.iter().map(|c| c.id().to_string())),
+        match engine.schedule_each(calls).await {
+            Ok(calls) => scheduled.extend(calls),
             Err(Error::Batch { index, error }) => {
                 let rejected = [Rejected { line: rows[index].line, error: describe(&error) }];
                 progress.finish_and_clear();
@@ -106,12 +111,24 @@ pub(crate) async fn import(
         progress.inc(rows.len() as u64);
     }
     progress.finish_and_clear();
-    let summary = Summary { scheduled: call_ids.len(), rejected, call_ids };
+    let new = scheduled.iter().filter(|s| s.is_new()).count();
+    let summary = Summary {
+        scheduled: new,
+        already_scheduled: scheduled.len() - new,
+        rejected,
+        call_ids: scheduled.iter().map(|s| s.call().id().to_string()).collect(),
+    };
     Ok(if out.json { render::json(&summary) } else { human(&summary) })
 }
 
 fn human(summary: &Summary) -> String {
     let mut text = format!("scheduled {} calls", summary.scheduled);
+    if summary.already_scheduled > 0 {
+        text.push_str(&format!(
+            " ({} rows were scheduled before, under the same idempotency keys)",
+            summary.already_scheduled
+        ));
+    }
     if summary.rejected.is_empty() {
         text.push('\n');
     } else {
@@ -238,6 +255,9 @@ fn row(
             return Err(format!("unknown queue {queue}; add it with `calls queue add {queue}`"));
         }
         call = call.queue(queue);
+    }
+    if let Some(key) = field("idempotency_key") {
+        call = call.idempotency_key(IdempotencyKey::parse(key).map_err(|e| describe(&e))?);
     }
     Ok(call)
 }

@@ -96,7 +96,11 @@ enum Command {
     Stats,
     /// Run the worker: place due calls through the provider and follow them to their end.
     Run(RunArgs),
-    /// Schedule many calls from a CSV file: phone_number,scheduled_at[,customer_name,workflow,queue_id].
+    /// Schedule many calls from a CSV file: phone_number,scheduled_at[,customer_name,workflow,queue_id,idempotency_key].
+    ///
+    /// A row with an idempotency_key is scheduled once however often the
+    /// file is imported (within 24 hours): importing it again after a
+    /// failure makes only the calls that are missing.
     Import(ImportArgs),
     /// Print shell completions.
     Completions {
@@ -138,6 +142,11 @@ struct ScheduleArgs {
     /// The caller ID to call from; the provider's choice when absent.
     #[arg(long, value_name = "PHONE")]
     from: Option<String>,
+    /// Makes a retry safe: run again with the same KEY and the same
+    /// options, it prints the call the first run made instead of making
+    /// another (for 24 hours). Takes --at, not --in, whose time moves.
+    #[arg(long, value_name = "KEY", conflicts_with = "in")]
+    idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,6 @@
 //! A call to schedule, as the interfaces take it, and RFC 3339 times.
 
-use call_core::{Media, NewCall, PhoneNumber, QueueId, ValidationError};
+use call_core::{IdempotencyKey, Media, NewCall, PhoneNumber, QueueId, ValidationError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -39,6 +39,11 @@ pub struct ScheduleRequest {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub metadata: Option<Map<String, Value>>,
+    /// Makes a retry safe: the same key with the same request answers the
+    /// call the first one made, for at least 24 hours (on HTTP, the
+    /// `Idempotency-Key` header says the same).
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
 }
 
 impl ScheduleRequest {
@@ -70,6 +75,9 @@ impl ScheduleRequest {
         }
         if let Some(metadata) = self.metadata {
             call = call.metadata(metadata);
+        }
+        if let Some(key) = self.idempotency_key {
+            call = call.idempotency_key(IdempotencyKey::parse(key)?);
         }
         Ok(call)
     }
@@ -107,6 +115,7 @@ mod tests {
         assert_eq!(request(|r| r.from = Some("+1".into())), Err("from"));
         assert_eq!(request(|r| r.queue_id = Some("a b".into())), Err("queue_id"));
         assert_eq!(request(|r| r.media = Some("fax".into())), Err("media"));
+        assert_eq!(request(|r| r.idempotency_key = Some("a key".into())), Err("idempotency_key"));
     }
 
     #[test]

@@ -96,3 +96,50 @@ async fn a_file_without_a_header_reads_columns_in_order_and_all_good_rows_commit
     assert_eq!(ran.code, 2);
     assert!(ran.stderr.contains("unknown column \"when\""), "{}", ran.stderr);
 }
+
+/// A file imported twice, its rows keyed: the second run makes nothing
+/// new and names the same calls; a row whose key made another request is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyed_rows_are_scheduled_once_however_often_the_file_is_imported() {
+    let calls = Calls::new();
+    let file = calls.path("keyed.csv");
+    std::fs::write(
+        &file,
+        "phone_number,scheduled_at,customer_name,idempotency_key\n\
+         +14155550100,2030-01-01T09:00:00Z,Ada,row-1\n\
+         +14155550101,2030-01-01T09:00:00Z,Bob,row-2\n\
+         +14155550102,2030-01-01T09:00:00Z,Carol,\n",
+    )
+    .unwrap();
+    let first = calls.json(&["import", file.to_str().unwrap()]).await;
+    assert_eq!((&first["scheduled"], &first["already_scheduled"]), (&3.into(), &0.into()));
+    let again = calls.json(&["import", file.to_str().unwrap()]).await;
+    assert_eq!((&again["scheduled"], &again["already_scheduled"]), (&1.into(), &2.into()));
+    assert_eq!(again["call_ids"][0], first["call_ids"][0]);
+    assert_eq!(again["call_ids"][1], first["call_ids"][1]);
+    assert_eq!(calls.list().await.len(), 4, "only the unkeyed row was made again");
+    let human = calls.ok(&["import", file.to_str().unwrap()]).await;
+    assert!(
+        human.contains(
+            "scheduled 1 calls (2 rows were scheduled before, under the same idempotency keys)"
+        ),
+        "{human}"
+    );
+
+    std::fs::write(
+        &file,
+        "phone_number,scheduled_at,customer_name,idempotency_key\n\
+         +14155550199,2030-01-01T09:00:00Z,Eve,row-1\n",
+    )
+    .unwrap();
+    let ran = calls.run(&["import", file.to_str().unwrap()]).await;
+    assert_eq!(ran.code, 2, "{ran:?}");
+    assert!(
+        ran.stderr.contains(
+            "line 2: invalid idempotency_key: key \"row-1\" was used for a different request"
+        ),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(calls.list().await.len(), 5, "nothing new");
+}

@@ -173,3 +173,28 @@ async fn the_worker_stops_gracefully_on_sigterm() {
     // The scheduled call is untouched.
     assert_eq!(calls.list().await[0]["status"], "scheduled");
 }
+
+/// `calls schedule --idempotency-key`: a rerun prints the first call and
+/// makes no other; the key with other options is refused, as is `--in`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_with_an_idempotency_key_schedules_once() {
+    let calls = Calls::new();
+    let args =
+        ["schedule", "+14155550100", "--at", "2030-01-01T09:00:00Z", "--idempotency-key", "k1"];
+    let first = calls.json(&args).await;
+    let again = calls.run(&args).await;
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(again.stderr.contains("this idempotency key was used before"), "{}", again.stderr);
+    assert_eq!(calls.json(&args).await["id"], first["id"]);
+    assert_eq!(calls.list().await.len(), 1);
+
+    let other =
+        ["schedule", "+14155550100", "--at", "2030-01-02T09:00:00Z", "--idempotency-key", "k1"];
+    let refused = calls.run(&other).await;
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.stderr.contains("was used for a different request"), "{}", refused.stderr);
+    let relative =
+        calls.run(&["schedule", "+14155550100", "--in", "5m", "--idempotency-key", "k2"]).await;
+    assert_eq!(relative.code, 2, "{relative:?}");
+    assert_eq!(calls.list().await.len(), 1, "nothing was made by a refusal");
+}

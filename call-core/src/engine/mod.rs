@@ -238,11 +238,25 @@ impl Engine {
     /// [`Config::past_tolerance`] in the past (field `scheduled_at`) or the
     /// queue is not in the registry (field `queue_id`).
     pub async fn schedule(&self, new_call: NewCall) -> Result<Call, Error> {
-        let mut calls = self.schedule_many(vec![new_call]).await.map_err(|e| match e {
+        self.schedule_once(new_call).await.map(Scheduled::into_call)
+    }
+
+    /// Schedules an outbound call, saying whether it is new or the call its
+    /// [idempotency key](NewCall::idempotency_key) made before (for an edge
+    /// that answers the two differently, as HTTP does with 201 and 200).
+    ///
+    /// # Errors
+    ///
+    /// As [`schedule`](Self::schedule); also [`Error::Validation`] on field
+    /// `idempotency_key` when the key was used before for a different request.
+    pub async fn schedule_once(&self, new_call: NewCall) -> Result<Scheduled, Error> {
+        let scheduled = self.schedule_each(vec![new_call]).await.map_err(|e| match e {
             Error::Batch { error, .. } => Error::Validation(error),
             other => other,
         })?;
-        Ok(calls.remove(0))
+        scheduled.into_iter().next().ok_or_else(|| {
+            Error::Store(StoreError::Backend("scheduling one call answered none".into()))
+        })
     }
 
     /// Schedules many outbound calls in one write: all or none.

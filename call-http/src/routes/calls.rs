@@ -3,10 +3,10 @@
 use axum::{
     Json,
     extract::{Path, RawQuery, State},
-    http::StatusCode,
+    http::{HeaderMap, HeaderValue, StatusCode},
 };
 use call_core::{
-    CallId, PhoneNumber, QueueId, StatusFilter,
+    CallId, PhoneNumber, QueueId, StatusFilter, ValidationError,
     ports::{Cursor, ListQuery},
 };
 use call_wire::{CallJson, EventJson, ScheduleRequest};
@@ -47,18 +47,61 @@ pub(crate) fn call_id(id: String) -> Result<CallId, ApiError> {
 }
 
 /// Schedule a call.
+///
+/// With an `Idempotency-Key` header (or `idempotency_key` in the body), a
+/// retry of the same request answers the call the first one made, with 200
+/// and `Idempotent-Replayed: true`, for at least 24 hours; the same key with
+/// a different request is refused with 422.
 #[utoipa::path(post, path = "/api/calls", tag = "calls", request_body = ScheduleRequest,
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "1–255 visible ASCII characters, such as a UUID: a retry with the same key and request makes no second call")),
     responses((status = 201, body = CallJson, description = "Scheduled"),
+        (status = 200, body = CallJson, description = "A retry of an earlier request with the same Idempotency-Key: the call it made, as it is now"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody, description = "An invalid value, e.g. the number or an unknown queue")),
+        (status = 422, body = ErrorBody, description = "An invalid value, e.g. the number, an unknown queue, or an Idempotency-Key used before for a different request")),
     security(("api_key" = [])))]
 pub(crate) async fn schedule(
     State(state): State<AppState>,
-    ApiJson(request): ApiJson<ScheduleRequest>,
-) -> Result<(StatusCode, Json<CallJson>), ApiError> {
-    let call = state.engine().schedule(request.into_new_call()?).await?;
-    Ok((StatusCode::CREATED, Json(CallJson::from(&call))))
+    headers: HeaderMap,
+    ApiJson(mut request): ApiJson<ScheduleRequest>,
+) -> Result<(StatusCode, HeaderMap, Json<CallJson>), ApiError> {
+    if let Some(value) = headers.get(IDEMPOTENCY_KEY) {
+        let key = header_key(value)?;
+        match &request.idempotency_key {
+            Some(body) if *body != key => {
+                return Err(ValidationError::new(
+                    "idempotency_key",
+                    "the Idempotency-Key header and the body's idempotency_key differ",
+                )
+                .into());
+            }
+            _ => request.idempotency_key = Some(key),
+        }
+    }
+    let scheduled = state.engine().schedule_once(request.into_new_call()?).await?;
+    let mut answer_headers = HeaderMap::new();
+    let status = if scheduled.is_new() {
+        StatusCode::CREATED
+    } else {
+        answer_headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+        StatusCode::OK
+    };
+    Ok((status, answer_headers, Json(CallJson::from(scheduled.call()))))
+}
+
+/// The header a client names its request with, to retry it safely.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// The key in an `Idempotency-Key` header: as sent, or unquoted when sent
+/// as a structured-field string (`"…"`), as the IETF draft writes it.
+fn header_key(value: &HeaderValue) -> Result<String, ApiError> {
+    let text = value.to_str().map_err(|_| {
+        ValidationError::new("idempotency_key", "the Idempotency-Key header must be visible ASCII")
+    })?;
+    let text = text.trim();
+    let unquoted = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
+    Ok(unquoted.to_owned())
 }
 
 /// List calls, newest first, a keyset page at a time.

@@ -435,3 +435,59 @@ async fn operations_and_the_openapi_document() {
     }
     get(&app, "/assets/nope.js").await.error(StatusCode::NOT_FOUND, "not_found");
 }
+
+/// A client's retries of one `POST /api/calls` with one `Idempotency-Key`,
+/// one after another and racing, over a real connection: one call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_post_with_an_idempotency_key_makes_one_call() {
+    let (app, _) = app();
+    let base = format!("http://{}", crate::serve(app).await);
+    let client = crate::client();
+    let post = |key: &'static str, body: Value| {
+        let request = client.post(format!("{base}/api/calls")).json(&body);
+        async move {
+            let answer = request.header("Idempotency-Key", key).send().await.unwrap();
+            let replayed = answer.headers().get("idempotent-replayed").cloned();
+            let status = answer.status().as_u16();
+            (status, replayed, answer.json::<Value>().await.unwrap())
+        }
+    };
+    let body = json!({"phone_number": "+1 415 555 0100", "customer_name": "Ada"});
+
+    let (status, replayed, first) = post("order-17", body.clone()).await;
+    assert_eq!((status, replayed), (201, None), "{first}");
+    let (status, replayed, again) = post("order-17", body.clone()).await;
+    assert_eq!(status, 200, "a retry is answered, not created: {again}");
+    assert_eq!(replayed.unwrap(), "true");
+    assert_eq!(again, first, "the first call, as it is now");
+    // The IETF draft writes the key as a quoted string: the same key.
+    let (status, _, quoted) = post("\"order-17\"", body.clone()).await;
+    assert_eq!((status, &quoted["id"]), (200, &first["id"]));
+
+    // The same key for another request: refused, naming the first call.
+    let other = json!({"phone_number": "+1 415 555 0199"});
+    let (status, _, refused) = post("order-17", other).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["error"]["field"], "idempotency_key");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains(first["id"].as_str().unwrap()), "{message}");
+    let mismatch = json!({"phone_number": "+1 415 555 0100", "idempotency_key": "other"});
+    let (status, _, refused) = post("order-17", mismatch).await;
+    assert_eq!((status, &refused["error"]["field"]), (422, &json!("idempotency_key")));
+    let (status, _, refused) = post("two words", body.clone()).await;
+    assert_eq!((status, &refused["error"]["field"]), (422, &json!("idempotency_key")));
+
+    // Sixteen racing retries: one call, every answer naming it.
+    let racing: Vec<_> = (0..16).map(|_| tokio::spawn(post("order-18", body.clone()))).collect();
+    let mut created = 0;
+    let mut ids = std::collections::HashSet::new();
+    for task in racing {
+        let (status, _, call) = task.await.unwrap();
+        created += usize::from(status == 201);
+        ids.insert(call["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!((created, ids.len()), (1, 1), "one call made, every answer names it");
+    let all = client.get(format!("{base}/api/calls")).send().await.unwrap();
+    let all: Value = all.json().await.unwrap();
+    assert_eq!(all["calls"].as_array().unwrap().len(), 2, "two keys, two calls");
+}

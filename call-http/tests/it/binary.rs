@@ -45,31 +45,35 @@ fn an_unreachable_database_server_is_one_line_without_the_password() {
     assert!(!stderr.contains("hunter2"), "{stderr}");
 }
 
-/// The server on a PostgreSQL database: a call scheduled over HTTP is
-/// stored there, as on a file.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn it_serves_a_postgres_database() {
-    let Some(server) = call_store_postgres::testing::TestServer::shared() else { return };
-    let db = server.database().await;
+/// `call-http` serving `db` without a worker, up and answering; its base URL.
+async fn start_server(db: &str) -> (tokio::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_call-http"))
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--no-worker", "--db", &db])
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_call-http"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--no-worker", "--db", db])
         .env("RUST_LOG", "warn")
         .kill_on_drop(true)
         .spawn()
         .unwrap();
     let client = crate::client();
     let base = format!("http://127.0.0.1:{port}");
-    let mut up = false;
     for _ in 0..300 {
         if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success())
         {
-            up = true;
-            break;
+            return (child, base);
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(up, "call-http did not answer within 30 s");
+    panic!("call-http did not answer within 30 s");
+}
+
+/// The server on a PostgreSQL database: a call scheduled over HTTP is
+/// stored there, as on a file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn it_serves_a_postgres_database() {
+    let Some(server) = call_store_postgres::testing::TestServer::shared() else { return };
+    let db = server.database().await;
+    let (mut child, base) = start_server(&db).await;
+    let client = crate::client();
     let answer = client
         .post(format!("{base}/api/calls"))
         .json(&serde_json::json!({"phone_number": "+1 415 555 0100", "customer_name": "Ada"}))
@@ -84,4 +88,48 @@ async fn it_serves_a_postgres_database() {
     assert_eq!(stored.customer_name(), Some("Ada"));
     child.start_kill().unwrap();
     let _ = child.wait().await;
+}
+
+/// Two servers on one PostgreSQL database, each sent ten racing retries of
+/// one request with one `Idempotency-Key`: one call is made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_retries_on_two_servers_make_one_call() {
+    let Some(server) = call_store_postgres::testing::TestServer::shared() else { return };
+    let db = server.database().await;
+    let (mut first, a) = start_server(&db).await;
+    let (mut second, b) = start_server(&db).await;
+    let client = crate::client();
+    let body = serde_json::json!({"phone_number": "+1 415 555 0100", "workflow": "reminder"});
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let request = client
+                .post(format!("{}/api/calls", if i % 2 == 0 { &a } else { &b }))
+                .header("Idempotency-Key", "retry-me")
+                .json(&body);
+            tokio::spawn(async move {
+                let answer = request.send().await.unwrap();
+                let status = answer.status().as_u16();
+                let call: serde_json::Value = answer.json().await.unwrap();
+                (status, call["id"].as_str().map(str::to_owned))
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    for task in tasks {
+        let (status, id) = task.await.unwrap();
+        statuses.push(status);
+        ids.insert(id.expect("every answer is a call"));
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 19, "{statuses:?}");
+    assert_eq!(ids.len(), 1, "every answer names the one call");
+    let store = call_store_postgres::PgStore::open(&db).await.unwrap();
+    let counts = call_core::ports::CallStore::count_by_status(&store).await.unwrap();
+    let total: u64 = counts.iter().map(|(_, n)| *n).sum();
+    assert_eq!(total, 1, "one call in the database");
+    for child in [&mut first, &mut second] {
+        child.start_kill().unwrap();
+        let _ = child.wait().await;
+    }
 }
