@@ -215,6 +215,15 @@ function fieldError(field, message) {
   return true;
 }
 
+/** The request the form last sent and its idempotency key, until it succeeds. */
+let pendingSchedule = null;
+
+/** A random key; crypto.randomUUID needs a secure context, getRandomValues does not. */
+function newKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 async function schedule(event) {
   event.preventDefault();
   clearFieldErrors();
@@ -236,10 +245,17 @@ async function schedule(event) {
     const value = form.get(name).trim();
     if (value) body[name] = value;
   }
+  // One key per request: pressing Schedule again after an answer was lost
+  // (a dropped connection, a timeout) sends the same key, so the server
+  // answers the call it made instead of making a second one.
+  const text = JSON.stringify(body);
+  if (!pendingSchedule || pendingSchedule.text !== text) pendingSchedule = { text, key: newKey() };
   const button = $("schedule-submit");
   button.disabled = true;
   try {
-    const call = await api("/api/calls", { method: "POST", body });
+    const headers = { "Idempotency-Key": pendingSchedule.key };
+    const call = await api("/api/calls", { method: "POST", body, headers });
+    pendingSchedule = null;
     upsert(call);
     renderCalls();
     result.textContent = `Scheduled ${call.to} for ${formatTime(call.scheduled_at)}.`;

@@ -170,6 +170,37 @@ async fn the_dashboard_schedules_a_call_and_shows_it_complete_live() {
     let screenshot = target_dir().join("dashboard.png");
     browser.screenshot(&screenshot).await;
 
+    // An answer lost on its way back (the server took the call, then the
+    // connection dropped): pressing Schedule again makes no second call,
+    // because the form sends the same Idempotency-Key.
+    browser.type_into("#phone_number", "+1 415 555 0111").await;
+    browser.type_into("#customer_name", "Lost Answer").await;
+    browser
+        .script(
+            "const real = window.fetch; window.fetch = async (...args) => { \
+               await real(...args); window.fetch = real; throw new TypeError('network error'); }; \
+             return null",
+        )
+        .await;
+    browser.click("#schedule-submit").await;
+    browser
+        .wait_for(
+            "the lost answer's error",
+            "return document.getElementById('schedule-result').className === 'result error'",
+        )
+        .await;
+    browser.click("#schedule-submit").await;
+    browser
+        .wait_for(
+            "the retry's confirmation",
+            "return document.getElementById('schedule-result').className === 'result ok'",
+        )
+        .await;
+    let booked = browser
+        .script("return fetch('/api/calls?phone=%2B14155550111').then(r => r.json()).then(b => b.calls.length)")
+        .await;
+    assert_eq!(booked, json!(1), "one call for the request sent twice");
+
     // The number's history page.
     browser.goto(&format!("{base}/calls/%2B14155550100")).await;
     let history = browser
