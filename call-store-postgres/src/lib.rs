@@ -75,7 +75,10 @@ use tokio::sync::broadcast;
 
 use crate::{
     pages::PageQuery,
-    rows::{CallArrays, EventArrays, call_from_row, corrupt, event_from_row, held_key_from_row},
+    rows::{
+        CallArrays, EventArrays, call_from_row, corrupt, event_from_row, held_key_from_row,
+        insert_statement,
+    },
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -469,11 +472,7 @@ enum DuplicateOf {
 #[async_trait]
 impl CallStore for PgStore {
     async fn insert(&self, calls: &[Call], events: &[CallEvent]) -> Result<(), StoreError> {
-        let call_arrays = CallArrays::of(calls);
-        let event_arrays = EventArrays::of(events);
-        let call_ids = call_arrays.ids().to_vec();
-        let event_ids = event_arrays.ids().to_vec();
-        let query = event_arrays.bind(call_arrays.bind(sqlx::query(sql::INSERT)));
+        let (query, call_ids, event_ids) = insert_statement(calls, events);
         match query.execute(&self.pool).await {
             Ok(_) => Ok(()),
             Err(error) => Err(self.duplicate(error, &call_ids, &event_ids).await),
@@ -506,15 +505,9 @@ impl CallStore for PgStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
-            let call_arrays = CallArrays::of(calls);
-            let event_arrays = EventArrays::of(events);
-            let call_ids = call_arrays.ids().to_vec();
-            let event_ids = event_arrays.ids().to_vec();
-            let inserted = event_arrays
-                .bind(call_arrays.bind(sqlx::query(sql::INSERT)))
-                .execute(&mut *tx)
-                .await;
-            if let Err(error) = inserted {
+            let (insert, call_ids, event_ids) = insert_statement(calls, events);
+            if let Err(error) = insert.execute(&mut *tx).await {
+                // Rolled back first: the lookup of the duplicate needs a connection of the pool.
                 tx.rollback().await.map_err(backend)?;
                 return Err(self.duplicate(error, &call_ids, &event_ids).await);
             }

@@ -16,7 +16,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use sqlx::{Postgres, Row, postgres::PgRow, query::Query};
 
-type PgQuery<'q> = Query<'q, Postgres, sqlx::postgres::PgArguments>;
+use crate::sql;
+
+pub(crate) type PgQuery<'q> = Query<'q, Postgres, sqlx::postgres::PgArguments>;
 
 fn json(map: &Map<String, Value>) -> String {
     Value::Object(map.clone()).to_string()
@@ -186,6 +188,19 @@ impl EventArrays {
 }
 
 /// A stored value the code cannot read: the database was written by something else.
+/// The insert of calls with their events, as one statement ([`sql::INSERT`]),
+/// and their ids, for naming a duplicate should it be refused.
+pub(crate) fn insert_statement(
+    calls: &[Call],
+    events: &[CallEvent],
+) -> (PgQuery<'static>, Vec<String>, Vec<String>) {
+    let call_arrays = CallArrays::of(calls);
+    let event_arrays = EventArrays::of(events);
+    let call_ids = call_arrays.ids().to_vec();
+    let event_ids = event_arrays.ids().to_vec();
+    (event_arrays.bind(call_arrays.bind(sqlx::query(sql::INSERT))), call_ids, event_ids)
+}
+
 pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("unreadable {what} in the database: {detail}"))
 }
