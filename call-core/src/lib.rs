@@ -73,6 +73,7 @@ mod id;
 mod idempotency;
 pub mod machine;
 mod names;
+pub mod pause;
 mod phone;
 pub mod ports;
 pub mod rules;
@@ -91,6 +92,7 @@ pub use event::{CallEvent, EventSource, EventType, IncomingEvent, Initiated, Lif
 pub use history::{HistoryRecord, HistoryType};
 pub use id::{AgentId, CallId, EventId, QueueId, WorkerId};
 pub use idempotency::{HeldKey, IdempotencyKey, KEY_RETENTION};
+pub use pause::Pause;
 pub use phone::PhoneNumber;
 pub use stats::{AgentStats, QueueStats, Stats};
 pub use status::{CallStatus, Direction, EndReason, Flag, Flags, Media, StatusFilter, StatusGroup};

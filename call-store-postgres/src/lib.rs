@@ -57,7 +57,7 @@ use std::{
 
 use async_trait::async_trait;
 use call_core::{
-    AgentId, Call, CallEvent, CallId, CallStatus, EventId, HeldKey, PhoneNumber, QueueId,
+    AgentId, Call, CallEvent, CallId, CallStatus, EventId, HeldKey, Pause, PhoneNumber, QueueId,
     StatusGroup,
     ports::{
         AgentTotals, Announcements, CallStore, Claim, Cursor, HistoryQuery, ListQuery, Page, Queue,
@@ -723,6 +723,41 @@ impl CallStore for PgStore {
     async fn queues(&self) -> Result<Vec<Queue>, StoreError> {
         let rows = sqlx::query(sql::QUEUES).fetch_all(&self.pool).await.map_err(backend)?;
         rows.iter().map(queue_from_row).collect()
+    }
+
+    async fn pause(&self, pause: &Pause) -> Result<(), StoreError> {
+        sqlx::query(sql::PAUSE)
+            .bind(pause.queue.as_ref().map_or("", QueueId::as_str))
+            .bind(pause.paused_at)
+            .bind(pause.until)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn resume(&self, queue: Option<&QueueId>) -> Result<bool, StoreError> {
+        let done = sqlx::query(sql::RESUME)
+            .bind(queue.map_or("", QueueId::as_str))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn pauses(&self) -> Result<Vec<Pause>, StoreError> {
+        let rows = sqlx::query(sql::PAUSES).fetch_all(&self.pool).await.map_err(backend)?;
+        let mut pauses = Vec::with_capacity(rows.len());
+        for row in rows {
+            let scope: String = row.try_get("scope").map_err(backend)?;
+            let queue = (!scope.is_empty())
+                .then(|| QueueId::parse(scope).map_err(|e| corrupt("scope", e)))
+                .transpose()?;
+            let paused_at = row.try_get("paused_at").map_err(backend)?;
+            let until = row.try_get("until").map_err(backend)?;
+            pauses.push(Pause { queue, paused_at, until });
+        }
+        Ok(pauses)
     }
 
     async fn count_by_status(&self) -> Result<Vec<(CallStatus, u64)>, StoreError> {

@@ -192,15 +192,23 @@ pub(crate) const EXISTING_CALLS: &str = "SELECT id FROM calls WHERE id = ANY($1:
 /// Which of the ids ($1) are recorded events.
 pub(crate) const EXISTING_EVENTS: &str = "SELECT id FROM events WHERE id = ANY($1::text[])";
 
-/// The due calls a claim takes: due at or before `$now`, at most `$limit`.
+/// The due calls a claim takes: due at or before `$now`, held by no pause
+/// active at `$now`, at most `$limit`. The pause of every call is a
+/// constant term (one test, no walk); a queue's is looked up per call.
 macro_rules! due_calls {
     ($now:literal, $limit:literal) => {
         concat!(
             "SELECT id FROM calls WHERE status = 'scheduled' AND scheduled_at <= ",
             $now,
-            " ORDER BY scheduled_at, id LIMIT ",
+            " AND NOT EXISTS (SELECT 1 FROM dispatch_pauses WHERE scope = '' \
+                AND (until IS NULL OR until > ",
+            $now,
+            ")) AND NOT EXISTS (SELECT 1 FROM dispatch_pauses p WHERE p.scope = calls.queue_id \
+                AND (p.until IS NULL OR p.until > ",
+            $now,
+            ")) ORDER BY scheduled_at, id LIMIT ",
             $limit,
-            " FOR UPDATE SKIP LOCKED"
+            " FOR UPDATE OF calls SKIP LOCKED"
         )
     };
 }
@@ -208,7 +216,8 @@ macro_rules! due_calls {
 /// Claims due calls for worker `$1` until `$2`, at `$3`, at most `$4`, and
 /// logs `call_dispatched` for each with the event ids `$5` (one per call
 /// that may be claimed, given in due order): one statement. Rows locked by
-/// another transaction are skipped, never waited for.
+/// another transaction are skipped, never waited for. The pauses lapsed at
+/// `$3` are forgotten in the same statement.
 ///
 /// The due rows are locked in a `MATERIALIZED` CTE and joined, as River
 /// does: written as `WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP
@@ -227,15 +236,23 @@ pub(crate) const CLAIM: &str = concat!(
         JOIN UNNEST($5::text[]) WITH ORDINALITY AS ids(event_id, n) USING (n)), \
      logged AS (INSERT INTO events (id, call_id, type, timestamp, recorded_at, source, metadata) \
         SELECT event_id, id, 'call_dispatched', $3, $3, 'scheduler', json_build_object('worker', $1::text) \
-        FROM numbered RETURNING 1) \
+        FROM numbered RETURNING 1), \
+     lapsed AS (DELETE FROM dispatch_pauses WHERE until <= $3) \
      SELECT * FROM numbered ORDER BY scheduled_at, id"
 );
 
 /// The claim's search for due calls, on its own (`$1` now, `$2` limit), for the plan check.
 pub(crate) const DUE: &str = due_calls!("$1", "$2");
 
+/// As `CallStore::next_due` defines it: the first scheduled call no pause
+/// covers (walking past the held ones), the lapse of any pause, the first
+/// deadline and the first lease to expire.
 pub(crate) const NEXT_DUE: &str = "SELECT LEAST( \
-     (SELECT min(scheduled_at) FROM calls WHERE status = 'scheduled'), \
+     (SELECT scheduled_at FROM calls WHERE status = 'scheduled' \
+         AND NOT EXISTS (SELECT 1 FROM dispatch_pauses WHERE scope = '') \
+         AND NOT EXISTS (SELECT 1 FROM dispatch_pauses p WHERE p.scope = calls.queue_id) \
+         ORDER BY scheduled_at LIMIT 1), \
+     (SELECT min(until) FROM dispatch_pauses), \
      (SELECT min(deadline_at) FROM calls WHERE deadline_at IS NOT NULL), \
      (SELECT min(lease_expires_at) FROM calls WHERE status = 'dispatching')) AS t";
 
@@ -277,6 +294,14 @@ pub(crate) const ADD_QUEUE: &str = "INSERT INTO queues (id, created_at) VALUES (
 pub(crate) const REMOVE_QUEUE: &str = "DELETE FROM queues WHERE id = $1";
 pub(crate) const GET_QUEUE: &str = "SELECT id, created_at FROM queues WHERE id = $1";
 pub(crate) const QUEUES: &str = "SELECT id, created_at FROM queues ORDER BY id";
+
+/// Records the pause of scope `$1` (`''` for every call) from `$2` until `$3`.
+pub(crate) const PAUSE: &str = "INSERT INTO dispatch_pauses (scope, paused_at, until) \
+     VALUES ($1, $2, $3) ON CONFLICT (scope) DO UPDATE \
+     SET paused_at = excluded.paused_at, until = excluded.until";
+pub(crate) const RESUME: &str = "DELETE FROM dispatch_pauses WHERE scope = $1";
+pub(crate) const PAUSES: &str =
+    "SELECT scope, paused_at, until FROM dispatch_pauses ORDER BY scope";
 
 pub(crate) const COUNT_BY_STATUS: &str = "SELECT status, count(*) AS n FROM calls GROUP BY status";
 

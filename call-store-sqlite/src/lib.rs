@@ -47,7 +47,7 @@ use std::{
 
 use async_trait::async_trait;
 use call_core::{
-    AgentId, Call, CallEvent, CallId, CallStatus, EventId, HeldKey, PhoneNumber, QueueId,
+    AgentId, Call, CallEvent, CallId, CallStatus, EventId, HeldKey, Pause, PhoneNumber, QueueId,
     StatusGroup,
     ports::{
         AgentTotals, Announcements, CallStore, Claim, Cursor, HistoryQuery, ListQuery, Page, Queue,
@@ -269,7 +269,7 @@ impl SqliteStore {
                 "history".to_owned(),
                 history_query(&phone, &HistoryQuery::default()).build().sql().as_str().to_owned(),
             ),
-            ("due".to_owned(), writer_claim_subquery().to_owned()),
+            ("due".to_owned(), writer_claim_subquery()),
             ("next due".to_owned(), NEXT_DUE.to_owned()),
             ("deadlines".to_owned(), DEADLINES_DUE.to_owned()),
             ("leases".to_owned(), EXPIRED_LEASES.to_owned()),
@@ -294,10 +294,27 @@ impl SqliteStore {
     }
 }
 
-fn writer_claim_subquery() -> &'static str {
-    "SELECT id FROM calls INDEXED BY calls_due WHERE status = 'scheduled' AND scheduled_at <= ? \
-     ORDER BY scheduled_at, id LIMIT ?"
+fn writer_claim_subquery() -> String {
+    format!(
+        "SELECT id FROM calls INDEXED BY calls_due \
+         WHERE status = 'scheduled' AND scheduled_at <= ? AND {NOT_PAUSED} \
+         ORDER BY scheduled_at, id LIMIT ?"
+    )
 }
+
+/// The `dispatch_pauses` scope of a pause of `queue`, or of every call (`''`).
+pub(crate) fn pause_scope(queue: Option<&QueueId>) -> &str {
+    queue.map_or("", QueueId::as_str)
+}
+
+/// A scheduled call no recorded pause covers (a condition on `calls`). The
+/// pause of every call is a constant term, so SQLite tests it once, before
+/// walking any calls.
+pub(crate) const NOT_PAUSED: &str = "NOT EXISTS (SELECT 1 FROM dispatch_pauses WHERE scope = '') \
+     AND NOT EXISTS (SELECT 1 FROM dispatch_pauses WHERE scope = calls.queue_id)";
+
+/// Forgets the pauses lapsed at `?`: a claim's first step.
+pub(crate) const FORGET_LAPSED_PAUSES: &str = "DELETE FROM dispatch_pauses WHERE until <= ?";
 
 async fn migrate(pool: &SqlitePool, path: &Path) -> Result<(), OpenError> {
     match MIGRATOR.run(pool).await {
@@ -328,8 +345,16 @@ fn classify(path: &Path, error: sqlx::Error) -> OpenError {
     OpenError::Other { path, message }
 }
 
+/// As `CallStore::next_due` defines it: the first scheduled call no pause
+/// covers (walking past the held ones), the lapse of any pause, the first
+/// deadline and the first lease to expire.
 pub(crate) const NEXT_DUE: &str = "SELECT MIN(t) AS t FROM ( \
-     SELECT MIN(scheduled_at) AS t FROM calls INDEXED BY calls_due WHERE status = 'scheduled' \
+     SELECT * FROM (SELECT scheduled_at AS t FROM calls INDEXED BY calls_due \
+         WHERE status = 'scheduled' \
+           AND NOT EXISTS (SELECT 1 FROM dispatch_pauses WHERE scope = '') \
+           AND NOT EXISTS (SELECT 1 FROM dispatch_pauses WHERE scope = calls.queue_id) \
+         ORDER BY scheduled_at LIMIT 1) \
+     UNION ALL SELECT MIN(until) FROM dispatch_pauses \
      UNION ALL SELECT MIN(deadline_at) FROM calls INDEXED BY calls_deadline WHERE deadline_at IS NOT NULL \
      UNION ALL SELECT MIN(lease_expires_at) FROM calls INDEXED BY calls_lease WHERE status = 'dispatching')";
 
@@ -570,6 +595,25 @@ impl CallStore for SqliteStore {
         rows.iter().map(queue_from_row).collect()
     }
 
+    async fn pause(&self, pause: &Pause) -> Result<(), StoreError> {
+        self.write(Write::Pause(pause.clone())).await.map(drop)
+    }
+
+    async fn resume(&self, queue: Option<&QueueId>) -> Result<bool, StoreError> {
+        match self.write(Write::Resume(queue.cloned())).await? {
+            Written::Removed(removed) => Ok(removed),
+            _ => Err(StoreError::Backend("the writer answered a resume with something else".into())),
+        }
+    }
+
+    async fn pauses(&self) -> Result<Vec<Pause>, StoreError> {
+        let rows = sqlx::query("SELECT scope, paused_at, until FROM dispatch_pauses ORDER BY scope")
+            .fetch_all(&self.readers)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(pause_from_row).collect()
+    }
+
     async fn count_by_status(&self) -> Result<Vec<(CallStatus, u64)>, StoreError> {
         let rows = sqlx::query(COUNT_BY_STATUS).fetch_all(&self.readers).await.map_err(backend)?;
         let mut counts = Vec::with_capacity(rows.len());
@@ -679,5 +723,22 @@ fn queue_from_row(row: &SqliteRow) -> Result<Queue, StoreError> {
             .timestamp_micros(created_at)
             .single()
             .ok_or_else(|| StoreError::Backend(format!("unreadable created_at {created_at}")))?,
+    })
+}
+
+fn pause_from_row(row: &SqliteRow) -> Result<Pause, StoreError> {
+    let scope: String = row.try_get("scope").map_err(backend)?;
+    let time = |micros: i64| {
+        Utc.timestamp_micros(micros)
+            .single()
+            .ok_or_else(|| StoreError::Backend(format!("unreadable pause time {micros}")))
+    };
+    let until: Option<i64> = row.try_get("until").map_err(backend)?;
+    Ok(Pause {
+        queue: (!scope.is_empty())
+            .then(|| QueueId::parse(scope).map_err(|e| StoreError::Backend(e.to_string())))
+            .transpose()?,
+        paused_at: time(row.try_get("paused_at").map_err(backend)?)?,
+        until: until.map(time).transpose()?,
     })
 }

@@ -19,7 +19,7 @@
 use std::collections::HashSet;
 
 use call_core::{
-    Call, CallEvent, CallStatus, HeldKey, QueueId,
+    Call, CallEvent, CallStatus, HeldKey, Pause, QueueId,
     ports::{Claim, Queue, StoreError},
 };
 use chrono::{DateTime, Utc};
@@ -27,7 +27,7 @@ use sqlx::{Connection, Row, SqliteConnection, SqlitePool, error::ErrorKind};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
-    HELD_KEYS, PURGE_EXPIRED_KEYS,
+    FORGET_LAPSED_PAUSES, HELD_KEYS, NOT_PAUSED, PURGE_EXPIRED_KEYS, pause_scope,
     rows::{
         CALL_COLUMNS, EVENT_COLUMNS, N_CALL_COLUMNS, N_EVENT_COLUMNS, bind_call, bind_event,
         call_from_row, held_key_from_row, insert_calls, insert_events, micros,
@@ -48,6 +48,9 @@ pub(crate) enum Write {
     Claim(Claim),
     AddQueue(Queue),
     RemoveQueue(QueueId),
+    Pause(Pause),
+    /// Lifts the pause of a queue, or of every call when `None`.
+    Resume(Option<QueueId>),
 }
 
 /// What a write answers.
@@ -246,6 +249,26 @@ async fn apply(
                 .await?;
             Ok(Ok(Written::Removed(done.rows_affected() > 0)))
         }
+        Write::Pause(pause) => {
+            sqlx::query(
+                "INSERT INTO dispatch_pauses (scope, paused_at, until) VALUES (?, ?, ?) \
+                 ON CONFLICT (scope) DO UPDATE SET paused_at = excluded.paused_at, \
+                 until = excluded.until",
+            )
+            .bind(pause_scope(pause.queue.as_ref()))
+            .bind(micros(pause.paused_at))
+            .bind(pause.until.map(micros))
+            .execute(&mut *conn)
+            .await?;
+            Ok(Ok(Written::Done))
+        }
+        Write::Resume(queue) => {
+            let done = sqlx::query("DELETE FROM dispatch_pauses WHERE scope = ?")
+                .bind(pause_scope(queue.as_ref()))
+                .execute(&mut *conn)
+                .await?;
+            Ok(Ok(Written::Removed(done.rows_affected() > 0)))
+        }
     }
 }
 
@@ -405,11 +428,12 @@ async fn claim_due(
     conn: &mut SqliteConnection,
     claim: &Claim,
 ) -> Result<Vec<(Call, CallEvent)>, sqlx::Error> {
+    sqlx::query(FORGET_LAPSED_PAUSES).bind(micros(claim.now)).execute(&mut *conn).await?;
     let sql = format!(
         "UPDATE calls SET status = 'dispatching', lease_worker = ?1, lease_expires_at = ?2, \
          version = version + 1, updated_at = ?3 \
          WHERE id IN (SELECT id FROM calls INDEXED BY calls_due \
-                      WHERE status = 'scheduled' AND scheduled_at <= ?3 \
+                      WHERE status = 'scheduled' AND scheduled_at <= ?3 AND {NOT_PAUSED} \
                       ORDER BY scheduled_at, id LIMIT ?4) \
          RETURNING {CALL_COLUMNS}"
     );

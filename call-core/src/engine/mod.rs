@@ -22,7 +22,7 @@ use self::change::{Change, object, provider_steps};
 use crate::{
     Call, CallEvent, CallId, CallParts, CallStatus, Direction, Error, EventSource, EventType, Flag,
     HeldKey, HistoryRecord, IdempotencyKey, IncomingEvent, KEY_RETENTION, Lifecycle, Media,
-    NewCall, PhoneNumber, QueueId, Stats, ValidationError,
+    NewCall, Pause, PhoneNumber, QueueId, Stats, ValidationError,
     machine::Trigger,
     ports::{
         CallProvider, CallStore, Clock, HistoryQuery, ListQuery, LogNotifier, Notification,
@@ -750,6 +750,69 @@ impl Engine {
     /// [`Error::Store`] when the store fails.
     pub async fn queues(&self) -> Result<Vec<Queue>, Error> {
         Ok(self.inner.store.queues().await?)
+    }
+
+    /// Pauses dispatch of every call, or of `queue`'s calls, until it is
+    /// resumed or, given `until`, until then; a pause of the same scope is
+    /// replaced. Held calls stay `scheduled` and nothing else stops: calls
+    /// already placed are followed, rule timers fire. Answers the pauses
+    /// now in force.
+    ///
+    /// A claim that a worker began before the pause was recorded may still
+    /// place what it took; no claim begun after it does.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] when the queue is not in the registry (field
+    /// `queue_id`) or `until` is not in the future (field `until`).
+    pub async fn pause(
+        &self,
+        queue: Option<QueueId>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Pause>, Error> {
+        let now = self.now();
+        if let Some(until) = until
+            && until <= now
+        {
+            return Err(ValidationError::new(
+                "until",
+                format!("{} is not in the future; a pause must end later than now", until.to_rfc3339()),
+            )
+            .into());
+        }
+        if let Some(queue) = &queue {
+            self.check_queue(queue).await?;
+        }
+        let until = until.map(crate::ports::to_micros);
+        self.inner.store.pause(&Pause { queue, paused_at: now, until }).await?;
+        self.pauses().await
+    }
+
+    /// Lifts the pause of `queue`, or the pause of every call when `None`
+    /// (pauses of single queues stay), and wakes the workers for the calls
+    /// it held. Lifting a pause that is not there is not an error. Answers
+    /// the pauses still in force.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the store fails.
+    pub async fn resume(&self, queue: Option<&QueueId>) -> Result<Vec<Pause>, Error> {
+        if self.inner.store.resume(queue).await? {
+            self.wake_workers_if_due_before(Some(self.now()));
+        }
+        self.pauses().await
+    }
+
+    /// The pauses in force now: the pause of every call first, then by queue.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the store fails.
+    pub async fn pauses(&self) -> Result<Vec<Pause>, Error> {
+        let now = self.now();
+        let mut pauses = self.inner.store.pauses().await?;
+        pauses.retain(|p| p.is_active(now));
+        Ok(pauses)
     }
 
     fn now(&self) -> DateTime<Utc> {

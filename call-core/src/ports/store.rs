@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use tokio::sync::broadcast;
 
 use crate::{
-    AgentId, Call, CallEvent, CallId, CallStatus, EventId, HeldKey, PhoneNumber, QueueId,
+    AgentId, Call, CallEvent, CallId, CallStatus, EventId, HeldKey, Pause, PhoneNumber, QueueId,
     StatusFilter, ValidationError, WorkerId,
 };
 
@@ -395,20 +395,27 @@ pub trait CallStore: Send + Sync {
     async fn list(&self, query: &ListQuery) -> Result<Page<Call>, StoreError>;
 
     /// Atomically claims up to `claim.limit` calls in `scheduled` whose
-    /// `scheduled_at` is at or before `claim.now`, earliest due first: each
+    /// `scheduled_at` is at or before `claim.now` and that no
+    /// [`Pause`] holds at `claim.now` ([`Pause::holds`], by the call's
+    /// queue), earliest due first: each
     /// becomes `dispatching` with a [`Lease`](crate::Lease) for
     /// `claim.worker` until `claim.lease_until`, its version raised by one,
     /// `updated_at` set to `claim.now`, and its
     /// [`Claim::dispatched_event`] appended. Concurrent
     /// claims, from this process or another on the same storage, MUST never
-    /// return the same call twice.
+    /// return the same call twice. The claim also forgets the pauses that
+    /// have lapsed at `claim.now`, so they stop counting in
+    /// [`next_due`](Self::next_due).
     ///
     /// Returns each claimed call with the `call_dispatched` event written for it.
     async fn claim_due(&self, claim: &Claim) -> Result<Vec<(Call, CallEvent)>, StoreError>;
 
-    /// The earliest moment something is due: a `scheduled` call's
-    /// `scheduled_at`, a call's `deadline_at`, or a `dispatching` call's
-    /// lease expiry. `None` when nothing is pending.
+    /// The earliest moment something is due: the `scheduled_at` of a
+    /// `scheduled` call no recorded [`Pause`] covers, the `until` of a
+    /// recorded pause (calls it holds may be due then), a call's
+    /// `deadline_at`, or a `dispatching` call's lease expiry. `None` when
+    /// nothing is pending. It never depends on the time now, so a watcher
+    /// can compare answers; a call held by a pause without end is not due.
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
 
     /// Up to `limit` calls whose `deadline_at` is at or before `now`, earliest first.
@@ -465,6 +472,18 @@ pub trait CallStore: Send + Sync {
 
     /// Every queue, ordered by id.
     async fn queues(&self) -> Result<Vec<Queue>, StoreError>;
+
+    /// Records a pause of dispatch, replacing the one of the same scope
+    /// (the same queue, or every call) if there is one.
+    async fn pause(&self, pause: &Pause) -> Result<(), StoreError>;
+
+    /// Lifts the pause of `queue`, or the pause of every call when `None`
+    /// (a queue's own pause stays); answers whether there was one.
+    async fn resume(&self, queue: Option<&QueueId>) -> Result<bool, StoreError>;
+
+    /// Every pause recorded, lapsed ones included until a claim forgets
+    /// them: the pause of every call first, then by queue.
+    async fn pauses(&self) -> Result<Vec<Pause>, StoreError>;
 
     /// The sums behind the queue and agent metrics, as each field of
     /// [`QueueTotals`] and [`AgentTotals`] defines them, with

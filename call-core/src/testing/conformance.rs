@@ -24,7 +24,7 @@ use serde_json::{Map, json};
 
 use crate::{
     AgentId, Call, CallEvent, CallId, CallParts, CallStatus, Direction, EventId, EventSource,
-    EventType, HeldKey, IdempotencyKey, Lease, PhoneNumber, QueueId, StatusFilter, StatusGroup,
+    EventType, HeldKey, IdempotencyKey, Lease, Pause, PhoneNumber, QueueId, StatusFilter, StatusGroup,
     WorkerId,
     ports::{CallStore, Claim, HistoryQuery, ListQuery, Queue, StoreError},
 };
@@ -49,6 +49,7 @@ where
     claim_takes_due_calls_once(make_store().await).await;
     concurrent_claims_never_overlap(make_store().await).await;
     next_due_is_the_earliest_moment(make_store().await).await;
+    pauses_hold_claims_until_lifted(make_store().await).await;
     deadlines_and_expired_leases(make_store().await).await;
     following_lists_placed_live_calls(make_store().await).await;
     history_of_a_number(make_store().await).await;
@@ -75,6 +76,7 @@ where
     claims_from_two_stores_never_overlap(make_pair().await).await;
     a_save_racing_a_claim_loses_or_wins_whole(make_pair().await).await;
     one_key_racing_on_two_stores_makes_one_call(make_pair().await).await;
+    a_pause_holds_every_store(make_pair().await).await;
 }
 
 /// For a store that announces other processes' writes
@@ -169,6 +171,19 @@ async fn claims_from_two_stores_never_overlap((a, b): Pair) {
             "claims_from_two_stores_never_overlap: one call_dispatched each"
         );
     }
+}
+
+/// A pause recorded through one store holds the claims of the other, and a
+/// resume through the other lifts it.
+async fn a_pause_holds_every_store((a, b): Pair) {
+    let check = "a_pause_holds_every_store";
+    insert_all(&a, &[call("held", 0, |p| p.scheduled_at = Some(t(-1)))]).await;
+    a.pause(&pause_of(None, None)).await.unwrap();
+    assert_eq!(b.pauses().await.unwrap(), [pause_of(None, None)], "{check}: seen by the other");
+    assert_eq!(claim_names(&b, 0).await, Vec::<String>::new(), "{check}: the other claims nothing");
+    assert_eq!(b.next_due().await.unwrap(), None, "{check}: nothing due for the other");
+    assert!(b.resume(None).await.unwrap(), "{check}: lifted through the other");
+    assert_eq!(claim_names(&a, 0).await, ["held"], "{check}: claimed once lifted");
 }
 
 /// Eight writers on two stores insert a call each under one key at once:
@@ -859,6 +874,90 @@ async fn next_due_is_the_earliest_moment(store: Arc<dyn CallStore>) {
         Some(t(10)),
         "next_due: a lease expiry, not a claimed call's due time"
     );
+}
+
+fn pause_of(queue: Option<&str>, until: Option<i64>) -> Pause {
+    Pause { queue: queue.map(|q| QueueId::parse(q).unwrap()), paused_at: t0(), until: until.map(t) }
+}
+
+/// Claims everything due at `at` for worker `w`, by id.
+async fn claim_names(store: &Arc<dyn CallStore>, at: i64) -> Vec<String> {
+    let claim =
+        Claim { now: t(at), worker: WorkerId::parse("w").unwrap(), lease_until: t(at + 60), limit: 100 };
+    let mut names: Vec<String> =
+        store.claim_due(&claim).await.unwrap().iter().map(|(c, _)| c.id().to_string()).collect();
+    names.sort();
+    names
+}
+
+/// A pause holds the calls it covers in `scheduled` (every call, or one
+/// queue's) until it is lifted or lapses; `next_due` leaves held calls out
+/// and names the lapse; `resume` lifts one scope; a claim forgets lapsed pauses.
+async fn pauses_hold_claims_until_lifted(store: Arc<dyn CallStore>) {
+    let check = "pauses_hold_claims_until_lifted";
+    let in_queue = |name: &str, queue: Option<&str>, due: i64| {
+        let queue = queue.map(|q| QueueId::parse(q).unwrap());
+        call(name, 0, move |p| {
+            p.scheduled_at = Some(t(due));
+            p.queue_id = queue;
+        })
+    };
+    assert_eq!(store.pauses().await.unwrap(), [], "{check}: none at first");
+    assert!(!store.resume(None).await.unwrap(), "{check}: nothing to lift");
+    store.pause(&pause_of(Some("sales"), None)).await.unwrap();
+    store.pause(&pause_of(None, Some(20))).await.unwrap();
+    store.pause(&pause_of(Some("support"), Some(50))).await.unwrap();
+    store.pause(&pause_of(Some("support"), Some(40))).await.unwrap();
+    assert_eq!(
+        store.pauses().await.unwrap(),
+        [pause_of(None, Some(20)), pause_of(Some("sales"), None), pause_of(Some("support"), Some(40))],
+        "{check}: every call's first, then by queue; a scope's pause replaced"
+    );
+    insert_all(
+        &store,
+        &[
+            in_queue("sales-1", Some("sales"), -5),
+            in_queue("support-1", Some("support"), 30),
+            in_queue("plain-1", None, -10),
+            in_queue("other-1", Some("other"), 25),
+        ],
+    )
+    .await;
+    assert_eq!(claim_names(&store, 0).await, Vec::<String>::new(), "{check}: everything held");
+    assert_eq!(
+        store.next_due().await.unwrap(),
+        Some(t(20)),
+        "{check}: held calls are not due; the first lapse is"
+    );
+    assert_eq!(
+        claim_names(&store, 20).await,
+        ["plain-1"],
+        "{check}: the pause of every call lapsed at its end; the queues' pauses hold"
+    );
+    assert_eq!(
+        store.pauses().await.unwrap(),
+        [pause_of(Some("sales"), None), pause_of(Some("support"), Some(40))],
+        "{check}: the claim forgot the lapsed pause"
+    );
+    assert_eq!(
+        store.next_due().await.unwrap(),
+        Some(t(25)),
+        "{check}: a call no pause covers is due at its time"
+    );
+    assert_eq!(claim_names(&store, 35).await, ["other-1"], "{check}: support held until 40");
+    assert_eq!(store.next_due().await.unwrap(), Some(t(40)), "{check}: the queue's lapse");
+    assert_eq!(claim_names(&store, 40).await, ["support-1"], "{check}: support lapsed");
+    assert_eq!(
+        store.next_due().await.unwrap(),
+        Some(t(80)),
+        "{check}: a call held without end is not due (only the first claim's lease is)"
+    );
+    assert!(!store.resume(None).await.unwrap(), "{check}: no pause of every call is left");
+    assert_eq!(claim_names(&store, 41).await, Vec::<String>::new(), "{check}: sales held");
+    assert!(store.resume(Some(&QueueId::parse("sales").unwrap())).await.unwrap());
+    assert_eq!(store.next_due().await.unwrap(), Some(t(-5)), "{check}: resumed, due again");
+    assert_eq!(claim_names(&store, 41).await, ["sales-1"], "{check}: resumed, claimed");
+    assert_eq!(store.pauses().await.unwrap(), [], "{check}: nothing left");
 }
 
 async fn deadlines_and_expired_leases(store: Arc<dyn CallStore>) {

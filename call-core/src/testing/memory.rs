@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     Call, CallEvent, CallId, CallStatus, Direction, EventId, EventType, HeldKey, IdempotencyKey,
-    Lease, PhoneNumber, QueueId,
+    Lease, Pause, PhoneNumber, QueueId,
     ports::{
         AgentTotals, CallStore, Claim, Cursor, HistoryQuery, ListQuery, Page, Queue, QueueTotals,
         StatsInputs, StoreError,
@@ -32,6 +32,8 @@ struct State {
     due: BTreeSet<(DateTime<Utc>, CallId)>,
     /// Idempotency keys by key, expired ones included until reused.
     keys: HashMap<IdempotencyKey, HeldKey>,
+    /// Pauses by scope: `None` for every call, ordered first.
+    pauses: BTreeMap<Option<QueueId>, Pause>,
 }
 
 impl MemoryStore {
@@ -182,12 +184,16 @@ impl CallStore for MemoryStore {
 
     async fn claim_due(&self, claim: &Claim) -> Result<Vec<(Call, CallEvent)>, StoreError> {
         let mut state = self.state();
+        state.pauses.retain(|_, p| p.is_active(claim.now));
+        let pauses: Vec<Pause> = state.pauses.values().cloned().collect();
         let due: Vec<Call> = state
             .due
             .iter()
             .take_while(|(at, _)| *at <= claim.now)
+            .filter_map(|(_, id)| state.calls.get(id))
+            .filter(|call| crate::pause::holding(&pauses, call.queue_id(), claim.now).is_none())
             .take(claim.limit)
-            .filter_map(|(_, id)| state.calls.get(id).cloned())
+            .cloned()
             .collect();
         let mut claimed = Vec::with_capacity(due.len());
         for call in due {
@@ -207,7 +213,20 @@ impl CallStore for MemoryStore {
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        Ok(self.state().calls.values().filter_map(due_moment).min())
+        let state = self.state();
+        let pauses: Vec<&Pause> = state.pauses.values().collect();
+        let scheduled = state
+            .due
+            .iter()
+            .filter(|(_, id)| {
+                let queue = state.calls.get(id).and_then(Call::queue_id);
+                !pauses.iter().any(|p| p.covers(queue))
+            })
+            .map(|(at, _)| *at)
+            .next();
+        let lapses = pauses.iter().filter_map(|p| p.until);
+        let others = state.calls.values().filter_map(due_moment);
+        Ok(scheduled.into_iter().chain(lapses).chain(others).min())
     }
 
     async fn deadlines_due(
@@ -291,6 +310,19 @@ impl CallStore for MemoryStore {
         Ok(self.state().queues.values().cloned().collect())
     }
 
+    async fn pause(&self, pause: &Pause) -> Result<(), StoreError> {
+        self.state().pauses.insert(pause.queue.clone(), pause.clone());
+        Ok(())
+    }
+
+    async fn resume(&self, queue: Option<&QueueId>) -> Result<bool, StoreError> {
+        Ok(self.state().pauses.remove(&queue.cloned()).is_some())
+    }
+
+    async fn pauses(&self) -> Result<Vec<Pause>, StoreError> {
+        Ok(self.state().pauses.values().cloned().collect())
+    }
+
     async fn count_by_status(&self) -> Result<Vec<(CallStatus, u64)>, StoreError> {
         let state = self.state();
         Ok(CallStatus::ALL
@@ -357,10 +389,11 @@ impl CallStore for MemoryStore {
     }
 }
 
-/// The moment `call` next needs the worker, as [`CallStore::next_due`] defines it.
+/// The moment `call` next needs the worker for a rule timer or a lapsed
+/// lease, as [`CallStore::next_due`] defines them (its due time is read
+/// from the due index, where pauses are weighed).
 fn due_moment(call: &Call) -> Option<DateTime<Utc>> {
-    let scheduled = call.scheduled_at().filter(|_| call.status() == CallStatus::Scheduled);
     let lease =
         call.lease().map(|l| l.expires_at).filter(|_| call.status() == CallStatus::Dispatching);
-    [scheduled, call.deadline_at(), lease].into_iter().flatten().min()
+    [call.deadline_at(), lease].into_iter().flatten().min()
 }
