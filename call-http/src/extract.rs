@@ -20,10 +20,43 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let AnyJson(value) = AnyJson::from_request(req, state).await?;
-        if !value.is_object() {
-            return Err(ApiError::invalid("body", "expected a JSON object"));
+        from_object(&value).map(ApiJson)
+    }
+}
+
+/// Reads a JSON object into `T`; 422 when it is not an object.
+fn from_object<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::invalid("body", "expected a JSON object"));
+    }
+    from_value(value)
+}
+
+/// Parses a body; 400 when it is not JSON.
+fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))
+}
+
+/// A JSON object body read into `T`, or `T::default()` when there is no
+/// body at all: for operations whose every field is optional, so that a
+/// bare `curl -X POST` works.
+#[derive(Debug)]
+pub(crate) struct OptionalJson<T>(pub(crate) T);
+
+impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let json = declares_json(req.headers());
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
+        if bytes.is_empty() {
+            return Ok(OptionalJson(T::default()));
         }
-        from_value(&value).map(ApiJson)
+        if !json {
+            return Err(ApiError::unsupported_media_type());
+        }
+        from_object(&parse_json(&bytes)?).map(OptionalJson)
     }
 }
 
@@ -39,9 +72,7 @@ impl FromRequest<AppState> for AnyJson {
             return Err(ApiError::unsupported_media_type());
         }
         let RawBody(bytes) = RawBody::from_request(req, state).await?;
-        serde_json::from_slice(&bytes)
-            .map(AnyJson)
-            .map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))
+        parse_json(&bytes).map(AnyJson)
     }
 }
 

@@ -5,7 +5,7 @@ use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, SecurityScheme},
 };
 
-use crate::routes::{calls, events, ops, phones, queues, ws};
+use crate::routes::{calls, dispatch, events, ops, phones, queues, ws};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,12 +18,14 @@ use crate::routes::{calls, events, ops, phones, queues, ws};
         events::ingest, events::provider_webhook,
         phones::history,
         queues::list, queues::add, queues::get, queues::remove,
+        dispatch::state, dispatch::pause, dispatch::resume,
         ops::stats, ops::healthz, ops::metrics, ops::openapi_json,
         ws::subscribe,
     ),
     components(schemas(
         call_wire::CallJson, call_wire::EventJson, call_wire::HistoryJson, call_wire::QueueJson,
-        call_wire::StatsJson, call_wire::QueueStatsJson, call_wire::AgentStatsJson, call_wire::EventRequest,
+        call_wire::StatsJson, call_wire::QueueStatsJson,
+        call_wire::DispatchJson, call_wire::PauseJson, call_wire::PauseRequest, call_wire::AgentStatsJson, call_wire::EventRequest,
         calls::CallPage, calls::EventList, events::Ingested, events::BatchIngested, events::BatchItem,
         events::IngestBody, events::IngestAnswer,
         phones::HistoryPage, queues::QueueList, crate::live::LiveMessage, crate::live::AlertJson,
@@ -35,6 +37,7 @@ use crate::routes::{calls, events, ops, phones, queues, ws};
         (name = "events", description = "Lifecycle events and provider callbacks"),
         (name = "history", description = "A number's call history"),
         (name = "queues", description = "The queue registry"),
+        (name = "dispatch", description = "Pausing and resuming the placing of calls"),
         (name = "stats", description = "Queue and agent metrics"),
         (name = "live", description = "Live updates"),
         (name = "operations", description = "Liveness, metrics, this document"),

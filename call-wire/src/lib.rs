@@ -9,6 +9,7 @@
 //!   [`StatsJson`]: what is printed, built from the core types with `From`;
 //! - [`ScheduleRequest`]: a call to schedule, checked by
 //!   [`ScheduleRequest::into_new_call`];
+//! - [`PauseRequest`] and [`DispatchJson`]: pausing dispatch, and the pauses in force;
 //! - [`EventRequest`]: the flat event of DESIGN §4
 //!   (`{"event_type": "call_routed", "call_id": "123", "agent_id": "a7"}`),
 //!   turned into a core [`IncomingEvent`] by [`EventRequest::into_incoming`],
@@ -29,10 +30,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod dispatch;
 mod event;
 mod schedule;
 mod shapes;
 
+pub use dispatch::{DispatchJson, PauseJson, PauseRequest};
 pub use event::EventRequest;
 pub use schedule::{ScheduleRequest, parse_time};
 pub use shapes::{

@@ -484,3 +484,78 @@ async fn every_placed_call_is_followed_however_many_there_are() {
     assert_eq!(app.provider.total_placements(), 30);
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn a_pause_holds_due_calls_until_resumed_while_placed_calls_are_followed() {
+    let app = spawn_app();
+    let placed = app.engine.schedule(NewCall::to(phone(1)).at(app.at(1.0))).await.unwrap();
+    let worker = app.start_worker(config());
+    app.advance(secs(1), secs(1)).await;
+    eventually("the first call placed", || status_is(&app, placed.id(), CallStatus::Initiated))
+        .await;
+
+    let pauses = app.engine.pause(None, None).await.unwrap();
+    assert_eq!(pauses.len(), 1);
+    assert_eq!((pauses[0].queue.as_ref(), pauses[0].until), (None, None));
+    let held = app.engine.schedule(NewCall::to(phone(2)).at(app.at(1.0))).await.unwrap();
+    app.advance(secs(60), secs(1)).await;
+    settle().await;
+    assert!(status_is(&app, held.id(), CallStatus::Scheduled).await, "held while paused");
+    assert_eq!(app.provider.placements(&phone(2)), 0, "never dialled while paused");
+    assert!(
+        status_is(&app, placed.id(), CallStatus::Completed).await,
+        "the call placed before the pause was followed to its end"
+    );
+
+    assert_eq!(app.engine.resume(None).await.unwrap(), [], "nothing paused any more");
+    eventually("placed once resumed, with no clock step", || {
+        status_is(&app, held.id(), CallStatus::Initiated)
+    })
+    .await;
+    assert_eq!(app.provider.placements(&phone(2)), 1);
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn a_queue_paused_until_a_time_holds_only_its_calls_and_lapses_by_itself() {
+    let app = spawn_app();
+    let sales = call_core::QueueId::parse("sales").unwrap();
+    app.engine.add_queue(sales.clone()).await.unwrap();
+    app.engine.pause(Some(sales.clone()), Some(app.at(20.0))).await.unwrap();
+    let held = app
+        .engine
+        .schedule(NewCall::to(phone(1)).at(app.at(1.0)).queue(sales.clone()))
+        .await
+        .unwrap();
+    let free = app.engine.schedule(NewCall::to(phone(2)).at(app.at(1.0))).await.unwrap();
+    let worker = app.start_worker(config());
+    app.advance(secs(19), secs(1)).await;
+    assert_eq!(app.provider.placements(&phone(2)), 1, "the call of no queue was placed");
+    assert_ne!(app.engine.get(free.id()).await.unwrap().status(), CallStatus::Scheduled);
+    assert!(status_is(&app, held.id(), CallStatus::Scheduled).await, "sales held until 20 s");
+    app.advance(secs(1), secs(1)).await;
+    eventually("placed when the pause lapsed", || {
+        status_is(&app, held.id(), CallStatus::Initiated)
+    })
+    .await;
+    assert_eq!(app.engine.pauses().await.unwrap(), [], "a lapsed pause is not in force");
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn a_pause_needs_a_known_queue_and_an_end_in_the_future() {
+    let app = spawn_app();
+    let unknown = call_core::QueueId::parse("nowhere").unwrap();
+    let refused = |e: call_core::Error| match e {
+        call_core::Error::Validation(v) => v.field().to_owned(),
+        other => panic!("expected a validation error, got {other:?}"),
+    };
+    let err = app.engine.pause(Some(unknown), None).await.unwrap_err();
+    assert_eq!(refused(err), "queue_id");
+    for until in [app.now(), app.at(-1.0)] {
+        let err = app.engine.pause(None, Some(until)).await.unwrap_err();
+        assert_eq!(refused(err), "until");
+    }
+    assert_eq!(app.engine.pauses().await.unwrap(), [], "nothing was recorded");
+    assert_eq!(app.engine.pause(None, Some(app.at(0.001))).await.unwrap().len(), 1);
+}

@@ -1,6 +1,7 @@
 //! The routes, by area.
 
 pub(crate) mod calls;
+pub(crate) mod dispatch;
 pub(crate) mod events;
 pub(crate) mod ops;
 pub(crate) mod pages;
@@ -26,6 +27,9 @@ pub(crate) fn api() -> Router<AppState> {
         .route("/phones/{phone}/history", get(phones::history))
         .route("/queues", get(queues::list).post(queues::add))
         .route("/queues/{id}", get(queues::get).delete(queues::remove))
+        .route("/dispatch", get(dispatch::state))
+        .route("/dispatch/pause", post(dispatch::pause))
+        .route("/dispatch/resume", post(dispatch::resume))
         .route("/stats", get(ops::stats))
         .route("/provider/webhook", post(events::provider_webhook))
         .route("/ws", get(ws::subscribe))

@@ -279,6 +279,54 @@ async fn the_queue_registry() {
 }
 
 #[tokio::test]
+async fn pausing_and_resuming_dispatch() {
+    let (app, state) = app();
+    assert_eq!(get(&app, "/api/dispatch").await.json(), json!({"paused": false, "pauses": []}));
+    let refused = |answer: crate::Answer, field: &str| {
+        let error = answer.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+        assert_eq!(error["field"], field, "{error}");
+    };
+    refused(post(&app, "/api/dispatch/pause", r#"{"queue_id": "nowhere"}"#).await, "queue_id");
+    refused(post(&app, "/api/dispatch/pause", r#"{"queue_id": "a b"}"#).await, "queue_id");
+    refused(post(&app, "/api/dispatch/pause", r#"{"until": "soon"}"#).await, "until");
+    refused(post(&app, "/api/dispatch/pause", r#"{"until": "2001-01-01T00:00:00Z"}"#).await, "until");
+    refused(post(&app, "/api/dispatch/pause", r#"{"queue": "sales"}"#).await, "queue");
+    send(&app, "POST", "/api/dispatch/pause", Some("{}"), &[("content-type", "text/plain")])
+        .await
+        .error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    assert_eq!(state.engine().pauses().await.unwrap(), [], "no refusal recorded a pause");
+
+    post(&app, "/api/queues", r#"{"id": "sales"}"#).await;
+    let until = (chrono::Utc::now() + chrono::TimeDelta::hours(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let body = json!({"queue_id": "sales", "until": until}).to_string();
+    let answer = post(&app, "/api/dispatch/pause", &body).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let paused = answer.json();
+    assert_eq!(paused["paused"], false, "only a queue is paused");
+    assert_eq!(paused["pauses"][0]["queue_id"], "sales");
+    let held_until = chrono::DateTime::parse_from_rfc3339(paused["pauses"][0]["until"].as_str().unwrap());
+    assert_eq!(held_until.unwrap(), chrono::DateTime::parse_from_rfc3339(&until).unwrap());
+
+    let everything = send(&app, "POST", "/api/dispatch/pause", None, &[]).await;
+    assert_eq!(everything.status, StatusCode::OK, "no body pauses every call");
+    let everything = everything.json();
+    assert_eq!(everything["paused"], true);
+    assert_eq!(everything["pauses"][0]["queue_id"], Value::Null, "every call's pause first");
+    assert_eq!(everything["pauses"][0]["until"], Value::Null);
+    assert_eq!(everything["pauses"][1]["queue_id"], "sales");
+
+    refused(post(&app, "/api/dispatch/resume", &body).await, "until");
+    let resumed = send(&app, "POST", "/api/dispatch/resume", None, &[]).await.json();
+    assert_eq!(resumed["paused"], false, "{resumed}");
+    assert_eq!(resumed["pauses"].as_array().unwrap().len(), 1, "the queue's pause stays");
+    let resumed = post(&app, "/api/dispatch/resume", r#"{"queue_id": "sales"}"#).await.json();
+    assert_eq!(resumed, json!({"paused": false, "pauses": []}));
+    let again = post(&app, "/api/dispatch/resume", r#"{"queue_id": "sales"}"#).await;
+    assert_eq!(again.status, StatusCode::OK, "resuming what is not paused changes nothing");
+}
+
+#[tokio::test]
 async fn provider_callbacks_drive_placed_calls() {
     use call_core::{Call, CallParts, CallStatus, Direction, ports::CallStore};
     let store = std::sync::Arc::new(call_core::testing::MemoryStore::new());
@@ -368,6 +416,7 @@ async fn operations_and_the_openapi_document() {
             "GET /api/calls",
             "GET /api/calls/{id}",
             "GET /api/calls/{id}/events",
+            "GET /api/dispatch",
             "GET /api/openapi.json",
             "GET /api/phones/{phone}/history",
             "GET /api/queues",
@@ -379,6 +428,8 @@ async fn operations_and_the_openapi_document() {
             "PATCH /api/calls/{id}",
             "POST /api/calls",
             "POST /api/calls/{id}/cancel",
+            "POST /api/dispatch/pause",
+            "POST /api/dispatch/resume",
             "POST /api/events",
             "POST /api/provider/webhook",
             "POST /api/queues",

@@ -431,6 +431,15 @@ async fn slow_requests_time_out_with_a_json_error() {
         async fn count_by_status(&self) -> Result<Vec<(CallStatus, u64)>, StoreError> {
             stall().await
         }
+        async fn pause(&self, _: &call_core::Pause) -> Result<(), StoreError> {
+            stall().await
+        }
+        async fn resume(&self, _: Option<&QueueId>) -> Result<bool, StoreError> {
+            stall().await
+        }
+        async fn pauses(&self) -> Result<Vec<call_core::Pause>, StoreError> {
+            stall().await
+        }
     }
     async fn stall<T>() -> T {
         tokio::time::sleep(Duration::from_secs(60)).await;

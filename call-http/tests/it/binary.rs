@@ -47,9 +47,15 @@ fn an_unreachable_database_server_is_one_line_without_the_password() {
 
 /// `call-http` serving `db` without a worker, up and answering; its base URL.
 async fn start_server(db: &str) -> (tokio::process::Child, String) {
+    start_server_with(db, &["--no-worker"]).await
+}
+
+/// `call-http` serving `db` with `args`, up and answering; its base URL.
+async fn start_server_with(db: &str, args: &[&str]) -> (tokio::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_call-http"))
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--no-worker", "--db", db])
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--db", db])
+        .args(args)
         .env("RUST_LOG", "warn")
         .kill_on_drop(true)
         .spawn()
@@ -132,4 +138,84 @@ async fn racing_retries_on_two_servers_make_one_call() {
         child.start_kill().unwrap();
         let _ = child.wait().await;
     }
+}
+
+/// Two servers with their workers on one database: a pause asked of one
+/// holds the other's worker, survives a restart, and a resume asked of the
+/// other lets the held call be placed, once.
+async fn a_pause_holds_every_server_until_resumed(db: &str) {
+    let (mut first, a) = start_server_with(db, &[]).await;
+    let (mut second, b) = start_server_with(db, &[]).await;
+    let client = crate::client();
+    let post = |url: String| client.post(url).send();
+    let paused: serde_json::Value =
+        post(format!("{a}/api/dispatch/pause")).await.unwrap().json().await.unwrap();
+    assert_eq!(paused["paused"], true, "{paused}");
+    let answer = client
+        .post(format!("{b}/api/calls"))
+        .json(&serde_json::json!({"phone_number": "+1 415 555 0100"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201);
+    let call: serde_json::Value = answer.json().await.unwrap();
+    let id = call["id"].as_str().unwrap().to_owned();
+    let status = async |base: &str| -> String {
+        let call: serde_json::Value =
+            client.get(format!("{base}/api/calls/{id}")).send().await.unwrap().json().await.unwrap();
+        call["status"].as_str().unwrap().to_owned()
+    };
+    // Both workers would place a due call within milliseconds.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(status(&b).await, "scheduled", "held by the pause");
+
+    first.start_kill().unwrap();
+    let _ = first.wait().await;
+    let (mut first, a) = start_server_with(db, &[]).await;
+    let state: serde_json::Value =
+        client.get(format!("{a}/api/dispatch")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(state["paused"], true, "the pause survived the restart: {state}");
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(status(&a).await, "scheduled", "held after the restart");
+
+    let resumed: serde_json::Value =
+        post(format!("{b}/api/dispatch/resume")).await.unwrap().json().await.unwrap();
+    assert_eq!(resumed, serde_json::json!({"paused": false, "pauses": []}));
+    let mut placed = false;
+    for _ in 0..200 {
+        if status(&a).await != "scheduled" {
+            placed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(placed, "placed within 20 s of the resume");
+    let events: serde_json::Value = client
+        .get(format!("{a}/api/calls/{id}/events"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let dispatched =
+        events["events"].as_array().unwrap().iter().filter(|e| e["type"] == "call_dispatched");
+    assert_eq!(dispatched.count(), 1, "claimed once: {events}");
+    for child in [&mut first, &mut second] {
+        child.start_kill().unwrap();
+        let _ = child.wait().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_holds_every_server_on_a_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("calls.db");
+    a_pause_holds_every_server_until_resumed(db.to_str().unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_holds_every_server_on_postgres() {
+    let Some(server) = call_store_postgres::testing::TestServer::shared() else { return };
+    a_pause_holds_every_server_until_resumed(&server.database().await).await;
 }
