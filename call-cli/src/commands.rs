@@ -7,7 +7,8 @@ use call_core::{
     ports::{Cursor, HistoryQuery, ListQuery},
 };
 use call_wire::{
-    CallJson, EventJson, EventRequest, HistoryJson, QueueJson, ScheduleRequest, StatsJson,
+    CallJson, DispatchJson, EventJson, EventRequest, HistoryJson, PauseRequest, QueueJson,
+    ScheduleRequest, StatsJson,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -88,6 +89,9 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
             }
         }
         Checked::Stats => Ok(out.stats(&StatsJson::from(&engine.stats().await?))),
+        Checked::Pause(queue, until) => Ok(out.dispatch(&engine.pause(queue, until).await?)),
+        Checked::Resume(queue) => Ok(out.dispatch(&engine.resume(queue.as_ref()).await?)),
+        Checked::Dispatch => Ok(out.dispatch(&engine.pauses().await?)),
         Checked::Run(run) => crate::run::run(engine, run).await.map(|()| String::new()),
         Checked::Import(import) => crate::import::import(&engine, import, &out).await,
     }
@@ -114,6 +118,9 @@ enum Checked {
     QueueList,
     QueueRemove(QueueId),
     Stats,
+    Pause(Option<QueueId>, Option<DateTime<Utc>>),
+    Resume(Option<QueueId>),
+    Dispatch,
     Run(crate::run::RunConfig),
     Import(crate::import::ImportConfig),
 }
@@ -142,11 +149,26 @@ impl Checked {
                 }
             },
             Command::Stats => Checked::Stats,
+            Command::Pause(args) => {
+                let until = at_or_after(
+                    ("--until", args.until.as_deref()),
+                    ("--for", args.r#for.as_deref()),
+                    zone,
+                )?;
+                Checked::Pause(queue_arg(args.queue)?, until)
+            }
+            Command::Resume { queue } => Checked::Resume(queue_arg(queue)?),
+            Command::Dispatch => Checked::Dispatch,
             Command::Run(args) => Checked::Run(crate::run::RunConfig::new(args)?),
             Command::Import(args) => Checked::Import(crate::import::ImportConfig::new(args, zone)),
             Command::Completions { .. } => unreachable!("answered before the database is opened"),
         })
     }
+}
+
+fn queue_arg(queue: Option<String>) -> Result<Option<QueueId>, CliError> {
+    let request = PauseRequest { queue_id: queue, until: None };
+    Ok(request.queue()?)
 }
 
 fn call_id_arg(id: String) -> Result<CallId, CliError> {
@@ -155,17 +177,24 @@ fn call_id_arg(id: String) -> Result<CallId, CliError> {
 
 /// The due time of `--at` or `--in`; `None` when neither is given.
 pub(crate) fn due(due: &Due, zone: Zone) -> Result<Option<DateTime<Utc>>, CliError> {
-    if let Some(at) = &due.at {
-        return when::parse_time("--at", at, zone).map(Some);
+    at_or_after(("--at", due.at.as_deref()), ("--in", due.r#in.as_deref()), zone)
+}
+
+/// A moment given as a TIME or as a DURATION from now, each with its flag;
+/// `None` when neither is given.
+fn at_or_after(
+    (at_flag, at): (&str, Option<&str>),
+    (after_flag, after): (&str, Option<&str>),
+    zone: Zone,
+) -> Result<Option<DateTime<Utc>>, CliError> {
+    if let Some(at) = at {
+        return when::parse_time(at_flag, at, zone).map(Some);
     }
-    if let Some(after) = &due.r#in {
-        let after = when::parse_duration("--in", after)?;
-        let after = chrono::Duration::from_std(after)
-            .map_err(|_| CliError::usage("invalid --in: too far in the future"))?;
-        return Utc::now()
-            .checked_add_signed(after)
-            .map(Some)
-            .ok_or_else(|| CliError::usage("invalid --in: too far in the future"));
+    if let Some(after) = after {
+        let too_far = || CliError::usage(format!("invalid {after_flag}: too far in the future"));
+        let after = when::parse_duration(after_flag, after)?;
+        let after = chrono::Duration::from_std(after).map_err(|_| too_far())?;
+        return Utc::now().checked_add_signed(after).map(Some).ok_or_else(too_far);
     }
     Ok(None)
 }
@@ -287,6 +316,11 @@ impl Output {
         } else {
             format!("removed queue {id}\n")
         }
+    }
+
+    fn dispatch(&self, pauses: &[call_core::Pause]) -> String {
+        let state = DispatchJson::new(pauses);
+        if self.json { render::json(&state) } else { render::dispatch(&state, self.zone) }
     }
 
     fn stats(&self, stats: &StatsJson) -> String {

@@ -94,6 +94,19 @@ enum Command {
     },
     /// Show queue and agent metrics.
     Stats,
+    /// Stop placing calls, every call or one queue's, until `calls resume`
+    /// or a time. Held calls stay scheduled; placed calls are followed on.
+    /// Every worker on the database obeys it, and it survives restarts.
+    Pause(PauseArgs),
+    /// Lift a pause: of every call, or with --queue of that queue (a
+    /// queue's own pause outlives resuming every call).
+    Resume {
+        /// The queue whose pause to lift.
+        #[arg(long, value_name = "QUEUE")]
+        queue: Option<String>,
+    },
+    /// Show whether calls are being placed, and the pauses in force.
+    Dispatch,
     /// Run the worker: place due calls through the provider and follow them to their end.
     Run(RunArgs),
     /// Schedule many calls from a CSV file: phone_number,scheduled_at[,customer_name,workflow,queue_id,idempotency_key].
@@ -147,6 +160,19 @@ struct ScheduleArgs {
     /// another (for 24 hours). Takes --at, not --in, whose time moves.
     #[arg(long, value_name = "KEY", conflicts_with = "in")]
     idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct PauseArgs {
+    /// Only this queue's calls; every call when absent.
+    #[arg(long, value_name = "QUEUE")]
+    queue: Option<String>,
+    /// Lift the pause by itself at this TIME.
+    #[arg(long, value_name = "TIME", conflicts_with = "for")]
+    until: Option<String>,
+    /// Lift the pause by itself after this DURATION.
+    #[arg(long = "for", value_name = "DURATION")]
+    r#for: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -2,7 +2,7 @@
 //! `call-wire` shapes, pretty-printed.
 
 use call_core::PhoneNumber;
-use call_wire::{CallJson, EventJson, HistoryJson, QueueJson, StatsJson};
+use call_wire::{CallJson, DispatchJson, EventJson, HistoryJson, QueueJson, StatsJson};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -183,6 +183,28 @@ pub(crate) fn queues(queues: &[QueueJson], zone: Zone) -> String {
         table.row(vec![queue.id.clone(), zone.show(queue.created_at)]);
     }
     table.render()
+}
+
+/// Whether calls are being placed, and the pauses in force.
+pub(crate) fn dispatch(state: &DispatchJson, zone: Zone) -> String {
+    let mut text = match (state.paused, state.pauses.len()) {
+        (true, _) => "dispatch: paused: no call is placed\n".to_owned(),
+        (false, 0) => "dispatch: running: due calls are placed\n".to_owned(),
+        (false, _) => "dispatch: running, but for the paused queues below\n".to_owned(),
+    };
+    if !state.pauses.is_empty() {
+        let mut table = Table::new(&["PAUSED", "SINCE", "UNTIL"]);
+        for pause in &state.pauses {
+            table.row(vec![
+                pause.queue_id.as_ref().map_or_else(|| "every call".to_owned(), |q| format!("queue {q}")),
+                zone.show(pause.paused_at),
+                pause.until.map_or_else(|| "resumed".to_owned(), |t| zone.show(t)),
+            ]);
+        }
+        text.push('\n');
+        text.push_str(&table.render());
+    }
+    text
 }
 
 /// Queue and agent metrics.

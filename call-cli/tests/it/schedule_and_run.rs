@@ -198,3 +198,54 @@ async fn a_rerun_with_an_idempotency_key_schedules_once() {
     assert_eq!(relative.code, 2, "{relative:?}");
     assert_eq!(calls.list().await.len(), 1, "nothing was made by a refusal");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_schedule_places_nothing_until_resumed() {
+    let api = stand_in().await;
+    let calls = Calls::new();
+    calls.ok(&["queue", "add", "sales"]).await;
+    let paused = calls.json(&["pause"]).await;
+    assert_eq!(paused["paused"], true, "{paused}");
+    let sales = calls.json(&["pause", "--queue", "sales", "--for", "1h"]).await;
+    assert_eq!(sales["pauses"][1]["queue_id"], "sales", "{sales}");
+    assert!(sales["pauses"][1]["until"].is_string(), "{sales}");
+    let table = calls.ok(&["dispatch"]).await;
+    assert!(table.starts_with("dispatch: paused"), "{table}");
+    assert!(table.contains("every call") && table.contains("queue sales"), "{table}");
+
+    let held = calls.schedule(&["+14155550100"]).await;
+    let args = ["run", "--provider-url", api.url(), "--until-idle", "--poll-interval", "20ms"];
+    let run = calls.run(&args).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(calls.json(&["show", &held]).await["status"], "scheduled", "held by the pause");
+    assert_eq!(api.stats().calls_placed, 0);
+
+    let resumed = calls.json(&["resume"]).await;
+    assert_eq!(resumed["paused"], false, "{resumed}");
+    assert_eq!(resumed["pauses"][0]["queue_id"], "sales", "the queue's pause stays: {resumed}");
+    let run = calls.run(&args).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(calls.json(&["show", &held]).await["status"], "completed");
+    assert_eq!(api.stats().by_number.get("+14155550100"), Some(&1));
+    let resumed = calls.json(&["resume", "--queue", "sales"]).await;
+    assert_eq!(resumed["pauses"], serde_json::json!([]));
+    assert!(calls.ok(&["dispatch"]).await.starts_with("dispatch: running"));
+}
+
+#[tokio::test]
+async fn a_pause_is_refused_for_an_unknown_queue_or_a_past_end() {
+    let calls = Calls::new();
+    for (args, says) in [
+        (&["pause", "--queue", "nowhere"][..], "unknown queue"),
+        (&["pause", "--queue", "a b"][..], "queue"),
+        (&["pause", "--until", "2001-01-01 09:00"][..], "not in the future"),
+        (&["pause", "--until", "soon"][..], "--until"),
+        (&["pause", "--for", "forever"][..], "--for"),
+        (&["pause", "--until", "2030-01-01 09:00", "--for", "1h"][..], "cannot be used with"),
+    ] {
+        let ran = calls.run(args).await;
+        assert_ne!(ran.code, 0, "{args:?}");
+        assert!(ran.stderr.contains(says), "{args:?}: {}", ran.stderr);
+    }
+    assert!(calls.ok(&["dispatch"]).await.starts_with("dispatch: running"), "nothing recorded");
+}
