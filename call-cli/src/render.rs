@@ -196,7 +196,10 @@ pub(crate) fn dispatch(state: &DispatchJson, zone: Zone) -> String {
         let mut table = Table::new(&["PAUSED", "SINCE", "UNTIL"]);
         for pause in &state.pauses {
             table.row(vec![
-                pause.queue_id.as_ref().map_or_else(|| "every call".to_owned(), |q| format!("queue {q}")),
+                pause
+                    .queue_id
+                    .as_ref()
+                    .map_or_else(|| "every call".to_owned(), |q| format!("queue {q}")),
                 zone.show(pause.paused_at),
                 pause.until.map_or_else(|| "resumed".to_owned(), |t| zone.show(t)),
             ]);

@@ -51,10 +51,7 @@ pub fn holding<'a>(
     queue: Option<&QueueId>,
     now: DateTime<Utc>,
 ) -> Option<&'a Pause> {
-    pauses
-        .iter()
-        .filter(|p| p.holds(queue, now))
-        .min_by_key(|p| p.queue.is_some())
+    pauses.iter().filter(|p| p.holds(queue, now)).min_by_key(|p| p.queue.is_some())
 }
 
 #[cfg(test)]
@@ -105,7 +102,11 @@ mod tests {
             (Some("sales"), None, false),
         ];
         for (paused, call_queue, covered) in cases {
-            assert_eq!(pause(paused, None).covers(call_queue), covered, "{paused:?} {call_queue:?}");
+            assert_eq!(
+                pause(paused, None).covers(call_queue),
+                covered,
+                "{paused:?} {call_queue:?}"
+            );
         }
     }
 

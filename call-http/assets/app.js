@@ -164,6 +164,43 @@ async function loadStats() {
   $("stats-empty").hidden = stats.queues.length > 0;
 }
 
+/** Shows whether calls are being placed (GET /api/dispatch's answer). */
+function renderDispatch(dispatch) {
+  const box = $("dispatch");
+  box.dataset.state = dispatch.paused ? "paused" : "running";
+  const every = dispatch.pauses.find((p) => p.queue_id === null);
+  $("dispatch-state").textContent = dispatch.paused
+    ? `dispatch paused${every.until ? ` until ${formatTime(every.until)}` : ""}`
+    : "dispatching";
+  const queues = dispatch.pauses.filter((p) => p.queue_id !== null);
+  $("dispatch-queues").textContent = queues.length
+    ? `held: ${queues.map((p) => `${p.queue_id}${p.until ? ` until ${formatTime(p.until)}` : ""}`).join(", ")}`
+    : "";
+  const toggle = $("dispatch-toggle");
+  toggle.textContent = dispatch.paused ? "Resume" : "Pause all";
+  toggle.disabled = false;
+}
+
+async function loadDispatch() {
+  renderDispatch(await api("/api/dispatch"));
+}
+
+/** The switch: pauses every call until resumed, or resumes. */
+async function toggleDispatch() {
+  const toggle = $("dispatch-toggle");
+  const action = $("dispatch").dataset.state === "paused" ? "resume" : "pause";
+  toggle.disabled = true;
+  try {
+    renderDispatch(await api(`/api/dispatch/${action}`, { method: "POST" }));
+  } catch (error) {
+    toggle.disabled = false;
+    showError(error);
+  }
+}
+
+/** Pauses asked elsewhere (another page, `calls pause`) show within this long. */
+const DISPATCH_REFRESH_MS = 10000;
+
 let statsTimer = null;
 function refreshStatsSoon() {
   clearTimeout(statsTimer);
@@ -178,6 +215,7 @@ function connect() {
     status.textContent = "live";
     status.dataset.state = "live";
     loadCalls().catch(showError); // catch up on what happened while away
+    loadDispatch().catch(() => {});
   };
   socket.onmessage = (message) => {
     const update = JSON.parse(message.data);
@@ -274,12 +312,14 @@ async function start() {
   $("filter-status").addEventListener("change", () => loadCalls().catch(showError));
   $("filter-queue").addEventListener("change", () => loadCalls().catch(showError));
   $("calls-more").addEventListener("click", () => loadCalls(true).catch(showError));
+  $("dispatch-toggle").addEventListener("click", toggleDispatch);
   try {
     await loadQueues(); // asks for the key first when the server needs one
-    await Promise.all([loadCalls(), loadStats()]);
+    await Promise.all([loadCalls(), loadStats(), loadDispatch()]);
   } catch (error) {
     showError(error);
   }
+  setInterval(() => loadDispatch().catch(() => {}), DISPATCH_REFRESH_MS);
   connect();
 }
 

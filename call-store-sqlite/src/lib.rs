@@ -602,15 +602,18 @@ impl CallStore for SqliteStore {
     async fn resume(&self, queue: Option<&QueueId>) -> Result<bool, StoreError> {
         match self.write(Write::Resume(queue.cloned())).await? {
             Written::Removed(removed) => Ok(removed),
-            _ => Err(StoreError::Backend("the writer answered a resume with something else".into())),
+            _ => {
+                Err(StoreError::Backend("the writer answered a resume with something else".into()))
+            }
         }
     }
 
     async fn pauses(&self) -> Result<Vec<Pause>, StoreError> {
-        let rows = sqlx::query("SELECT scope, paused_at, until FROM dispatch_pauses ORDER BY scope")
-            .fetch_all(&self.readers)
-            .await
-            .map_err(backend)?;
+        let rows =
+            sqlx::query("SELECT scope, paused_at, until FROM dispatch_pauses ORDER BY scope")
+                .fetch_all(&self.readers)
+                .await
+                .map_err(backend)?;
         rows.iter().map(pause_from_row).collect()
     }
 

@@ -42,9 +42,20 @@ const MAX_VARIABLES: usize = 32_766;
 
 /// One write, as a caller asks for it.
 pub(crate) enum Write {
-    Insert { calls: Vec<Call>, events: Vec<CallEvent> },
-    InsertKeyed { calls: Vec<Call>, events: Vec<CallEvent>, keys: Vec<HeldKey>, now: DateTime<Utc> },
-    Save { call: Box<Call>, events: Vec<CallEvent> },
+    Insert {
+        calls: Vec<Call>,
+        events: Vec<CallEvent>,
+    },
+    InsertKeyed {
+        calls: Vec<Call>,
+        events: Vec<CallEvent>,
+        keys: Vec<HeldKey>,
+        now: DateTime<Utc>,
+    },
+    Save {
+        call: Box<Call>,
+        events: Vec<CallEvent>,
+    },
     Claim(Claim),
     AddQueue(Queue),
     RemoveQueue(QueueId),

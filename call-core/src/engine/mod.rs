@@ -776,7 +776,10 @@ impl Engine {
         {
             return Err(ValidationError::new(
                 "until",
-                format!("{} is not in the future; a pause must end later than now", until.to_rfc3339()),
+                format!(
+                    "{} is not in the future; a pause must end later than now",
+                    until.to_rfc3339()
+                ),
             )
             .into());
         }

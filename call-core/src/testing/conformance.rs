@@ -24,8 +24,8 @@ use serde_json::{Map, json};
 
 use crate::{
     AgentId, Call, CallEvent, CallId, CallParts, CallStatus, Direction, EventId, EventSource,
-    EventType, HeldKey, IdempotencyKey, Lease, Pause, PhoneNumber, QueueId, StatusFilter, StatusGroup,
-    WorkerId,
+    EventType, HeldKey, IdempotencyKey, Lease, Pause, PhoneNumber, QueueId, StatusFilter,
+    StatusGroup, WorkerId,
     ports::{CallStore, Claim, HistoryQuery, ListQuery, Queue, StoreError},
 };
 
@@ -882,8 +882,12 @@ fn pause_of(queue: Option<&str>, until: Option<i64>) -> Pause {
 
 /// Claims everything due at `at` for worker `w`, by id.
 async fn claim_names(store: &Arc<dyn CallStore>, at: i64) -> Vec<String> {
-    let claim =
-        Claim { now: t(at), worker: WorkerId::parse("w").unwrap(), lease_until: t(at + 60), limit: 100 };
+    let claim = Claim {
+        now: t(at),
+        worker: WorkerId::parse("w").unwrap(),
+        lease_until: t(at + 60),
+        limit: 100,
+    };
     let mut names: Vec<String> =
         store.claim_due(&claim).await.unwrap().iter().map(|(c, _)| c.id().to_string()).collect();
     names.sort();
@@ -910,7 +914,11 @@ async fn pauses_hold_claims_until_lifted(store: Arc<dyn CallStore>) {
     store.pause(&pause_of(Some("support"), Some(40))).await.unwrap();
     assert_eq!(
         store.pauses().await.unwrap(),
-        [pause_of(None, Some(20)), pause_of(Some("sales"), None), pause_of(Some("support"), Some(40))],
+        [
+            pause_of(None, Some(20)),
+            pause_of(Some("sales"), None),
+            pause_of(Some("support"), Some(40))
+        ],
         "{check}: every call's first, then by queue; a scope's pause replaced"
     );
     insert_all(

@@ -201,6 +201,72 @@ async fn the_dashboard_schedules_a_call_and_shows_it_complete_live() {
         .await;
     assert_eq!(booked, json!(1), "one call for the request sent twice");
 
+    // The dispatch switch: paused, a call scheduled now stays scheduled;
+    // resumed, it is placed.
+    browser
+        .wait_for(
+            "the dispatch state",
+            "return document.getElementById('dispatch').dataset.state === 'running'",
+        )
+        .await;
+    browser.click("#dispatch-toggle").await;
+    browser
+        .wait_for(
+            "the pause",
+            "return document.getElementById('dispatch').dataset.state === 'paused'",
+        )
+        .await;
+    let state = browser
+        .script("return fetch('/api/dispatch').then(r => r.json()).then(b => b.paused)")
+        .await;
+    assert_eq!(state, json!(true), "the server is paused");
+    browser.type_into("#phone_number", "+1 415 555 0122").await;
+    browser.type_into("#customer_name", "Held Caller").await;
+    browser.click("#schedule-submit").await;
+    browser
+        .wait_for(
+            "the held call's confirmation",
+            "return document.getElementById('schedule-result').className === 'result ok'",
+        )
+        .await;
+    let held = "[...document.querySelectorAll('#calls tbody tr')].find(r => r.textContent.includes('Held Caller'))";
+    let held_status = format!(
+        "const r = {held}; return r ? r.querySelector('.status [data-status]').dataset.status : null"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(browser.script(&held_status).await, json!("scheduled"), "held while paused");
+    browser.screenshot(&target_dir().join("dashboard-paused.png")).await;
+    browser.click("#dispatch-toggle").await;
+    browser
+        .wait_for(
+            "the resume",
+            "return document.getElementById('dispatch').dataset.state === 'running'",
+        )
+        .await;
+    browser
+        .wait_for(
+            "the held call placed once resumed",
+            &format!("const r = {held}; return !!r && r.querySelector('.status [data-status]').dataset.status !== 'scheduled'"),
+        )
+        .await;
+    // A pause asked elsewhere shows without a reload.
+    browser
+        .script("return fetch('/api/dispatch/pause', {method: 'POST'}).then(r => r.status)")
+        .await;
+    browser
+        .wait_for(
+            "a pause from elsewhere",
+            "return document.getElementById('dispatch').dataset.state === 'paused'",
+        )
+        .await;
+    browser.click("#dispatch-toggle").await;
+    browser
+        .wait_for(
+            "the second resume",
+            "return document.getElementById('dispatch').dataset.state === 'running'",
+        )
+        .await;
+
     // The number's history page.
     browser.goto(&format!("{base}/calls/%2B14155550100")).await;
     let history = browser

@@ -289,7 +289,10 @@ async fn pausing_and_resuming_dispatch() {
     refused(post(&app, "/api/dispatch/pause", r#"{"queue_id": "nowhere"}"#).await, "queue_id");
     refused(post(&app, "/api/dispatch/pause", r#"{"queue_id": "a b"}"#).await, "queue_id");
     refused(post(&app, "/api/dispatch/pause", r#"{"until": "soon"}"#).await, "until");
-    refused(post(&app, "/api/dispatch/pause", r#"{"until": "2001-01-01T00:00:00Z"}"#).await, "until");
+    refused(
+        post(&app, "/api/dispatch/pause", r#"{"until": "2001-01-01T00:00:00Z"}"#).await,
+        "until",
+    );
     refused(post(&app, "/api/dispatch/pause", r#"{"queue": "sales"}"#).await, "queue");
     send(&app, "POST", "/api/dispatch/pause", Some("{}"), &[("content-type", "text/plain")])
         .await
@@ -305,7 +308,8 @@ async fn pausing_and_resuming_dispatch() {
     let paused = answer.json();
     assert_eq!(paused["paused"], false, "only a queue is paused");
     assert_eq!(paused["pauses"][0]["queue_id"], "sales");
-    let held_until = chrono::DateTime::parse_from_rfc3339(paused["pauses"][0]["until"].as_str().unwrap());
+    let held_until =
+        chrono::DateTime::parse_from_rfc3339(paused["pauses"][0]["until"].as_str().unwrap());
     assert_eq!(held_until.unwrap(), chrono::DateTime::parse_from_rfc3339(&until).unwrap());
 
     let everything = send(&app, "POST", "/api/dispatch/pause", None, &[]).await;

@@ -161,8 +161,14 @@ async fn a_pause_holds_every_server_until_resumed(db: &str) {
     let call: serde_json::Value = answer.json().await.unwrap();
     let id = call["id"].as_str().unwrap().to_owned();
     let status = async |base: &str| -> String {
-        let call: serde_json::Value =
-            client.get(format!("{base}/api/calls/{id}")).send().await.unwrap().json().await.unwrap();
+        let call: serde_json::Value = client
+            .get(format!("{base}/api/calls/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         call["status"].as_str().unwrap().to_owned()
     };
     // Both workers would place a due call within milliseconds.
