@@ -82,8 +82,9 @@ where
 /// For a store that announces other processes' writes
 /// ([`CallStore::announcements`]): a worker on one store, with a recheck
 /// interval of a minute, places a call scheduled "now" through the other
-/// within two seconds, so it was woken, not rechecking. Answers how long
-/// that took, on the real clock.
+/// within two seconds, so it was woken, not rechecking; and a call held by
+/// a pause, once the pause is lifted through the other store. Answers how
+/// long the first took, on the real clock.
 ///
 /// # Panics
 ///
@@ -123,6 +124,22 @@ pub async fn run_wakeups(
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
     let waited = started.elapsed();
+
+    // A pause lifted through the other store wakes the worker too.
+    scheduling.pause(None, None).await.expect("run_wakeups: pause");
+    let held = scheduling.schedule(NewCall::to(phone(6))).await.expect("run_wakeups: schedule");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(provider.placements(held.to().unwrap()), 0, "run_wakeups: held by the pause");
+    let resumed = std::time::Instant::now();
+    scheduling.resume(None).await.expect("run_wakeups: resume");
+    while provider.placements(held.to().unwrap()) == 0 {
+        assert!(
+            resumed.elapsed() < std::time::Duration::from_secs(2),
+            "run_wakeups: a pause lifted through another store did not wake the worker within 2 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+
     let _ = stop.send(());
     worker.await.expect("run_wakeups: the worker stopped");
     assert_eq!(provider.placements(call.to().unwrap()), 1, "run_wakeups: placed once");
