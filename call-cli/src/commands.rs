@@ -7,8 +7,8 @@ use call_core::{
     ports::{Cursor, HistoryQuery, ListQuery},
 };
 use call_wire::{
-    CallJson, DispatchJson, EventJson, EventRequest, HistoryJson, PauseRequest, QueueJson,
-    ScheduleRequest, StatsJson,
+    CallJson, DispatchJson, EventJson, EventRequest, HistoryJson, QueueJson, ScheduleRequest,
+    StatsJson,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -167,8 +167,7 @@ impl Checked {
 }
 
 fn queue_arg(queue: Option<String>) -> Result<Option<QueueId>, CliError> {
-    let request = PauseRequest { queue_id: queue, until: None };
-    Ok(request.queue()?)
+    Ok(queue.map(QueueId::parse).transpose()?)
 }
 
 fn call_id_arg(id: String) -> Result<CallId, CliError> {

@@ -269,7 +269,7 @@ impl SqliteStore {
                 "history".to_owned(),
                 history_query(&phone, &HistoryQuery::default()).build().sql().as_str().to_owned(),
             ),
-            ("due".to_owned(), writer_claim_subquery()),
+            ("due".to_owned(), DUE_CALLS.to_owned()),
             ("next due".to_owned(), NEXT_DUE.to_owned()),
             ("deadlines".to_owned(), DEADLINES_DUE.to_owned()),
             ("leases".to_owned(), EXPIRED_LEASES.to_owned()),
@@ -294,14 +294,6 @@ impl SqliteStore {
     }
 }
 
-fn writer_claim_subquery() -> String {
-    format!(
-        "SELECT id FROM calls INDEXED BY calls_due \
-         WHERE status = 'scheduled' AND scheduled_at <= ? AND {NOT_PAUSED} \
-         ORDER BY scheduled_at, id LIMIT ?"
-    )
-}
-
 /// The `dispatch_pauses` scope of a pause of `queue`, or of every call (`''`).
 pub(crate) fn pause_scope(queue: Option<&QueueId>) -> &str {
     queue.map_or("", QueueId::as_str)
@@ -310,8 +302,21 @@ pub(crate) fn pause_scope(queue: Option<&QueueId>) -> &str {
 /// A scheduled call no recorded pause covers (a condition on `calls`). The
 /// pause of every call is a constant term, so SQLite tests it once, before
 /// walking any calls.
-pub(crate) const NOT_PAUSED: &str = "NOT EXISTS (SELECT 1 FROM dispatch_pauses WHERE scope = '') \
-     AND NOT EXISTS (SELECT 1 FROM dispatch_pauses WHERE scope = calls.queue_id)";
+macro_rules! not_paused {
+    () => {
+        "NOT EXISTS (SELECT 1 FROM dispatch_pauses WHERE scope = '') \
+         AND NOT EXISTS (SELECT 1 FROM dispatch_pauses WHERE scope = calls.queue_id)"
+    };
+}
+
+/// The due calls a claim takes (`?3` now, `?4` the limit): the writer's
+/// claim runs this very string, and the plan check explains it.
+pub(crate) const DUE_CALLS: &str = concat!(
+    "SELECT id FROM calls INDEXED BY calls_due \
+     WHERE status = 'scheduled' AND scheduled_at <= ?3 AND ",
+    not_paused!(),
+    " ORDER BY scheduled_at, id LIMIT ?4"
+);
 
 /// Forgets the pauses lapsed at `?`: a claim's first step.
 pub(crate) const FORGET_LAPSED_PAUSES: &str = "DELETE FROM dispatch_pauses WHERE until <= ?";
@@ -348,15 +353,16 @@ fn classify(path: &Path, error: sqlx::Error) -> OpenError {
 /// As `CallStore::next_due` defines it: the first scheduled call no pause
 /// covers (walking past the held ones), the lapse of any pause, the first
 /// deadline and the first lease to expire.
-pub(crate) const NEXT_DUE: &str = "SELECT MIN(t) AS t FROM ( \
+pub(crate) const NEXT_DUE: &str = concat!(
+    "SELECT MIN(t) AS t FROM ( \
      SELECT * FROM (SELECT scheduled_at AS t FROM calls INDEXED BY calls_due \
-         WHERE status = 'scheduled' \
-           AND NOT EXISTS (SELECT 1 FROM dispatch_pauses WHERE scope = '') \
-           AND NOT EXISTS (SELECT 1 FROM dispatch_pauses WHERE scope = calls.queue_id) \
-         ORDER BY scheduled_at LIMIT 1) \
+         WHERE status = 'scheduled' AND ",
+    not_paused!(),
+    " ORDER BY scheduled_at LIMIT 1) \
      UNION ALL SELECT MIN(until) FROM dispatch_pauses \
      UNION ALL SELECT MIN(deadline_at) FROM calls INDEXED BY calls_deadline WHERE deadline_at IS NOT NULL \
-     UNION ALL SELECT MIN(lease_expires_at) FROM calls INDEXED BY calls_lease WHERE status = 'dispatching')";
+     UNION ALL SELECT MIN(lease_expires_at) FROM calls INDEXED BY calls_lease WHERE status = 'dispatching')"
+);
 
 const GET_CALL: &str = "SELECT * FROM calls WHERE id = ?";
 

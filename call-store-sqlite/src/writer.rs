@@ -27,7 +27,7 @@ use sqlx::{Connection, Row, SqliteConnection, SqlitePool, error::ErrorKind};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
-    FORGET_LAPSED_PAUSES, HELD_KEYS, NOT_PAUSED, PURGE_EXPIRED_KEYS, pause_scope,
+    DUE_CALLS, FORGET_LAPSED_PAUSES, HELD_KEYS, PURGE_EXPIRED_KEYS, pause_scope,
     rows::{
         CALL_COLUMNS, EVENT_COLUMNS, N_CALL_COLUMNS, N_EVENT_COLUMNS, bind_call, bind_event,
         call_from_row, held_key_from_row, insert_calls, insert_events, micros,
@@ -443,10 +443,7 @@ async fn claim_due(
     let sql = format!(
         "UPDATE calls SET status = 'dispatching', lease_worker = ?1, lease_expires_at = ?2, \
          version = version + 1, updated_at = ?3 \
-         WHERE id IN (SELECT id FROM calls INDEXED BY calls_due \
-                      WHERE status = 'scheduled' AND scheduled_at <= ?3 AND {NOT_PAUSED} \
-                      ORDER BY scheduled_at, id LIMIT ?4) \
-         RETURNING {CALL_COLUMNS}"
+         WHERE id IN ({DUE_CALLS}) RETURNING {CALL_COLUMNS}"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(claim.worker.to_string())

@@ -31,10 +31,7 @@ impl PauseRequest {
     ///
     /// A [`ValidationError`] on `queue_id` when it is not a queue id.
     pub fn queue(&self) -> Result<Option<QueueId>, ValidationError> {
-        self.queue_id
-            .as_deref()
-            .map(|q| QueueId::parse(q).map_err(|e| e.for_field("queue_id")))
-            .transpose()
+        self.queue_id.as_deref().map(QueueId::parse).transpose()
     }
 
     /// The end asked for, checked.
