@@ -70,7 +70,10 @@ impl From<Error> for CliError {
             Error::Batch { index, error } => {
                 CliError::usage(format!("call {} of the batch: {}", index + 1, describe(&error)))
             }
-            Error::NotFound(_) | Error::InvalidTransition(_) | Error::Contended(_) => {
+            Error::NotFound(_)
+            | Error::SeriesNotFound(_)
+            | Error::InvalidTransition(_)
+            | Error::Contended(_) => {
                 CliError::failure(error.to_string())
             }
             Error::Store(

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     AgentId, CallId, CallStatus, Direction, EndReason, Flags, IdempotencyKey, Media, PhoneNumber,
-    QueueId, WorkerId,
+    QueueId, Recurrence, SeriesId, WorkerId,
 };
 
 /// A worker's claim on a call it is placing.
@@ -15,6 +15,15 @@ pub struct Lease {
     pub worker: WorkerId,
     /// When the claim lapses if the worker does not finish or renew it.
     pub expires_at: DateTime<Utc>,
+}
+
+/// Which occurrence of a recurring [series](crate::Series) a call is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Occurrence {
+    /// The series.
+    pub series_id: SeriesId,
+    /// Its number in the series, from 1.
+    pub number: u32,
 }
 
 /// Every field of a [`Call`], public, for stores to rebuild a call they
@@ -79,6 +88,8 @@ pub struct CallParts {
     pub deadline_at: Option<DateTime<Utc>>,
     /// See [`Call::lease`].
     pub lease: Option<Lease>,
+    /// See [`Call::occurrence`].
+    pub occurrence: Option<Occurrence>,
     /// See [`Call::version`].
     pub version: u64,
 }
@@ -123,6 +134,7 @@ impl CallParts {
             flags: Flags::EMPTY,
             deadline_at: None,
             lease: None,
+            occurrence: None,
             version: 0,
         }
     }
@@ -268,6 +280,11 @@ impl Call {
     pub fn lease(&self) -> Option<&Lease> {
         self.parts.lease.as_ref()
     }
+    /// The series it belongs to and its number there, for an occurrence
+    /// of a recurring series.
+    pub fn occurrence(&self) -> Option<&Occurrence> {
+        self.parts.occurrence.as_ref()
+    }
     /// Its version, raised by one at every change; saves with a stale
     /// version are refused.
     pub fn version(&self) -> u64 {
@@ -297,6 +314,7 @@ pub struct NewCall {
     pub(crate) queue_id: Option<QueueId>,
     pub(crate) metadata: Map<String, Value>,
     pub(crate) idempotency_key: Option<IdempotencyKey>,
+    pub(crate) recurrence: Option<Recurrence>,
 }
 
 impl NewCall {
@@ -312,6 +330,7 @@ impl NewCall {
             queue_id: None,
             metadata: Map::new(),
             idempotency_key: None,
+            recurrence: None,
         }
     }
 
@@ -371,6 +390,16 @@ impl NewCall {
     #[must_use]
     pub fn idempotency_key(mut self, key: IdempotencyKey) -> NewCall {
         self.idempotency_key = Some(key);
+        self
+    }
+
+    /// Makes it the first occurrence of a recurring series: it falls at
+    /// the recurrence's first firing at or after its due time, and each
+    /// next occurrence is made, with the same details, when the one before
+    /// it is claimed (see [`Series`](crate::Series)).
+    #[must_use]
+    pub fn recurrence(mut self, recurrence: Recurrence) -> NewCall {
+        self.recurrence = Some(recurrence);
         self
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::{CallId, CallStatus, EventType, ports::StoreError};
+use crate::{CallId, CallStatus, EventType, SeriesId, ports::StoreError};
 
 /// A value that failed validation: which field, and why.
 ///
@@ -64,6 +64,9 @@ pub enum Error {
     /// No call has this id.
     #[error("call {0} not found")]
     NotFound(CallId),
+    /// No recurring series has this id.
+    #[error("series {0} not found")]
+    SeriesNotFound(SeriesId),
     /// An input value is invalid; nothing was written.
     #[error(transparent)]
     Validation(#[from] ValidationError),

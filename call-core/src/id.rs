@@ -1,4 +1,4 @@
-//! Identifiers: calls, events, queues, agents, workers.
+//! Identifiers: calls, events, queues, agents, series, workers.
 
 use std::fmt;
 
@@ -96,6 +96,12 @@ string_id!(
 );
 
 string_id!(
+    /// The id of a recurring series of calls: a UUID v7 (time-ordered).
+    SeriesId,
+    "series_id"
+);
+
+string_id!(
     /// The name a worker claims calls under, written into each claim's lease.
     WorkerId,
     "worker_id"
@@ -112,6 +118,13 @@ impl EventId {
     /// A fresh, time-ordered UUID v7 id.
     pub fn generate() -> EventId {
         EventId(uuid::Uuid::now_v7().to_string())
+    }
+}
+
+impl SeriesId {
+    /// A fresh, time-ordered UUID v7 id.
+    pub fn generate() -> SeriesId {
+        SeriesId(uuid::Uuid::now_v7().to_string())
     }
 }
 

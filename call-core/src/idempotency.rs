@@ -96,6 +96,12 @@ impl NewCall {
             "media": self.media.as_str(),
             "queue_id": self.queue_id.as_ref().map(|q| q.as_str()),
             "metadata": Value::Object(self.metadata.clone()),
+            "recurrence": self.recurrence.as_ref().map(|r| json!({
+                "cron": r.cron(),
+                "time_zone": r.time_zone().name(),
+                "count": r.count(),
+                "until": r.until().map(|t| t.timestamp_micros()),
+            })),
         });
         hex::encode(Sha256::digest(sorted(canonical).to_string().as_bytes()))
     }
@@ -164,10 +170,18 @@ mod tests {
             request().at(at).customer_name("Ada").metadata(metadata),
             request().at(at).customer_name("Ada").from(PhoneNumber::parse("+14155550101").unwrap()),
             NewCall::to(PhoneNumber::parse("+14155550101").unwrap()).at(at).customer_name("Ada"),
+            request().at(at).customer_name("Ada").recurrence(daily(None)),
         ];
         for other in others {
             assert_ne!(base.fingerprint(), other.fingerprint(), "{other:?}");
         }
+        let repeating = request().at(at).recurrence(daily(None));
+        assert_eq!(repeating.fingerprint(), request().at(at).recurrence(daily(None)).fingerprint());
+        assert_ne!(repeating.fingerprint(), request().at(at).recurrence(daily(Some(3))).fingerprint());
+    }
+
+    fn daily(count: Option<u32>) -> crate::Recurrence {
+        crate::Recurrence::new("0 9 * * *", "Europe/Paris", count, None).unwrap()
     }
 
     #[test]

@@ -78,12 +78,13 @@ mod phone;
 pub mod ports;
 pub mod recurrence;
 pub mod rules;
+pub mod series;
 mod stats;
 mod status;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use call::{Call, CallParts, Lease, NewCall};
+pub use call::{Call, CallParts, Lease, NewCall, Occurrence};
 pub use engine::{
     Config, Engine, EngineBuilder, Ingested, LostDispatch, RetryPolicy, Scheduled, Worker,
     WorkerConfig,
@@ -91,10 +92,11 @@ pub use engine::{
 pub use error::{Error, TransitionError, ValidationError};
 pub use event::{CallEvent, EventSource, EventType, IncomingEvent, Initiated, Lifecycle};
 pub use history::{HistoryRecord, HistoryType};
-pub use id::{AgentId, CallId, EventId, QueueId, WorkerId};
+pub use id::{AgentId, CallId, EventId, QueueId, SeriesId, WorkerId};
 pub use idempotency::{HeldKey, IdempotencyKey, KEY_RETENTION};
 pub use pause::Pause;
 pub use phone::PhoneNumber;
 pub use recurrence::Recurrence;
+pub use series::Series;
 pub use stats::{AgentStats, QueueStats, Stats};
 pub use status::{CallStatus, Direction, EndReason, Flag, Flags, Media, StatusFilter, StatusGroup};

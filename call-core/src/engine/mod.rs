@@ -22,7 +22,7 @@ use self::change::{Change, object, provider_steps};
 use crate::{
     Call, CallEvent, CallId, CallParts, CallStatus, Direction, Error, EventSource, EventType, Flag,
     HeldKey, HistoryRecord, IdempotencyKey, IncomingEvent, KEY_RETENTION, Lifecycle, Media,
-    NewCall, Pause, PhoneNumber, QueueId, Stats, ValidationError,
+    NewCall, Occurrence, Pause, PhoneNumber, QueueId, Series, SeriesId, Stats, ValidationError,
     machine::Trigger,
     ports::{
         CallProvider, CallStore, Clock, HistoryQuery, ListQuery, LogNotifier, Notification,
@@ -286,11 +286,29 @@ impl Engine {
         let mut calls = Vec::with_capacity(new_calls.len());
         let mut events = Vec::with_capacity(new_calls.len());
         let mut keys: Vec<HeldKey> = Vec::new();
+        let mut series: Vec<Series> = Vec::new();
         // What each request comes to, by its index in `new_calls`.
         let mut slots: Vec<Slot> = Vec::new();
         for (index, new_call) in new_calls.into_iter().enumerate() {
             let batch = |error: ValidationError| Error::Batch { index, error };
-            let scheduled_at = self.check_due_time(new_call.scheduled_at, now).map_err(batch)?;
+            let mut scheduled_at =
+                self.check_due_time(new_call.scheduled_at, now).map_err(batch)?;
+            let mut occurrence = None;
+            if let Some(recurrence) = &new_call.recurrence {
+                scheduled_at = recurrence.first(scheduled_at).ok_or_else(|| {
+                    batch(ValidationError::new(
+                        "recurrence.until",
+                        format!(
+                            "the series would have no occurrence: \"{}\" does not fire between {} and its end",
+                            recurrence.cron(),
+                            scheduled_at.to_rfc3339()
+                        ),
+                    ))
+                })?;
+                let new_series = Series::new(recurrence.clone(), now);
+                occurrence = Some(Occurrence { series_id: new_series.id.clone(), number: 1 });
+                series.push(new_series);
+            }
             if let Some(queue) = &new_call.queue_id
                 && !known_queues.contains(queue)
             {
@@ -328,24 +346,21 @@ impl Engine {
                 queue_id: new_call.queue_id,
                 metadata: new_call.metadata,
                 scheduled_at: Some(scheduled_at),
+                occurrence,
                 version: 1,
                 ..CallParts::new(id, Direction::Outbound, CallStatus::Scheduled, now)
             });
+            let metadata = crate::series::scheduled_metadata(&call);
             let mut change = Change::new(call, now);
-            change.record(
-                None,
-                EventType::CallScheduled,
-                now,
-                self.inner.config.source,
-                object(json!({ "scheduled_at": scheduled_at.to_rfc3339() })),
-            );
+            change.record(None, EventType::CallScheduled, now, self.inner.config.source, metadata);
             events.append(&mut change.events);
             calls.push(change.call);
         }
-        if keys.is_empty() {
+        if keys.is_empty() && series.is_empty() {
             self.inner.store.insert(&calls, &events).await?;
         } else {
-            self.insert_keyed(&mut calls, &mut events, &mut keys, &mut slots, now).await?;
+            self.insert_keyed(&mut calls, &mut events, &mut series, &mut keys, &mut slots, now)
+                .await?;
         }
         // One `call_scheduled` event per new call, in the same order.
         for (call, event) in calls.iter().zip(&events) {
@@ -379,12 +394,13 @@ impl Engine {
         &self,
         calls: &mut Vec<Call>,
         events: &mut Vec<CallEvent>,
+        series: &mut Vec<Series>,
         keys: &mut Vec<HeldKey>,
         slots: &mut [Slot],
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
         for _ in 0..MAX_CONFLICT_RETRIES {
-            let held = self.inner.store.insert_keyed(calls, events, keys, now).await?;
+            let held = self.inner.store.insert_keyed(calls, events, series, keys, now).await?;
             if held.is_empty() {
                 return Ok(());
             }
@@ -404,8 +420,11 @@ impl Engine {
                 slots[index] = Slot::Held(held.call_id);
                 calls.retain(|c| c.id() != &ours.call_id);
                 events.retain(|e| e.call_id() != &ours.call_id);
+                series.retain(|s| {
+                    calls.iter().any(|c| c.occurrence().is_some_and(|o| o.series_id == s.id))
+                });
             }
-            if keys.is_empty() {
+            if keys.is_empty() && series.is_empty() {
                 if !calls.is_empty() {
                     self.inner.store.insert(calls, events).await?;
                 }
@@ -421,6 +440,14 @@ impl Engine {
     ///
     /// [`Error::NotFound`]; [`Error::InvalidTransition`] unless it is `scheduled`.
     pub async fn cancel(&self, id: &CallId) -> Result<Call, Error> {
+        let call = self.get(id).await?;
+        if call.occurrence().is_some() && call.status() == CallStatus::Scheduled {
+            // Skipping one occurrence must not end the series: its next is
+            // made first, so a crash between the two leaves the series
+            // whole (the cancel was not acknowledged; a retry finds the
+            // next made and makes no other).
+            self.advance_series(&call).await?;
+        }
         let source = self.inner.config.source;
         self.update(id, |call, now| {
             let mut change = Change::new(call, now);
@@ -816,6 +843,79 @@ impl Engine {
         let mut pauses = self.inner.store.pauses().await?;
         pauses.retain(|p| p.is_active(now));
         Ok(pauses)
+    }
+
+    /// A recurring series.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::SeriesNotFound`] for an unknown series.
+    pub async fn series(&self, id: &SeriesId) -> Result<Series, Error> {
+        self.inner.store.series(id).await?.ok_or_else(|| Error::SeriesNotFound(id.clone()))
+    }
+
+    /// Up to `limit` (1–1000) recurring series, newest first, those with
+    /// ids before `before` when it is given.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the store fails.
+    pub async fn list_series(
+        &self,
+        before: Option<&SeriesId>,
+        limit: usize,
+    ) -> Result<Vec<Series>, Error> {
+        Ok(self.inner.store.list_series(before, limit.clamp(1, 1000)).await?)
+    }
+
+    /// Cancels a recurring series: no occurrence is made after this, and
+    /// the occurrences still `scheduled` are canceled (one claimed already
+    /// is placed as usual). Canceling a canceled series answers it again.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::SeriesNotFound`] for an unknown series.
+    pub async fn cancel_series(&self, id: &SeriesId) -> Result<Series, Error> {
+        let series = self
+            .inner
+            .store
+            .cancel_series(id, self.now())
+            .await?
+            .ok_or_else(|| Error::SeriesNotFound(id.clone()))?;
+        // A claim that made an occurrence committed before the cancel did
+        // (the store orders the two on the series), so it is listed here.
+        let query = ListQuery {
+            statuses: vec![crate::StatusFilter::Status(CallStatus::Scheduled)],
+            series: Some(id.clone()),
+            limit: 1000,
+            ..ListQuery::default()
+        };
+        for call in self.inner.store.list(&query).await?.items {
+            match self.cancel(call.id()).await {
+                // Claimed meanwhile: it is placed, as a call claimed before the cancel.
+                Ok(_) | Err(Error::InvalidTransition(_)) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(series)
+    }
+
+    /// Makes the occurrence after `previous` if it is the latest of a live
+    /// series, and tells the watchers and the workers.
+    async fn advance_series(&self, previous: &Call) -> Result<(), Error> {
+        if let Some((call, event)) = self.inner.store.advance_series(previous, self.now()).await? {
+            self.announce_new(&call, event);
+        }
+        Ok(())
+    }
+
+    /// Tells the watchers of a call just made, with its first event, and
+    /// wakes the workers if it is due before they plan to wake.
+    fn announce_new(&self, call: &Call, event: CallEvent) {
+        self.inner
+            .notifier
+            .notify(&Notification::CallChanged { call: call.clone(), events: vec![event] });
+        self.wake_workers_if_due_before(call.scheduled_at());
     }
 
     fn now(&self) -> DateTime<Utc> {

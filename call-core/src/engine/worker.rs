@@ -21,7 +21,8 @@ use crate::{
     Call, CallId, CallStatus, Error, EventSource, Flag, Initiated, Lease, Lifecycle, WorkerId,
     machine::Trigger,
     ports::{
-        Announcements, CallProvider, Claim, Notification, PlaceCall, ProviderCall, ProviderError,
+        Announcements, CallProvider, Claim, Claimed, Notification, PlaceCall, ProviderCall,
+        ProviderError,
     },
 };
 
@@ -380,11 +381,14 @@ impl Shared {
             let claimed = self.engine.store().claim_due(&claim).await?;
             more |= claimed.len() == limit;
             progressed |= !claimed.is_empty();
-            for (call, event) in claimed {
+            for Claimed { call, event, successor } in claimed {
                 self.engine
                     .inner
                     .notifier
                     .notify(&Notification::CallChanged { call: call.clone(), events: vec![event] });
+                if let Some((next, event)) = successor {
+                    self.engine.announce_new(&next, event);
+                }
                 let permit = permits
                     .clone()
                     .try_acquire_owned()

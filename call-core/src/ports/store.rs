@@ -6,7 +6,7 @@ use tokio::sync::broadcast;
 
 use crate::{
     AgentId, Call, CallEvent, CallId, CallStatus, EventId, HeldKey, Pause, PhoneNumber, QueueId,
-    StatusFilter, ValidationError, WorkerId,
+    Series, SeriesId, StatusFilter, ValidationError, WorkerId,
 };
 
 /// Why a store operation failed.
@@ -98,6 +98,8 @@ pub struct ListQuery {
     pub queue: Option<QueueId>,
     /// Calls in which this number is caller or callee.
     pub phone: Option<PhoneNumber>,
+    /// The occurrences of this series.
+    pub series: Option<SeriesId>,
     /// At most this many calls (at least 1).
     pub limit: usize,
     /// Calls after this position.
@@ -107,7 +109,14 @@ pub struct ListQuery {
 impl Default for ListQuery {
     /// Every call, 50 a page.
     fn default() -> ListQuery {
-        ListQuery { statuses: Vec::new(), queue: None, phone: None, limit: 50, cursor: None }
+        ListQuery {
+            statuses: Vec::new(),
+            queue: None,
+            phone: None,
+            series: None,
+            limit: 50,
+            cursor: None,
+        }
     }
 }
 
@@ -117,6 +126,7 @@ impl ListQuery {
         (self.statuses.is_empty() || self.statuses.iter().any(|f| f.matches(call.status())))
             && self.queue.as_ref().is_none_or(|q| call.queue_id() == Some(q))
             && self.phone.as_ref().is_none_or(|p| call.involves(p))
+            && self.series.as_ref().is_none_or(|s| call.occurrence().is_some_and(|o| &o.series_id == s))
     }
 }
 
@@ -189,6 +199,18 @@ impl Claim {
             metadata,
         )
     }
+}
+
+/// A call [`CallStore::claim_due`] claimed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    /// The call, now `dispatching` under the claim's lease.
+    pub call: Call,
+    /// The `call_dispatched` event written for it.
+    pub event: CallEvent,
+    /// For an occurrence of a series, the next occurrence made in the same
+    /// transaction ([`Series::successor`]), with its `call_scheduled` event.
+    pub successor: Option<(Call, CallEvent)>,
 }
 
 /// A queue in the queue registry.
@@ -351,9 +373,10 @@ pub trait CallStore: Send + Sync {
     /// [`StoreError::DuplicateEvent`] if any event id does; then nothing is written.
     async fn insert(&self, calls: &[Call], events: &[CallEvent]) -> Result<(), StoreError>;
 
-    /// Inserts new calls with their first events and takes their
-    /// idempotency `keys` (each naming its call in `calls`), all or nothing,
-    /// in one transaction: so two writers racing with one key make one call.
+    /// Inserts new calls with their first events and the recurring
+    /// `series` their first occurrences begin, and takes their idempotency
+    /// `keys` (each naming its call in `calls`), all or nothing, in one
+    /// transaction: so two writers racing with one key make one call.
     ///
     /// A key whose `expires_at` is after `now` is held. When any of `keys`
     /// is held, nothing is written and the answer is the held keys as they
@@ -368,6 +391,7 @@ pub trait CallStore: Send + Sync {
         &self,
         calls: &[Call],
         events: &[CallEvent],
+        series: &[Series],
         keys: &[HeldKey],
         now: DateTime<Utc>,
     ) -> Result<Vec<HeldKey>, StoreError>;
@@ -407,8 +431,45 @@ pub trait CallStore: Send + Sync {
     /// have lapsed at `claim.now`, so they stop counting in
     /// [`next_due`](Self::next_due).
     ///
-    /// Returns each claimed call with the `call_dispatched` event written for it.
-    async fn claim_due(&self, claim: &Claim) -> Result<Vec<(Call, CallEvent)>, StoreError>;
+    /// For each claimed occurrence of a recurring series, the claim makes
+    /// the next occurrence in the same transaction, as
+    /// [`advance_series`](Self::advance_series) does: so the next one
+    /// exists as soon as the previous is claimed, and a crash cannot skip
+    /// or double one.
+    async fn claim_due(&self, claim: &Claim) -> Result<Vec<Claimed>, StoreError>;
+
+    /// Makes the occurrence that follows `previous` ([`Series::successor`]
+    /// of its stored series at `now`), raising the series' `occurrences`
+    /// by one, in one transaction, and answers it with its event. `None`,
+    /// with nothing written, when there is none: `previous` is not an
+    /// occurrence, or not the latest of its series (checked against the
+    /// stored count, so two writers racing make one), or the series is
+    /// canceled or over.
+    async fn advance_series(
+        &self,
+        previous: &Call,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Call, CallEvent)>, StoreError>;
+
+    /// The series with this id.
+    async fn series(&self, id: &SeriesId) -> Result<Option<Series>, StoreError>;
+
+    /// Up to `limit` series, newest first by id, with ids before `before`
+    /// when it is given: a keyset page.
+    async fn list_series(
+        &self,
+        before: Option<&SeriesId>,
+        limit: usize,
+    ) -> Result<Vec<Series>, StoreError>;
+
+    /// Marks a series canceled at `now` (kept as it was if it was canceled
+    /// already), so no occurrence is made after it, and answers it; `None`
+    /// for an unknown series. Its occurrences are left as they are.
+    async fn cancel_series(
+        &self,
+        id: &SeriesId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Series>, StoreError>;
 
     /// The earliest moment something is due: the `scheduled_at` of a
     /// `scheduled` call no recorded [`Pause`] covers, the `until` of a

@@ -24,9 +24,9 @@ use serde_json::{Map, json};
 
 use crate::{
     AgentId, Call, CallEvent, CallId, CallParts, CallStatus, Direction, EventId, EventSource,
-    EventType, HeldKey, IdempotencyKey, Lease, Pause, PhoneNumber, QueueId, StatusFilter,
-    StatusGroup, WorkerId,
-    ports::{CallStore, Claim, HistoryQuery, ListQuery, Queue, StoreError},
+    EventType, HeldKey, IdempotencyKey, Lease, Occurrence, Pause, PhoneNumber, QueueId,
+    Recurrence, Series, SeriesId, StatusFilter, StatusGroup, WorkerId,
+    ports::{CallStore, Claim, Claimed, HistoryQuery, ListQuery, Queue, StoreError},
 };
 
 /// Runs every check of the contract, each on a fresh store from `make_store`.
@@ -50,6 +50,8 @@ where
     concurrent_claims_never_overlap(make_store().await).await;
     next_due_is_the_earliest_moment(make_store().await).await;
     pauses_hold_claims_until_lifted(make_store().await).await;
+    a_claimed_occurrence_makes_the_next_once(make_store().await).await;
+    series_are_listed_and_canceled(make_store().await).await;
     deadlines_and_expired_leases(make_store().await).await;
     following_lists_placed_live_calls(make_store().await).await;
     history_of_a_number(make_store().await).await;
@@ -77,6 +79,7 @@ where
     a_save_racing_a_claim_loses_or_wins_whole(make_pair().await).await;
     one_key_racing_on_two_stores_makes_one_call(make_pair().await).await;
     a_pause_holds_every_store(make_pair().await).await;
+    one_occurrence_racing_on_two_stores_advances_once(make_pair().await).await;
 }
 
 /// For a store that announces other processes' writes
@@ -218,7 +221,7 @@ async fn one_key_racing_on_two_stores_makes_one_call((a, b): Pair) {
                 let events = [event(&mine, &format!("e{i}"), EventType::CallScheduled, t(0))];
                 barrier.wait().await;
                 let held = store
-                    .insert_keyed(std::slice::from_ref(&mine), &events, &[key], t(0))
+                    .insert_keyed(std::slice::from_ref(&mine), &events, &[], &[key], t(0))
                     .await
                     .expect("insert_keyed");
                 (mine, held)
@@ -244,6 +247,33 @@ async fn one_key_racing_on_two_stores_makes_one_call((a, b): Pair) {
     }
 }
 
+/// Eight writers on two stores advance one occurrence at once: one makes
+/// the next, the others nothing.
+async fn one_occurrence_racing_on_two_stores_advances_once((a, b): Pair) {
+    let check = "one_occurrence_racing_on_two_stores_advances_once";
+    let (series, first) = a_series("race", None);
+    insert_series(&a, &series, &first).await;
+    let barrier = Arc::new(tokio::sync::Barrier::new(8));
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let (barrier, first) = (barrier.clone(), first.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.advance_series(&first, t(1)).await.expect("advance_series")
+            })
+        })
+        .collect();
+    let mut made = 0;
+    for task in tasks {
+        made += usize::from(task.await.unwrap().is_some());
+    }
+    assert_eq!(made, 1, "{check}: one writer makes the next occurrence");
+    let stored = b.series(&series.id).await.unwrap().expect("the series");
+    assert_eq!(stored.occurrences, 2, "{check}: counted once");
+    assert_eq!(occurrences_of(&a, &series.id).await.len(), 2, "{check}: two calls in all");
+}
+
 /// A claim on one store and a cancel (a save of the version read before)
 /// on the other race for each of 100 due calls: each call ends claimed or
 /// canceled, never both, and its log holds the winner's event alone.
@@ -266,7 +296,7 @@ async fn a_save_racing_a_claim_loses_or_wins_whole((a, b): Pair) {
                 if batch.is_empty() {
                     return claimed;
                 }
-                claimed.extend(batch.into_iter().map(|(c, _)| c.id().clone()));
+                claimed.extend(batch.into_iter().map(|c| c.call.id().clone()));
                 tokio::task::yield_now().await;
             }
         }
@@ -460,6 +490,124 @@ fn held_key(key: &str, call: &Call, fingerprint: &str, expires: i64) -> HeldKey 
     }
 }
 
+/// A series `name` of calls every ten minutes (at most `count`), and its
+/// first occurrence, due at the first firing after `t(0)`.
+fn a_series(name: &str, count: Option<u32>) -> (Series, Call) {
+    let recurrence = Recurrence::new("*/10 * * * *", "UTC", count, None).unwrap();
+    let due = recurrence.first(t(0)).unwrap();
+    let series = Series {
+        id: SeriesId::parse(name).unwrap(),
+        recurrence,
+        created_at: t(0),
+        canceled_at: None,
+        occurrences: 1,
+    };
+    let first = call(&format!("{name}-1"), 0, |p| {
+        p.scheduled_at = Some(due);
+        p.occurrence = Some(Occurrence { series_id: series.id.clone(), number: 1 });
+    });
+    (series, first)
+}
+
+async fn insert_series(store: &Arc<dyn CallStore>, series: &Series, first: &Call) {
+    let events = [event(first, &format!("{}-e", first.id()), EventType::CallScheduled, t(0))];
+    let held = store
+        .insert_keyed(std::slice::from_ref(first), &events, std::slice::from_ref(series), &[], t(0))
+        .await
+        .expect("insert_keyed with a series");
+    assert_eq!(held, [], "a series with no keys holds none");
+}
+
+async fn occurrences_of(store: &Arc<dyn CallStore>, series: &SeriesId) -> Vec<Call> {
+    let query = ListQuery { series: Some(series.clone()), ..ListQuery::default() };
+    store.list(&query).await.expect("list").items
+}
+
+async fn a_claimed_occurrence_makes_the_next_once(store: Arc<dyn CallStore>) {
+    let check = "a_claimed_occurrence_makes_the_next_once";
+    let (series, first) = a_series("s1", Some(3));
+    insert_series(&store, &series, &first).await;
+    assert_eq!(store.series(&series.id).await.unwrap(), Some(series.clone()), "{check}: stored");
+    let lone = call("lone", 0, |p| p.scheduled_at = first.scheduled_at());
+    insert_all(&store, std::slice::from_ref(&lone)).await;
+
+    let now = first.scheduled_at().unwrap();
+    let worker = WorkerId::parse("w1").unwrap();
+    let claim = Claim { now, worker, lease_until: now + TimeDelta::seconds(30), limit: 10 };
+    let claimed = store.claim_due(&claim).await.unwrap();
+    assert_eq!(claimed.len(), 2, "{check}: both due calls claimed");
+    let of = |id: &CallId| claimed.iter().find(|c| c.call.id() == id).expect("claimed");
+    assert_eq!(of(lone.id()).successor, None, "{check}: a lone call has no successor");
+    let (second, scheduled) = of(first.id()).successor.clone().expect("the next occurrence");
+    assert_eq!(
+        second.occurrence(),
+        Some(&Occurrence { series_id: series.id.clone(), number: 2 }),
+        "{check}: the second occurrence"
+    );
+    assert_eq!(
+        second.scheduled_at(),
+        Some(now + TimeDelta::minutes(10)),
+        "{check}: at the next firing"
+    );
+    assert_eq!(second.status(), CallStatus::Scheduled, "{check}: waiting");
+    assert_eq!(store.get(second.id()).await.unwrap(), Some(second.clone()), "{check}: stored");
+    assert_eq!(store.events(second.id()).await.unwrap(), [scheduled], "{check}: its first event");
+    let stored = store.series(&series.id).await.unwrap().unwrap();
+    assert_eq!(stored.occurrences, 2, "{check}: the series counts it");
+
+    // The first, claimed again after a retry, or advanced by hand, makes nothing more.
+    let first = of(first.id()).call.clone();
+    assert_eq!(store.advance_series(&first, now).await.unwrap(), None, "{check}: not the latest");
+    let (third, _) = store.advance_series(&second, now).await.unwrap().expect("the third");
+    assert_eq!(third.occurrence().map(|o| o.number), Some(3), "{check}: numbered 3");
+    assert_eq!(store.advance_series(&third, now).await.unwrap(), None, "{check}: count is 3");
+    let numbers: HashSet<u32> = occurrences_of(&store, &series.id)
+        .await
+        .iter()
+        .filter_map(|c| c.occurrence().map(|o| o.number))
+        .collect();
+    assert_eq!(numbers, HashSet::from([1, 2, 3]), "{check}: listed by series, once each");
+    assert_eq!(store.series(&series.id).await.unwrap().unwrap().occurrences, 3, "{check}: 3 made");
+}
+
+async fn series_are_listed_and_canceled(store: Arc<dyn CallStore>) {
+    let check = "series_are_listed_and_canceled";
+    let (s1, first1) = a_series("s1", None);
+    let (s2, first2) = a_series("s2", None);
+    insert_series(&store, &s1, &first1).await;
+    insert_series(&store, &s2, &first2).await;
+    let ids = |list: Vec<Series>| list.into_iter().map(|s| s.id.to_string()).collect::<Vec<_>>();
+    assert_eq!(ids(store.list_series(None, 10).await.unwrap()), ["s2", "s1"], "{check}: newest first");
+    assert_eq!(ids(store.list_series(None, 1).await.unwrap()), ["s2"], "{check}: the limit");
+    assert_eq!(ids(store.list_series(Some(&s2.id), 10).await.unwrap()), ["s1"], "{check}: a page");
+
+    let canceled = store.cancel_series(&s2.id, t(5)).await.unwrap().expect("s2");
+    assert_eq!(canceled.canceled_at, Some(t(5)), "{check}: canceled when asked");
+    let again = store.cancel_series(&s2.id, t(6)).await.unwrap().expect("s2");
+    assert_eq!(again.canceled_at, Some(t(5)), "{check}: canceled once");
+    assert_eq!(store.series(&s2.id).await.unwrap(), Some(canceled), "{check}: stored");
+    let unknown = SeriesId::parse("nope").unwrap();
+    assert_eq!(store.cancel_series(&unknown, t(5)).await.unwrap(), None, "{check}: unknown");
+    assert_eq!(store.series(&unknown).await.unwrap(), None, "{check}: unknown");
+
+    // A canceled series' waiting occurrence is still a call (the engine
+    // cancels it); claimed, it makes no next one. The live series goes on.
+    let now = first2.scheduled_at().unwrap();
+    let worker = WorkerId::parse("w1").unwrap();
+    let claim = Claim { now, worker, lease_until: now + TimeDelta::seconds(30), limit: 10 };
+    let claimed = store.claim_due(&claim).await.unwrap();
+    let successors: Vec<Option<u32>> = claimed
+        .iter()
+        .map(|c| c.successor.as_ref().and_then(|(next, _)| next.occurrence()).map(|o| o.number))
+        .collect();
+    let by_id: Vec<(&str, Option<u32>)> =
+        claimed.iter().map(|c| c.call.id().as_str()).zip(successors).collect();
+    assert_eq!(by_id.len(), 2, "{check}: both first occurrences claimed");
+    assert!(by_id.contains(&("s1-1", Some(2))), "{check}: the live series goes on: {by_id:?}");
+    assert!(by_id.contains(&("s2-1", None)), "{check}: the canceled one stops: {by_id:?}");
+    assert_eq!(store.series(&s2.id).await.unwrap().unwrap().occurrences, 1, "{check}: stopped");
+}
+
 async fn keyed_inserts_take_each_key_once(store: Arc<dyn CallStore>) {
     let check = "keyed_inserts_take_each_key_once";
     let a = call("a", 0, |_| {});
@@ -468,6 +616,7 @@ async fn keyed_inserts_take_each_key_once(store: Arc<dyn CallStore>) {
         .insert_keyed(
             std::slice::from_ref(&a),
             &[event(&a, "e1", EventType::CallScheduled, t(0))],
+            &[],
             std::slice::from_ref(&a_key),
             t(0),
         )
@@ -486,6 +635,7 @@ async fn keyed_inserts_take_each_key_once(store: Arc<dyn CallStore>) {
         .insert_keyed(
             &[b.clone(), c.clone(), d.clone()],
             &[event(&b, "e2", EventType::CallScheduled, t(1))],
+            &[],
             &[held_key("k2", &b, "fb", 101), held_key("k1", &c, "other", 101)],
             t(99),
         )
@@ -498,7 +648,7 @@ async fn keyed_inserts_take_each_key_once(store: Arc<dyn CallStore>) {
     assert_eq!(store.events(b.id()).await.unwrap(), [], "{check}: no event written");
     // k2 was not taken by the refused batch.
     let held = store
-        .insert_keyed(std::slice::from_ref(&b), &[], &[held_key("k2", &b, "fb", 101)], t(99))
+        .insert_keyed(std::slice::from_ref(&b), &[], &[], &[held_key("k2", &b, "fb", 101)], t(99))
         .await
         .unwrap();
     assert_eq!(held, [], "{check}: a key of a refused batch stays free");
@@ -507,13 +657,13 @@ async fn keyed_inserts_take_each_key_once(store: Arc<dyn CallStore>) {
     let e = call("e", 2, |_| {});
     let e_key = held_key("k1", &e, "fe", 300);
     let held = store
-        .insert_keyed(std::slice::from_ref(&e), &[], std::slice::from_ref(&e_key), t(100))
+        .insert_keyed(std::slice::from_ref(&e), &[], &[], std::slice::from_ref(&e_key), t(100))
         .await
         .unwrap();
     assert_eq!(held, [], "{check}: an expired key is free");
     let f = call("f", 3, |_| {});
     let held = store
-        .insert_keyed(std::slice::from_ref(&f), &[], &[held_key("k1", &f, "fe", 400)], t(101))
+        .insert_keyed(std::slice::from_ref(&f), &[], &[], &[held_key("k1", &f, "fe", 400)], t(101))
         .await
         .unwrap();
     assert_eq!(held, [e_key], "{check}: the key now holds the new call");
@@ -522,13 +672,13 @@ async fn keyed_inserts_take_each_key_once(store: Arc<dyn CallStore>) {
     // A duplicate call id refuses the batch, and its key is not taken.
     let again = call("a", 4, |_| {});
     let error = store
-        .insert_keyed(std::slice::from_ref(&again), &[], &[held_key("k3", &again, "fa", 500)], t(4))
+        .insert_keyed(std::slice::from_ref(&again), &[], &[], &[held_key("k3", &again, "fa", 500)], t(4))
         .await
         .unwrap_err();
     assert_eq!(error, StoreError::DuplicateCall(id("a")), "{check}: duplicate call");
     let g = call("g", 4, |_| {});
     let held = store
-        .insert_keyed(std::slice::from_ref(&g), &[], &[held_key("k3", &g, "fg", 500)], t(4))
+        .insert_keyed(std::slice::from_ref(&g), &[], &[], &[held_key("k3", &g, "fg", 500)], t(4))
         .await
         .unwrap();
     assert_eq!(held, [], "{check}: the refused batch's key stays free");
@@ -751,13 +901,13 @@ async fn claim_takes_due_calls_once(store: Arc<dyn CallStore>) {
     let worker = WorkerId::parse("w1").unwrap();
     let claim = |limit| Claim { now: t(0), worker: worker.clone(), lease_until: t(30), limit };
     let claimed = store.claim_due(&claim(2)).await.unwrap();
-    let names: Vec<&str> = claimed.iter().map(|(c, _)| c.id().as_str()).collect();
+    let names: Vec<&str> = claimed.iter().map(|c| c.call.id().as_str()).collect();
     assert_eq!(
         names,
         ["first", "second"],
         "claim_takes_due_calls_once: earliest due first, at most the limit"
     );
-    for (call, event) in &claimed {
+    for Claimed { call, event, .. } in &claimed {
         assert_eq!(
             call.status(),
             CallStatus::Dispatching,
@@ -789,7 +939,7 @@ async fn claim_takes_due_calls_once(store: Arc<dyn CallStore>) {
         );
     }
     let rest = store.claim_due(&claim(10)).await.unwrap();
-    let names: Vec<&str> = rest.iter().map(|(c, _)| c.id().as_str()).collect();
+    let names: Vec<&str> = rest.iter().map(|c| c.call.id().as_str()).collect();
     assert_eq!(
         names,
         ["exactly-now"],
@@ -820,7 +970,7 @@ async fn claim_all_at_once(stores: &[Arc<dyn CallStore>]) -> Vec<CallId> {
                 if claimed.is_empty() {
                     return mine;
                 }
-                mine.extend(claimed.into_iter().map(|(c, _)| c.id().clone()));
+                mine.extend(claimed.into_iter().map(|c| c.call.id().clone()));
                 tokio::task::yield_now().await;
             }
         });
@@ -906,7 +1056,7 @@ async fn claim_names(store: &Arc<dyn CallStore>, at: i64) -> Vec<String> {
         limit: 100,
     };
     let mut names: Vec<String> =
-        store.claim_due(&claim).await.unwrap().iter().map(|(c, _)| c.id().to_string()).collect();
+        store.claim_due(&claim).await.unwrap().iter().map(|c| c.call.id().to_string()).collect();
     names.sort();
     names
 }

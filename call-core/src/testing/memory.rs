@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     Call, CallEvent, CallId, CallStatus, Direction, EventId, EventType, HeldKey, IdempotencyKey,
-    Lease, Pause, PhoneNumber, QueueId,
+    Lease, Pause, PhoneNumber, QueueId, Series, SeriesId,
     ports::{
-        AgentTotals, CallStore, Claim, Cursor, HistoryQuery, ListQuery, Page, Queue, QueueTotals,
+        AgentTotals, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery, Page, Queue, QueueTotals,
         StatsInputs, StoreError,
     },
 };
@@ -34,6 +34,7 @@ struct State {
     keys: HashMap<IdempotencyKey, HeldKey>,
     /// Pauses by scope: `None` for every call, ordered first.
     pauses: BTreeMap<Option<QueueId>, Pause>,
+    series: BTreeMap<SeriesId, Series>,
 }
 
 impl MemoryStore {
@@ -78,6 +79,16 @@ impl State {
         }
         self.append(events);
         Ok(())
+    }
+
+    /// Makes the occurrence after `previous`, as [`CallStore::advance_series`] does.
+    fn advance_series(&mut self, previous: &Call, now: DateTime<Utc>) -> Option<(Call, CallEvent)> {
+        let series = self.series.get_mut(&previous.occurrence()?.series_id)?;
+        let (call, event) = series.successor(previous, now)?;
+        series.occurrences += 1;
+        self.put(call.clone());
+        self.append(std::slice::from_ref(&event));
+        Some((call, event))
     }
 
     fn check_new_events(&self, events: &[CallEvent]) -> Result<(), StoreError> {
@@ -138,6 +149,7 @@ impl CallStore for MemoryStore {
         &self,
         calls: &[Call],
         events: &[CallEvent],
+        series: &[Series],
         keys: &[HeldKey],
         now: DateTime<Utc>,
     ) -> Result<Vec<HeldKey>, StoreError> {
@@ -150,6 +162,9 @@ impl CallStore for MemoryStore {
             return Ok(held);
         }
         state.insert(calls, events)?;
+        for series in series {
+            state.series.insert(series.id.clone(), series.clone());
+        }
         for key in keys {
             state.keys.insert(key.key.clone(), key.clone());
         }
@@ -182,7 +197,7 @@ impl CallStore for MemoryStore {
         Ok(self.state().page(query.cursor.as_ref(), query.limit, |c| query.matches(c)))
     }
 
-    async fn claim_due(&self, claim: &Claim) -> Result<Vec<(Call, CallEvent)>, StoreError> {
+    async fn claim_due(&self, claim: &Claim) -> Result<Vec<Claimed>, StoreError> {
         let mut state = self.state();
         state.pauses.retain(|_, p| p.is_active(claim.now));
         let pauses: Vec<Pause> = state.pauses.values().cloned().collect();
@@ -207,9 +222,43 @@ impl CallStore for MemoryStore {
             let event = claim.dispatched_event(&call);
             state.put(call.clone());
             state.append(std::slice::from_ref(&event));
-            claimed.push((call, event));
+            let successor = state.advance_series(&call, claim.now);
+            claimed.push(Claimed { call, event, successor });
         }
         Ok(claimed)
+    }
+
+    async fn advance_series(
+        &self,
+        previous: &Call,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Call, CallEvent)>, StoreError> {
+        Ok(self.state().advance_series(previous, now))
+    }
+
+    async fn series(&self, id: &SeriesId) -> Result<Option<Series>, StoreError> {
+        Ok(self.state().series.get(id).cloned())
+    }
+
+    async fn list_series(
+        &self,
+        before: Option<&SeriesId>,
+        limit: usize,
+    ) -> Result<Vec<Series>, StoreError> {
+        let state = self.state();
+        let newer_first = state.series.values().rev();
+        Ok(newer_first.filter(|s| before.is_none_or(|b| &s.id < b)).take(limit).cloned().collect())
+    }
+
+    async fn cancel_series(
+        &self,
+        id: &SeriesId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Series>, StoreError> {
+        let mut state = self.state();
+        let Some(series) = state.series.get_mut(id) else { return Ok(None) };
+        series.canceled_at.get_or_insert(now);
+        Ok(Some(series.clone()))
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
