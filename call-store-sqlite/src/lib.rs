@@ -48,9 +48,9 @@ use std::{
 use async_trait::async_trait;
 use call_core::{
     AgentId, Call, CallEvent, CallId, CallStatus, EventId, HeldKey, Pause, PhoneNumber, QueueId,
-    StatusGroup,
+    Series, SeriesId, StatusGroup,
     ports::{
-        AgentTotals, Announcements, CallStore, Claim, Cursor, HistoryQuery, ListQuery, Page, Queue,
+        AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery, Page, Queue,
         QueueTotals, StatsInputs, StoreError,
     },
 };
@@ -66,7 +66,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::{
     pages::PageQuery,
-    rows::{EVENT_COLUMNS, call_from_row, event_from_row, micros},
+    rows::{EVENT_COLUMNS, GET_SERIES, call_from_row, event_from_row, micros, series_from_row},
     writer::{Job, Write, Written, backend},
 };
 
@@ -241,6 +241,7 @@ impl SqliteStore {
         let phone =
             PhoneNumber::parse("+14155550100").map_err(|e| StoreError::Backend(e.to_string()))?;
         let queue = QueueId::parse("q").map_err(|e| StoreError::Backend(e.to_string()))?;
+        let series = SeriesId::generate();
         let cursor = Cursor { created_at: Utc::now(), id: CallId::generate() };
         let ended = StatusGroup::Ended.statuses();
         let page =
@@ -249,6 +250,7 @@ impl SqliteStore {
                     statuses,
                     queue,
                     phone,
+                    series: None,
                     since: None,
                     until: None,
                     cursor: Some(&cursor),
@@ -265,6 +267,25 @@ impl SqliteStore {
             ("list by status group".to_owned(), page(&ended, None, None)),
             ("list by queue".to_owned(), page(&[], Some(&queue), None)),
             ("list by number".to_owned(), page(&[], None, Some(&phone))),
+            (
+                "list by series".to_owned(),
+                PageQuery {
+                    statuses: &[CallStatus::Scheduled],
+                    queue: None,
+                    phone: None,
+                    series: Some(&series),
+                    since: None,
+                    until: None,
+                    cursor: Some(&cursor),
+                    limit: 50,
+                }
+                .build()
+                .sql()
+                .as_str()
+                .to_owned(),
+            ),
+            ("series by id".to_owned(), format!("{GET_SERIES} WHERE id = ?")),
+            ("series page".to_owned(), format!("{GET_SERIES} WHERE id < ? ORDER BY id DESC LIMIT ?")),
             (
                 "history".to_owned(),
                 history_query(&phone, &HistoryQuery::default()).build().sql().as_str().to_owned(),
@@ -407,6 +428,7 @@ fn history_query<'a>(number: &'a PhoneNumber, query: &'a HistoryQuery) -> PageQu
         statuses: LISTED,
         queue: None,
         phone: Some(number),
+        series: None,
         since: query.since,
         until: query.until,
         cursor: query.cursor.as_ref(),
@@ -439,12 +461,14 @@ impl CallStore for SqliteStore {
         &self,
         calls: &[Call],
         events: &[CallEvent],
+        series: &[Series],
         keys: &[HeldKey],
         now: DateTime<Utc>,
     ) -> Result<Vec<HeldKey>, StoreError> {
         let write = Write::InsertKeyed {
             calls: calls.to_vec(),
             events: events.to_vec(),
+            series: series.to_vec(),
             keys: keys.to_vec(),
             now,
         };
@@ -487,6 +511,7 @@ impl CallStore for SqliteStore {
             statuses: &statuses,
             queue: query.queue.as_ref(),
             phone: query.phone.as_ref(),
+            series: query.series.as_ref(),
             since: None,
             until: None,
             cursor: query.cursor.as_ref(),
@@ -496,10 +521,62 @@ impl CallStore for SqliteStore {
         page(&rows, query.limit)
     }
 
-    async fn claim_due(&self, claim: &Claim) -> Result<Vec<(Call, CallEvent)>, StoreError> {
+    async fn claim_due(&self, claim: &Claim) -> Result<Vec<Claimed>, StoreError> {
         match self.write(Write::Claim(claim.clone())).await? {
             Written::Claimed(claimed) => Ok(claimed),
             _ => Err(StoreError::Backend("the writer answered a claim with something else".into())),
+        }
+    }
+
+    async fn advance_series(
+        &self,
+        previous: &Call,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Call, CallEvent)>, StoreError> {
+        if previous.occurrence().is_none() {
+            return Ok(None);
+        }
+        let write = Write::AdvanceSeries { previous: Box::new(previous.clone()), now };
+        match self.write(write).await? {
+            Written::Advanced(made) => Ok(made),
+            _ => Err(StoreError::Backend("the writer answered an advance wrongly".into())),
+        }
+    }
+
+    async fn series(&self, id: &SeriesId) -> Result<Option<Series>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{GET_SERIES} WHERE id = ?")))
+            .bind(id.as_str())
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(series_from_row).transpose()
+    }
+
+    async fn list_series(
+        &self,
+        before: Option<&SeriesId>,
+        limit: usize,
+    ) -> Result<Vec<Series>, StoreError> {
+        // Every id sorts before U+FFFF, so one statement serves the first page too.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{GET_SERIES} WHERE id < ? ORDER BY id DESC LIMIT ?"
+        )))
+        .bind(before.map_or("\u{ffff}", SeriesId::as_str))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.readers)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(series_from_row).collect()
+    }
+
+    async fn cancel_series(
+        &self,
+        id: &SeriesId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Series>, StoreError> {
+        match self.write(Write::CancelSeries { id: id.clone(), now }).await? {
+            Written::CanceledSeries(series) => Ok(series),
+            _ => Err(StoreError::Backend("the writer answered a cancel wrongly".into())),
         }
     }
 

@@ -6,7 +6,7 @@
 //! rows; the arms are merged and cut to `limit`. So a page costs about
 //! `arms × limit` rows read, however large the table, and never a scan.
 
-use call_core::{CallStatus, PhoneNumber, QueueId, ports::Cursor};
+use call_core::{CallStatus, PhoneNumber, QueueId, SeriesId, ports::Cursor};
 use sqlx::{QueryBuilder, Sqlite};
 
 use crate::rows::{CALL_COLUMNS, micros};
@@ -18,6 +18,8 @@ pub(crate) struct PageQuery<'a> {
     pub(crate) queue: Option<&'a QueueId>,
     /// Calls with this number on either side.
     pub(crate) phone: Option<&'a PhoneNumber>,
+    /// The occurrences of this series.
+    pub(crate) series: Option<&'a SeriesId>,
     /// `created_at` in `[since, until)`.
     pub(crate) since: Option<chrono::DateTime<chrono::Utc>>,
     pub(crate) until: Option<chrono::DateTime<chrono::Utc>>,
@@ -30,6 +32,8 @@ enum Arm<'a> {
     Number(&'static str, &'static str, &'a PhoneNumber),
     /// One status.
     Status(CallStatus),
+    /// The query's series, the statuses as a filter.
+    Series(&'a SeriesId),
     /// The query's queue.
     Queue,
     /// Everything.
@@ -38,7 +42,10 @@ enum Arm<'a> {
 
 impl PageQuery<'_> {
     fn arms(&self) -> Vec<Arm<'_>> {
-        if let Some(phone) = self.phone {
+        if let Some(series) = self.series {
+            // A series has few calls: one walk, the other filters checked on each.
+            vec![Arm::Series(series)]
+        } else if let Some(phone) = self.phone {
             vec![
                 Arm::Number("calls_by_to", "to_number", phone),
                 Arm::Number("calls_by_from", "from_number", phone),
@@ -80,6 +87,7 @@ impl PageQuery<'_> {
         let index = match arm {
             Arm::Number(index, ..) => index,
             Arm::Status(_) => &"calls_by_status",
+            Arm::Series(_) => &"calls_by_series",
             Arm::Queue => &"calls_by_queue",
             Arm::All => &"calls_by_created",
         };
@@ -87,13 +95,17 @@ impl PageQuery<'_> {
         match arm {
             Arm::Number(_, column, phone) => {
                 b.push(format!(" AND {column} = ")).push_bind(phone.to_string());
-                if !self.statuses.is_empty() {
-                    b.push(" AND status IN (");
-                    let mut list = b.separated(", ");
-                    for status in self.statuses {
-                        list.push_bind(status.as_str());
-                    }
-                    b.push(")");
+                self.push_statuses(b);
+            }
+            Arm::Series(series) => {
+                b.push(" AND series_id = ").push_bind(series.to_string());
+                self.push_statuses(b);
+                if let Some(phone) = self.phone {
+                    b.push(" AND (to_number = ")
+                        .push_bind(phone.to_string())
+                        .push(" OR from_number = ")
+                        .push_bind(phone.to_string())
+                        .push(")");
                 }
             }
             Arm::Status(status) => {
@@ -118,5 +130,17 @@ impl PageQuery<'_> {
                 .push(")");
         }
         b.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit);
+    }
+
+    /// ` AND status IN (…)` for the query's statuses, when it has any.
+    fn push_statuses(&self, b: &mut QueryBuilder<Sqlite>) {
+        if !self.statuses.is_empty() {
+            b.push(" AND status IN (");
+            let mut list = b.separated(", ");
+            for status in self.statuses {
+                list.push_bind(status.as_str());
+            }
+            b.push(")");
+        }
     }
 }

@@ -2,8 +2,8 @@
 
 use call_core::{
     AgentId, Call, CallEvent, CallId, CallParts, CallStatus, Direction, EndReason, EventId,
-    EventSource, EventType, Flags, HeldKey, IdempotencyKey, Lease, Media, PhoneNumber, QueueId,
-    WorkerId, ports::StoreError,
+    EventSource, EventType, Flags, HeldKey, IdempotencyKey, Lease, Media, Occurrence, PhoneNumber,
+    QueueId, Recurrence, Series, SeriesId, WorkerId, ports::StoreError,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
@@ -14,10 +14,10 @@ pub(crate) const CALL_COLUMNS: &str = "id, direction, to_number, from_number, cu
     workflow, media, queue_id, agent_id, metadata, status, scheduled_at, external_id, attempts, \
     last_error, created_at, updated_at, initiated_at, routed_at, answered_at, held_at, ended_at, \
     wait_seconds, hold_seconds, duration_seconds, end_reason, flags, deadline_at, lease_worker, \
-    lease_expires_at, version";
+    lease_expires_at, series_id, occurrence, version";
 
-/// How many columns [`CALL_COLUMNS`] names.
-pub(crate) const N_CALL_COLUMNS: usize = 31;
+/// How many columns [`CALL_COLUMNS`] names; `version` is the last.
+pub(crate) const N_CALL_COLUMNS: usize = 33;
 
 /// Every column of `events` but `seq`, in the order [`bind_event`] binds them.
 pub(crate) const EVENT_COLUMNS: &str =
@@ -71,6 +71,8 @@ pub(crate) fn bind_call(b: &mut Separated<'_, Sqlite, &str>, call: &Call) {
         .push_bind(opt_micros(p.deadline_at))
         .push_bind(p.lease.as_ref().map(|l| l.worker.to_string()))
         .push_bind(p.lease.as_ref().map(|l| micros(l.expires_at)))
+        .push_bind(p.occurrence.as_ref().map(|o| o.series_id.to_string()))
+        .push_bind(p.occurrence.as_ref().map(|o| i64::from(o.number)))
         .push_bind(p_version(p));
 }
 
@@ -203,8 +205,61 @@ pub(crate) fn call_from_row(row: &SqliteRow) -> Result<Call, StoreError> {
         flags: Flags::from_bits(u8::try_from(count("flags")?).map_err(|e| corrupt("flags", e))?),
         deadline_at: opt_time(row, "deadline_at")?,
         lease,
+        occurrence: occurrence(row)?,
         version: count("version")?,
     }))
+}
+
+fn occurrence(row: &SqliteRow) -> Result<Option<Occurrence>, StoreError> {
+    let Some(series_id) = opt_parsed(row, "series_id", |s| SeriesId::parse(s))? else {
+        return Ok(None);
+    };
+    let number: i64 = get(row, "occurrence")?;
+    let number = u32::try_from(number).map_err(|e| corrupt("occurrence", e))?;
+    Ok(Some(Occurrence { series_id, number }))
+}
+
+macro_rules! series_columns {
+    () => {
+        "id, cron, time_zone, count, until, created_at, canceled_at, occurrences"
+    };
+}
+
+/// Every column of `series`.
+pub(crate) const SERIES_COLUMNS: &str = series_columns!();
+
+/// Every column of a series, to be followed by a condition.
+pub(crate) const GET_SERIES: &str = concat!("SELECT ", series_columns!(), " FROM series");
+
+/// Binds every column of `series`, in [`SERIES_COLUMNS`] order.
+pub(crate) fn bind_series(b: &mut Separated<'_, Sqlite, &str>, series: &Series) {
+    let r = &series.recurrence;
+    b.push_bind(series.id.to_string())
+        .push_bind(r.cron().to_owned())
+        .push_bind(r.time_zone().name())
+        .push_bind(r.count().map(i64::from))
+        .push_bind(opt_micros(r.until()))
+        .push_bind(micros(series.created_at))
+        .push_bind(opt_micros(series.canceled_at))
+        .push_bind(i64::from(series.occurrences));
+}
+
+/// A series from a row holding [`SERIES_COLUMNS`].
+pub(crate) fn series_from_row(row: &SqliteRow) -> Result<Series, StoreError> {
+    let count: Option<i64> = get(row, "count")?;
+    let count = count.map(u32::try_from).transpose().map_err(|e| corrupt("count", e))?;
+    let cron: String = get(row, "cron")?;
+    let time_zone: String = get(row, "time_zone")?;
+    let recurrence = Recurrence::new(&cron, &time_zone, count, opt_time(row, "until")?)
+        .map_err(|e| corrupt("series", e))?;
+    let occurrences: i64 = get(row, "occurrences")?;
+    Ok(Series {
+        id: parsed(row, "id", |s| SeriesId::parse(s))?,
+        recurrence,
+        created_at: time(get(row, "created_at")?, "created_at")?,
+        canceled_at: opt_time(row, "canceled_at")?,
+        occurrences: u32::try_from(occurrences).map_err(|e| corrupt("occurrences", e))?,
+    })
 }
 
 /// An event from a row holding [`EVENT_COLUMNS`].

@@ -19,8 +19,8 @@
 use std::collections::HashSet;
 
 use call_core::{
-    Call, CallEvent, CallStatus, HeldKey, Pause, QueueId,
-    ports::{Claim, Queue, StoreError},
+    Call, CallEvent, CallStatus, HeldKey, Pause, QueueId, Series, SeriesId,
+    ports::{Claim, Claimed, Queue, StoreError},
 };
 use chrono::{DateTime, Utc};
 use sqlx::{Connection, Row, SqliteConnection, SqlitePool, error::ErrorKind};
@@ -29,8 +29,9 @@ use tokio::sync::{mpsc, oneshot};
 use crate::{
     DUE_CALLS, FORGET_LAPSED_PAUSES, HELD_KEYS, PURGE_EXPIRED_KEYS, pause_scope,
     rows::{
-        CALL_COLUMNS, EVENT_COLUMNS, N_CALL_COLUMNS, N_EVENT_COLUMNS, bind_call, bind_event,
-        call_from_row, held_key_from_row, insert_calls, insert_events, micros,
+        CALL_COLUMNS, EVENT_COLUMNS, N_CALL_COLUMNS, N_EVENT_COLUMNS, GET_SERIES, SERIES_COLUMNS, bind_call,
+        bind_event, bind_series, call_from_row, held_key_from_row, insert_calls, insert_events,
+        micros, series_from_row,
     },
 };
 
@@ -49,6 +50,7 @@ pub(crate) enum Write {
     InsertKeyed {
         calls: Vec<Call>,
         events: Vec<CallEvent>,
+        series: Vec<Series>,
         keys: Vec<HeldKey>,
         now: DateTime<Utc>,
     },
@@ -57,6 +59,15 @@ pub(crate) enum Write {
         events: Vec<CallEvent>,
     },
     Claim(Claim),
+    /// Makes the occurrence after a call.
+    AdvanceSeries {
+        previous: Box<Call>,
+        now: DateTime<Utc>,
+    },
+    CancelSeries {
+        id: SeriesId,
+        now: DateTime<Utc>,
+    },
     AddQueue(Queue),
     RemoveQueue(QueueId),
     Pause(Pause),
@@ -67,7 +78,11 @@ pub(crate) enum Write {
 /// What a write answers.
 pub(crate) enum Written {
     Done,
-    Claimed(Vec<(Call, CallEvent)>),
+    Claimed(Vec<Claimed>),
+    /// The occurrence an [`Write::AdvanceSeries`] made, if any.
+    Advanced(Option<(Call, CallEvent)>),
+    /// The series a [`Write::CancelSeries`] canceled, if it exists.
+    CanceledSeries(Option<Series>),
     Removed(bool),
     /// The keys of an [`Write::InsertKeyed`] held already (then nothing was written).
     Held(Vec<HeldKey>),
@@ -234,11 +249,31 @@ async fn apply(
 ) -> Result<Result<Written, StoreError>, sqlx::Error> {
     match write {
         Write::Insert { calls, events } => insert(conn, calls, events).await,
-        Write::InsertKeyed { calls, events, keys, now } => {
-            insert_keyed(conn, calls, events, keys, *now).await
+        Write::InsertKeyed { calls, events, series, keys, now } => {
+            insert_keyed(conn, calls, events, series, keys, *now).await
         }
         Write::Save { call, events } => save(conn, call, events).await,
         Write::Claim(claim) => claim_due(conn, claim).await.map(|c| Ok(Written::Claimed(c))),
+        Write::AdvanceSeries { previous, now } => {
+            advance_series(conn, previous, *now).await.map(|made| Ok(Written::Advanced(made)))
+        }
+        Write::CancelSeries { id, now } => {
+            sqlx::query(
+                "UPDATE series SET canceled_at = coalesce(canceled_at, ?) WHERE id = ?",
+            )
+            .bind(micros(*now))
+            .bind(id.as_str())
+            .execute(&mut *conn)
+            .await?;
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{GET_SERIES} WHERE id = ?"
+            )))
+            .bind(id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+            let series = row.as_ref().map(series_from_row).transpose().map_err(decode)?;
+            Ok(Ok(Written::CanceledSeries(series)))
+        }
         Write::AddQueue(queue) => {
             let inserted = sqlx::query("INSERT INTO queues (id, created_at) VALUES (?, ?)")
                 .bind(queue.id.to_string())
@@ -308,11 +343,12 @@ async fn insert(
     Ok(append(conn, events).await?.map(|()| Written::Done))
 }
 
-/// Inserts `calls` and takes their `keys`, unless one of the keys is held.
+/// Inserts `calls` and `series` and takes their `keys`, unless one of the keys is held.
 async fn insert_keyed(
     conn: &mut SqliteConnection,
     calls: &[Call],
     events: &[CallEvent],
+    series: &[Series],
     keys: &[HeldKey],
     now: DateTime<Utc>,
 ) -> Result<Result<Written, StoreError>, sqlx::Error> {
@@ -326,7 +362,7 @@ async fn insert_keyed(
         }
         b.push(")");
         for row in b.build().fetch_all(&mut *conn).await? {
-            held.push(held_key_from_row(&row).map_err(|e| sqlx::Error::Decode(e.into()))?);
+            held.push(held_key_from_row(&row).map_err(decode)?);
         }
     }
     if !held.is_empty() {
@@ -334,6 +370,11 @@ async fn insert_keyed(
     }
     if let Err(refused) = insert(conn, calls, events).await? {
         return Ok(Err(refused));
+    }
+    for chunk in series.chunks(MAX_VARIABLES / 8) {
+        let mut b = sqlx::QueryBuilder::new(format!("INSERT INTO series ({SERIES_COLUMNS}) "));
+        b.push_values(chunk, |mut row, series| bind_series(&mut row, series));
+        b.build().execute(&mut *conn).await?;
     }
     // The keys are distinct (the engine merges repeats) and free (checked above).
     for chunk in keys.chunks(MAX_VARIABLES / 4) {
@@ -435,10 +476,49 @@ async fn save(
     Ok(append(conn, events).await?.map(|()| Written::Done))
 }
 
+/// Makes the occurrence after `previous`, as `CallStore::advance_series` does.
+async fn advance_series(
+    conn: &mut SqliteConnection,
+    previous: &Call,
+    now: DateTime<Utc>,
+) -> Result<Option<(Call, CallEvent)>, sqlx::Error> {
+    let Some(occurrence) = previous.occurrence() else { return Ok(None) };
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{GET_SERIES} WHERE id = ?"
+    )))
+    .bind(occurrence.series_id.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(series) = row.as_ref().map(series_from_row).transpose().map_err(decode)? else {
+        return Ok(None);
+    };
+    let Some((call, event)) = series.successor(previous, now) else { return Ok(None) };
+    // The writer is the only one in this transaction, and it read the
+    // count just now: the condition only restates what makes this safe.
+    let raised = sqlx::query(
+        "UPDATE series SET occurrences = occurrences + 1 \
+         WHERE id = ? AND occurrences = ? AND canceled_at IS NULL",
+    )
+    .bind(series.id.as_str())
+    .bind(i64::from(occurrence.number))
+    .execute(&mut *conn)
+    .await?;
+    if raised.rows_affected() == 0 {
+        return Ok(None);
+    }
+    insert_calls(std::slice::from_ref(&call)).build().execute(&mut *conn).await?;
+    insert_events(std::slice::from_ref(&event)).build().execute(&mut *conn).await?;
+    Ok(Some((call, event)))
+}
+
+fn decode(error: StoreError) -> sqlx::Error {
+    sqlx::Error::Decode(error.into())
+}
+
 async fn claim_due(
     conn: &mut SqliteConnection,
     claim: &Claim,
-) -> Result<Vec<(Call, CallEvent)>, sqlx::Error> {
+) -> Result<Vec<Claimed>, sqlx::Error> {
     sqlx::query(FORGET_LAPSED_PAUSES).bind(micros(claim.now)).execute(&mut *conn).await?;
     let sql = format!(
         "UPDATE calls SET status = 'dispatching', lease_worker = ?1, lease_expires_at = ?2, \
@@ -454,21 +534,19 @@ async fn claim_due(
         .await?;
     let mut calls = Vec::with_capacity(rows.len());
     for row in &rows {
-        calls.push(call_from_row(row).map_err(|e| sqlx::Error::Decode(e.into()))?);
+        calls.push(call_from_row(row).map_err(decode)?);
     }
     calls.sort_by(|a, b| (a.scheduled_at(), a.id()).cmp(&(b.scheduled_at(), b.id())));
     debug_assert!(calls.iter().all(|c| c.status() == CallStatus::Dispatching));
-    let claimed: Vec<(Call, CallEvent)> = calls
-        .into_iter()
-        .map(|call| {
-            let event = claim.dispatched_event(&call);
-            (call, event)
-        })
-        .collect();
-    let events: Vec<CallEvent> = claimed.iter().map(|(_, e)| e.clone()).collect();
+    let events: Vec<CallEvent> = calls.iter().map(|call| claim.dispatched_event(call)).collect();
     // Generated ids cannot collide; a refusal here is the database failing.
     if let Err(refused) = append(conn, &events).await? {
         return Err(sqlx::Error::Protocol(refused.to_string()));
+    }
+    let mut claimed = Vec::with_capacity(calls.len());
+    for (call, event) in calls.into_iter().zip(events) {
+        let successor = advance_series(conn, &call, claim.now).await?;
+        claimed.push(Claimed { call, event, successor });
     }
     Ok(claimed)
 }

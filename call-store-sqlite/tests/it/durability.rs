@@ -59,7 +59,7 @@ async fn two_stores_on_one_file_never_claim_the_same_call() {
                 if claimed.is_empty() {
                     return mine;
                 }
-                mine.extend(claimed.into_iter().map(|(call, _)| call.id().clone()));
+                mine.extend(claimed.into_iter().map(|c| c.call.id().clone()));
             }
         });
     }
