@@ -58,9 +58,9 @@ use std::{
 use async_trait::async_trait;
 use call_core::{
     AgentId, Call, CallEvent, CallId, CallStatus, EventId, HeldKey, Pause, PhoneNumber, QueueId,
-    StatusGroup,
+    Series, SeriesId, StatusGroup,
     ports::{
-        AgentTotals, Announcements, CallStore, Claim, Cursor, HistoryQuery, ListQuery, Page, Queue,
+        AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery, Page, Queue,
         QueueTotals, StatsInputs, StoreError,
     },
 };
@@ -77,7 +77,7 @@ use crate::{
     pages::PageQuery,
     rows::{
         CallArrays, EventArrays, call_from_row, corrupt, event_from_row, held_key_from_row,
-        insert_statement,
+        insert_series, insert_statement, series_from_row,
     },
 };
 
@@ -268,6 +268,7 @@ impl PgStore {
         let queue = QueueId::parse("q").map_err(invalid)?;
         let now = Utc::now();
         let cursor = Cursor { created_at: now, id: CallId::generate() };
+        let series = SeriesId::generate();
         let ended = StatusGroup::Ended.statuses();
         let page =
             |statuses: &[CallStatus], queue: Option<&QueueId>, phone: Option<&PhoneNumber>| {
@@ -275,6 +276,7 @@ impl PgStore {
                     statuses,
                     queue,
                     phone,
+                    series: None,
                     since: None,
                     until: None,
                     cursor: Some(&cursor),
@@ -295,6 +297,21 @@ impl PgStore {
             ("list by queue", page(&[], Some(&queue), None)),
             ("list by number", page(&[], None, Some(&phone))),
             ("history", history_shape),
+            ("list by series", {
+                let query = PageQuery {
+                    statuses: &[CallStatus::Scheduled],
+                    queue: None,
+                    phone: None,
+                    series: Some(&series),
+                    since: None,
+                    until: None,
+                    cursor: Some(&cursor),
+                    limit: 50,
+                };
+                let mut b = sqlx::QueryBuilder::new("EXPLAIN ");
+                query.push(&mut b);
+                b
+            }),
         ];
         let explain = |sql: &str| sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}")));
         let mut conn = self.pool.acquire().await.map_err(backend)?;
@@ -317,6 +334,9 @@ impl PgStore {
             ("free expired keys", explain(sql::FREE_EXPIRED_KEYS).bind(vec!["k"]).bind(now)),
             ("purge expired keys", explain(sql::PURGE_EXPIRED_KEYS).bind(now)),
             ("held keys", explain(sql::HELD_KEYS).bind(vec!["k"]).bind(now)),
+            ("series by id", explain(sql::GET_SERIES).bind("s")),
+            ("series page", explain(sql::SERIES_PAGE).bind("s").bind(50_i64)),
+            ("series to advance", explain(sql::LOCK_SERIES_AT).bind("s").bind(1_i32)),
         ];
         for (name, statement) in statements {
             let rows = statement.fetch_all(&mut *conn).await.map_err(backend)?;
@@ -325,6 +345,34 @@ impl PgStore {
         sqlx::query("RESET enable_seqscan").execute(&mut *conn).await.map_err(backend)?;
         Ok(plans)
     }
+}
+
+/// Makes the occurrence after `previous` in the transaction `conn` is in,
+/// as `CallStore::advance_series` does. The series row is locked first, so
+/// two transactions advancing one series, or one advancing it and one
+/// canceling it, take turns.
+async fn advance_series(
+    conn: &mut PgConnection,
+    previous: &Call,
+    now: DateTime<Utc>,
+) -> Result<Option<(Call, CallEvent)>, StoreError> {
+    let Some(occurrence) = previous.occurrence() else { return Ok(None) };
+    let row = sqlx::query(sql::LOCK_SERIES_AT)
+        .bind(occurrence.series_id.as_str())
+        .bind(i32::try_from(occurrence.number).unwrap_or(i32::MAX))
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?;
+    let Some(series) = row.as_ref().map(series_from_row).transpose()? else { return Ok(None) };
+    let Some((call, event)) = series.successor(previous, now) else { return Ok(None) };
+    sqlx::query(sql::RAISE_SERIES)
+        .bind(series.id.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    let (insert, ..) = insert_statement(std::slice::from_ref(&call), std::slice::from_ref(&event));
+    insert.execute(&mut *conn).await.map_err(backend)?;
+    Ok(Some((call, event)))
 }
 
 fn classify(url: &str, error: sqlx::Error) -> OpenError {
@@ -386,6 +434,7 @@ fn history_query<'a>(number: &'a PhoneNumber, query: &'a HistoryQuery) -> PageQu
         statuses: LISTED,
         queue: None,
         phone: Some(number),
+        series: None,
         since: query.since,
         until: query.until,
         cursor: query.cursor.as_ref(),
@@ -483,6 +532,7 @@ impl CallStore for PgStore {
         &self,
         calls: &[Call],
         events: &[CallEvent],
+        series: &[Series],
         keys: &[HeldKey],
         now: DateTime<Utc>,
     ) -> Result<Vec<HeldKey>, StoreError> {
@@ -510,6 +560,9 @@ impl CallStore for PgStore {
                 // Rolled back first: the lookup of the duplicate needs a connection of the pool.
                 tx.rollback().await.map_err(backend)?;
                 return Err(self.duplicate(error, &call_ids, &event_ids).await);
+            }
+            if !series.is_empty() {
+                insert_series(series).execute(&mut *tx).await.map_err(backend)?;
             }
             let taken = sqlx::query(sql::TAKE_KEYS)
                 .bind(&names)
@@ -590,6 +643,7 @@ impl CallStore for PgStore {
             statuses: &statuses,
             queue: query.queue.as_ref(),
             phone: query.phone.as_ref(),
+            series: query.series.as_ref(),
             since: None,
             until: None,
             cursor: query.cursor.as_ref(),
@@ -599,16 +653,18 @@ impl CallStore for PgStore {
         page(&rows, query.limit)
     }
 
-    async fn claim_due(&self, claim: &Claim) -> Result<Vec<(Call, CallEvent)>, StoreError> {
+    async fn claim_due(&self, claim: &Claim) -> Result<Vec<Claimed>, StoreError> {
         let event_ids: Vec<String> =
             (0..claim.limit.min(100_000)).map(|_| EventId::generate().to_string()).collect();
+        // One transaction, so each claimed occurrence's next commits with it.
+        let mut tx = self.pool.begin().await.map_err(backend)?;
         let rows = sqlx::query(sql::CLAIM)
             .bind(claim.worker.to_string())
             .bind(claim.lease_until)
             .bind(claim.now)
             .bind(limit(event_ids.len()))
             .bind(event_ids)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await
             .map_err(backend)?;
         let mut claimed = Vec::with_capacity(rows.len());
@@ -617,9 +673,62 @@ impl CallStore for PgStore {
             let event_id: String = row.try_get("event_id").map_err(|e| corrupt("event_id", e))?;
             let event_id = EventId::parse(event_id).map_err(|e| corrupt("event_id", e))?;
             let event = claim.dispatched_event_with_id(&call, event_id);
-            claimed.push((call, event));
+            let successor = advance_series(&mut tx, &call, claim.now).await?;
+            claimed.push(Claimed { call, event, successor });
         }
+        tx.commit().await.map_err(backend)?;
         Ok(claimed)
+    }
+
+    async fn advance_series(
+        &self,
+        previous: &Call,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Call, CallEvent)>, StoreError> {
+        if previous.occurrence().is_none() {
+            return Ok(None);
+        }
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let made = advance_series(&mut tx, previous, now).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(made)
+    }
+
+    async fn series(&self, id: &SeriesId) -> Result<Option<Series>, StoreError> {
+        let row = sqlx::query(sql::GET_SERIES)
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(series_from_row).transpose()
+    }
+
+    async fn list_series(
+        &self,
+        before: Option<&SeriesId>,
+        n: usize,
+    ) -> Result<Vec<Series>, StoreError> {
+        let rows = sqlx::query(sql::SERIES_PAGE)
+            .bind(before.map(SeriesId::as_str))
+            .bind(limit(n))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(series_from_row).collect()
+    }
+
+    async fn cancel_series(
+        &self,
+        id: &SeriesId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Series>, StoreError> {
+        let row = sqlx::query(sql::CANCEL_SERIES)
+            .bind(id.as_str())
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(series_from_row).transpose()
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {

@@ -7,7 +7,7 @@
 //! page costs about `arms × limit` rows read, however large the table, and
 //! the planner is never left to choose between a filter and an order.
 
-use call_core::{CallStatus, PhoneNumber, QueueId, ports::Cursor};
+use call_core::{CallStatus, PhoneNumber, QueueId, SeriesId, ports::Cursor};
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, QueryBuilder};
 
@@ -20,6 +20,8 @@ pub(crate) struct PageQuery<'a> {
     pub(crate) queue: Option<&'a QueueId>,
     /// Calls with this number on either side.
     pub(crate) phone: Option<&'a PhoneNumber>,
+    /// The occurrences of this series.
+    pub(crate) series: Option<&'a SeriesId>,
     /// `created_at` in `[since, until)`.
     pub(crate) since: Option<DateTime<Utc>>,
     pub(crate) until: Option<DateTime<Utc>>,
@@ -34,13 +36,18 @@ enum Arm<'a> {
     From(&'a PhoneNumber),
     /// One status.
     Status(CallStatus),
+    /// The query's series, the other filters checked on each call.
+    Series(&'a SeriesId),
     /// Everything (or the query's queue).
     All,
 }
 
 impl PageQuery<'_> {
     fn arms(&self) -> Vec<Arm<'_>> {
-        if let Some(phone) = self.phone {
+        if let Some(series) = self.series {
+            // A series has few calls: one walk down its index.
+            vec![Arm::Series(series)]
+        } else if let Some(phone) = self.phone {
             vec![Arm::To(phone), Arm::From(phone)]
         } else if !self.statuses.is_empty() {
             self.statuses.iter().map(|s| Arm::Status(*s)).collect()
@@ -87,9 +94,19 @@ impl PageQuery<'_> {
             Arm::Status(status) => {
                 b.push(" AND status = ").push_bind(status.as_str());
             }
+            Arm::Series(series) => {
+                b.push(" AND series_id = ").push_bind(series.to_string());
+                if let Some(phone) = self.phone {
+                    b.push(" AND (to_number = ")
+                        .push_bind(phone.to_string())
+                        .push(" OR from_number = ")
+                        .push_bind(phone.to_string())
+                        .push(")");
+                }
+            }
             Arm::All => {}
         }
-        if matches!(arm, Arm::To(_) | Arm::From(_)) && !self.statuses.is_empty() {
+        if matches!(arm, Arm::To(_) | Arm::From(_) | Arm::Series(_)) && !self.statuses.is_empty() {
             let statuses: Vec<&str> = self.statuses.iter().map(|s| s.as_str()).collect();
             b.push(" AND status = ANY(").push_bind(statuses).push(")");
         }

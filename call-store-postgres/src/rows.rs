@@ -3,14 +3,14 @@
 //!
 //! Every write binds its rows as one array per column and reads them back
 //! with `UNNEST`, so one statement writes one row or a hundred thousand with
-//! the same text and the same 31 (or 7) parameters: no statement is built
+//! the same text and the same 33 (or 7) parameters: no statement is built
 //! per batch size, and PostgreSQL's 65,535-parameter limit never splits a
 //! batch.
 
 use call_core::{
     AgentId, Call, CallEvent, CallId, CallParts, CallStatus, Direction, EndReason, EventId,
-    EventSource, EventType, Flags, HeldKey, IdempotencyKey, Lease, Media, PhoneNumber, QueueId,
-    WorkerId, ports::StoreError,
+    EventSource, EventType, Flags, HeldKey, IdempotencyKey, Lease, Media, Occurrence, PhoneNumber,
+    QueueId, Recurrence, Series, SeriesId, WorkerId, ports::StoreError,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -61,6 +61,8 @@ pub(crate) struct CallArrays {
     deadline_at: Vec<Option<DateTime<Utc>>>,
     lease_worker: Vec<Option<String>>,
     lease_expires_at: Vec<Option<DateTime<Utc>>>,
+    series_id: Vec<Option<String>>,
+    occurrence: Vec<Option<i32>>,
     version: Vec<i64>,
 }
 
@@ -99,6 +101,9 @@ impl CallArrays {
             a.deadline_at.push(p.deadline_at);
             a.lease_worker.push(p.lease.as_ref().map(|l| l.worker.to_string()));
             a.lease_expires_at.push(p.lease.as_ref().map(|l| l.expires_at));
+            a.series_id.push(p.occurrence.as_ref().map(|o| o.series_id.to_string()));
+            a.occurrence
+                .push(p.occurrence.as_ref().map(|o| i32::try_from(o.number).unwrap_or(i32::MAX)));
             a.version.push(i64::try_from(p.version).unwrap_or(i64::MAX));
         }
         a
@@ -108,7 +113,7 @@ impl CallArrays {
         &self.id
     }
 
-    /// Binds the arrays as the next 31 parameters, in the order of `sql::call_columns!`.
+    /// Binds the arrays as the next 33 parameters, in the order of `sql::call_columns!`.
     pub(crate) fn bind(self, q: PgQuery<'_>) -> PgQuery<'_> {
         q.bind(self.id)
             .bind(self.direction)
@@ -140,6 +145,8 @@ impl CallArrays {
             .bind(self.deadline_at)
             .bind(self.lease_worker)
             .bind(self.lease_expires_at)
+            .bind(self.series_id)
+            .bind(self.occurrence)
             .bind(self.version)
     }
 }
@@ -187,7 +194,6 @@ impl EventArrays {
     }
 }
 
-/// A stored value the code cannot read: the database was written by something else.
 /// The insert of calls with their events, as one statement ([`sql::INSERT`]),
 /// and their ids, for naming a duplicate should it be refused.
 pub(crate) fn insert_statement(
@@ -201,6 +207,7 @@ pub(crate) fn insert_statement(
     (event_arrays.bind(call_arrays.bind(sqlx::query(sql::INSERT))), call_ids, event_ids)
 }
 
+/// A stored value the code cannot read: the database was written by something else.
 pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("unreadable {what} in the database: {detail}"))
 }
@@ -283,11 +290,52 @@ pub(crate) fn call_from_row(row: &PgRow) -> Result<Call, StoreError> {
         flags: Flags::from_bits(u8::try_from(flags).map_err(|e| corrupt("flags", e))?),
         deadline_at: get(row, "deadline_at")?,
         lease,
+        occurrence: occurrence(row)?,
         version: u64::try_from(version).map_err(|e| corrupt("version", e))?,
     }))
 }
 
-/// An event from a row holding every column of `events` (metadata as text).
+fn occurrence(row: &PgRow) -> Result<Option<Occurrence>, StoreError> {
+    let Some(series_id) = opt_parsed(row, "series_id", |s| SeriesId::parse(s))? else {
+        return Ok(None);
+    };
+    let number: i32 = get(row, "occurrence")?;
+    let number = u32::try_from(number).map_err(|e| corrupt("occurrence", e))?;
+    Ok(Some(Occurrence { series_id, number }))
+}
+
+/// The insert of `series` ([`sql::INSERT_SERIES`]).
+pub(crate) fn insert_series(series: &[Series]) -> PgQuery<'static> {
+    let int = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+    sqlx::query(sql::INSERT_SERIES)
+        .bind(series.iter().map(|s| s.id.to_string()).collect::<Vec<_>>())
+        .bind(series.iter().map(|s| s.recurrence.cron().to_owned()).collect::<Vec<_>>())
+        .bind(series.iter().map(|s| s.recurrence.time_zone().name()).collect::<Vec<_>>())
+        .bind(series.iter().map(|s| s.recurrence.count().map(int)).collect::<Vec<_>>())
+        .bind(series.iter().map(|s| s.recurrence.until()).collect::<Vec<_>>())
+        .bind(series.iter().map(|s| s.created_at).collect::<Vec<_>>())
+        .bind(series.iter().map(|s| s.canceled_at).collect::<Vec<_>>())
+        .bind(series.iter().map(|s| int(s.occurrences)).collect::<Vec<_>>())
+}
+
+/// A series from a row of `series`.
+pub(crate) fn series_from_row(row: &PgRow) -> Result<Series, StoreError> {
+    let count: Option<i32> = get(row, "count")?;
+    let count = count.map(u32::try_from).transpose().map_err(|e| corrupt("count", e))?;
+    let cron: String = get(row, "cron")?;
+    let time_zone: String = get(row, "time_zone")?;
+    let recurrence = Recurrence::new(&cron, &time_zone, count, get(row, "until")?)
+        .map_err(|e| corrupt("series", e))?;
+    let occurrences: i32 = get(row, "occurrences")?;
+    Ok(Series {
+        id: parsed(row, "id", |s| SeriesId::parse(s))?,
+        recurrence,
+        created_at: get(row, "created_at")?,
+        canceled_at: get(row, "canceled_at")?,
+        occurrences: u32::try_from(occurrences).map_err(|e| corrupt("occurrences", e))?,
+    })
+}
+
 /// A held key from a row of `idempotency_keys`.
 pub(crate) fn held_key_from_row(row: &PgRow) -> Result<HeldKey, StoreError> {
     Ok(HeldKey {
@@ -298,6 +346,7 @@ pub(crate) fn held_key_from_row(row: &PgRow) -> Result<HeldKey, StoreError> {
     })
 }
 
+/// An event from a row holding every column of `events` (metadata as text).
 pub(crate) fn event_from_row(row: &PgRow) -> Result<CallEvent, StoreError> {
     Ok(CallEvent::new(
         parsed(row, "id", |s| EventId::parse(s))?,

@@ -11,7 +11,7 @@ macro_rules! call_columns {
          agent_id, metadata, status, scheduled_at, external_id, attempts, last_error, \
          created_at, updated_at, initiated_at, routed_at, answered_at, held_at, ended_at, \
          wait_seconds, hold_seconds, duration_seconds, end_reason, flags, deadline_at, \
-         lease_worker, lease_expires_at, version"
+         lease_worker, lease_expires_at, series_id, occurrence, version"
     };
 }
 
@@ -81,6 +81,10 @@ macro_rules! call_select_of {
             $t,
             "lease_expires_at AS lease_expires_at, ",
             $t,
+            "series_id AS series_id, ",
+            $t,
+            "occurrence AS occurrence, ",
+            $t,
             "version AS version"
         )
     };
@@ -93,7 +97,7 @@ macro_rules! call_select {
     };
 }
 
-/// The 31 column arrays of a batch of calls, from parameter `$1`, as rows `u`.
+/// The 33 column arrays of a batch of calls, from parameter `$1`, as rows `u`.
 macro_rules! call_rows {
     () => {
         "SELECT u.id, u.direction, u.to_number, u.from_number, u.customer_name, u.workflow, \
@@ -101,7 +105,8 @@ macro_rules! call_rows {
                 u.external_id, u.attempts, u.last_error, u.created_at, u.updated_at, \
                 u.initiated_at, u.routed_at, u.answered_at, u.held_at, u.ended_at, \
                 u.wait_seconds, u.hold_seconds, u.duration_seconds, u.end_reason, u.flags, \
-                u.deadline_at, u.lease_worker, u.lease_expires_at, u.version \
+                u.deadline_at, u.lease_worker, u.lease_expires_at, u.series_id, u.occurrence, \
+                u.version \
          FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
                      $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
                      $12::timestamptz[], $13::text[], $14::int4[], $15::text[], \
@@ -109,21 +114,22 @@ macro_rules! call_rows {
                      $19::timestamptz[], $20::timestamptz[], $21::timestamptz[], \
                      $22::timestamptz[], $23::float8[], $24::float8[], $25::float8[], \
                      $26::text[], $27::int2[], $28::timestamptz[], $29::text[], \
-                     $30::timestamptz[], $31::int8[]) \
+                     $30::timestamptz[], $31::text[], $32::int4[], $33::int8[]) \
            AS u(id, direction, to_number, from_number, customer_name, workflow, media, \
                 queue_id, agent_id, metadata, status, scheduled_at, external_id, attempts, \
                 last_error, created_at, updated_at, initiated_at, routed_at, answered_at, \
                 held_at, ended_at, wait_seconds, hold_seconds, duration_seconds, end_reason, \
-                flags, deadline_at, lease_worker, lease_expires_at, version)"
+                flags, deadline_at, lease_worker, lease_expires_at, series_id, occurrence, \
+                version)"
     };
 }
 
-/// The 7 column arrays of a batch of events, from parameter `$32`, as rows `e`.
+/// The 7 column arrays of a batch of events, from parameter `$34`, as rows `e`.
 macro_rules! event_rows {
     () => {
         "SELECT e.id, e.call_id, e.type, e.timestamp, e.recorded_at, e.source, e.metadata::json \
-         FROM UNNEST($32::text[], $33::text[], $34::text[], $35::timestamptz[], \
-                     $36::timestamptz[], $37::text[], $38::text[]) \
+         FROM UNNEST($34::text[], $35::text[], $36::text[], $37::timestamptz[], \
+                     $38::timestamptz[], $39::text[], $40::text[]) \
            AS e(id, call_id, type, timestamp, recorded_at, source, metadata)"
     };
 }
@@ -131,7 +137,7 @@ macro_rules! event_rows {
 /// The columns of a call as it is read, for statements built at run time.
 pub(crate) const CALL_SELECT: &str = call_select!();
 
-/// New calls ($1–$31) with their events ($32–$38), in one statement: all or nothing.
+/// New calls ($1–$33) with their events ($34–$40), in one statement: all or nothing.
 pub(crate) const INSERT: &str = concat!(
     "WITH new_calls AS (INSERT INTO calls (",
     call_columns!(),
@@ -142,8 +148,8 @@ pub(crate) const INSERT: &str = concat!(
     " RETURNING 1) SELECT (SELECT count(*) FROM new_calls) AS calls"
 );
 
-/// Replaces calls ($1–$31) whose stored version is one less, and appends
-/// the events ($32–$38) only if every call was replaced; answers the ids
+/// Replaces calls ($1–$33) whose stored version is one less, and appends
+/// the events ($34–$40) only if every call was replaced; answers the ids
 /// replaced. One statement, so it is all or nothing.
 pub(crate) const SAVE: &str = concat!(
     "WITH saved AS (UPDATE calls SET (",
@@ -153,7 +159,7 @@ pub(crate) const SAVE: &str = concat!(
          u.attempts, u.last_error, u.created_at, u.updated_at, u.initiated_at, u.routed_at, \
          u.answered_at, u.held_at, u.ended_at, u.wait_seconds, u.hold_seconds, \
          u.duration_seconds, u.end_reason, u.flags, u.deadline_at, u.lease_worker, \
-         u.lease_expires_at, u.version) \
+         u.lease_expires_at, u.series_id, u.occurrence, u.version) \
      FROM (",
     call_rows!(),
     ") AS u WHERE calls.id = u.id AND calls.version = u.version - 1 RETURNING calls.id), \
@@ -302,6 +308,42 @@ pub(crate) const PAUSE: &str = "INSERT INTO dispatch_pauses (scope, paused_at, u
 pub(crate) const RESUME: &str = "DELETE FROM dispatch_pauses WHERE scope = $1";
 pub(crate) const PAUSES: &str =
     "SELECT scope, paused_at, until FROM dispatch_pauses ORDER BY scope";
+
+macro_rules! series_select {
+    () => {
+        "SELECT id, cron, time_zone, count, until, created_at, canceled_at, occurrences \
+         FROM series"
+    };
+}
+
+/// Records a series ($1–$8: one array per column).
+pub(crate) const INSERT_SERIES: &str = "INSERT INTO series \
+     (id, cron, time_zone, count, until, created_at, canceled_at, occurrences) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int4[], \
+                          $5::timestamptz[], $6::timestamptz[], $7::timestamptz[], $8::int4[])";
+
+pub(crate) const GET_SERIES: &str = concat!(series_select!(), " WHERE id = $1");
+
+/// The series with ids before `$1` (`NULL` for the newest), newest first, at most `$2`.
+pub(crate) const SERIES_PAGE: &str = concat!(
+    series_select!(),
+    " WHERE $1::text IS NULL OR id < $1 ORDER BY id DESC LIMIT $2"
+);
+
+/// Raises series `$1`'s count from `$2` if it is not canceled; answers
+/// the series as it was read, so the caller decides the next occurrence
+/// with the row locked. Two claims advancing one series are ordered by the
+/// row lock; a cancel committed first makes this answer nothing.
+pub(crate) const LOCK_SERIES_AT: &str = concat!(
+    series_select!(),
+    " WHERE id = $1 AND occurrences = $2 AND canceled_at IS NULL FOR UPDATE"
+);
+
+pub(crate) const RAISE_SERIES: &str = "UPDATE series SET occurrences = occurrences + 1 WHERE id = $1";
+
+/// Marks series `$1` canceled at `$2` unless it was; answers it.
+pub(crate) const CANCEL_SERIES: &str = "UPDATE series SET canceled_at = coalesce(canceled_at, $2) \
+     WHERE id = $1 RETURNING id, cron, time_zone, count, until, created_at, canceled_at, occurrences";
 
 pub(crate) const COUNT_BY_STATUS: &str = "SELECT status, count(*) AS n FROM calls GROUP BY status";
 

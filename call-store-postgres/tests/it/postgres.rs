@@ -47,7 +47,7 @@ async fn a_claim_skips_rows_another_transaction_holds_without_waiting() {
         .await
         .expect("the claim waited on rows another transaction holds")
         .unwrap();
-    let claimed: Vec<String> = claimed.iter().map(|(c, _)| c.id().to_string()).collect();
+    let claimed: Vec<String> = claimed.iter().map(|c| c.call.id().to_string()).collect();
     assert_eq!(claimed.len(), 6, "the unlocked calls are claimed");
     assert!(claimed.iter().all(|id| !locked.contains(id)), "no locked call is claimed");
     held.rollback().await.unwrap();
