@@ -3,18 +3,19 @@
 use std::sync::Arc;
 
 use call_core::{
-    CallId, Config, Engine, EventSource, NewCall, PhoneNumber, QueueId, StatusFilter,
+    CallId, Config, Engine, EventSource, NewCall, PhoneNumber, QueueId, SeriesId, StatusFilter,
     ports::{Cursor, HistoryQuery, ListQuery},
 };
 use call_wire::{
-    CallJson, DispatchJson, EventJson, EventRequest, HistoryJson, QueueJson, ScheduleRequest,
-    StatsJson,
+    CallJson, DispatchJson, EventJson, EventRequest, HistoryJson, QueueJson, RecurrenceJson,
+    ScheduleRequest, SeriesJson, SeriesPage, StatsJson,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::{
-    Cli, Command, Due, EventArgs, HistoryArgs, ListArgs, QueueCommand, ScheduleArgs,
+    Cli, Command, Due, EventArgs, HistoryArgs, ListArgs, QueueCommand, Repeat, ScheduleArgs,
+    SeriesCommand,
     error::CliError,
     render::{self, Output},
     when::{self, Bound, Zone},
@@ -92,6 +93,27 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
         Checked::Pause(queue, until) => Ok(out.dispatch(&engine.pause(queue, until).await?)),
         Checked::Resume(queue) => Ok(out.dispatch(&engine.resume(queue.as_ref()).await?)),
         Checked::Dispatch => Ok(out.dispatch(&engine.pauses().await?)),
+        Checked::SeriesList(before, limit) => {
+            let series = engine.list_series(before.as_ref(), limit).await?;
+            let next_cursor = (series.len() == limit).then(|| series[limit - 1].id.to_string());
+            let page = SeriesPage { series: series.iter().map(SeriesJson::from).collect(), next_cursor };
+            Ok(if out.json { render::json(&page) } else { render::series_list(&page, out.zone) })
+        }
+        Checked::SeriesShow(id) => {
+            let series = SeriesJson::from(&engine.series(&id).await?);
+            let query = ListQuery { series: Some(id), limit: 1000, ..ListQuery::default() };
+            let calls: Vec<CallJson> =
+                engine.list(&query).await?.items.iter().map(CallJson::from).collect();
+            Ok(if out.json {
+                render::json(&serde_json::json!({ "series": series, "calls": calls }))
+            } else {
+                render::series(&series, &calls, out.zone)
+            })
+        }
+        Checked::SeriesCancel(id) => {
+            let series = SeriesJson::from(&engine.cancel_series(&id).await?);
+            Ok(if out.json { render::json(&series) } else { render::series(&series, &[], out.zone) })
+        }
         Checked::Run(run) => crate::run::run(engine, run).await.map(|()| String::new()),
         Checked::Import(import) => crate::import::import(&engine, import, &out).await,
     }
@@ -121,6 +143,9 @@ enum Checked {
     Pause(Option<QueueId>, Option<DateTime<Utc>>),
     Resume(Option<QueueId>),
     Dispatch,
+    SeriesList(Option<SeriesId>, usize),
+    SeriesShow(SeriesId),
+    SeriesCancel(SeriesId),
     Run(crate::run::RunConfig),
     Import(crate::import::ImportConfig),
 }
@@ -159,11 +184,27 @@ impl Checked {
             }
             Command::Resume { queue } => Checked::Resume(queue_arg(queue)?),
             Command::Dispatch => Checked::Dispatch,
+            Command::Series { command } => match command {
+                SeriesCommand::List { limit, cursor } => {
+                    let cursor = cursor.map(|c| series_arg(&c, "--cursor")).transpose()?;
+                    Checked::SeriesList(cursor, limit as usize)
+                }
+                SeriesCommand::Show { series_id } => {
+                    Checked::SeriesShow(series_arg(&series_id, "SERIES_ID")?)
+                }
+                SeriesCommand::Cancel { series_id } => {
+                    Checked::SeriesCancel(series_arg(&series_id, "SERIES_ID")?)
+                }
+            },
             Command::Run(args) => Checked::Run(crate::run::RunConfig::new(args)?),
             Command::Import(args) => Checked::Import(crate::import::ImportConfig::new(args, zone)),
             Command::Completions { .. } => unreachable!("answered before the database is opened"),
         })
     }
+}
+
+fn series_arg(id: &str, name: &str) -> Result<SeriesId, CliError> {
+    SeriesId::parse(id).map_err(|e| CliError::usage(format!("invalid {name}: {}", e.message())))
 }
 
 fn queue_arg(queue: Option<String>) -> Result<Option<QueueId>, CliError> {
@@ -211,10 +252,44 @@ fn new_call(args: ScheduleArgs, zone: Zone) -> Result<NewCall, CliError> {
         idempotency_key: args.idempotency_key,
         ..ScheduleRequest::default()
     };
-    let call = request.into_new_call()?;
+    let mut call = request.into_new_call()?;
+    if let Some(recurrence) = recurrence(args.repeat, zone)? {
+        call = call.recurrence(recurrence);
+    }
     Ok(match due(&args.due, zone)? {
         Some(at) => call.at(at),
         None => call,
+    })
+}
+
+/// `--cron` and its companions, checked as `POST /api/calls` checks a
+/// `recurrence`, errors naming the options.
+fn recurrence(repeat: Repeat, zone: Zone) -> Result<Option<call_core::Recurrence>, CliError> {
+    let Some(cron) = repeat.cron else { return Ok(None) };
+    let time_zone = match (repeat.cron_tz, zone) {
+        (Some(name), _) => name,
+        (None, Zone::Named(tz)) => tz.name().to_owned(),
+        (None, Zone::Local) => {
+            return Err(CliError::usage(
+                "--cron needs the zone it is read in: --cron-tz Europe/Paris (or --tz)",
+            ));
+        }
+    };
+    let until = repeat.cron_until.map(|t| when::parse_time("--cron-until", &t, zone)).transpose()?;
+    let json = RecurrenceJson {
+        cron,
+        time_zone,
+        count: repeat.count,
+        until: until.map(|t| t.to_rfc3339()),
+    };
+    json.to_recurrence().map(Some).map_err(|e| {
+        let flag = match e.field() {
+            "recurrence.time_zone" => "--cron-tz",
+            "recurrence.count" => "--count",
+            "recurrence.until" => "--cron-until",
+            _ => "--cron",
+        };
+        CliError::usage(format!("invalid {flag}: {}", e.message()))
     })
 }
 
@@ -223,6 +298,7 @@ fn list_query(args: ListArgs) -> Result<ListQuery, CliError> {
         statuses: args.status.iter().map(|s| StatusFilter::parse(s)).collect::<Result<_, _>>()?,
         queue: args.queue.map(QueueId::parse).transpose()?,
         phone: args.phone.as_deref().map(PhoneNumber::parse).transpose()?,
+        series: args.series.map(|s| series_arg(&s, "--series")).transpose()?,
         limit: args.limit as usize,
         cursor: args.cursor.as_deref().map(Cursor::parse).transpose()?,
     })

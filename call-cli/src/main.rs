@@ -107,6 +107,11 @@ enum Command {
     },
     /// Show whether calls are being placed, and the pauses in force.
     Dispatch,
+    /// Recurring series, made with `calls schedule --cron`.
+    Series {
+        #[command(subcommand)]
+        command: SeriesCommand,
+    },
     /// Run the worker: place due calls through the provider and follow them to their end.
     Run(RunArgs),
     /// Schedule many calls from a CSV file: phone_number,scheduled_at[,customer_name,workflow,queue_id,idempotency_key].
@@ -160,6 +165,29 @@ struct ScheduleArgs {
     /// another (for 24 hours). Takes --at, not --in, whose time moves.
     #[arg(long, value_name = "KEY", conflicts_with = "in")]
     idempotency_key: Option<String>,
+    #[command(flatten)]
+    repeat: Repeat,
+}
+
+/// Makes a scheduled call the first of a recurring series.
+#[derive(Debug, Args)]
+struct Repeat {
+    /// Repeat the call on this cron EXPR (minute hour day month weekday,
+    /// as "0 9 * * MON-FRI", or @daily), read in --cron-tz. The first
+    /// call falls at the first firing at or after --at (or now); each next
+    /// one is made when the one before it is placed.
+    #[arg(long, value_name = "EXPR")]
+    cron: Option<String>,
+    /// The IANA zone --cron is read in (09:00 stays 09:00 there across
+    /// clock changes); --tz when absent.
+    #[arg(long, value_name = "ZONE", requires = "cron")]
+    cron_tz: Option<String>,
+    /// Make at most N calls in all.
+    #[arg(long, value_name = "N", requires = "cron")]
+    count: Option<u32>,
+    /// Make no call after this TIME.
+    #[arg(long, value_name = "TIME", requires = "cron")]
+    cron_until: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -186,6 +214,9 @@ struct ListArgs {
     /// Only calls this number took part in.
     #[arg(long, value_name = "PHONE")]
     phone: Option<String>,
+    /// Only the calls of this recurring series.
+    #[arg(long, value_name = "SERIES_ID")]
+    series: Option<String>,
     /// At most this many calls.
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
     limit: u32,
@@ -240,6 +271,30 @@ enum QueueCommand {
     Remove {
         /// The queue's id.
         queue_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SeriesCommand {
+    /// List recurring series, newest first.
+    List {
+        /// At most this many.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=500))]
+        limit: u32,
+        /// Start after this series id (the `more:` line of the previous page).
+        #[arg(long, value_name = "SERIES_ID")]
+        cursor: Option<String>,
+    },
+    /// Show a series and its calls.
+    Show {
+        /// The series' id.
+        series_id: String,
+    },
+    /// Cancel a series: no call is made after this, and the one waiting
+    /// to be placed is canceled.
+    Cancel {
+        /// The series' id.
+        series_id: String,
     },
 }
 

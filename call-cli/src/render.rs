@@ -2,7 +2,9 @@
 //! `call-wire` shapes, pretty-printed.
 
 use call_core::PhoneNumber;
-use call_wire::{CallJson, DispatchJson, EventJson, HistoryJson, QueueJson, StatsJson};
+use call_wire::{
+    CallJson, DispatchJson, EventJson, HistoryJson, QueueJson, SeriesJson, SeriesPage, StatsJson,
+};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -115,6 +117,10 @@ pub(crate) fn call(call: &CallJson, zone: Zone) -> String {
             "metadata",
             (!call.metadata.is_empty()).then(|| Value::Object(call.metadata.clone()).to_string()),
         ),
+        ("series", call.series_id.as_ref().map(|s| match call.occurrence {
+            Some(n) => format!("{s} (call {n})"),
+            None => s.clone(),
+        })),
         ("created", Some(zone.show(call.created_at))),
         ("updated", Some(zone.show(call.updated_at))),
         ("version", Some(call.version.to_string())),
@@ -208,6 +214,61 @@ pub(crate) fn dispatch(state: &DispatchJson, zone: Zone) -> String {
         text.push_str(&table.render());
     }
     text
+}
+
+/// How often a series repeats and how it ends: `0 9 * * MON-FRI in
+/// Europe/Paris, 10 calls`.
+fn repeats(series: &SeriesJson) -> String {
+    let r = &series.recurrence;
+    let mut text = format!("{} in {}", r.cron, r.time_zone);
+    if let Some(count) = r.count {
+        text.push_str(&format!(", {count} calls"));
+    }
+    if let Some(until) = &r.until {
+        text.push_str(&format!(", until {until}"));
+    }
+    text
+}
+
+/// Recurring series as a table, and where the next page starts.
+pub(crate) fn series_list(page: &SeriesPage, zone: Zone) -> String {
+    if page.series.is_empty() {
+        return "no series\n".to_owned();
+    }
+    let mut table = Table::new(&["SERIES", "REPEATS", "MADE", "CREATED", "CANCELED"]);
+    for series in &page.series {
+        table.row(vec![
+            series.id.clone(),
+            repeats(series),
+            series.occurrences.to_string(),
+            zone.show(series.created_at),
+            series.canceled_at.map_or_else(|| NONE.to_owned(), |t| zone.show(t)),
+        ]);
+    }
+    let mut out = table.render();
+    if let Some(cursor) = &page.next_cursor {
+        out.push_str(&format!("more: --cursor {cursor}\n"));
+    }
+    out
+}
+
+/// One series, a field a line, then its calls.
+pub(crate) fn series(series: &SeriesJson, calls: &[CallJson], zone: Zone) -> String {
+    let mut out = format!(
+        "id        {}\nrepeats   {}\nmade      {} calls\ncreated   {}\n",
+        series.id,
+        repeats(series),
+        series.occurrences,
+        zone.show(series.created_at)
+    );
+    if let Some(canceled) = series.canceled_at {
+        out.push_str(&format!("canceled  {}\n", zone.show(canceled)));
+    }
+    if !calls.is_empty() {
+        out.push('\n');
+        out.push_str(&self::calls(calls, None, zone));
+    }
+    out
 }
 
 /// Queue and agent metrics.

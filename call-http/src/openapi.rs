@@ -5,7 +5,7 @@ use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, SecurityScheme},
 };
 
-use crate::routes::{calls, dispatch, events, ops, phones, queues, ws};
+use crate::routes::{calls, dispatch, events, ops, phones, queues, series, ws};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,6 +18,7 @@ use crate::routes::{calls, dispatch, events, ops, phones, queues, ws};
         events::ingest, events::provider_webhook,
         phones::history,
         queues::list, queues::add, queues::get, queues::remove,
+        series::list, series::get, series::cancel,
         dispatch::state, dispatch::pause, dispatch::resume,
         ops::stats, ops::healthz, ops::metrics, ops::openapi_json,
         ws::subscribe,
@@ -25,6 +26,7 @@ use crate::routes::{calls, dispatch, events, ops, phones, queues, ws};
     components(schemas(
         call_wire::CallJson, call_wire::EventJson, call_wire::HistoryJson, call_wire::QueueJson,
         call_wire::StatsJson, call_wire::QueueStatsJson,
+        call_wire::RecurrenceJson, call_wire::SeriesJson, call_wire::SeriesPage,
         call_wire::DispatchJson, call_wire::PauseJson, call_wire::PauseRequest, call_wire::AgentStatsJson, call_wire::EventRequest,
         calls::CallPage, calls::EventList, events::Ingested, events::BatchIngested, events::BatchItem,
         events::IngestBody, events::IngestAnswer,
@@ -37,6 +39,7 @@ use crate::routes::{calls, dispatch, events, ops, phones, queues, ws};
         (name = "events", description = "Lifecycle events and provider callbacks"),
         (name = "history", description = "A number's call history"),
         (name = "queues", description = "The queue registry"),
+        (name = "series", description = "Recurring series of calls"),
         (name = "dispatch", description = "Pausing and resuming the placing of calls"),
         (name = "stats", description = "Queue and agent metrics"),
         (name = "live", description = "Live updates"),

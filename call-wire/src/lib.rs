@@ -33,11 +33,13 @@
 mod dispatch;
 mod event;
 mod schedule;
+mod series;
 mod shapes;
 
 pub use dispatch::{DispatchJson, PauseJson, PauseRequest};
 pub use event::EventRequest;
 pub use schedule::{ScheduleRequest, parse_time};
+pub use series::{RecurrenceJson, SeriesJson, SeriesPage};
 pub use shapes::{
     AgentStatsJson, CallJson, EventJson, HistoryJson, QueueJson, QueueStatsJson, StatsJson,
 };

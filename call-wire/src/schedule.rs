@@ -44,6 +44,11 @@ pub struct ScheduleRequest {
     /// `Idempotency-Key` header says the same).
     #[serde(default)]
     pub idempotency_key: Option<String>,
+    /// Makes it the first of a recurring series: it falls at the first
+    /// firing at or after `scheduled_at`, and each next occurrence is made,
+    /// with the same details, when the one before it is placed.
+    #[serde(default)]
+    pub recurrence: Option<crate::RecurrenceJson>,
 }
 
 impl ScheduleRequest {
@@ -78,6 +83,9 @@ impl ScheduleRequest {
         }
         if let Some(key) = self.idempotency_key {
             call = call.idempotency_key(IdempotencyKey::parse(key)?);
+        }
+        if let Some(recurrence) = &self.recurrence {
+            call = call.recurrence(recurrence.to_recurrence()?);
         }
         Ok(call)
     }
@@ -116,6 +124,16 @@ mod tests {
         assert_eq!(request(|r| r.queue_id = Some("a b".into())), Err("queue_id"));
         assert_eq!(request(|r| r.media = Some("fax".into())), Err("media"));
         assert_eq!(request(|r| r.idempotency_key = Some("a key".into())), Err("idempotency_key"));
+        assert_eq!(
+            request(|r| {
+                r.recurrence = Some(crate::RecurrenceJson {
+                    cron: "0 9 * * *".into(),
+                    time_zone: "Paris".into(),
+                    ..Default::default()
+                });
+            }),
+            Err("recurrence.time_zone")
+        );
     }
 
     #[test]

@@ -68,6 +68,10 @@ pub struct CallJson {
     /// Review and alert marks: `short_call`, `sla_breached`, `long_wait`,
     /// `hold_exceeded`, `rerouted`, `outcome_unknown`.
     pub flags: Vec<String>,
+    /// The recurring series it is an occurrence of.
+    pub series_id: Option<String>,
+    /// Its number in that series, from 1.
+    pub occurrence: Option<u32>,
     /// Bumped on every change.
     pub version: u64,
 }
@@ -101,6 +105,8 @@ impl From<&Call> for CallJson {
             duration_seconds: call.duration_seconds(),
             end_reason: call.end_reason().map(|r| r.to_string()),
             flags: call.flags().iter().map(|f| f.to_string()).collect(),
+            series_id: call.occurrence().map(|o| o.series_id.to_string()),
+            occurrence: call.occurrence().map(|o| o.number),
             version: call.version(),
         }
     }

@@ -6,7 +6,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode},
 };
 use call_core::{
-    CallId, PhoneNumber, QueueId, StatusFilter, ValidationError,
+    CallId, PhoneNumber, QueueId, SeriesId, StatusFilter, ValidationError,
     ports::{Cursor, ListQuery},
 };
 use call_wire::{CallJson, EventJson, ScheduleRequest};
@@ -110,6 +110,7 @@ fn header_key(value: &HeaderValue) -> Result<String, ApiError> {
         ("status" = Option<String>, Query, description = "Statuses or groups (pending, waiting, live, ended), comma-separated or repeated"),
         ("queue" = Option<String>, Query, description = "Only this queue"),
         ("phone" = Option<String>, Query, description = "Only calls this number took part in"),
+        ("series_id" = Option<String>, Query, description = "Only the occurrences of this recurring series"),
         ("limit" = Option<usize>, Query, description = "1–500, default 50"),
         ("cursor" = Option<String>, Query, description = "The previous page's next_cursor")),
     responses((status = 200, body = CallPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -130,6 +131,7 @@ pub(crate) async fn list(
             .map(|q| QueueId::parse(q).map_err(|e| e.for_field("queue")))
             .transpose()?,
         phone: params.one("phone").map(|p| PhoneNumber::parse_field("phone", p)).transpose()?,
+        series: params.one("series_id").map(SeriesId::parse).transpose()?,
         limit: params.number("limit", 1..=500, 50)?,
         cursor: params.one("cursor").map(Cursor::parse).transpose()?,
     };

@@ -7,6 +7,7 @@ pub(crate) mod ops;
 pub(crate) mod pages;
 pub(crate) mod phones;
 pub(crate) mod queues;
+pub(crate) mod series;
 pub(crate) mod ws;
 
 use axum::{
@@ -27,6 +28,9 @@ pub(crate) fn api() -> Router<AppState> {
         .route("/phones/{phone}/history", get(phones::history))
         .route("/queues", get(queues::list).post(queues::add))
         .route("/queues/{id}", get(queues::get).delete(queues::remove))
+        .route("/series", get(series::list))
+        .route("/series/{id}", get(series::get))
+        .route("/series/{id}/cancel", post(series::cancel))
         .route("/dispatch", get(dispatch::state))
         .route("/dispatch/pause", post(dispatch::pause))
         .route("/dispatch/resume", post(dispatch::resume))

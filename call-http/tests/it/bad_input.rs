@@ -360,6 +360,7 @@ async fn slow_requests_time_out_with_a_json_error() {
             &self,
             _: &[Call],
             _: &[CallEvent],
+            _: &[call_core::Series],
             _: &[call_core::HeldKey],
             _: chrono::DateTime<chrono::Utc>,
         ) -> Result<Vec<call_core::HeldKey>, StoreError> {
@@ -377,7 +378,37 @@ async fn slow_requests_time_out_with_a_json_error() {
         async fn list(&self, _: &ListQuery) -> Result<Page<Call>, StoreError> {
             stall().await
         }
-        async fn claim_due(&self, _: &Claim) -> Result<Vec<(Call, CallEvent)>, StoreError> {
+        async fn claim_due(
+            &self,
+            _: &Claim,
+        ) -> Result<Vec<call_core::ports::Claimed>, StoreError> {
+            stall().await
+        }
+        async fn advance_series(
+            &self,
+            _: &Call,
+            _: chrono::DateTime<chrono::Utc>,
+        ) -> Result<Option<(Call, CallEvent)>, StoreError> {
+            stall().await
+        }
+        async fn series(
+            &self,
+            _: &call_core::SeriesId,
+        ) -> Result<Option<call_core::Series>, StoreError> {
+            stall().await
+        }
+        async fn list_series(
+            &self,
+            _: Option<&call_core::SeriesId>,
+            _: usize,
+        ) -> Result<Vec<call_core::Series>, StoreError> {
+            stall().await
+        }
+        async fn cancel_series(
+            &self,
+            _: &call_core::SeriesId,
+            _: chrono::DateTime<chrono::Utc>,
+        ) -> Result<Option<call_core::Series>, StoreError> {
             stall().await
         }
         async fn next_due(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
