@@ -4,4 +4,5 @@ mod call_centre;
 mod conformance;
 mod engine;
 mod helpers;
+mod series;
 mod worker;
