@@ -96,7 +96,8 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
         Checked::SeriesList(before, limit) => {
             let series = engine.list_series(before.as_ref(), limit).await?;
             let next_cursor = (series.len() == limit).then(|| series[limit - 1].id.to_string());
-            let page = SeriesPage { series: series.iter().map(SeriesJson::from).collect(), next_cursor };
+            let page =
+                SeriesPage { series: series.iter().map(SeriesJson::from).collect(), next_cursor };
             Ok(if out.json { render::json(&page) } else { render::series_list(&page, out.zone) })
         }
         Checked::SeriesShow(id) => {
@@ -112,7 +113,11 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
         }
         Checked::SeriesCancel(id) => {
             let series = SeriesJson::from(&engine.cancel_series(&id).await?);
-            Ok(if out.json { render::json(&series) } else { render::series(&series, &[], out.zone) })
+            Ok(if out.json {
+                render::json(&series)
+            } else {
+                render::series(&series, &[], out.zone)
+            })
         }
         Checked::Run(run) => crate::run::run(engine, run).await.map(|()| String::new()),
         Checked::Import(import) => crate::import::import(&engine, import, &out).await,
@@ -275,7 +280,8 @@ fn recurrence(repeat: Repeat, zone: Zone) -> Result<Option<call_core::Recurrence
             ));
         }
     };
-    let until = repeat.cron_until.map(|t| when::parse_time("--cron-until", &t, zone)).transpose()?;
+    let until =
+        repeat.cron_until.map(|t| when::parse_time("--cron-until", &t, zone)).transpose()?;
     let json = RecurrenceJson {
         cron,
         time_zone,

@@ -73,9 +73,7 @@ impl From<Error> for CliError {
             Error::NotFound(_)
             | Error::SeriesNotFound(_)
             | Error::InvalidTransition(_)
-            | Error::Contended(_) => {
-                CliError::failure(error.to_string())
-            }
+            | Error::Contended(_) => CliError::failure(error.to_string()),
             Error::Store(
                 e @ (StoreError::DuplicateCall(_)
                 | StoreError::DuplicateQueue(_)

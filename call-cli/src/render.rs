@@ -117,10 +117,13 @@ pub(crate) fn call(call: &CallJson, zone: Zone) -> String {
             "metadata",
             (!call.metadata.is_empty()).then(|| Value::Object(call.metadata.clone()).to_string()),
         ),
-        ("series", call.series_id.as_ref().map(|s| match call.occurrence {
-            Some(n) => format!("{s} (call {n})"),
-            None => s.clone(),
-        })),
+        (
+            "series",
+            call.series_id.as_ref().map(|s| match call.occurrence {
+                Some(n) => format!("{s} (call {n})"),
+                None => s.clone(),
+            }),
+        ),
         ("created", Some(zone.show(call.created_at))),
         ("updated", Some(zone.show(call.updated_at))),
         ("version", Some(call.version.to_string())),

@@ -177,7 +177,10 @@ mod tests {
         }
         let repeating = request().at(at).recurrence(daily(None));
         assert_eq!(repeating.fingerprint(), request().at(at).recurrence(daily(None)).fingerprint());
-        assert_ne!(repeating.fingerprint(), request().at(at).recurrence(daily(Some(3))).fingerprint());
+        assert_ne!(
+            repeating.fingerprint(),
+            request().at(at).recurrence(daily(Some(3))).fingerprint()
+        );
     }
 
     fn daily(count: Option<u32>) -> crate::Recurrence {

@@ -39,7 +39,13 @@ pub struct Series {
 impl Series {
     /// A new series whose first occurrence is being made now.
     pub fn new(recurrence: Recurrence, created_at: DateTime<Utc>) -> Series {
-        Series { id: SeriesId::generate(), recurrence, created_at, canceled_at: None, occurrences: 1 }
+        Series {
+            id: SeriesId::generate(),
+            recurrence,
+            created_at,
+            canceled_at: None,
+            occurrences: 1,
+        }
     }
 
     /// The occurrence that follows `previous` when it is claimed, or
@@ -149,11 +155,10 @@ mod tests {
             next.occurrence(),
             Some(&Occurrence { series_id: series.id.clone(), number: 2 })
         );
-        assert_eq!((next.to(), next.customer_name(), next.queue_id()), (
-            friday.to(),
-            friday.customer_name(),
-            friday.queue_id()
-        ));
+        assert_eq!(
+            (next.to(), next.customer_name(), next.queue_id()),
+            (friday.to(), friday.customer_name(), friday.queue_id())
+        );
         assert_eq!(event.call_id(), next.id());
         assert_eq!(event.event_type(), EventType::CallScheduled);
         assert_eq!(event.metadata()["occurrence"], json!(2));

@@ -60,8 +60,8 @@ use call_core::{
     AgentId, Call, CallEvent, CallId, CallStatus, EventId, HeldKey, Pause, PhoneNumber, QueueId,
     Series, SeriesId, StatusGroup,
     ports::{
-        AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery, Page, Queue,
-        QueueTotals, StatsInputs, StoreError,
+        AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery,
+        Page, Queue, QueueTotals, StatsInputs, StoreError,
     },
 };
 use chrono::{DateTime, Utc};

@@ -325,10 +325,8 @@ pub(crate) const INSERT_SERIES: &str = "INSERT INTO series \
 pub(crate) const GET_SERIES: &str = concat!(series_select!(), " WHERE id = $1");
 
 /// The series with ids before `$1` (`NULL` for the newest), newest first, at most `$2`.
-pub(crate) const SERIES_PAGE: &str = concat!(
-    series_select!(),
-    " WHERE $1::text IS NULL OR id < $1 ORDER BY id DESC LIMIT $2"
-);
+pub(crate) const SERIES_PAGE: &str =
+    concat!(series_select!(), " WHERE $1::text IS NULL OR id < $1 ORDER BY id DESC LIMIT $2");
 
 /// Raises series `$1`'s count from `$2` if it is not canceled; answers
 /// the series as it was read, so the caller decides the next occurrence
@@ -339,7 +337,8 @@ pub(crate) const LOCK_SERIES_AT: &str = concat!(
     " WHERE id = $1 AND occurrences = $2 AND canceled_at IS NULL FOR UPDATE"
 );
 
-pub(crate) const RAISE_SERIES: &str = "UPDATE series SET occurrences = occurrences + 1 WHERE id = $1";
+pub(crate) const RAISE_SERIES: &str =
+    "UPDATE series SET occurrences = occurrences + 1 WHERE id = $1";
 
 /// Marks series `$1` canceled at `$2` unless it was; answers it.
 pub(crate) const CANCEL_SERIES: &str = "UPDATE series SET canceled_at = coalesce(canceled_at, $2) \

@@ -50,8 +50,8 @@ use call_core::{
     AgentId, Call, CallEvent, CallId, CallStatus, EventId, HeldKey, Pause, PhoneNumber, QueueId,
     Series, SeriesId, StatusGroup,
     ports::{
-        AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery, Page, Queue,
-        QueueTotals, StatsInputs, StoreError,
+        AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery,
+        Page, Queue, QueueTotals, StatsInputs, StoreError,
     },
 };
 use chrono::{DateTime, TimeZone, Utc};
@@ -285,7 +285,10 @@ impl SqliteStore {
                 .to_owned(),
             ),
             ("series by id".to_owned(), format!("{GET_SERIES} WHERE id = ?")),
-            ("series page".to_owned(), format!("{GET_SERIES} WHERE id < ? ORDER BY id DESC LIMIT ?")),
+            (
+                "series page".to_owned(),
+                format!("{GET_SERIES} WHERE id < ? ORDER BY id DESC LIMIT ?"),
+            ),
             (
                 "history".to_owned(),
                 history_query(&phone, &HistoryQuery::default()).build().sql().as_str().to_owned(),

@@ -249,3 +249,81 @@ async fn a_pause_is_refused_for_an_unknown_queue_or_a_past_end() {
     }
     assert!(calls.ok(&["dispatch"]).await.starts_with("dispatch: running"), "nothing recorded");
 }
+
+#[tokio::test]
+async fn a_recurring_series_is_scheduled_listed_shown_and_canceled() {
+    let calls = Calls::new();
+    let first = calls
+        .json(&[
+            "schedule",
+            "+33612345678",
+            "--name",
+            "Ada",
+            "--at",
+            "2030-01-01 00:00",
+            "--cron",
+            "0 9 * * MON-FRI",
+            "--cron-tz",
+            "Europe/Paris",
+            "--count",
+            "10",
+        ])
+        .await;
+    assert_eq!(first["occurrence"], 1, "{first}");
+    // Tuesday 1 January 2030, 09:00 in Paris (CET).
+    assert_eq!(first["scheduled_at"], "2030-01-01T08:00:00Z", "{first}");
+    let series = first["series_id"].as_str().unwrap().to_owned();
+
+    let listed = calls.json(&["series", "list"]).await;
+    assert_eq!(listed["series"][0]["id"], series.as_str(), "{listed}");
+    assert_eq!(listed["series"][0]["recurrence"]["count"], 10);
+    let table = calls.ok(&["series", "list"]).await;
+    assert!(table.contains("0 9 * * MON-FRI in Europe/Paris, 10 calls"), "{table}");
+    let shown = calls.ok(&["series", "show", &series]).await;
+    assert!(shown.contains(&series) && shown.contains("made      1 calls"), "{shown}");
+    assert!(shown.contains(first["id"].as_str().unwrap()), "its calls are listed: {shown}");
+    let only = calls.json(&["list", "--series", &series]).await;
+    assert_eq!(only["calls"].as_array().unwrap().len(), 1);
+    let field = calls.ok(&["show", first["id"].as_str().unwrap()]).await;
+    assert!(field.contains(&format!("{series} (call 1)")), "{field}");
+
+    let canceled = calls.json(&["series", "cancel", &series]).await;
+    assert!(canceled["canceled_at"].is_string(), "{canceled}");
+    assert_eq!(calls.json(&["show", first["id"].as_str().unwrap()]).await["status"], "canceled");
+    let unknown = calls.run(&["series", "cancel", "nope"]).await;
+    assert_eq!(unknown.code, 1, "{unknown:?}");
+    assert!(unknown.stderr.contains("series nope not found"), "{}", unknown.stderr);
+}
+
+#[tokio::test]
+async fn a_bad_recurrence_names_its_option_and_schedules_nothing() {
+    let calls = Calls::new();
+    let phone = "+14155550100";
+    for (args, says) in [
+        (&["schedule", phone, "--cron", "every day", "--cron-tz", "UTC"][..], "invalid --cron:"),
+        (
+            &["schedule", phone, "--cron", "0 9 * * *", "--cron-tz", "Paris"][..],
+            "invalid --cron-tz:",
+        ),
+        (
+            &["schedule", phone, "--cron", "0 9 * * *", "--cron-tz", "UTC", "--count", "0"][..],
+            "invalid --count:",
+        ),
+        (
+            &["schedule", phone, "--cron", "0 9 * * *", "--cron-tz", "UTC", "--cron-until", "soon"]
+                [..],
+            "--cron-until",
+        ),
+        (&["schedule", phone, "--cron", "0 9 * * *"][..], "--cron needs the zone"),
+        (&["schedule", phone, "--count", "3"][..], "--cron"),
+        (&["series", "show", "a b"][..], "invalid SERIES_ID"),
+    ] {
+        let ran = calls.run(args).await;
+        assert_eq!(ran.code, 2, "{args:?}: {ran:?}");
+        assert!(ran.stderr.contains(says), "{args:?}: {}", ran.stderr);
+    }
+    assert!(calls.list().await.is_empty(), "nothing was scheduled");
+    let with_tz =
+        calls.json(&["--tz", "Europe/Paris", "schedule", phone, "--cron", "@daily"]).await;
+    assert_eq!(with_tz["occurrence"], 1, "--tz serves as the zone: {with_tz}");
+}

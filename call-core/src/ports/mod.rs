@@ -11,6 +11,6 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use notifier::{Alert, BroadcastNotifier, Fanout, LogNotifier, Notification, Notifier};
 pub use provider::{CallProvider, PlaceCall, ProviderCall, ProviderError, ProviderStatus};
 pub use store::{
-    AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery, Page, Queue,
-    QueueTotals, StatsInputs, StoreError,
+    AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery, Page,
+    Queue, QueueTotals, StatsInputs, StoreError,
 };

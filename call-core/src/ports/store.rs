@@ -126,7 +126,10 @@ impl ListQuery {
         (self.statuses.is_empty() || self.statuses.iter().any(|f| f.matches(call.status())))
             && self.queue.as_ref().is_none_or(|q| call.queue_id() == Some(q))
             && self.phone.as_ref().is_none_or(|p| call.involves(p))
-            && self.series.as_ref().is_none_or(|s| call.occurrence().is_some_and(|o| &o.series_id == s))
+            && self
+                .series
+                .as_ref()
+                .is_none_or(|s| call.occurrence().is_some_and(|o| &o.series_id == s))
     }
 }
 

@@ -24,8 +24,8 @@ use serde_json::{Map, json};
 
 use crate::{
     AgentId, Call, CallEvent, CallId, CallParts, CallStatus, Direction, EventId, EventSource,
-    EventType, HeldKey, IdempotencyKey, Lease, Occurrence, Pause, PhoneNumber, QueueId,
-    Recurrence, Series, SeriesId, StatusFilter, StatusGroup, WorkerId,
+    EventType, HeldKey, IdempotencyKey, Lease, Occurrence, Pause, PhoneNumber, QueueId, Recurrence,
+    Series, SeriesId, StatusFilter, StatusGroup, WorkerId,
     ports::{CallStore, Claim, Claimed, HistoryQuery, ListQuery, Queue, StoreError},
 };
 
@@ -577,7 +577,11 @@ async fn series_are_listed_and_canceled(store: Arc<dyn CallStore>) {
     insert_series(&store, &s1, &first1).await;
     insert_series(&store, &s2, &first2).await;
     let ids = |list: Vec<Series>| list.into_iter().map(|s| s.id.to_string()).collect::<Vec<_>>();
-    assert_eq!(ids(store.list_series(None, 10).await.unwrap()), ["s2", "s1"], "{check}: newest first");
+    assert_eq!(
+        ids(store.list_series(None, 10).await.unwrap()),
+        ["s2", "s1"],
+        "{check}: newest first"
+    );
     assert_eq!(ids(store.list_series(None, 1).await.unwrap()), ["s2"], "{check}: the limit");
     assert_eq!(ids(store.list_series(Some(&s2.id), 10).await.unwrap()), ["s1"], "{check}: a page");
 
@@ -672,7 +676,13 @@ async fn keyed_inserts_take_each_key_once(store: Arc<dyn CallStore>) {
     // A duplicate call id refuses the batch, and its key is not taken.
     let again = call("a", 4, |_| {});
     let error = store
-        .insert_keyed(std::slice::from_ref(&again), &[], &[], &[held_key("k3", &again, "fa", 500)], t(4))
+        .insert_keyed(
+            std::slice::from_ref(&again),
+            &[],
+            &[],
+            &[held_key("k3", &again, "fa", 500)],
+            t(4),
+        )
         .await
         .unwrap_err();
     assert_eq!(error, StoreError::DuplicateCall(id("a")), "{check}: duplicate call");

@@ -10,8 +10,8 @@ use crate::{
     Call, CallEvent, CallId, CallStatus, Direction, EventId, EventType, HeldKey, IdempotencyKey,
     Lease, Pause, PhoneNumber, QueueId, Series, SeriesId,
     ports::{
-        AgentTotals, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery, Page, Queue, QueueTotals,
-        StatsInputs, StoreError,
+        AgentTotals, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery, Page, Queue,
+        QueueTotals, StatsInputs, StoreError,
     },
 };
 

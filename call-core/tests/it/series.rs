@@ -180,7 +180,8 @@ async fn canceling_a_series_cancels_its_waiting_call_and_makes_no_more() {
 async fn a_series_that_cannot_fire_is_refused_and_writes_nothing() {
     let app = spawn_app();
     app.clock.set(utc("2026-10-22T10:00:00Z"));
-    let over = Recurrence::new("0 9 * * *", "UTC", None, Some(utc("2026-10-22T12:00:00Z"))).unwrap();
+    let over =
+        Recurrence::new("0 9 * * *", "UTC", None, Some(utc("2026-10-22T12:00:00Z"))).unwrap();
     let error = app.engine.schedule(NewCall::to(phone(1)).recurrence(over)).await.unwrap_err();
     assert_eq!(error.validation().map(|e| e.field()), Some("recurrence.until"), "{error}");
     assert!(app.engine.list(&ListQuery::default()).await.unwrap().items.is_empty());
@@ -191,8 +192,11 @@ async fn a_series_that_cannot_fire_is_refused_and_writes_nothing() {
 async fn a_retried_recurring_request_makes_one_series() {
     let app = spawn_app();
     let key = IdempotencyKey::parse("weekly-checkup").unwrap();
-    let request =
-        || NewCall::to(phone(1)).recurrence(weekdays_at_nine_in_paris(None)).idempotency_key(key.clone());
+    let request = || {
+        NewCall::to(phone(1))
+            .recurrence(weekdays_at_nine_in_paris(None))
+            .idempotency_key(key.clone())
+    };
     let first = app.engine.schedule_once(request()).await.unwrap();
     let again = app.engine.schedule_once(request()).await.unwrap();
     assert!(first.is_new() && !again.is_new());

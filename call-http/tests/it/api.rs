@@ -546,3 +546,85 @@ async fn a_retried_post_with_an_idempotency_key_makes_one_call() {
     let all: Value = all.json().await.unwrap();
     assert_eq!(all["calls"].as_array().unwrap().len(), 2, "two keys, two calls");
 }
+
+#[tokio::test]
+async fn scheduling_listing_and_canceling_a_recurring_series() {
+    let (app, _state) = app();
+    let refused = |answer: crate::Answer, field: &str| {
+        let error = answer.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+        assert_eq!(error["field"], field, "{error}");
+    };
+    let with = |recurrence: Value| {
+        json!({"phone_number": "+14155550100", "customer_name": "Ada", "recurrence": recurrence})
+            .to_string()
+    };
+    for (recurrence, field) in [
+        (json!({"cron": "every day", "time_zone": "UTC"}), "recurrence.cron"),
+        (json!({"cron": "0 9 * * *", "time_zone": "Paris"}), "recurrence.time_zone"),
+        (json!({"cron": "0 9 * * *", "time_zone": "UTC", "count": 0}), "recurrence.count"),
+        (json!({"cron": "0 9 * * *", "time_zone": "UTC", "until": "soon"}), "recurrence.until"),
+        (
+            json!({"cron": "0 9 * * *", "time_zone": "UTC", "until": "2001-01-01T00:00:00Z"}),
+            "recurrence.until",
+        ),
+    ] {
+        refused(post(&app, "/api/calls", &with(recurrence)).await, field);
+    }
+    let unknown = post(&app, "/api/calls", &with(json!({"cron": "0 9 * * *", "tz": "UTC"}))).await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unknown.text);
+    assert_eq!(get(&app, "/api/series").await.json(), json!({"series": [], "next_cursor": null}));
+
+    let recurrence = json!({"cron": "0 9 * * MON-FRI", "time_zone": "Europe/Paris", "count": 10});
+    let answer = post(&app, "/api/calls", &with(recurrence.clone())).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+    let first = answer.json();
+    assert_eq!(first["occurrence"], 1);
+    let series_id = first["series_id"].as_str().expect("a series id").to_owned();
+    let due =
+        chrono::DateTime::parse_from_rfc3339(first["scheduled_at"].as_str().unwrap()).unwrap();
+    let paris = due.with_timezone(&chrono_tz::Europe::Paris);
+    assert_eq!(paris.format("%H:%M").to_string(), "09:00", "the first at nine in Paris");
+
+    let shown = get(&app, &format!("/api/series/{series_id}")).await.json();
+    assert_eq!(shown["id"], series_id.as_str());
+    assert_eq!(
+        shown["recurrence"],
+        json!({
+            "cron": "0 9 * * MON-FRI", "time_zone": "Europe/Paris", "count": 10, "until": null
+        })
+    );
+    assert_eq!(
+        (shown["occurrences"].clone(), shown["canceled_at"].clone()),
+        (json!(1), Value::Null)
+    );
+    let listed = get(&app, "/api/series?limit=1").await.json();
+    assert_eq!(listed["series"][0]["id"], series_id.as_str());
+    assert_eq!(
+        listed["next_cursor"],
+        series_id.as_str(),
+        "a full page names where the next starts"
+    );
+    let next = get(&app, &format!("/api/series?cursor={series_id}")).await.json();
+    assert_eq!(next["series"], json!([]));
+    let calls = get(&app, &format!("/api/calls?series_id={series_id}")).await.json();
+    assert_eq!(calls["calls"].as_array().unwrap().len(), 1);
+    assert_eq!(calls["calls"][0]["id"], first["id"]);
+
+    let canceled = post(&app, &format!("/api/series/{series_id}/cancel"), "").await;
+    assert_eq!(canceled.status, StatusCode::OK, "{}", canceled.text);
+    assert!(canceled.json()["canceled_at"].is_string());
+    let call = get(&app, &format!("/api/calls/{}", first["id"].as_str().unwrap())).await.json();
+    assert_eq!(call["status"], "canceled", "its waiting call is canceled");
+
+    get(&app, "/api/series/nope").await.error(StatusCode::NOT_FOUND, "not_found");
+    post(&app, "/api/series/nope/cancel", "").await.error(StatusCode::NOT_FOUND, "not_found");
+    refused(get(&app, "/api/series/a%20b").await, "id");
+    refused(get(&app, "/api/calls?series_id=a%20b").await, "series_id");
+    let openapi = get(&app, "/api/openapi.json").await.json();
+    for path in ["/api/series", "/api/series/{id}", "/api/series/{id}/cancel"] {
+        assert!(openapi["paths"][path].is_object(), "{path} is documented");
+    }
+    assert!(
+        openapi["components"]["schemas"]["ScheduleRequest"]["properties"]["recurrence"].is_object()
+    );
+}

@@ -378,10 +378,7 @@ async fn slow_requests_time_out_with_a_json_error() {
         async fn list(&self, _: &ListQuery) -> Result<Page<Call>, StoreError> {
             stall().await
         }
-        async fn claim_due(
-            &self,
-            _: &Claim,
-        ) -> Result<Vec<call_core::ports::Claimed>, StoreError> {
+        async fn claim_due(&self, _: &Claim) -> Result<Vec<call_core::ports::Claimed>, StoreError> {
             stall().await
         }
         async fn advance_series(
