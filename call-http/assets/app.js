@@ -40,7 +40,8 @@ function row(call) {
   return el("tr", { "data-id": call.id, class: call.id === state.selected ? "selected" : "", onclick: () => select(call.id) },
     el("td", {}, number ? el("a", { href: `/calls/${encodeURIComponent(number)}`, onclick: (e) => e.stopPropagation() }, number) : "—",
       el("span", { class: "direction" }, call.direction === "inbound" ? " ↘" : " ↗")),
-    el("td", {}, call.customer_name || "—"),
+    el("td", {}, call.customer_name || "—",
+      call.series_id ? el("span", { class: "series", title: `call ${call.occurrence} of series ${call.series_id}` }, ` ↻${call.occurrence}`) : ""),
     el("td", { class: "status" }, statusBadge(call.status)),
     el("td", {}, formatTime(dueOrStarted(call))),
     el("td", { class: "duration" }, formatSeconds(call.duration_seconds)),
@@ -262,6 +263,41 @@ function newKey() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** The zone the browser is in, which a repeat's times are read in. */
+const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+const WEEKDAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+
+/**
+ * The form's `recurrence`: null when the call does not repeat, false when
+ * the form is wrong (the error is shown). The presets repeat at the
+ * minute and hour of `at`, read in the browser's zone.
+ */
+function recurrenceOf(form, at) {
+  const repeat = form.get("repeat");
+  if (!repeat) return null;
+  const time = `${at.getMinutes()} ${at.getHours()}`;
+  const cron = {
+    daily: `${time} * * *`,
+    weekdays: `${time} * * MON-FRI`,
+    weekly: `${time} * * ${WEEKDAYS[at.getDay()]}`,
+    cron: form.get("cron").trim(),
+  }[repeat];
+  if (!cron) {
+    fieldError("recurrence.cron", "Enter a cron expression, such as 0 9 * * MON-FRI.");
+    return false;
+  }
+  const recurrence = { cron, time_zone: BROWSER_ZONE };
+  const count = form.get("repeat_count").trim();
+  if (count) recurrence.count = Number(count);
+  return recurrence;
+}
+
+function showRepeatFields() {
+  const repeat = $("repeat").value;
+  $("cron").hidden = repeat !== "cron";
+  for (const field of document.querySelectorAll(".repeat-only")) field.hidden = !repeat;
+}
+
 async function schedule(event) {
   event.preventDefault();
   clearFieldErrors();
@@ -283,6 +319,9 @@ async function schedule(event) {
     const value = form.get(name).trim();
     if (value) body[name] = value;
   }
+  const recurrence = recurrenceOf(form, when ? new Date(when) : new Date());
+  if (recurrence === false) return;
+  if (recurrence) body.recurrence = recurrence;
   // One key per request: pressing Schedule again after an answer was lost
   // (a dropped connection, a timeout) sends the same key, so the server
   // answers the call it made instead of making a second one.
@@ -296,9 +335,12 @@ async function schedule(event) {
     pendingSchedule = null;
     upsert(call);
     renderCalls();
-    result.textContent = `Scheduled ${call.to} for ${formatTime(call.scheduled_at)}.`;
+    result.textContent = call.series_id
+      ? `Scheduled ${call.to} for ${formatTime(call.scheduled_at)}, the first of series ${call.series_id}.`
+      : `Scheduled ${call.to} for ${formatTime(call.scheduled_at)}.`;
     result.className = "result ok";
     event.target.reset();
+    showRepeatFields();
   } catch (error) {
     const field = error.field === "to" ? "phone_number" : error.field;
     if (!(field && fieldError(field, error.message))) showError(error);
@@ -309,6 +351,8 @@ async function schedule(event) {
 
 async function start() {
   $("schedule-form").addEventListener("submit", schedule);
+  $("repeat").addEventListener("change", showRepeatFields);
+  $("repeat-zone").textContent = `(${BROWSER_ZONE} time)`;
   $("filter-status").addEventListener("change", () => loadCalls().catch(showError));
   $("filter-queue").addEventListener("change", () => loadCalls().catch(showError));
   $("calls-more").addEventListener("click", () => loadCalls(true).catch(showError));

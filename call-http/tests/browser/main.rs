@@ -267,6 +267,53 @@ async fn the_dashboard_schedules_a_call_and_shows_it_complete_live() {
         )
         .await;
 
+    // A repeating call: a bad custom cron is refused on its field; a daily
+    // repeat at the form's time makes a series in the browser's zone.
+    browser.type_into("#phone_number", "+1 415 555 0133").await;
+    browser.type_into("#customer_name", "Daily Caller").await;
+    let choose = |value: &str| {
+        format!(
+            "const s = document.getElementById('repeat'); s.value = '{value}'; \
+             s.dispatchEvent(new Event('change')); return null"
+        )
+    };
+    browser.script(&choose("cron")).await;
+    browser.type_into("#cron", "every day").await;
+    browser.click("#schedule-submit").await;
+    let message = browser
+        .wait_for_value("the cron's error", "return document.querySelector('.field-error[data-for=\"recurrence.cron\"]').textContent || null")
+        .await;
+    assert!(message.as_str().unwrap().contains("is not a cron expression"), "{message}");
+    browser.script(&choose("daily")).await;
+    assert_eq!(
+        browser.script("return document.getElementById('repeat_count').hidden").await,
+        json!(false),
+        "a repeat shows how many times"
+    );
+    browser.type_into("#repeat_count", "3").await;
+    browser.click("#schedule-submit").await;
+    let confirmation = browser
+        .wait_for_value(
+            "the series' confirmation",
+            "const r = document.getElementById('schedule-result'); return r.className === 'result ok' ? r.textContent : null",
+        )
+        .await;
+    assert!(confirmation.as_str().unwrap().contains("the first of series"), "{confirmation}");
+    let series =
+        browser.script("return fetch('/api/series').then(r => r.json()).then(b => b.series)").await;
+    assert_eq!(series.as_array().unwrap().len(), 1, "{series}");
+    assert_eq!(series[0]["recurrence"]["count"], 3, "{series}");
+    let zone = browser.script("return Intl.DateTimeFormat().resolvedOptions().timeZone").await;
+    assert_eq!(series[0]["recurrence"]["time_zone"], zone, "read in the browser's zone");
+    let marker = browser
+        .wait_for_value(
+            "the occurrence's marker",
+            "const r = [...document.querySelectorAll('#calls tbody tr')].find(r => r.textContent.includes('Daily Caller')); \
+             return r ? r.querySelector('.series').textContent : null",
+        )
+        .await;
+    assert_eq!(marker, json!(" ↻1"));
+
     // The number's history page.
     browser.goto(&format!("{base}/calls/%2B14155550100")).await;
     let history = browser
