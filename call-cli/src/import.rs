@@ -15,8 +15,18 @@ use crate::{
 };
 
 /// The columns, in the order a file without a header row gives them.
-const COLUMNS: [&str; 6] =
-    ["phone_number", "scheduled_at", "customer_name", "workflow", "queue_id", "idempotency_key"];
+const COLUMNS: [&str; 10] = [
+    "phone_number",
+    "scheduled_at",
+    "customer_name",
+    "workflow",
+    "queue_id",
+    "idempotency_key",
+    "recurrence_cron",
+    "recurrence_time_zone",
+    "recurrence_count",
+    "recurrence_until",
+];
 
 /// Calls scheduled per batch with `--skip-bad-rows`.
 const CHUNK: usize = 1_000;
@@ -258,6 +268,33 @@ fn row(
     }
     if let Some(key) = field("idempotency_key") {
         call = call.idempotency_key(IdempotencyKey::parse(key).map_err(|e| describe(&e))?);
+    }
+    if let Some(cron) = field("recurrence_cron") {
+        // The row's zone, else --tz's; the machine's zone has no name to keep.
+        let time_zone = match (field("recurrence_time_zone"), zone) {
+            (Some(name), _) => name.to_owned(),
+            (None, when::Zone::Named(tz)) => tz.name().to_owned(),
+            (None, when::Zone::Local) => {
+                return Err("recurrence_cron needs recurrence_time_zone (or --tz)".to_owned());
+            }
+        };
+        let count = field("recurrence_count")
+            .map(|n| {
+                n.parse::<u32>()
+                    .map_err(|_| format!("invalid recurrence_count: {n:?} is not a count"))
+            })
+            .transpose()?;
+        let until = field("recurrence_until")
+            .map(|t| when::parse_time("recurrence_until", t, zone).map_err(|e| e.to_string()))
+            .transpose()?;
+        let recurrence =
+            call_core::Recurrence::new(cron, &time_zone, count, until).map_err(|e| describe(&e))?;
+        call = call.recurrence(recurrence);
+    } else if let Some(other) = ["recurrence_time_zone", "recurrence_count", "recurrence_until"]
+        .into_iter()
+        .find(|c| field(c).is_some())
+    {
+        return Err(format!("{other} is given without recurrence_cron"));
     }
     Ok(call)
 }

@@ -114,11 +114,13 @@ enum Command {
     },
     /// Run the worker: place due calls through the provider and follow them to their end.
     Run(RunArgs),
-    /// Schedule many calls from a CSV file: phone_number,scheduled_at[,customer_name,workflow,queue_id,idempotency_key].
+    /// Schedule many calls from a CSV file: phone_number,scheduled_at[,customer_name,workflow,queue_id,idempotency_key,recurrence_cron,recurrence_time_zone,recurrence_count,recurrence_until].
     ///
     /// A row with an idempotency_key is scheduled once however often the
     /// file is imported (within 24 hours): importing it again after a
-    /// failure makes only the calls that are missing.
+    /// failure makes only the calls that are missing. A row with a
+    /// recurrence_cron is the first of a recurring series, as
+    /// `calls schedule --cron`.
     Import(ImportArgs),
     /// Print shell completions.
     Completions {

@@ -143,3 +143,37 @@ async fn keyed_rows_are_scheduled_once_however_often_the_file_is_imported() {
     );
     assert_eq!(calls.list().await.len(), 5, "nothing new");
 }
+
+/// Rows with a recurrence start series, each as `calls schedule --cron`;
+/// a bad recurrence is reported on its line and the file is refused whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_with_a_recurrence_start_series() {
+    let calls = Calls::new();
+    let file = calls.path("series.csv");
+    std::fs::write(
+        &file,
+        "phone_number,scheduled_at,recurrence_cron,recurrence_time_zone,recurrence_count\n\
+         +33612345678,2030-01-01T00:00:00Z,0 9 * * MON-FRI,Europe/Paris,5\n\
+         +33612345679,2030-01-01T00:00:00Z,,,\n",
+    )
+    .unwrap();
+    let imported = calls.json(&["import", file.to_str().unwrap()]).await;
+    assert_eq!(imported["scheduled"], 2, "{imported}");
+    let series = calls.json(&["series", "list"]).await["series"].clone();
+    assert_eq!(series.as_array().unwrap().len(), 1, "{series}");
+    assert_eq!(series[0]["recurrence"]["count"], 5);
+    let first = calls.json(&["list", "--series", series[0]["id"].as_str().unwrap()]).await;
+    assert_eq!(first["calls"][0]["scheduled_at"], "2030-01-01T08:00:00Z", "09:00 in Paris");
+
+    std::fs::write(
+        &file,
+        "phone_number,recurrence_cron,recurrence_time_zone\n\
+         +33612345670,0 9 * * *,Europe/Paris\n\
+         +33612345671,0 9 * * *,Mars/Olympus\n",
+    )
+    .unwrap();
+    let ran = calls.run(&["import", file.to_str().unwrap()]).await;
+    assert_eq!(ran.code, 2, "{ran:?}");
+    assert!(ran.stderr.contains("line 3: invalid recurrence.time_zone"), "{}", ran.stderr);
+    assert_eq!(calls.list().await.len(), 2, "nothing of the refused file was scheduled");
+}
