@@ -36,7 +36,7 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
     let engine = open(&database, cli.db_pool).await?;
     match command {
         Checked::Schedule(new_call) => {
-            let scheduled = engine.schedule_once(new_call).await?;
+            let scheduled = engine.schedule_once(*new_call).await?;
             if !scheduled.is_new() && !out.json {
                 tracing::warn!("this idempotency key was used before: this is the call it made");
             }
@@ -133,7 +133,7 @@ pub(crate) async fn open(database: &call_db::Database, pool: u32) -> Result<Engi
 
 /// A command whose arguments were all checked.
 enum Checked {
-    Schedule(NewCall),
+    Schedule(Box<NewCall>),
     List(ListQuery),
     Show(CallId),
     Events(CallId),
@@ -158,7 +158,7 @@ enum Checked {
 impl Checked {
     fn new(command: Command, zone: Zone) -> Result<Checked, CliError> {
         Ok(match command {
-            Command::Schedule(args) => Checked::Schedule(new_call(args, zone)?),
+            Command::Schedule(args) => Checked::Schedule(Box::new(new_call(args, zone)?)),
             Command::List(args) => Checked::List(list_query(args)?),
             Command::Show { call_id } => Checked::Show(call_id_arg(call_id)?),
             Command::Events { call_id } => Checked::Events(call_id_arg(call_id)?),
