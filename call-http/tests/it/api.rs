@@ -25,11 +25,13 @@ async fn schedule_read_list_cancel_reschedule() {
         ("flags", json!([])),
         ("version", json!(1)),
         ("attempts", json!(0)),
+        ("series_id", Value::Null),
+        ("occurrence", Value::Null),
     ] {
         assert_eq!(call[field], value, "{field}");
     }
     let keys: Vec<&str> = call.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys.len(), 26, "every field of the contract: {keys:?}");
+    assert_eq!(keys.len(), 28, "every field of the contract: {keys:?}");
     let id = call["id"].as_str().unwrap();
 
     assert_eq!(get(&app, &format!("/api/calls/{id}")).await.json(), call);
@@ -425,6 +427,8 @@ async fn operations_and_the_openapi_document() {
             "GET /api/phones/{phone}/history",
             "GET /api/queues",
             "GET /api/queues/{id}",
+            "GET /api/series",
+            "GET /api/series/{id}",
             "GET /api/stats",
             "GET /api/ws",
             "GET /healthz",
@@ -437,6 +441,7 @@ async fn operations_and_the_openapi_document() {
             "POST /api/events",
             "POST /api/provider/webhook",
             "POST /api/queues",
+            "POST /api/series/{id}/cancel",
         ]
     );
     let schemas = doc["components"]["schemas"].as_object().unwrap();
@@ -448,6 +453,9 @@ async fn operations_and_the_openapi_document() {
         "ErrorBody",
         "LiveMessage",
         "CallPage",
+        "SeriesJson",
+        "SeriesPage",
+        "RecurrenceJson",
     ] {
         assert!(schemas.contains_key(schema), "{schema}");
     }
