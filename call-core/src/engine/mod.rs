@@ -235,8 +235,10 @@ impl Engine {
     /// # Errors
     ///
     /// [`Error::Validation`] when the time is more than
-    /// [`Config::past_tolerance`] in the past (field `scheduled_at`) or the
-    /// queue is not in the registry (field `queue_id`).
+    /// [`Config::past_tolerance`] in the past (field `scheduled_at`), the
+    /// queue is not in the registry (field `queue_id`), or a
+    /// [recurrence](NewCall::recurrence) has no firing before its end
+    /// (field `recurrence.until`).
     pub async fn schedule(&self, new_call: NewCall) -> Result<Call, Error> {
         self.schedule_once(new_call).await.map(Scheduled::into_call)
     }
@@ -434,7 +436,8 @@ impl Engine {
         Err(Error::Contended(keys[0].call_id.clone()))
     }
 
-    /// Cancels a call that has not been placed yet.
+    /// Cancels a call that has not been placed yet. For an occurrence of a
+    /// recurring series this skips that one only: the next is made first.
     ///
     /// # Errors
     ///
