@@ -328,10 +328,11 @@ pub(crate) const GET_SERIES: &str = concat!(series_select!(), " WHERE id = $1");
 pub(crate) const SERIES_PAGE: &str =
     concat!(series_select!(), " WHERE $1::text IS NULL OR id < $1 ORDER BY id DESC LIMIT $2");
 
-/// Raises series `$1`'s count from `$2` if it is not canceled; answers
-/// the series as it was read, so the caller decides the next occurrence
-/// with the row locked. Two claims advancing one series are ordered by the
-/// row lock; a cancel committed first makes this answer nothing.
+/// Series `$1`, locked, if it is not canceled and has made `$2`
+/// occurrences (so `$2` is its latest): the caller decides the next with
+/// the row locked, then raises the count (`RAISE_SERIES`). A transaction
+/// advancing or canceling the series first makes this wait, then answer
+/// nothing.
 pub(crate) const LOCK_SERIES_AT: &str = concat!(
     series_select!(),
     " WHERE id = $1 AND occurrences = $2 AND canceled_at IS NULL FOR UPDATE"
