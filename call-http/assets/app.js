@@ -302,7 +302,9 @@ async function schedule(event) {
   event.preventDefault();
   clearFieldErrors();
   const result = $("schedule-result");
+  // Cleared at once, so what the last request said never passes for this one's answer.
   result.textContent = "";
+  result.className = "result";
   const form = new FormData(event.target);
   const body = { phone_number: form.get("phone_number").trim() };
   if (!body.phone_number) {

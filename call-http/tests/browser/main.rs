@@ -295,7 +295,7 @@ async fn the_dashboard_schedules_a_call_and_shows_it_complete_live() {
     let confirmation = browser
         .wait_for_value(
             "the series' confirmation",
-            "const r = document.getElementById('schedule-result'); return r.className === 'result ok' ? r.textContent : null",
+            "const r = document.getElementById('schedule-result'); return r.className === 'result ok' && r.textContent ? r.textContent : null",
         )
         .await;
     assert!(confirmation.as_str().unwrap().contains("the first of series"), "{confirmation}");
