@@ -95,9 +95,7 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
         Checked::Dispatch => Ok(out.dispatch(&engine.pauses().await?)),
         Checked::SeriesList(before, limit) => {
             let series = engine.list_series(before.as_ref(), limit).await?;
-            let next_cursor = (series.len() == limit).then(|| series[limit - 1].id.to_string());
-            let page =
-                SeriesPage { series: series.iter().map(SeriesJson::from).collect(), next_cursor };
+            let page = SeriesPage::new(&series, limit);
             Ok(if out.json { render::json(&page) } else { render::series_list(&page, out.zone) })
         }
         Checked::SeriesShow(id) => {

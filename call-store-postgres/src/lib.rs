@@ -270,48 +270,36 @@ impl PgStore {
         let cursor = Cursor { created_at: now, id: CallId::generate() };
         let series = SeriesId::generate();
         let ended = StatusGroup::Ended.statuses();
-        let page =
-            |statuses: &[CallStatus], queue: Option<&QueueId>, phone: Option<&PhoneNumber>| {
-                let query = PageQuery {
-                    statuses,
-                    queue,
-                    phone,
-                    series: None,
-                    since: None,
-                    until: None,
-                    cursor: Some(&cursor),
-                    limit: 50,
-                };
-                let mut b = sqlx::QueryBuilder::new("EXPLAIN ");
-                query.push(&mut b);
-                b
+        let page = |statuses: &[CallStatus],
+                    queue: Option<&QueueId>,
+                    phone: Option<&PhoneNumber>,
+                    series: Option<&SeriesId>| {
+            let query = PageQuery {
+                statuses,
+                queue,
+                phone,
+                series,
+                since: None,
+                until: None,
+                cursor: Some(&cursor),
+                limit: 50,
             };
+            let mut b = sqlx::QueryBuilder::new("EXPLAIN ");
+            query.push(&mut b);
+            b
+        };
         let history =
             HistoryQuery { since: Some(now), until: Some(now), ..HistoryQuery::default() };
         let mut history_shape = sqlx::QueryBuilder::new("EXPLAIN ");
         history_query(&phone, &history).push(&mut history_shape);
         let mut built = vec![
-            ("list", page(&[], None, None)),
-            ("list by status", page(&[CallStatus::Completed], None, None)),
-            ("list by status group", page(&ended, None, None)),
-            ("list by queue", page(&[], Some(&queue), None)),
-            ("list by number", page(&[], None, Some(&phone))),
+            ("list", page(&[], None, None, None)),
+            ("list by status", page(&[CallStatus::Completed], None, None, None)),
+            ("list by status group", page(&ended, None, None, None)),
+            ("list by queue", page(&[], Some(&queue), None, None)),
+            ("list by number", page(&[], None, Some(&phone), None)),
             ("history", history_shape),
-            ("list by series", {
-                let query = PageQuery {
-                    statuses: &[CallStatus::Scheduled],
-                    queue: None,
-                    phone: None,
-                    series: Some(&series),
-                    since: None,
-                    until: None,
-                    cursor: Some(&cursor),
-                    limit: 50,
-                };
-                let mut b = sqlx::QueryBuilder::new("EXPLAIN ");
-                query.push(&mut b);
-                b
-            }),
+            ("list by series", page(&[CallStatus::Scheduled], None, None, Some(&series))),
         ];
         let explain = |sql: &str| sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}")));
         let mut conn = self.pool.acquire().await.map_err(backend)?;

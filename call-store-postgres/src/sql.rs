@@ -309,18 +309,25 @@ pub(crate) const RESUME: &str = "DELETE FROM dispatch_pauses WHERE scope = $1";
 pub(crate) const PAUSES: &str =
     "SELECT scope, paused_at, until FROM dispatch_pauses ORDER BY scope";
 
+macro_rules! series_columns {
+    () => {
+        "id, cron, time_zone, count, until, created_at, canceled_at, occurrences"
+    };
+}
+
 macro_rules! series_select {
     () => {
-        "SELECT id, cron, time_zone, count, until, created_at, canceled_at, occurrences \
-         FROM series"
+        concat!("SELECT ", series_columns!(), " FROM series")
     };
 }
 
 /// Records a series ($1–$8: one array per column).
-pub(crate) const INSERT_SERIES: &str = "INSERT INTO series \
-     (id, cron, time_zone, count, until, created_at, canceled_at, occurrences) \
-     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int4[], \
-                          $5::timestamptz[], $6::timestamptz[], $7::timestamptz[], $8::int4[])";
+pub(crate) const INSERT_SERIES: &str = concat!(
+    "INSERT INTO series (",
+    series_columns!(),
+    ") SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int4[], \
+                          $5::timestamptz[], $6::timestamptz[], $7::timestamptz[], $8::int4[])"
+);
 
 pub(crate) const GET_SERIES: &str = concat!(series_select!(), " WHERE id = $1");
 
@@ -342,8 +349,10 @@ pub(crate) const RAISE_SERIES: &str =
     "UPDATE series SET occurrences = occurrences + 1 WHERE id = $1";
 
 /// Marks series `$1` canceled at `$2` unless it was; answers it.
-pub(crate) const CANCEL_SERIES: &str = "UPDATE series SET canceled_at = coalesce(canceled_at, $2) \
-     WHERE id = $1 RETURNING id, cron, time_zone, count, until, created_at, canceled_at, occurrences";
+pub(crate) const CANCEL_SERIES: &str = concat!(
+    "UPDATE series SET canceled_at = coalesce(canceled_at, $2) WHERE id = $1 RETURNING ",
+    series_columns!()
+);
 
 pub(crate) const COUNT_BY_STATUS: &str = "SELECT status, count(*) AS n FROM calls GROUP BY status";
 

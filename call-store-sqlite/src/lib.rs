@@ -66,7 +66,10 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::{
     pages::PageQuery,
-    rows::{EVENT_COLUMNS, GET_SERIES, call_from_row, event_from_row, micros, series_from_row},
+    rows::{
+        EVENT_COLUMNS, SERIES_BY_ID, SERIES_PAGE, call_from_row, event_from_row, micros,
+        series_from_row,
+    },
     writer::{Job, Write, Written, backend},
 };
 
@@ -244,51 +247,37 @@ impl SqliteStore {
         let series = SeriesId::generate();
         let cursor = Cursor { created_at: Utc::now(), id: CallId::generate() };
         let ended = StatusGroup::Ended.statuses();
-        let page =
-            |statuses: &[CallStatus], queue: Option<&QueueId>, phone: Option<&PhoneNumber>| {
-                PageQuery {
-                    statuses,
-                    queue,
-                    phone,
-                    series: None,
-                    since: None,
-                    until: None,
-                    cursor: Some(&cursor),
-                    limit: 50,
-                }
-                .build()
-                .sql()
-                .as_str()
-                .to_owned()
-            };
+        let page = |statuses: &[CallStatus],
+                    queue: Option<&QueueId>,
+                    phone: Option<&PhoneNumber>,
+                    series: Option<&SeriesId>| {
+            PageQuery {
+                statuses,
+                queue,
+                phone,
+                series,
+                since: None,
+                until: None,
+                cursor: Some(&cursor),
+                limit: 50,
+            }
+            .build()
+            .sql()
+            .as_str()
+            .to_owned()
+        };
         let shapes = vec![
-            ("list".to_owned(), page(&[], None, None)),
-            ("list by status".to_owned(), page(&[CallStatus::Completed], None, None)),
-            ("list by status group".to_owned(), page(&ended, None, None)),
-            ("list by queue".to_owned(), page(&[], Some(&queue), None)),
-            ("list by number".to_owned(), page(&[], None, Some(&phone))),
+            ("list".to_owned(), page(&[], None, None, None)),
+            ("list by status".to_owned(), page(&[CallStatus::Completed], None, None, None)),
+            ("list by status group".to_owned(), page(&ended, None, None, None)),
+            ("list by queue".to_owned(), page(&[], Some(&queue), None, None)),
+            ("list by number".to_owned(), page(&[], None, Some(&phone), None)),
             (
                 "list by series".to_owned(),
-                PageQuery {
-                    statuses: &[CallStatus::Scheduled],
-                    queue: None,
-                    phone: None,
-                    series: Some(&series),
-                    since: None,
-                    until: None,
-                    cursor: Some(&cursor),
-                    limit: 50,
-                }
-                .build()
-                .sql()
-                .as_str()
-                .to_owned(),
+                page(&[CallStatus::Scheduled], None, None, Some(&series)),
             ),
-            ("series by id".to_owned(), format!("{GET_SERIES} WHERE id = ?")),
-            (
-                "series page".to_owned(),
-                format!("{GET_SERIES} WHERE id < ? ORDER BY id DESC LIMIT ?"),
-            ),
+            ("series by id".to_owned(), SERIES_BY_ID.to_owned()),
+            ("series page".to_owned(), SERIES_PAGE.to_owned()),
             (
                 "history".to_owned(),
                 history_query(&phone, &HistoryQuery::default()).build().sql().as_str().to_owned(),
@@ -547,7 +536,7 @@ impl CallStore for SqliteStore {
     }
 
     async fn series(&self, id: &SeriesId) -> Result<Option<Series>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{GET_SERIES} WHERE id = ?")))
+        let row = sqlx::query(SERIES_BY_ID)
             .bind(id.as_str())
             .fetch_optional(&self.readers)
             .await
@@ -560,15 +549,12 @@ impl CallStore for SqliteStore {
         before: Option<&SeriesId>,
         limit: usize,
     ) -> Result<Vec<Series>, StoreError> {
-        // Every id sorts before U+FFFF, so one statement serves the first page too.
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{GET_SERIES} WHERE id < ? ORDER BY id DESC LIMIT ?"
-        )))
-        .bind(before.map_or("\u{ffff}", SeriesId::as_str))
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.readers)
-        .await
-        .map_err(backend)?;
+        let rows = sqlx::query(SERIES_PAGE)
+            .bind(before.map_or("\u{ffff}", SeriesId::as_str))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(backend)?;
         rows.iter().map(series_from_row).collect()
     }
 

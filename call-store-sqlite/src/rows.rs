@@ -228,8 +228,20 @@ macro_rules! series_columns {
 /// Every column of `series`.
 pub(crate) const SERIES_COLUMNS: &str = series_columns!();
 
-/// Every column of a series, to be followed by a condition.
-pub(crate) const GET_SERIES: &str = concat!("SELECT ", series_columns!(), " FROM series");
+/// The series with id `?`.
+pub(crate) const SERIES_BY_ID: &str =
+    concat!("SELECT ", series_columns!(), " FROM series WHERE id = ?");
+
+/// The series with ids before `?` (every id sorts before U+FFFF, which
+/// serves for the first page), newest first, at most `?`.
+pub(crate) const SERIES_PAGE: &str =
+    concat!("SELECT ", series_columns!(), " FROM series WHERE id < ? ORDER BY id DESC LIMIT ?");
+
+/// Marks series `?2` canceled at `?1` unless it was; answers it.
+pub(crate) const CANCEL_SERIES: &str = concat!(
+    "UPDATE series SET canceled_at = coalesce(canceled_at, ?) WHERE id = ? RETURNING ",
+    series_columns!()
+);
 
 /// Binds every column of `series`, in [`SERIES_COLUMNS`] order.
 pub(crate) fn bind_series(b: &mut Separated<'_, Sqlite, &str>, series: &Series) {

@@ -29,9 +29,9 @@ use tokio::sync::{mpsc, oneshot};
 use crate::{
     DUE_CALLS, FORGET_LAPSED_PAUSES, HELD_KEYS, PURGE_EXPIRED_KEYS, pause_scope,
     rows::{
-        CALL_COLUMNS, EVENT_COLUMNS, GET_SERIES, N_CALL_COLUMNS, N_EVENT_COLUMNS, SERIES_COLUMNS,
-        bind_call, bind_event, bind_series, call_from_row, held_key_from_row, insert_calls,
-        insert_events, micros, series_from_row,
+        CALL_COLUMNS, CANCEL_SERIES, EVENT_COLUMNS, N_CALL_COLUMNS, N_EVENT_COLUMNS, SERIES_BY_ID,
+        SERIES_COLUMNS, bind_call, bind_event, bind_series, call_from_row, held_key_from_row,
+        insert_calls, insert_events, micros, series_from_row,
     },
 };
 
@@ -258,12 +258,8 @@ async fn apply(
             advance_series(conn, previous, *now).await.map(|made| Ok(Written::Advanced(made)))
         }
         Write::CancelSeries { id, now } => {
-            sqlx::query("UPDATE series SET canceled_at = coalesce(canceled_at, ?) WHERE id = ?")
+            let row = sqlx::query(CANCEL_SERIES)
                 .bind(micros(*now))
-                .bind(id.as_str())
-                .execute(&mut *conn)
-                .await?;
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!("{GET_SERIES} WHERE id = ?")))
                 .bind(id.as_str())
                 .fetch_optional(&mut *conn)
                 .await?;
@@ -479,7 +475,7 @@ async fn advance_series(
     now: DateTime<Utc>,
 ) -> Result<Option<(Call, CallEvent)>, sqlx::Error> {
     let Some(occurrence) = previous.occurrence() else { return Ok(None) };
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{GET_SERIES} WHERE id = ?")))
+    let row = sqlx::query(SERIES_BY_ID)
         .bind(occurrence.series_id.as_str())
         .fetch_optional(&mut *conn)
         .await?;

@@ -94,6 +94,16 @@ pub struct SeriesPage {
     pub next_cursor: Option<String>,
 }
 
+impl SeriesPage {
+    /// The page of `series` a listing of at most `limit` answered: a full
+    /// page names its last id as where the next starts.
+    pub fn new(series: &[Series], limit: usize) -> SeriesPage {
+        let next_cursor =
+            (series.len() == limit).then(|| series.last().map(|s| s.id.to_string())).flatten();
+        SeriesPage { series: series.iter().map(SeriesJson::from).collect(), next_cursor }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,8 +29,13 @@ async fn occurrences(app: &TestApp, series: &SeriesId) -> Vec<Call> {
     calls
 }
 
-fn series_of(call: &Call) -> SeriesId {
-    call.occurrence().expect("an occurrence").series_id.clone()
+/// On Thursday 22 October 2026, noon in Paris (the clocks go back on
+/// Sunday 25th), schedules a series calling `phone(1)`: its first call and id.
+async fn start(app: &TestApp, recurrence: Recurrence) -> (Call, SeriesId) {
+    app.clock.set(utc("2026-10-22T10:00:00Z"));
+    let first = app.engine.schedule(NewCall::to(phone(1)).recurrence(recurrence)).await.unwrap();
+    let series = first.occurrence().expect("an occurrence").series_id.clone();
+    (first, series)
 }
 
 async fn status_is(app: &TestApp, call: &Call, status: CallStatus) -> bool {
@@ -40,14 +45,7 @@ async fn status_is(app: &TestApp, call: &Call, status: CallStatus) -> bool {
 #[tokio::test]
 async fn a_weekday_series_rings_at_nine_in_paris_across_the_clock_change() {
     let app = spawn_app();
-    // Thursday 22 October 2026, noon in Paris; the clocks go back on Sunday 25th.
-    app.clock.set(utc("2026-10-22T10:00:00Z"));
-    let first = app
-        .engine
-        .schedule(NewCall::to(phone(1)).recurrence(weekdays_at_nine_in_paris(Some(4))))
-        .await
-        .unwrap();
-    let series = series_of(&first);
+    let (first, series) = start(&app, weekdays_at_nine_in_paris(Some(4))).await;
     assert_eq!(first.occurrence().map(|o| o.number), Some(1));
     assert_eq!(first.scheduled_at(), Some(utc("2026-10-23T07:00:00Z")), "Friday 09:00 CEST");
     assert_eq!(occurrences(&app, &series).await.len(), 1, "one waits at a time");
@@ -83,10 +81,8 @@ async fn a_weekday_series_rings_at_nine_in_paris_across_the_clock_change() {
 #[tokio::test]
 async fn a_worker_dying_after_its_claim_skips_and_doubles_nothing() {
     let app = spawn_app();
-    app.clock.set(utc("2026-10-22T10:00:00Z"));
     let daily = Recurrence::new("0 9 * * *", "Europe/Paris", None, None).unwrap();
-    let first = app.engine.schedule(NewCall::to(phone(1)).recurrence(daily)).await.unwrap();
-    let series = series_of(&first);
+    let (first, series) = start(&app, daily).await;
     app.clock.set(first.scheduled_at().unwrap());
 
     // A worker claims the first and dies before placing it: the claim made
@@ -121,13 +117,7 @@ async fn a_worker_dying_after_its_claim_skips_and_doubles_nothing() {
 #[tokio::test]
 async fn canceling_an_occurrence_skips_only_that_one() {
     let app = spawn_app();
-    app.clock.set(utc("2026-10-22T10:00:00Z"));
-    let first = app
-        .engine
-        .schedule(NewCall::to(phone(1)).recurrence(weekdays_at_nine_in_paris(None)))
-        .await
-        .unwrap();
-    let series = series_of(&first);
+    let (first, series) = start(&app, weekdays_at_nine_in_paris(None)).await;
     app.engine.cancel(first.id()).await.unwrap();
     let calls = occurrences(&app, &series).await;
     assert_eq!(calls.len(), 2, "the next one was made");
@@ -145,13 +135,7 @@ async fn canceling_an_occurrence_skips_only_that_one() {
 #[tokio::test]
 async fn canceling_a_series_cancels_its_waiting_call_and_makes_no_more() {
     let app = spawn_app();
-    app.clock.set(utc("2026-10-22T10:00:00Z"));
-    let first = app
-        .engine
-        .schedule(NewCall::to(phone(1)).recurrence(weekdays_at_nine_in_paris(None)))
-        .await
-        .unwrap();
-    let series = series_of(&first);
+    let (_, series) = start(&app, weekdays_at_nine_in_paris(None)).await;
     let canceled = app.engine.cancel_series(&series).await.unwrap();
     assert_eq!(canceled.canceled_at, Some(app.now()));
     let again = app.engine.cancel_series(&series).await.unwrap();

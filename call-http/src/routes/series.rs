@@ -34,8 +34,7 @@ pub(crate) async fn list(
     let limit = params.number("limit", 1..=500, 50)?;
     let before = params.one("cursor").map(|c| series_id(c, "cursor")).transpose()?;
     let series = state.engine().list_series(before.as_ref(), limit).await?;
-    let next_cursor = (series.len() == limit).then(|| series[limit - 1].id.to_string());
-    Ok(Json(SeriesPage { series: series.iter().map(SeriesJson::from).collect(), next_cursor }))
+    Ok(Json(SeriesPage::new(&series, limit)))
 }
 
 /// One recurring series. Its occurrences: `GET /api/calls?series_id={id}`.
