@@ -81,11 +81,15 @@ async fn notifications_are_signed_and_retried_until_delivered() {
     assert_eq!(message["type"], "call_changed");
     assert_eq!(message["call"]["id"], call.id().as_str());
 
+    // The receiver logs the third attempt before it answers it; the
+    // notifier counts the delivery once the answer is back.
+    let delivered = "callwork_webhook_deliveries_total{outcome=\"delivered\"} 1";
+    eventually("the delivery counted", || async {
+        state.metrics().render(&[], 0).contains(delivered)
+    })
+    .await;
     let metrics = state.metrics().render(&[], 0);
-    assert!(
-        metrics.contains("callwork_webhook_deliveries_total{outcome=\"delivered\"} 1"),
-        "{metrics}"
-    );
+    assert!(metrics.contains(delivered), "{metrics}");
     assert!(
         metrics.contains("callwork_webhook_deliveries_total{outcome=\"retried\"} 2"),
         "{metrics}"
