@@ -83,6 +83,7 @@ mod stats;
 mod status;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod window;
 
 pub use call::{Call, CallParts, Lease, NewCall, Occurrence};
 pub use engine::{
@@ -100,3 +101,4 @@ pub use recurrence::Recurrence;
 pub use series::Series;
 pub use stats::{AgentStats, QueueStats, Stats};
 pub use status::{CallStatus, Direction, EndReason, Flag, Flags, Media, StatusFilter, StatusGroup};
+pub use window::{CallingWindow, Weekdays, WindowWait};

@@ -108,6 +108,15 @@ impl PhoneNumber {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The time zones this number may ring in, from libphonenumber's data
+    /// for its longest listed prefix: one zone for most numbers, several
+    /// where the prefix does not tell them apart (a mobile number of a
+    /// country of several zones lists all of the country's). Empty when
+    /// nothing is known of its country code.
+    pub fn time_zones(&self) -> &'static [chrono_tz::Tz] {
+        crate::window::zones_for_digits(&self.0[1..])
+    }
 }
 
 /// The digits of a number written in international form with no more than
