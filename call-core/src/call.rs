@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::{
-    AgentId, CallId, CallStatus, Direction, EndReason, Flags, IdempotencyKey, Media, PhoneNumber,
+    AgentId, CallId, CallStatus, CallingWindow, Direction, EndReason, Flags, IdempotencyKey, Media, PhoneNumber,
     QueueId, Recurrence, SeriesId, WorkerId,
 };
 
@@ -90,6 +90,8 @@ pub struct CallParts {
     pub lease: Option<Lease>,
     /// See [`Call::occurrence`].
     pub occurrence: Option<Occurrence>,
+    /// See [`Call::calling_window`].
+    pub calling_window: Option<CallingWindow>,
     /// See [`Call::version`].
     pub version: u64,
 }
@@ -135,6 +137,7 @@ impl CallParts {
             deadline_at: None,
             lease: None,
             occurrence: None,
+            calling_window: None,
             version: 0,
         }
     }
@@ -285,6 +288,12 @@ impl Call {
     pub fn occurrence(&self) -> Option<&Occurrence> {
         self.parts.occurrence.as_ref()
     }
+
+    /// The window it may ring in (its own parts over the engine's default,
+    /// as they were when it was scheduled); `None` when it may ring at any hour.
+    pub fn calling_window(&self) -> Option<&CallingWindow> {
+        self.parts.calling_window.as_ref()
+    }
     /// Its version, raised by one at every change; saves with a stale
     /// version are refused.
     pub fn version(&self) -> u64 {
@@ -315,6 +324,7 @@ pub struct NewCall {
     pub(crate) metadata: Map<String, Value>,
     pub(crate) idempotency_key: Option<IdempotencyKey>,
     pub(crate) recurrence: Option<Recurrence>,
+    pub(crate) calling_window: Option<CallingWindow>,
 }
 
 impl NewCall {
@@ -331,6 +341,7 @@ impl NewCall {
             metadata: Map::new(),
             idempotency_key: None,
             recurrence: None,
+            calling_window: None,
         }
     }
 
@@ -400,6 +411,15 @@ impl NewCall {
     #[must_use]
     pub fn recurrence(mut self, recurrence: Recurrence) -> NewCall {
         self.recurrence = Some(recurrence);
+        self
+    }
+
+    /// The local hours and days it may ring in. The parts it leaves out are
+    /// the engine's [default window](crate::Config::default_window)'s; a
+    /// due time outside the window moves to its next opening.
+    #[must_use]
+    pub fn calling_window(mut self, window: CallingWindow) -> NewCall {
+        self.calling_window = Some(window);
         self
     }
 }

@@ -103,6 +103,13 @@ impl NewCall {
                 "until": r.until().map(|t| t.timestamp_micros()),
             })),
         });
+        // Added only when set, so the fingerprints of requests without a
+        // window stay what they were before windows existed (a retry
+        // across an upgrade still matches its key).
+        let mut canonical = canonical;
+        if let Some(window) = &self.calling_window {
+            canonical["calling_window"] = json!(window.to_string());
+        }
         hex::encode(Sha256::digest(sorted(canonical).to_string().as_bytes()))
     }
 }

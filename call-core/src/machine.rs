@@ -96,8 +96,10 @@ impl Trigger {
 /// The status a call in `from` moves to on `trigger`.
 ///
 /// Re-claiming a `dispatching` call (`Dispatched`) is only done by the
-/// worker for a lost claim under the at-least-once policy; the engine's
-/// public operations never send it.
+/// worker for a lost claim under the at-least-once policy, and moving one
+/// back to `scheduled` (`Rescheduled`) only by the worker for a claimed
+/// call outside its calling window; the engine's public operations never
+/// send either.
 ///
 /// # Errors
 ///
@@ -113,6 +115,7 @@ pub fn transition(from: CallStatus, trigger: Trigger) -> Result<CallStatus, Tran
         (S::Scheduled, T::Failed) => S::Failed,
 
         (S::Dispatching, T::Dispatched) => S::Dispatching,
+        (S::Dispatching, T::Rescheduled) => S::Scheduled,
         (S::Dispatching, T::Initiated) => S::Initiated,
         (S::Dispatching, T::Failed) => S::Failed,
 
@@ -160,6 +163,7 @@ mod tests {
             (S::Scheduled, T::Dispatched, S::Dispatching),
             (S::Scheduled, T::Failed, S::Failed),
             (S::Dispatching, T::Dispatched, S::Dispatching),
+            (S::Dispatching, T::Rescheduled, S::Scheduled),
             (S::Dispatching, T::Initiated, S::Initiated),
             (S::Dispatching, T::Failed, S::Failed),
             (S::Initiated, T::Ringing, S::Ringing),
@@ -232,7 +236,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(n_allowed, 54, "the table above lists 54 allowed transitions");
+        assert_eq!(n_allowed, 55, "the table above lists 55 allowed transitions");
     }
 
     #[test]

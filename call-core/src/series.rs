@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     Call, CallEvent, CallId, CallParts, CallStatus, Direction, EventId, EventSource, EventType,
-    Occurrence, Recurrence, SeriesId,
+    Occurrence, Recurrence, SeriesId, WindowWait,
 };
 
 /// A recurring series of calls.
@@ -64,7 +64,16 @@ impl Series {
         {
             return None;
         }
-        let due = self.recurrence.next(previous.scheduled_at()?, occurrence.number, now)?;
+        let firing = self.recurrence.next(previous.scheduled_at()?, occurrence.number, now)?;
+        // A firing outside the occurrence's window waits for its opening
+        // (firings while it waits fall into it: the next one is counted
+        // from the opening). A window that can no longer open leaves the
+        // firing as it is, for the worker to refuse when it falls due.
+        let wait = match (previous.calling_window(), previous.to()) {
+            (Some(window), Some(to)) => window.wait(to, firing).ok().flatten(),
+            _ => None,
+        };
+        let due = wait.as_ref().map_or(firing, |w| w.until);
         let p = previous.parts();
         let occurrence = Occurrence { series_id: self.id.clone(), number: occurrence.number + 1 };
         let call = Call::from_parts(CallParts {
@@ -77,6 +86,7 @@ impl Series {
             metadata: p.metadata.clone(),
             scheduled_at: Some(due),
             occurrence: Some(occurrence),
+            calling_window: p.calling_window.clone(),
             version: 1,
             ..CallParts::new(CallId::generate(), Direction::Outbound, CallStatus::Scheduled, now)
         });
@@ -87,16 +97,24 @@ impl Series {
             now,
             now,
             EventSource::Scheduler,
-            scheduled_metadata(&call),
+            scheduled_metadata(&call, wait.as_ref(), firing),
         );
         Some((call, event))
     }
 }
 
-/// The metadata of a `call_scheduled` event: the due time, and for an
-/// occurrence its series and number.
-pub(crate) fn scheduled_metadata(call: &Call) -> Map<String, Value> {
+/// The metadata of a `call_scheduled` event: the due time, for an
+/// occurrence its series and number, and for a call that was `due_at` a
+/// time outside its calling window, the wait.
+pub(crate) fn scheduled_metadata(
+    call: &Call,
+    wait: Option<&WindowWait>,
+    due_at: DateTime<Utc>,
+) -> Map<String, Value> {
     let mut metadata = Map::new();
+    if let (Some(wait), Some(window)) = (wait, call.calling_window()) {
+        metadata.extend(wait.metadata(window, due_at));
+    }
     metadata.insert("scheduled_at".into(), json!(call.scheduled_at().map(|t| t.to_rfc3339())));
     if let Some(occurrence) = call.occurrence() {
         metadata.insert("series_id".into(), json!(occurrence.series_id.as_str()));

@@ -26,6 +26,7 @@ use chrono::{
     Weekday,
 };
 use chrono_tz::Tz;
+use serde_json::{Map, Value, json};
 
 use crate::{PhoneNumber, ValidationError};
 
@@ -160,6 +161,21 @@ pub struct WindowWait {
     pub until: DateTime<Utc>,
     /// The zones the window was read in.
     pub zones: Vec<Tz>,
+}
+
+impl WindowWait {
+    /// What the audit log says of the wait: why (`waits_for`), the window
+    /// and the zones it was read in, when the call was `due_at`, and the
+    /// opening it waits `until`.
+    pub fn metadata(&self, window: &CallingWindow, due_at: DateTime<Utc>) -> Map<String, Value> {
+        crate::engine::object(json!({
+            "waits_for": "calling_window",
+            "calling_window": window.to_string(),
+            "zones": zone_names(&self.zones),
+            "due_at": due_at.to_rfc3339(),
+            "until": self.until.to_rfc3339(),
+        }))
+    }
 }
 
 impl CallingWindow {

@@ -3,7 +3,7 @@
 //!
 //! Every write binds its rows as one array per column and reads them back
 //! with `UNNEST`, so one statement writes one row or a hundred thousand with
-//! the same text and the same 33 (or 7) parameters: no statement is built
+//! the same text and the same 34 (or 7) parameters: no statement is built
 //! per batch size, and PostgreSQL's 65,535-parameter limit never splits a
 //! batch.
 
@@ -63,6 +63,7 @@ pub(crate) struct CallArrays {
     lease_expires_at: Vec<Option<DateTime<Utc>>>,
     series_id: Vec<Option<String>>,
     occurrence: Vec<Option<i32>>,
+    calling_window: Vec<Option<String>>,
     version: Vec<i64>,
 }
 
@@ -104,6 +105,7 @@ impl CallArrays {
             a.series_id.push(p.occurrence.as_ref().map(|o| o.series_id.to_string()));
             a.occurrence
                 .push(p.occurrence.as_ref().map(|o| i32::try_from(o.number).unwrap_or(i32::MAX)));
+            a.calling_window.push(text(p.calling_window.as_ref()));
             a.version.push(i64::try_from(p.version).unwrap_or(i64::MAX));
         }
         a
@@ -113,7 +115,7 @@ impl CallArrays {
         &self.id
     }
 
-    /// Binds the arrays as the next 33 parameters, in the order of `sql::call_columns!`.
+    /// Binds the arrays as the next 34 parameters, in the order of `sql::call_columns!`.
     pub(crate) fn bind(self, q: PgQuery<'_>) -> PgQuery<'_> {
         q.bind(self.id)
             .bind(self.direction)
@@ -147,6 +149,7 @@ impl CallArrays {
             .bind(self.lease_expires_at)
             .bind(self.series_id)
             .bind(self.occurrence)
+            .bind(self.calling_window)
             .bind(self.version)
     }
 }
@@ -291,6 +294,7 @@ pub(crate) fn call_from_row(row: &PgRow) -> Result<Call, StoreError> {
         deadline_at: get(row, "deadline_at")?,
         lease,
         occurrence: occurrence(row)?,
+        calling_window: opt_parsed(row, "calling_window", str::parse)?,
         version: u64::try_from(version).map_err(|e| corrupt("version", e))?,
     }))
 }

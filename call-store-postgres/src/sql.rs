@@ -11,7 +11,7 @@ macro_rules! call_columns {
          agent_id, metadata, status, scheduled_at, external_id, attempts, last_error, \
          created_at, updated_at, initiated_at, routed_at, answered_at, held_at, ended_at, \
          wait_seconds, hold_seconds, duration_seconds, end_reason, flags, deadline_at, \
-         lease_worker, lease_expires_at, series_id, occurrence, version"
+         lease_worker, lease_expires_at, series_id, occurrence, calling_window, version"
     };
 }
 
@@ -85,6 +85,8 @@ macro_rules! call_select_of {
             $t,
             "occurrence AS occurrence, ",
             $t,
+            "calling_window AS calling_window, ",
+            $t,
             "version AS version"
         )
     };
@@ -97,7 +99,7 @@ macro_rules! call_select {
     };
 }
 
-/// The 33 column arrays of a batch of calls, from parameter `$1`, as rows `u`.
+/// The 34 column arrays of a batch of calls, from parameter `$1`, as rows `u`.
 macro_rules! call_rows {
     () => {
         "SELECT u.id, u.direction, u.to_number, u.from_number, u.customer_name, u.workflow, \
@@ -106,7 +108,7 @@ macro_rules! call_rows {
                 u.initiated_at, u.routed_at, u.answered_at, u.held_at, u.ended_at, \
                 u.wait_seconds, u.hold_seconds, u.duration_seconds, u.end_reason, u.flags, \
                 u.deadline_at, u.lease_worker, u.lease_expires_at, u.series_id, u.occurrence, \
-                u.version \
+                u.calling_window, u.version \
          FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
                      $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
                      $12::timestamptz[], $13::text[], $14::int4[], $15::text[], \
@@ -114,22 +116,23 @@ macro_rules! call_rows {
                      $19::timestamptz[], $20::timestamptz[], $21::timestamptz[], \
                      $22::timestamptz[], $23::float8[], $24::float8[], $25::float8[], \
                      $26::text[], $27::int2[], $28::timestamptz[], $29::text[], \
-                     $30::timestamptz[], $31::text[], $32::int4[], $33::int8[]) \
+                     $30::timestamptz[], $31::text[], $32::int4[], $33::text[], \
+                     $34::int8[]) \
            AS u(id, direction, to_number, from_number, customer_name, workflow, media, \
                 queue_id, agent_id, metadata, status, scheduled_at, external_id, attempts, \
                 last_error, created_at, updated_at, initiated_at, routed_at, answered_at, \
                 held_at, ended_at, wait_seconds, hold_seconds, duration_seconds, end_reason, \
                 flags, deadline_at, lease_worker, lease_expires_at, series_id, occurrence, \
-                version)"
+                calling_window, version)"
     };
 }
 
-/// The 7 column arrays of a batch of events, from parameter `$34`, as rows `e`.
+/// The 7 column arrays of a batch of events, from parameter `$35`, as rows `e`.
 macro_rules! event_rows {
     () => {
         "SELECT e.id, e.call_id, e.type, e.timestamp, e.recorded_at, e.source, e.metadata::json \
-         FROM UNNEST($34::text[], $35::text[], $36::text[], $37::timestamptz[], \
-                     $38::timestamptz[], $39::text[], $40::text[]) \
+         FROM UNNEST($35::text[], $36::text[], $37::text[], $38::timestamptz[], \
+                     $39::timestamptz[], $40::text[], $41::text[]) \
            AS e(id, call_id, type, timestamp, recorded_at, source, metadata)"
     };
 }
@@ -137,7 +140,7 @@ macro_rules! event_rows {
 /// The columns of a call as it is read, for statements built at run time.
 pub(crate) const CALL_SELECT: &str = call_select!();
 
-/// New calls ($1–$33) with their events ($34–$40), in one statement: all or nothing.
+/// New calls ($1–$34) with their events ($35–$41), in one statement: all or nothing.
 pub(crate) const INSERT: &str = concat!(
     "WITH new_calls AS (INSERT INTO calls (",
     call_columns!(),
@@ -148,8 +151,8 @@ pub(crate) const INSERT: &str = concat!(
     " RETURNING 1) SELECT (SELECT count(*) FROM new_calls) AS calls"
 );
 
-/// Replaces calls ($1–$33) whose stored version is one less, and appends
-/// the events ($34–$40) only if every call was replaced; answers the ids
+/// Replaces calls ($1–$34) whose stored version is one less, and appends
+/// the events ($35–$41) only if every call was replaced; answers the ids
 /// replaced. One statement, so it is all or nothing.
 pub(crate) const SAVE: &str = concat!(
     "WITH saved AS (UPDATE calls SET (",
@@ -159,7 +162,7 @@ pub(crate) const SAVE: &str = concat!(
          u.attempts, u.last_error, u.created_at, u.updated_at, u.initiated_at, u.routed_at, \
          u.answered_at, u.held_at, u.ended_at, u.wait_seconds, u.hold_seconds, \
          u.duration_seconds, u.end_reason, u.flags, u.deadline_at, u.lease_worker, \
-         u.lease_expires_at, u.series_id, u.occurrence, u.version) \
+         u.lease_expires_at, u.series_id, u.occurrence, u.calling_window, u.version) \
      FROM (",
     call_rows!(),
     ") AS u WHERE calls.id = u.id AND calls.version = u.version - 1 RETURNING calls.id), \

@@ -14,10 +14,10 @@ pub(crate) const CALL_COLUMNS: &str = "id, direction, to_number, from_number, cu
     workflow, media, queue_id, agent_id, metadata, status, scheduled_at, external_id, attempts, \
     last_error, created_at, updated_at, initiated_at, routed_at, answered_at, held_at, ended_at, \
     wait_seconds, hold_seconds, duration_seconds, end_reason, flags, deadline_at, lease_worker, \
-    lease_expires_at, series_id, occurrence, version";
+    lease_expires_at, series_id, occurrence, calling_window, version";
 
 /// How many columns [`CALL_COLUMNS`] names; `version` is the last.
-pub(crate) const N_CALL_COLUMNS: usize = 33;
+pub(crate) const N_CALL_COLUMNS: usize = 34;
 
 /// Every column of `events` but `seq`, in the order [`bind_event`] binds them.
 pub(crate) const EVENT_COLUMNS: &str =
@@ -73,6 +73,7 @@ pub(crate) fn bind_call(b: &mut Separated<'_, Sqlite, &str>, call: &Call) {
         .push_bind(p.lease.as_ref().map(|l| micros(l.expires_at)))
         .push_bind(p.occurrence.as_ref().map(|o| o.series_id.to_string()))
         .push_bind(p.occurrence.as_ref().map(|o| i64::from(o.number)))
+        .push_bind(p.calling_window.as_ref().map(ToString::to_string))
         .push_bind(p_version(p));
 }
 
@@ -206,6 +207,7 @@ pub(crate) fn call_from_row(row: &SqliteRow) -> Result<Call, StoreError> {
         deadline_at: opt_time(row, "deadline_at")?,
         lease,
         occurrence: occurrence(row)?,
+        calling_window: opt_parsed(row, "calling_window", str::parse)?,
         version: count("version")?,
     }))
 }

@@ -18,11 +18,12 @@ use tokio::sync::watch;
 
 pub use worker::{LostDispatch, RetryPolicy, Worker, WorkerConfig};
 
-use self::change::{Change, object, provider_steps};
+pub(crate) use self::change::object;
+use self::change::{Change, provider_steps};
 use crate::{
-    Call, CallEvent, CallId, CallParts, CallStatus, Direction, Error, EventSource, EventType, Flag,
+    Call, CallEvent, CallingWindow, CallId, CallParts, CallStatus, Direction, Error, EventSource, EventType, Flag,
     HeldKey, HistoryRecord, IdempotencyKey, IncomingEvent, KEY_RETENTION, Lifecycle, Media,
-    NewCall, Occurrence, Pause, PhoneNumber, QueueId, Series, SeriesId, Stats, ValidationError,
+    NewCall, Occurrence, Pause, PhoneNumber, QueueId, Series, SeriesId, Stats, TransitionError, ValidationError,
     machine::Trigger,
     ports::{
         CallProvider, CallStore, Clock, HistoryQuery, ListQuery, LogNotifier, Notification,
@@ -48,6 +49,10 @@ pub struct Config {
     /// a retry within it answers the first call. [`KEY_RETENTION`] (a day)
     /// by default.
     pub key_retention: TimeDelta,
+    /// The calling window of every call scheduled here, for the parts a
+    /// call's own window leaves out ([`NewCall::calling_window`]). None
+    /// (every hour of every day) by default.
+    pub default_window: CallingWindow,
 }
 
 impl Default for Config {
@@ -57,6 +62,7 @@ impl Default for Config {
             source: EventSource::Api,
             past_tolerance: Duration::from_secs(60),
             key_retention: KEY_RETENTION,
+            default_window: CallingWindow::default(),
         }
     }
 }
@@ -311,6 +317,11 @@ impl Engine {
                 occurrence = Some(Occurrence { series_id: new_series.id.clone(), number: 1 });
                 series.push(new_series);
             }
+            let window = self.window_for(new_call.calling_window.as_ref());
+            let wait = match &window {
+                Some(window) => window.wait(&new_call.to, scheduled_at).map_err(batch)?,
+                None => None,
+            };
             if let Some(queue) = &new_call.queue_id
                 && !known_queues.contains(queue)
             {
@@ -347,12 +358,13 @@ impl Engine {
                 media: new_call.media,
                 queue_id: new_call.queue_id,
                 metadata: new_call.metadata,
-                scheduled_at: Some(scheduled_at),
+                scheduled_at: Some(wait.as_ref().map_or(scheduled_at, |w| w.until)),
                 occurrence,
+                calling_window: window,
                 version: 1,
                 ..CallParts::new(id, Direction::Outbound, CallStatus::Scheduled, now)
             });
-            let metadata = crate::series::scheduled_metadata(&call);
+            let metadata = crate::series::scheduled_metadata(&call, wait.as_ref(), scheduled_at);
             let mut change = Change::new(call, now);
             change.record(None, EventType::CallScheduled, now, self.inner.config.source, metadata);
             events.append(&mut change.events);
@@ -472,11 +484,27 @@ impl Engine {
         let source = self.inner.config.source;
         let call = self
             .update(id, |call, now| {
+                // The worker alone moves a claimed call back (to wait for
+                // its window); a caller may move only a scheduled one.
+                if call.status() != CallStatus::Scheduled {
+                    return Err(Error::InvalidTransition(TransitionError {
+                        from: call.status(),
+                        event: EventType::CallRescheduled,
+                    }));
+                }
+                let wait = match (call.calling_window(), call.to()) {
+                    (Some(window), Some(to)) => window.wait(to, at)?,
+                    _ => None,
+                };
                 let previous = call.scheduled_at().map(|t| t.to_rfc3339());
+                let mut metadata = object(json!({ "from": previous, "to": at.to_rfc3339() }));
+                if let (Some(wait), Some(window)) = (&wait, call.calling_window()) {
+                    metadata.extend(wait.metadata(window, at));
+                    metadata.insert("to".into(), json!(wait.until.to_rfc3339()));
+                }
                 let mut change = Change::new(call, now);
-                let metadata = object(json!({ "from": previous, "to": at.to_rfc3339() }));
                 change.transition(Trigger::Rescheduled, now, source, metadata)?;
-                change.call.parts.scheduled_at = Some(at);
+                change.call.parts.scheduled_at = Some(wait.map_or(at, |w| w.until));
                 Ok(Some(change))
             })
             .await?;
@@ -923,6 +951,13 @@ impl Engine {
 
     fn now(&self) -> DateTime<Utc> {
         self.inner.clock.now()
+    }
+
+    /// The window a new call rings in: its own parts over the engine's
+    /// default. `None` when that allows every hour of every day.
+    fn window_for(&self, own: Option<&CallingWindow>) -> Option<CallingWindow> {
+        let window = own.cloned().unwrap_or_default().or(&self.inner.config.default_window);
+        (!window.is_unrestricted()).then_some(window)
     }
 
     fn check_due_time(

@@ -333,7 +333,9 @@ impl Shared {
             match self.recover_lost(call.id(), now).await {
                 Ok(Some(call)) if call.status() == CallStatus::Dispatching => {
                     progressed = true;
-                    if let Some(permit) = permit {
+                    if let Some(permit) = permit
+                        && !self.held_for_window(&call, now).await
+                    {
                         placements.spawn(self.clone().place(call, permit));
                     }
                 }
@@ -389,6 +391,9 @@ impl Shared {
                 if let Some((next, event)) = successor {
                     self.engine.announce_new(&next, event);
                 }
+                if self.held_for_window(&call, now).await {
+                    continue;
+                }
                 let permit = permits
                     .clone()
                     .try_acquire_owned()
@@ -397,6 +402,47 @@ impl Shared {
             }
         }
         Ok(Round { progressed, more })
+    }
+
+    /// Whether a claimed call must not ring now: a call claimed late (the
+    /// workers were down, or a pause was lifted) may fall due outside its
+    /// calling window. Such a call goes back to `scheduled`, due at the
+    /// window's next opening, with one event saying why; one whose window
+    /// can no longer open (the zone data changed since it was scheduled)
+    /// fails, saying so. A call that could not be held is not placed
+    /// either: its lease lapses and recovery decides.
+    async fn held_for_window(&self, call: &Call, now: DateTime<Utc>) -> bool {
+        let (Some(window), Some(to)) = (call.calling_window(), call.to()) else { return false };
+        let wait = window.wait(to, now);
+        if matches!(wait, Ok(None)) {
+            return false;
+        }
+        let held = self
+            .engine
+            .update(call.id(), |call, now| {
+                if call.status() != CallStatus::Dispatching {
+                    return Ok(None);
+                }
+                let mut change = Change::new(call, now);
+                match &wait {
+                    Ok(Some(wait)) => {
+                        let metadata = wait.metadata(window, now);
+                        change.transition(Trigger::Rescheduled, now, EventSource::Scheduler, metadata)?;
+                        change.call.parts.scheduled_at = Some(wait.until);
+                        change.call.parts.lease = None;
+                    }
+                    _ => {
+                        let error = wait.as_ref().err().map(|e| e.message().to_owned());
+                        change.apply(&Lifecycle::Failed { error }, now, EventSource::Scheduler, None, Map::new())?;
+                    }
+                }
+                Ok(Some(change))
+            })
+            .await;
+        if let Err(error) = held {
+            tracing::error!(call_id = %call.id(), %error, "could not hold a call for its calling window");
+        }
+        true
     }
 
     /// Handles a call whose claim expired, by policy. `None` when another

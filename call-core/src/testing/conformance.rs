@@ -413,6 +413,9 @@ async fn insert_and_get(store: Arc<dyn CallStore>) {
         p.flags = [crate::Flag::Rerouted, crate::Flag::ShortCall].into_iter().collect();
         p.wait_seconds = Some(1.5);
         p.lease = Some(Lease { worker: WorkerId::parse("w").unwrap(), expires_at: t(5) });
+        p.calling_window = Some(
+            "tz=America/New_York;start=09:00;end=20:00;days=mon,tue,wed,thu,fri".parse().unwrap(),
+        );
     });
     let b = call("b", 1, |p| {
         p.direction = Direction::Inbound;
@@ -697,7 +700,10 @@ async fn keyed_inserts_take_each_key_once(store: Arc<dyn CallStore>) {
 async fn save_checks_the_version(store: Arc<dyn CallStore>) {
     let a = call("a", 0, |_| {});
     insert_all(&store, std::slice::from_ref(&a)).await;
-    let canceled = next_version(&a, |p| p.status = CallStatus::Canceled);
+    let canceled = next_version(&a, |p| {
+        p.status = CallStatus::Canceled;
+        p.calling_window = Some("start=08:00;end=21:00".parse().unwrap());
+    });
     store
         .save(&canceled, &[event(&canceled, "e1", EventType::CallCanceled, t(1))])
         .await
