@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::{
-    AgentId, CallId, CallStatus, CallingWindow, Direction, EndReason, Flags, IdempotencyKey, Media, PhoneNumber,
-    QueueId, Recurrence, SeriesId, WorkerId,
+    AgentId, CallId, CallStatus, CallingWindow, Direction, EndReason, Flags, IdempotencyKey, Media,
+    PhoneNumber, QueueId, Recurrence, SeriesId, WorkerId,
 };
 
 /// A worker's claim on a call it is placing.

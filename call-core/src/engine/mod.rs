@@ -21,9 +21,10 @@ pub use worker::{LostDispatch, RetryPolicy, Worker, WorkerConfig};
 pub(crate) use self::change::object;
 use self::change::{Change, provider_steps};
 use crate::{
-    Call, CallEvent, CallingWindow, CallId, CallParts, CallStatus, Direction, Error, EventSource, EventType, Flag,
-    HeldKey, HistoryRecord, IdempotencyKey, IncomingEvent, KEY_RETENTION, Lifecycle, Media,
-    NewCall, Occurrence, Pause, PhoneNumber, QueueId, Series, SeriesId, Stats, TransitionError, ValidationError,
+    Call, CallEvent, CallId, CallParts, CallStatus, CallingWindow, Direction, Error, EventSource,
+    EventType, Flag, HeldKey, HistoryRecord, IdempotencyKey, IncomingEvent, KEY_RETENTION,
+    Lifecycle, Media, NewCall, Occurrence, Pause, PhoneNumber, QueueId, Series, SeriesId, Stats,
+    TransitionError, ValidationError,
     machine::Trigger,
     ports::{
         CallProvider, CallStore, Clock, HistoryQuery, ListQuery, LogNotifier, Notification,

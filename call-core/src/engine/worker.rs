@@ -427,13 +427,24 @@ impl Shared {
                 match &wait {
                     Ok(Some(wait)) => {
                         let metadata = wait.metadata(window, now);
-                        change.transition(Trigger::Rescheduled, now, EventSource::Scheduler, metadata)?;
+                        change.transition(
+                            Trigger::Rescheduled,
+                            now,
+                            EventSource::Scheduler,
+                            metadata,
+                        )?;
                         change.call.parts.scheduled_at = Some(wait.until);
                         change.call.parts.lease = None;
                     }
                     _ => {
                         let error = wait.as_ref().err().map(|e| e.message().to_owned());
-                        change.apply(&Lifecycle::Failed { error }, now, EventSource::Scheduler, None, Map::new())?;
+                        change.apply(
+                            &Lifecycle::Failed { error },
+                            now,
+                            EventSource::Scheduler,
+                            None,
+                            Map::new(),
+                        )?;
                     }
                 }
                 Ok(Some(change))

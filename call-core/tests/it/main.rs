@@ -5,4 +5,5 @@ mod conformance;
 mod engine;
 mod helpers;
 mod series;
+mod window;
 mod worker;
