@@ -248,6 +248,28 @@ impl CallingWindow {
         CallingWindow::new(None, Some(start), Some(end), None)
     }
 
+    /// A window from the parts as command-line flags take them: hours
+    /// `HH:MM-HH:MM`, days such as `mon-fri`, and an IANA zone; each optional.
+    ///
+    /// # Errors
+    ///
+    /// A [`ValidationError`] on the part that is wrong.
+    pub fn from_flags(
+        hours: Option<&str>,
+        days: Option<&str>,
+        time_zone: Option<&str>,
+    ) -> Result<CallingWindow, ValidationError> {
+        let mut window = match hours {
+            Some(hours) => CallingWindow::hours(hours)?,
+            None => CallingWindow::default(),
+        };
+        if let Some(days) = days {
+            window.days = Some(Weekdays::parse("calling_window.days", days)?);
+        }
+        let zone = CallingWindow::new(time_zone, None, None, None)?;
+        Ok(CallingWindow { time_zone: zone.time_zone, ..window })
+    }
+
     /// This window with `time_zone`.
     #[must_use]
     pub fn in_zone(mut self, time_zone: Tz) -> CallingWindow {
@@ -752,6 +774,20 @@ mod tests {
             "calling_window.end"
         );
         assert_eq!(field(CallingWindow::hours("9 to 5")), "calling_window.start");
+        assert_eq!(
+            field(CallingWindow::from_flags(None, Some("weekdays"), None)),
+            "calling_window.days"
+        );
+        assert_eq!(
+            field(CallingWindow::from_flags(None, None, Some("EST5"))),
+            "calling_window.time_zone"
+        );
+        let flags =
+            CallingWindow::from_flags(Some("09:00-17:30"), Some("mon-fri"), Some("Europe/Paris"));
+        assert_eq!(
+            flags.unwrap().to_string(),
+            "tz=Europe/Paris;start=09:00;end=17:30;days=mon,tue,wed,thu,fri"
+        );
         assert_eq!(
             Weekdays::parse("calling_window.days", "mon,funday").unwrap_err().field(),
             "calling_window.days"

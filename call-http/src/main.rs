@@ -4,7 +4,7 @@
 
 use std::{net::SocketAddr, process::ExitCode, sync::Arc};
 
-use call_core::{WorkerConfig, ports::CallProvider};
+use call_core::{CallingWindow, Config, WorkerConfig, ports::CallProvider};
 use call_db::Database;
 use call_http::{
     AppState,
@@ -66,6 +66,15 @@ struct Args {
     /// Sign webhook bodies: X-Callwork-Signature: sha256=<HMAC-SHA256 hex>.
     #[arg(long, env = "CALLS_NOTIFY_SECRET", hide_env_values = true, value_name = "SECRET")]
     notify_secret: Option<String>,
+
+    /// Place calls only between these local hours in the callee's time zone
+    /// (e.g. 08:00-21:00), where a call does not say otherwise.
+    #[arg(long, env = "CALLS_DEFAULT_WINDOW", value_name = "HH:MM-HH:MM")]
+    default_window: Option<String>,
+
+    /// Place calls only on these days (e.g. mon-fri), where a call does not say otherwise.
+    #[arg(long, env = "CALLS_DEFAULT_WINDOW_DAYS", value_name = "DAYS")]
+    default_window_days: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -143,7 +152,18 @@ async fn serve(args: Args) -> Result<(), Refused> {
         .open(Some(args.db_pool))
         .await
         .map_err(|e| Refused::Failure(format!("cannot open the database: {e}")))?;
-    let mut builder = AppState::builder(store);
+    let default_window = CallingWindow::from_flags(
+        args.default_window.as_deref(),
+        args.default_window_days.as_deref(),
+        None,
+    )
+    .map_err(|e| {
+        let flag =
+            if e.field().ends_with("days") { "--default-window-days" } else { "--default-window" };
+        Refused::Usage(format!("invalid {flag}: {}", e.message()))
+    })?;
+    let config = Config { default_window, ..Config::default() };
+    let mut builder = AppState::builder(store).config(config);
     if let Some(key) = api_key {
         builder = builder.api_key(key);
     }

@@ -26,7 +26,7 @@ use crate::routes::{calls, dispatch, events, ops, phones, queues, series, ws};
     components(schemas(
         call_wire::CallJson, call_wire::EventJson, call_wire::HistoryJson, call_wire::QueueJson,
         call_wire::StatsJson, call_wire::QueueStatsJson,
-        call_wire::RecurrenceJson, call_wire::SeriesJson, call_wire::SeriesPage,
+        call_wire::RecurrenceJson, call_wire::CallingWindowJson, call_wire::SeriesJson, call_wire::SeriesPage,
         call_wire::DispatchJson, call_wire::PauseJson, call_wire::PauseRequest, call_wire::AgentStatsJson, call_wire::EventRequest,
         calls::CallPage, calls::EventList, events::Ingested, events::BatchIngested, events::BatchItem,
         events::IngestBody, events::IngestAnswer,

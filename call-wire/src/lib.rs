@@ -35,6 +35,7 @@ mod event;
 mod schedule;
 mod series;
 mod shapes;
+mod window;
 
 pub use dispatch::{DispatchJson, PauseJson, PauseRequest};
 pub use event::EventRequest;
@@ -43,6 +44,7 @@ pub use series::{RecurrenceJson, SeriesJson, SeriesPage};
 pub use shapes::{
     AgentStatsJson, CallJson, EventJson, HistoryJson, QueueJson, QueueStatsJson, StatsJson,
 };
+pub use window::CallingWindowJson;
 
 #[doc(no_inline)]
 pub use call_core::IncomingEvent;

@@ -49,6 +49,11 @@ pub struct ScheduleRequest {
     /// with the same details, when the one before it is placed.
     #[serde(default)]
     pub recurrence: Option<crate::RecurrenceJson>,
+    /// The local hours and days it may ring in; a due time outside them
+    /// moves to the next opening. The server's default fills the parts
+    /// left out.
+    #[serde(default)]
+    pub calling_window: Option<crate::CallingWindowJson>,
 }
 
 impl ScheduleRequest {
@@ -86,6 +91,9 @@ impl ScheduleRequest {
         }
         if let Some(recurrence) = &self.recurrence {
             call = call.recurrence(recurrence.to_recurrence()?);
+        }
+        if let Some(window) = &self.calling_window {
+            call = call.calling_window(window.to_window()?);
         }
         Ok(call)
     }
@@ -133,6 +141,16 @@ mod tests {
                 });
             }),
             Err("recurrence.time_zone")
+        );
+        assert_eq!(
+            request(|r| {
+                r.calling_window = Some(crate::CallingWindowJson {
+                    start: Some("20:00".into()),
+                    end: Some("09:00".into()),
+                    ..Default::default()
+                });
+            }),
+            Err("calling_window.end")
         );
     }
 

@@ -72,6 +72,9 @@ pub struct CallJson {
     pub series_id: Option<String>,
     /// Its number in that series, from 1.
     pub occurrence: Option<u32>,
+    /// The local hours and days it may ring in (its own parts over the
+    /// server's default); absent when it may ring at any hour.
+    pub calling_window: Option<crate::CallingWindowJson>,
     /// Bumped on every change.
     pub version: u64,
 }
@@ -107,6 +110,7 @@ impl From<&Call> for CallJson {
             flags: call.flags().iter().map(|f| f.to_string()).collect(),
             series_id: call.occurrence().map(|o| o.series_id.to_string()),
             occurrence: call.occurrence().map(|o| o.number),
+            calling_window: call.calling_window().map(crate::CallingWindowJson::from),
             version: call.version(),
         }
     }

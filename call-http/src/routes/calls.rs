@@ -55,11 +55,12 @@ pub(crate) fn call_id(id: String) -> Result<CallId, ApiError> {
 #[utoipa::path(post, path = "/api/calls", tag = "calls", request_body = ScheduleRequest,
     params(("Idempotency-Key" = Option<String>, Header,
         description = "1–255 visible ASCII characters, such as a UUID: a retry with the same key and request makes no second call")),
+    description = "With a `calling_window` (or the server's --default-window), a due time outside the window moves to its next opening, read in the callee's time zone (every zone the number may be in, when it has no `time_zone`); the call's first event says so.",
     responses((status = 201, body = CallJson, description = "Scheduled"),
         (status = 200, body = CallJson, description = "A retry of an earlier request with the same Idempotency-Key: the call it made, as it is now"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody, description = "An invalid value, e.g. the number, an unknown queue, or an Idempotency-Key used before for a different request")),
+        (status = 422, body = ErrorBody, description = "An invalid value, e.g. the number, an unknown queue, a calling window that never opens in all the number's zones (field `calling_window`), or an Idempotency-Key used before for a different request")),
     security(("api_key" = [])))]
 pub(crate) async fn schedule(
     State(state): State<AppState>,

@@ -1,6 +1,9 @@
 //! Every route, answering as the contract says.
 
+use std::sync::Arc;
+
 use axum::http::StatusCode;
+use call_http::router;
 use serde_json::{Value, json};
 
 use crate::{app, get, post, send};
@@ -634,5 +637,82 @@ async fn scheduling_listing_and_canceling_a_recurring_series() {
     }
     assert!(
         openapi["components"]["schemas"]["ScheduleRequest"]["properties"]["recurrence"].is_object()
+    );
+}
+
+#[tokio::test]
+async fn a_calling_window_moves_a_due_time_to_its_opening_and_bad_windows_are_refused() {
+    // Monday 2026-11-23, 06:00 in New York.
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-23T11:00:00Z").unwrap().to_utc();
+    let clock = Arc::new(call_core::ports::ManualClock::new(now));
+    let state = crate::builder()
+        .clock(clock)
+        .config(call_core::Config {
+            default_window: call_core::CallingWindow::hours("08:00-21:00").unwrap(),
+            ..call_core::Config::default()
+        })
+        .build();
+    let app = router(state);
+    let with = |window: Value| {
+        json!({"phone_number": "+1 212 555 0100", "calling_window": window}).to_string()
+    };
+    for (window, field) in [
+        (json!({"time_zone": "Eastern"}), "calling_window.time_zone"),
+        (json!({"start": "9am"}), "calling_window.start"),
+        (json!({"start": "20:00", "end": "09:00"}), "calling_window.end"),
+        (json!({"days": ["someday"]}), "calling_window.days"),
+        (json!({"days": []}), "calling_window.days"),
+    ] {
+        let error = post(&app, "/api/calls", &with(window)).await;
+        let error = error.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+        assert_eq!(error["field"], field, "{error}");
+    }
+    // Half an hour a day in both of southern Idaho's zones never overlaps.
+    let idaho = json!({"phone_number": "+1 208 200 1234", "calling_window": {"start": "09:00", "end": "09:30"}});
+    let error = post(&app, "/api/calls", &idaho.to_string()).await;
+    let error = error.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert_eq!(error["field"], "calling_window");
+    assert_eq!(get(&app, "/api/calls").await.json()["calls"], json!([]), "nothing was written");
+
+    // Its own days and hours; the zone derived from the number.
+    let window = json!({"start": "09:00", "end": "20:00", "days": ["mon-fri"]});
+    let answer = post(&app, "/api/calls", &with(window)).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+    let call = answer.json();
+    assert_eq!(call["scheduled_at"], "2026-11-23T14:00:00Z", "09:00 in New York");
+    assert_eq!(
+        call["calling_window"],
+        json!({"start": "09:00", "end": "20:00", "days": ["mon", "tue", "wed", "thu", "fri"]})
+    );
+    let id = call["id"].as_str().unwrap();
+    let events = get(&app, &format!("/api/calls/{id}/events")).await.json();
+    let scheduled = &events["events"][0]["metadata"];
+    assert_eq!(scheduled["waits_for"], "calling_window", "{events}");
+    assert_eq!(scheduled["zones"], json!(["America/New_York"]));
+
+    // Nothing of its own: the server's default, 08:00-21:00.
+    let plain =
+        post(&app, "/api/calls", &json!({"phone_number": "+1 212 555 0100"}).to_string()).await;
+    let plain = plain.json();
+    assert_eq!(plain["scheduled_at"], "2026-11-23T13:00:00Z", "08:00 in New York");
+    assert_eq!(plain["calling_window"], json!({"start": "08:00", "end": "21:00"}));
+
+    // Rescheduling to 22:00 in New York moves to the next morning's 09:00.
+    let moved = send(
+        &app,
+        "PATCH",
+        &format!("/api/calls/{id}"),
+        Some(&json!({"scheduled_at": "2026-11-24T03:00:00Z"}).to_string()),
+        &[],
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
+    assert_eq!(moved.json()["scheduled_at"], "2026-11-24T14:00:00Z");
+
+    let openapi = get(&app, "/api/openapi.json").await.json();
+    let properties = &openapi["components"]["schemas"]["ScheduleRequest"]["properties"];
+    assert!(properties["calling_window"].is_object(), "documented");
+    assert!(
+        openapi["components"]["schemas"]["CallingWindowJson"]["properties"]["days"].is_object()
     );
 }
