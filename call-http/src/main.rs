@@ -121,6 +121,18 @@ async fn serve(args: Args) -> Result<(), Refused> {
         )));
     }
 
+    let default_window = CallingWindow::from_flags(
+        args.default_window.as_deref(),
+        args.default_window_days.as_deref(),
+        None,
+    )
+    .map_err(|e| {
+        let flag =
+            if e.field().ends_with("days") { "--default-window-days" } else { "--default-window" };
+        Refused::Usage(format!("invalid {flag}: {}", e.message()))
+    })?;
+    let config = Config { default_window, ..Config::default() };
+
     // The provider first: its log line is the first, saying which one runs.
     let (provider, embedded): (Arc<dyn CallProvider>, Option<MockCallApi>) = match &args
         .provider_url
@@ -152,17 +164,6 @@ async fn serve(args: Args) -> Result<(), Refused> {
         .open(Some(args.db_pool))
         .await
         .map_err(|e| Refused::Failure(format!("cannot open the database: {e}")))?;
-    let default_window = CallingWindow::from_flags(
-        args.default_window.as_deref(),
-        args.default_window_days.as_deref(),
-        None,
-    )
-    .map_err(|e| {
-        let flag =
-            if e.field().ends_with("days") { "--default-window-days" } else { "--default-window" };
-        Refused::Usage(format!("invalid {flag}: {}", e.message()))
-    })?;
-    let config = Config { default_window, ..Config::default() };
     let mut builder = AppState::builder(store).config(config);
     if let Some(key) = api_key {
         builder = builder.api_key(key);

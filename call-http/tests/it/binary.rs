@@ -30,6 +30,25 @@ fn a_bad_provider_url_is_a_usage_error() {
 }
 
 #[test]
+fn a_bad_default_window_is_a_usage_error_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, expected) in [
+        (["--default-window", "9 to 5"], "invalid --default-window: \"9 to 5\" is not hours"),
+        (["--default-window-days", "weekdays"], "invalid --default-window-days"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_call-http"))
+            .args(["--listen", "127.0.0.1:0", "--db"])
+            .arg(dir.path().join("calls.db"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
 fn an_unreachable_database_server_is_one_line_without_the_password() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let output = Command::new(env!("CARGO_BIN_EXE_call-http"))
