@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use call_core::{
-    CallId, Config, Engine, EventSource, NewCall, PhoneNumber, QueueId, SeriesId, StatusFilter,
+    CallId, CallingWindow, Config, Engine, EventSource, NewCall, PhoneNumber, QueueId, SeriesId,
+    StatusFilter, ValidationError,
     ports::{Cursor, HistoryQuery, ListQuery},
 };
 use call_wire::{
@@ -32,8 +33,14 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
     }
     // Check what can be checked before the database is touched (or created).
     let command = Checked::new(cli.command, zone)?;
+    let default_window = CallingWindow::from_flags(
+        cli.default_window.as_deref(),
+        cli.default_window_days.as_deref(),
+        None,
+    )
+    .map_err(|e| window_error(&e, "--default-window"))?;
     let database = call_db::Database::resolve(cli.db.as_deref());
-    let engine = open(&database, cli.db_pool).await?;
+    let engine = open(&database, cli.db_pool, default_window).await?;
     match command {
         Checked::Schedule(new_call) => {
             let scheduled = engine.schedule_once(*new_call).await?;
@@ -123,9 +130,13 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
 }
 
 /// Opens the database and builds an engine whose events say `cli`.
-pub(crate) async fn open(database: &call_db::Database, pool: u32) -> Result<Engine, CliError> {
+pub(crate) async fn open(
+    database: &call_db::Database,
+    pool: u32,
+    default_window: CallingWindow,
+) -> Result<Engine, CliError> {
     let store = database.open(Some(pool)).await?;
-    let config = Config { source: EventSource::Cli, ..Config::default() };
+    let config = Config { source: EventSource::Cli, default_window, ..Config::default() };
     Ok(Engine::builder(store).config(config).notifier(Arc::new(crate::run::TransitionLog)).build())
 }
 
@@ -259,6 +270,16 @@ fn new_call(args: ScheduleArgs, zone: Zone) -> Result<NewCall, CliError> {
     if let Some(recurrence) = recurrence(args.repeat, zone)? {
         call = call.recurrence(recurrence);
     }
+    let w = args.window;
+    if w.window.is_some() || w.window_days.is_some() || w.window_tz.is_some() {
+        let window = CallingWindow::from_flags(
+            w.window.as_deref(),
+            w.window_days.as_deref(),
+            w.window_tz.as_deref(),
+        )
+        .map_err(|e| window_error(&e, "--window"))?;
+        call = call.calling_window(window);
+    }
     Ok(match due(&args.due, zone)? {
         Some(at) => call.at(at),
         None => call,
@@ -295,6 +316,17 @@ fn recurrence(repeat: Repeat, zone: Zone) -> Result<Option<call_core::Recurrence
         };
         CliError::usage(format!("invalid {flag}: {}", e.message()))
     })
+}
+
+/// A window's error as a usage error naming the flag of the part that is
+/// wrong: `flag`, `flag-days` or `flag-tz`.
+fn window_error(error: &ValidationError, flag: &str) -> CliError {
+    let part = match error.field() {
+        "calling_window.days" => "-days",
+        "calling_window.time_zone" => "-tz",
+        _ => "",
+    };
+    CliError::usage(format!("invalid {flag}{part}: {}", error.message()))
 }
 
 fn list_query(args: ListArgs) -> Result<ListQuery, CliError> {

@@ -2,7 +2,9 @@
 
 use std::{collections::HashSet, path::PathBuf};
 
-use call_core::{Engine, Error, IdempotencyKey, NewCall, PhoneNumber, QueueId, Scheduled};
+use call_core::{
+    CallingWindow, Engine, Error, IdempotencyKey, NewCall, PhoneNumber, QueueId, Scheduled,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -15,7 +17,7 @@ use crate::{
 };
 
 /// The columns, in the order a file without a header row gives them.
-const COLUMNS: [&str; 10] = [
+const COLUMNS: [&str; 13] = [
     "phone_number",
     "scheduled_at",
     "customer_name",
@@ -26,6 +28,9 @@ const COLUMNS: [&str; 10] = [
     "recurrence_time_zone",
     "recurrence_count",
     "recurrence_until",
+    "calling_window",
+    "calling_window_days",
+    "calling_window_time_zone",
 ];
 
 /// Calls scheduled per batch with `--skip-bad-rows`.
@@ -295,6 +300,12 @@ fn row(
         .find(|c| field(c).is_some())
     {
         return Err(format!("{other} is given without recurrence_cron"));
+    }
+    let (hours, days, time_zone) =
+        (field("calling_window"), field("calling_window_days"), field("calling_window_time_zone"));
+    if hours.is_some() || days.is_some() || time_zone.is_some() {
+        let window = CallingWindow::from_flags(hours, days, time_zone).map_err(|e| describe(&e))?;
+        call = call.calling_window(window);
     }
     Ok(call)
 }

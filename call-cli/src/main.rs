@@ -52,6 +52,16 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_name = "ZONE")]
     tz: Option<String>,
 
+    /// Place calls only between these local hours in the callee's time
+    /// zone (e.g. 08:00-21:00), where a call does not say otherwise: for
+    /// the calls scheduled and imported, and for those `calls run` places.
+    #[arg(long, global = true, env = "CALLS_DEFAULT_WINDOW", value_name = "HH:MM-HH:MM")]
+    default_window: Option<String>,
+
+    /// Place calls only on these days (e.g. mon-fri), where a call does not say otherwise.
+    #[arg(long, global = true, env = "CALLS_DEFAULT_WINDOW_DAYS", value_name = "DAYS")]
+    default_window_days: Option<String>,
+
     /// More log lines on stderr: -v for debug, -vv for trace (RUST_LOG overrides).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -114,13 +124,14 @@ enum Command {
     },
     /// Run the worker: place due calls through the provider and follow them to their end.
     Run(RunArgs),
-    /// Schedule many calls from a CSV file: phone_number,scheduled_at[,customer_name,workflow,queue_id,idempotency_key,recurrence_cron,recurrence_time_zone,recurrence_count,recurrence_until].
+    /// Schedule many calls from a CSV file: phone_number,scheduled_at[,customer_name,workflow,queue_id,idempotency_key,recurrence_cron,recurrence_time_zone,recurrence_count,recurrence_until,calling_window,calling_window_days,calling_window_time_zone].
     ///
     /// A row with an idempotency_key is scheduled once however often the
     /// file is imported (within 24 hours): importing it again after a
     /// failure makes only the calls that are missing. A row with a
     /// recurrence_cron is the first of a recurring series, as
-    /// `calls schedule --cron`.
+    /// `calls schedule --cron`; calling_window (09:00-20:00), its _days
+    /// (mon-fri) and _time_zone are `calls schedule --window` and its companions.
     Import(ImportArgs),
     /// Print shell completions.
     Completions {
@@ -169,6 +180,25 @@ struct ScheduleArgs {
     idempotency_key: Option<String>,
     #[command(flatten)]
     repeat: Repeat,
+    #[command(flatten)]
+    window: Window,
+}
+
+/// The local hours and days a call may ring in; each part optional, the
+/// parts left out taken from --default-window.
+#[derive(Debug, Args)]
+struct Window {
+    /// Ring only between these local HOURS (09:00-20:00); a due time
+    /// outside them moves to the next opening.
+    #[arg(long, value_name = "HH:MM-HH:MM")]
+    window: Option<String>,
+    /// Ring only on these DAYS (mon-fri, or sat,sun).
+    #[arg(long, value_name = "DAYS")]
+    window_days: Option<String>,
+    /// The IANA zone --window is read in; the number's own zones (all of
+    /// them, where it may be in several) when absent.
+    #[arg(long, value_name = "ZONE")]
+    window_tz: Option<String>,
 }
 
 /// Makes a scheduled call the first of a recurring series.

@@ -3,7 +3,8 @@
 
 use call_core::PhoneNumber;
 use call_wire::{
-    CallJson, DispatchJson, EventJson, HistoryJson, QueueJson, SeriesJson, SeriesPage, StatsJson,
+    CallJson, CallingWindowJson, DispatchJson, EventJson, HistoryJson, QueueJson, SeriesJson,
+    SeriesPage, StatsJson,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -124,6 +125,7 @@ pub(crate) fn call(call: &CallJson, zone: Zone) -> String {
                 None => s.clone(),
             }),
         ),
+        ("window", call.calling_window.as_ref().map(window)),
         ("created", Some(zone.show(call.created_at))),
         ("updated", Some(zone.show(call.updated_at))),
         ("version", Some(call.version.to_string())),
@@ -217,6 +219,19 @@ pub(crate) fn dispatch(state: &DispatchJson, zone: Zone) -> String {
         text.push_str(&table.render());
     }
     text
+}
+
+/// A calling window as people read it: `09:00-20:00 mon-fri in
+/// America/New_York`, or `in the number's zones` without a zone of its own.
+fn window(w: &CallingWindowJson) -> String {
+    let hours = format!(
+        "{}-{}",
+        w.start.as_deref().unwrap_or("00:00"),
+        w.end.as_deref().unwrap_or("24:00")
+    );
+    let days = w.days.as_ref().map_or_else(|| "every day".to_owned(), |d| d.join(","));
+    let zone = w.time_zone.as_deref().unwrap_or("the number's zones");
+    format!("{hours} {days} in {zone}")
 }
 
 /// How often a series repeats and how it ends: `0 9 * * MON-FRI in

@@ -177,3 +177,35 @@ async fn rows_with_a_recurrence_start_series() {
     assert!(ran.stderr.contains("line 3: invalid recurrence.time_zone"), "{}", ran.stderr);
     assert_eq!(calls.list().await.len(), 2, "nothing of the refused file was scheduled");
 }
+
+/// Rows with a calling window wait for its opening; with --skip-bad-rows a
+/// window that never opens is reported on its line and the rest is made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_with_a_calling_window_wait_for_its_opening() {
+    let calls = Calls::new();
+    let file = calls.path("windows.csv");
+    std::fs::write(
+        &file,
+        "phone_number,scheduled_at,calling_window,calling_window_days,calling_window_time_zone\n\
+         +12125550100,2030-01-01T12:00:00Z,09:00-20:00,mon-fri,\n\
+         +12125550101,2030-01-01T12:00:00Z,09:00-20:00,,Europe/Paris\n\
+         +12082001234,2030-01-01T12:00:00Z,09:00-09:30,,\n\
+         +12125550102,2030-01-01T12:00:00Z,,weekdays,\n",
+    )
+    .unwrap();
+    let ran = calls.run(&["import", file.to_str().unwrap()]).await;
+    assert_eq!(ran.code, 2, "{ran:?}");
+    assert!(ran.stderr.contains("line 5: invalid calling_window.days"), "{}", ran.stderr);
+    assert!(calls.list().await.is_empty(), "nothing of the refused file was scheduled");
+
+    let imported = calls.json(&["import", "--skip-bad-rows", file.to_str().unwrap()]).await;
+    assert_eq!(imported["scheduled"], 2, "{imported}");
+    let rejected = imported["rejected"].to_string();
+    assert!(rejected.contains("America/Boise"), "line 4 never opens: {rejected}");
+    let mut due: Vec<String> =
+        calls.list().await.iter().map(|c| c["scheduled_at"].as_str().unwrap().to_owned()).collect();
+    due.sort();
+    // 12:00 UTC is 13:00 in Paris, inside its window; 07:00 in New York
+    // waits for 09:00 there, 14:00 UTC.
+    assert_eq!(due, ["2030-01-01T12:00:00Z", "2030-01-01T14:00:00Z"]);
+}

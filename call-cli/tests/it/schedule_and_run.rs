@@ -327,3 +327,67 @@ async fn a_bad_recurrence_names_its_option_and_schedules_nothing() {
         calls.json(&["--tz", "Europe/Paris", "schedule", phone, "--cron", "@daily"]).await;
     assert_eq!(with_tz["occurrence"], 1, "--tz serves as the zone: {with_tz}");
 }
+
+#[tokio::test]
+async fn a_calling_window_moves_the_due_time_and_bad_windows_name_their_option() {
+    let calls = Calls::new();
+    // Tuesday 1 January 2030, 07:00 in New York (EST): the window opens at 09:00.
+    let call = calls
+        .json(&[
+            "schedule",
+            "+1 212 555 0100",
+            "--at",
+            "2030-01-01T12:00:00Z",
+            "--window",
+            "09:00-20:00",
+            "--window-days",
+            "mon-fri",
+        ])
+        .await;
+    assert_eq!(call["scheduled_at"], "2030-01-01T14:00:00Z", "{call}");
+    assert_eq!(
+        call["calling_window"]["days"],
+        serde_json::json!(["mon", "tue", "wed", "thu", "fri"])
+    );
+    let id = call["id"].as_str().unwrap();
+    let shown = calls.ok(&["show", id]).await;
+    assert!(shown.contains("09:00-20:00 mon,tue,wed,thu,fri in the number's zones"), "{shown}");
+    let events = calls.ok(&["events", id]).await;
+    assert!(events.contains("calling_window") && events.contains("America/New_York"), "{events}");
+
+    // A zone of its own, and the default filling the hours it leaves out.
+    let tokyo = calls
+        .json(&[
+            "--default-window",
+            "08:00-21:00",
+            "schedule",
+            "+1 212 555 0100",
+            "--at",
+            "2030-01-01T14:00:00Z",
+            "--window-tz",
+            "Asia/Tokyo",
+        ])
+        .await;
+    // 23:00 in Tokyo waits for 08:00 there, 23:00 UTC.
+    assert_eq!(tokyo["scheduled_at"], "2030-01-01T23:00:00Z", "{tokyo}");
+    assert_eq!(tokyo["calling_window"]["time_zone"], "Asia/Tokyo");
+
+    let phone = "+14155550100";
+    for (args, says) in [
+        (&["schedule", phone, "--window", "9 to 5"][..], "invalid --window:"),
+        (&["schedule", phone, "--window", "20:00-09:00"][..], "invalid --window:"),
+        (&["schedule", phone, "--window-days", "weekdays"][..], "invalid --window-days:"),
+        (&["schedule", phone, "--window-tz", "Eastern"][..], "invalid --window-tz:"),
+        (&["--default-window", "soon", "list"][..], "invalid --default-window:"),
+        (&["--default-window-days", "xyz", "list"][..], "invalid --default-window-days:"),
+    ] {
+        let ran = calls.run(args).await;
+        assert_eq!(ran.code, 2, "{args:?}: {ran:?}");
+        assert!(ran.stderr.contains(says), "{args:?}: {}", ran.stderr);
+    }
+    // Never open in both of southern Idaho's zones at once: refused, nothing made.
+    let ran = calls.run(&["schedule", "+1 208 200 1234", "--window", "09:00-09:30"]).await;
+    assert_eq!(ran.code, 2, "{ran:?}");
+    assert!(ran.stderr.contains("America/Boise, America/Los_Angeles"), "{}", ran.stderr);
+    assert_eq!(calls.list().await.len(), 2, "only the two good calls");
+}

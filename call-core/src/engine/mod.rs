@@ -956,7 +956,7 @@ impl Engine {
 
     /// The window a new call rings in: its own parts over the engine's
     /// default. `None` when that allows every hour of every day.
-    fn window_for(&self, own: Option<&CallingWindow>) -> Option<CallingWindow> {
+    pub(super) fn window_for(&self, own: Option<&CallingWindow>) -> Option<CallingWindow> {
         let window = own.cloned().unwrap_or_default().or(&self.inner.config.default_window);
         (!window.is_unrestricted()).then_some(window)
     }

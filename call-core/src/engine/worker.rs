@@ -406,13 +406,17 @@ impl Shared {
 
     /// Whether a claimed call must not ring now: a call claimed late (the
     /// workers were down, or a pause was lifted) may fall due outside its
-    /// calling window. Such a call goes back to `scheduled`, due at the
+    /// calling window, and a call scheduled with none falls under this
+    /// engine's default. Such a call goes back to `scheduled`, due at the
     /// window's next opening, with one event saying why; one whose window
     /// can no longer open (the zone data changed since it was scheduled)
     /// fails, saying so. A call that could not be held is not placed
     /// either: its lease lapses and recovery decides.
     async fn held_for_window(&self, call: &Call, now: DateTime<Utc>) -> bool {
-        let (Some(window), Some(to)) = (call.calling_window(), call.to()) else { return false };
+        // A call scheduled without a window (by a process with no default)
+        // takes this engine's default.
+        let window = call.calling_window().cloned().or_else(|| self.engine.window_for(None));
+        let (Some(window), Some(to)) = (window, call.to()) else { return false };
         let wait = window.wait(to, now);
         if matches!(wait, Ok(None)) {
             return false;
@@ -426,7 +430,7 @@ impl Shared {
                 let mut change = Change::new(call, now);
                 match &wait {
                     Ok(Some(wait)) => {
-                        let metadata = wait.metadata(window, now);
+                        let metadata = wait.metadata(&window, now);
                         change.transition(
                             Trigger::Rescheduled,
                             now,
