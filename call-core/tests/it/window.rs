@@ -252,3 +252,33 @@ async fn a_series_occurrence_outside_the_window_rings_at_its_opening() {
     assert_eq!(next[0].calling_window(), Some(&office_hours()), "it keeps the window");
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn a_worker_holds_a_call_scheduled_without_a_window_to_its_default() {
+    // Scheduled by a process with no default window, placed by one with
+    // 08:00-21:00: due at 06:00 in New York, it rings at 08:00 there.
+    let app = spawn_app();
+    app.clock.set(utc("2026-11-23T11:00:00Z"));
+    let to = number(NEW_YORK);
+    let call = app.engine.schedule(NewCall::to(to.clone())).await.unwrap();
+    assert_eq!(call.calling_window(), None);
+    let settings = Config {
+        default_window: CallingWindow::hours("08:00-21:00").unwrap(),
+        ..Config::default()
+    };
+    let engine =
+        Engine::builder(app.store.clone()).clock(app.clock.clone()).config(settings).build();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(engine.worker(app.provider.clone(), config()).run(async {
+        let _ = stopped.await;
+    }));
+    eventually("held to the default window", || async {
+        app.engine.get(call.id()).await.unwrap().scheduled_at() == Some(utc("2026-11-23T13:00:00Z"))
+    })
+    .await;
+    assert_eq!(app.provider.placements(&to), 0);
+    app.clock.set(utc("2026-11-23T13:00:00Z"));
+    eventually("placed at 08:00", || status_is(&app, &call, CallStatus::Initiated)).await;
+    let _ = stop.send(());
+    worker.await.unwrap();
+}
