@@ -35,13 +35,21 @@ function dueOrStarted(call) {
     : call.initiated_at || call.scheduled_at || call.created_at;
 }
 
+/** A calling window as people read it: "09:00–20:00 mon,tue in America/New_York". */
+function windowText(w) {
+  const hours = `${w.start || "00:00"}–${w.end || "24:00"}`;
+  const days = w.days ? w.days.join(",") : "any day";
+  return `${hours} ${days} in ${w.time_zone || "the callee's time zone"}`;
+}
+
 function row(call) {
   const number = counterparty(call);
   return el("tr", { "data-id": call.id, class: call.id === state.selected ? "selected" : "", onclick: () => select(call.id) },
     el("td", {}, number ? el("a", { href: `/calls/${encodeURIComponent(number)}`, onclick: (e) => e.stopPropagation() }, number) : "—",
       el("span", { class: "direction" }, call.direction === "inbound" ? " ↘" : " ↗")),
     el("td", {}, call.customer_name || "—",
-      call.series_id ? el("span", { class: "series", title: `call ${call.occurrence} of series ${call.series_id}` }, ` ↻${call.occurrence}`) : ""),
+      call.series_id ? el("span", { class: "series", title: `call ${call.occurrence} of series ${call.series_id}` }, ` ↻${call.occurrence}`) : "",
+      call.calling_window ? el("span", { class: "window", title: `rings ${windowText(call.calling_window)}` }, " ◷") : ""),
     el("td", { class: "status" }, statusBadge(call.status)),
     el("td", {}, formatTime(dueOrStarted(call))),
     el("td", { class: "duration" }, formatSeconds(call.duration_seconds)),
@@ -324,6 +332,11 @@ async function schedule(event) {
   const recurrence = recurrenceOf(form, when ? new Date(when) : new Date());
   if (recurrence === false) return;
   if (recurrence) body.recurrence = recurrence;
+  const window = {};
+  if (form.get("window_start")) window.start = form.get("window_start");
+  if (form.get("window_end")) window.end = form.get("window_end");
+  if (form.get("window_days")) window.days = [form.get("window_days")];
+  if (Object.keys(window).length) body.calling_window = window;
   // One key per request: pressing Schedule again after an answer was lost
   // (a dropped connection, a timeout) sends the same key, so the server
   // answers the call it made instead of making a second one.
@@ -340,6 +353,11 @@ async function schedule(event) {
     result.textContent = call.series_id
       ? `Scheduled ${call.to} for ${formatTime(call.scheduled_at)}, the first of series ${call.series_id}.`
       : `Scheduled ${call.to} for ${formatTime(call.scheduled_at)}.`;
+    // A due time outside the calling window moved to its opening: say so.
+    const asked = body.scheduled_at ? new Date(body.scheduled_at) : new Date();
+    if (call.calling_window && !call.series_id && new Date(call.scheduled_at) - asked > 1000) {
+      result.textContent += ` It waits for its calling hours, ${windowText(call.calling_window)}.`;
+    }
     result.className = "result ok";
     event.target.reset();
     showRepeatFields();

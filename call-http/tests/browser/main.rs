@@ -314,6 +314,59 @@ async fn the_dashboard_schedules_a_call_and_shows_it_complete_live() {
         .await;
     assert_eq!(marker, json!(" ↻1"));
 
+    // Calling hours: a window that ends before it starts is refused on its
+    // field; days that exclude today in the callee's zone (Los Angeles, for
+    // +1 415) move the call to their first opening, and the form says so.
+    browser.type_into("#phone_number", "+1 415 555 0144").await;
+    browser.type_into("#customer_name", "Window Caller").await;
+    browser
+        .script(
+            "document.getElementById('window_start').value = '20:00';              document.getElementById('window_end').value = '09:00'; return null",
+        )
+        .await;
+    browser.click("#schedule-submit").await;
+    let message = browser
+        .wait_for_value("the window's error", "return document.querySelector('.field-error[data-for=\"calling_window.end\"]').textContent || null")
+        .await;
+    assert!(message.as_str().unwrap().contains("must start before it ends"), "{message}");
+    browser
+        .script(
+            "const today = new Intl.DateTimeFormat('en-US', {timeZone: 'America/Los_Angeles', weekday: 'short'}).format(new Date()); \
+             document.getElementById('window_start').value = ''; \
+             document.getElementById('window_end').value = ''; \
+             document.getElementById('window_days').value = ['Sat', 'Sun'].includes(today) ? 'mon-fri' : 'sat-sun'; \
+             return null",
+        )
+        .await;
+    browser.click("#schedule-submit").await;
+    let confirmation = browser
+        .wait_for_value(
+            "the window's confirmation",
+            "const r = document.getElementById('schedule-result'); return r.className === 'result ok' && r.textContent.includes('+14155550144') ? r.textContent : null",
+        )
+        .await;
+    assert!(
+        confirmation.as_str().unwrap().contains("waits for its calling hours"),
+        "{confirmation}"
+    );
+    let waiting = browser
+        .script("return fetch('/api/calls?phone=%2B14155550144').then(r => r.json()).then(b => b.calls)")
+        .await;
+    let due = waiting[0]["scheduled_at"].as_str().expect("a due time");
+    let due = chrono::DateTime::parse_from_rfc3339(due).unwrap();
+    assert!(
+        due > chrono::Utc::now() + chrono::TimeDelta::minutes(1),
+        "moved to the opening: {due}"
+    );
+    let marker = browser
+        .wait_for_value(
+            "the window's marker",
+            "const r = [...document.querySelectorAll('#calls tbody tr')].find(r => r.textContent.includes('Window Caller')); \
+             return r && r.querySelector('.window') ? r.querySelector('.window').title : null",
+        )
+        .await;
+    assert!(marker.as_str().unwrap().starts_with("rings 00:00–24:00"), "{marker}");
+
     // The number's history page.
     browser.goto(&format!("{base}/calls/%2B14155550100")).await;
     let history = browser
