@@ -167,7 +167,7 @@ enum Checked {
 impl Checked {
     fn new(command: Command, zone: Zone) -> Result<Checked, CliError> {
         Ok(match command {
-            Command::Schedule(args) => Checked::Schedule(Box::new(new_call(args, zone)?)),
+            Command::Schedule(args) => Checked::Schedule(Box::new(new_call(*args, zone)?)),
             Command::List(args) => Checked::List(list_query(args)?),
             Command::Show { call_id } => Checked::Show(call_id_arg(call_id)?),
             Command::Events { call_id } => Checked::Events(call_id_arg(call_id)?),

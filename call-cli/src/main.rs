@@ -73,7 +73,7 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Schedule a call to a number, now or later.
-    Schedule(ScheduleArgs),
+    Schedule(Box<ScheduleArgs>),
     /// List calls, newest first.
     List(ListArgs),
     /// Show one call, every field.

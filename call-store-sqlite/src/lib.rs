@@ -530,7 +530,7 @@ impl CallStore for SqliteStore {
         }
         let write = Write::AdvanceSeries { previous: Box::new(previous.clone()), now };
         match self.write(write).await? {
-            Written::Advanced(made) => Ok(made),
+            Written::Advanced(made) => Ok(made.map(|made| *made)),
             _ => Err(StoreError::Backend("the writer answered an advance wrongly".into())),
         }
     }
@@ -564,7 +564,7 @@ impl CallStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Option<Series>, StoreError> {
         match self.write(Write::CancelSeries { id: id.clone(), now }).await? {
-            Written::CanceledSeries(series) => Ok(series),
+            Written::CanceledSeries(series) => Ok(series.map(|series| *series)),
             _ => Err(StoreError::Backend("the writer answered a cancel wrongly".into())),
         }
     }

@@ -80,9 +80,9 @@ pub(crate) enum Written {
     Done,
     Claimed(Vec<Claimed>),
     /// The occurrence an [`Write::AdvanceSeries`] made, if any.
-    Advanced(Option<(Call, CallEvent)>),
+    Advanced(Option<Box<(Call, CallEvent)>>),
     /// The series a [`Write::CancelSeries`] canceled, if it exists.
-    CanceledSeries(Option<Series>),
+    CanceledSeries(Option<Box<Series>>),
     Removed(bool),
     /// The keys of an [`Write::InsertKeyed`] held already (then nothing was written).
     Held(Vec<HeldKey>),
@@ -254,9 +254,9 @@ async fn apply(
         }
         Write::Save { call, events } => save(conn, call, events).await,
         Write::Claim(claim) => claim_due(conn, claim).await.map(|c| Ok(Written::Claimed(c))),
-        Write::AdvanceSeries { previous, now } => {
-            advance_series(conn, previous, *now).await.map(|made| Ok(Written::Advanced(made)))
-        }
+        Write::AdvanceSeries { previous, now } => advance_series(conn, previous, *now)
+            .await
+            .map(|made| Ok(Written::Advanced(made.map(Box::new)))),
         Write::CancelSeries { id, now } => {
             let row = sqlx::query(CANCEL_SERIES)
                 .bind(micros(*now))
@@ -264,7 +264,7 @@ async fn apply(
                 .fetch_optional(&mut *conn)
                 .await?;
             let series = row.as_ref().map(series_from_row).transpose().map_err(decode)?;
-            Ok(Ok(Written::CanceledSeries(series)))
+            Ok(Ok(Written::CanceledSeries(series.map(Box::new))))
         }
         Write::AddQueue(queue) => {
             let inserted = sqlx::query("INSERT INTO queues (id, created_at) VALUES (?, ?)")
