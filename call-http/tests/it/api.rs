@@ -30,11 +30,12 @@ async fn schedule_read_list_cancel_reschedule() {
         ("attempts", json!(0)),
         ("series_id", Value::Null),
         ("occurrence", Value::Null),
+        ("calling_window", Value::Null),
     ] {
         assert_eq!(call[field], value, "{field}");
     }
     let keys: Vec<&str> = call.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys.len(), 28, "every field of the contract: {keys:?}");
+    assert_eq!(keys.len(), 29, "every field of the contract: {keys:?}");
     let id = call["id"].as_str().unwrap();
 
     assert_eq!(get(&app, &format!("/api/calls/{id}")).await.json(), call);
