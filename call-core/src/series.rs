@@ -69,10 +69,7 @@ impl Series {
         // (firings while it waits fall into it: the next one is counted
         // from the opening). A window that can no longer open leaves the
         // firing as it is, for the worker to refuse when it falls due.
-        let wait = match (previous.calling_window(), previous.to()) {
-            (Some(window), Some(to)) => window.wait(to, firing).ok().flatten(),
-            _ => None,
-        };
+        let wait = previous.window_wait(firing).ok().flatten();
         let due = wait.as_ref().map_or(firing, |w| w.until);
         let p = previous.parts();
         let occurrence = Occurrence { series_id: self.id.clone(), number: occurrence.number + 1 };
@@ -112,8 +109,8 @@ pub(crate) fn scheduled_metadata(
     due_at: DateTime<Utc>,
 ) -> Map<String, Value> {
     let mut metadata = Map::new();
-    if let (Some(wait), Some(window)) = (wait, call.calling_window()) {
-        metadata.extend(wait.metadata(window, due_at));
+    if let Some(wait) = wait {
+        metadata.extend(wait.metadata(due_at));
     }
     metadata.insert("scheduled_at".into(), json!(call.scheduled_at().map(|t| t.to_rfc3339())));
     if let Some(occurrence) = call.occurrence() {

@@ -28,7 +28,7 @@ use chrono::{
 use chrono_tz::Tz;
 use serde_json::{Map, Value, json};
 
-use crate::{PhoneNumber, ValidationError};
+use crate::{Call, PhoneNumber, ValidationError};
 
 /// How many days ahead an opening is looked for. A window opens at least
 /// once a week; two weeks leave room for a week whose DST change shifts
@@ -161,20 +161,37 @@ pub struct WindowWait {
     pub until: DateTime<Utc>,
     /// The zones the window was read in.
     pub zones: Vec<Tz>,
+    /// The window itself.
+    pub window: CallingWindow,
 }
 
 impl WindowWait {
     /// What the audit log says of the wait: why (`waits_for`), the window
     /// and the zones it was read in, when the call was `due_at`, and the
     /// opening it waits `until`.
-    pub fn metadata(&self, window: &CallingWindow, due_at: DateTime<Utc>) -> Map<String, Value> {
+    pub fn metadata(&self, due_at: DateTime<Utc>) -> Map<String, Value> {
         crate::engine::object(json!({
             "waits_for": "calling_window",
-            "calling_window": window.to_string(),
+            "calling_window": self.window.to_string(),
             "zones": zone_names(&self.zones),
             "due_at": due_at.to_rfc3339(),
             "until": self.until.to_rfc3339(),
         }))
+    }
+}
+
+impl Call {
+    /// Whether this call may ring at `at` by its own window
+    /// ([`CallingWindow::wait`]); `None` when it has no window or no number.
+    ///
+    /// # Errors
+    ///
+    /// As [`CallingWindow::wait`].
+    pub fn window_wait(&self, at: DateTime<Utc>) -> Result<Option<WindowWait>, ValidationError> {
+        match (self.calling_window(), self.to()) {
+            (Some(window), Some(to)) => window.wait(to, at),
+            _ => Ok(None),
+        }
     }
 }
 
@@ -360,7 +377,7 @@ impl CallingWindow {
         let zones = self.zones(to)?;
         match self.opening(&zones, at) {
             Some(until) if until == at => Ok(None),
-            Some(until) => Ok(Some(WindowWait { until, zones })),
+            Some(until) => Ok(Some(WindowWait { until, zones, window: self.clone() })),
             None => Err(ValidationError::new(
                 "calling_window",
                 format!(

@@ -493,14 +493,11 @@ impl Engine {
                         event: EventType::CallRescheduled,
                     }));
                 }
-                let wait = match (call.calling_window(), call.to()) {
-                    (Some(window), Some(to)) => window.wait(to, at)?,
-                    _ => None,
-                };
+                let wait = call.window_wait(at)?;
                 let previous = call.scheduled_at().map(|t| t.to_rfc3339());
                 let mut metadata = object(json!({ "from": previous, "to": at.to_rfc3339() }));
-                if let (Some(wait), Some(window)) = (&wait, call.calling_window()) {
-                    metadata.extend(wait.metadata(window, at));
+                if let Some(wait) = &wait {
+                    metadata.extend(wait.metadata(at));
                     metadata.insert("to".into(), json!(wait.until.to_rfc3339()));
                 }
                 let mut change = Change::new(call, now);

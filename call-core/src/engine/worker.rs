@@ -430,7 +430,7 @@ impl Shared {
                 let mut change = Change::new(call, now);
                 match &wait {
                     Ok(Some(wait)) => {
-                        let metadata = wait.metadata(&window, now);
+                        let metadata = wait.metadata(now);
                         change.transition(
                             Trigger::Rescheduled,
                             now,
