@@ -131,42 +131,10 @@ pub(crate) fn parse_bound(
     })
 }
 
-/// Parses a DURATION such as `90s`, `5m`, `2h`, `1d`, `1h30m` or `250ms`.
+/// Parses a DURATION such as `90s`, `5m`, `2h`, `1d`, `1h30m` or `250ms`
+/// ([`call_core::parse_duration`]).
 pub(crate) fn parse_duration(flag: &str, input: &str) -> Result<Duration, CliError> {
-    let bad = || {
-        invalid(
-            flag,
-            format!(
-                "{input:?} is not a duration: use a number and a unit, as in 90s, 5m, 2h, 1d or 1h30m"
-            ),
-        )
-    };
-    let text = input.trim();
-    if text.is_empty() {
-        return Err(bad());
-    }
-    let mut total: u64 = 0;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        if digits == 0 {
-            return Err(bad());
-        }
-        let amount: u64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        let unit = match &rest[..unit_len] {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            _ => return Err(bad()),
-        };
-        rest = &rest[unit_len..];
-        total = amount.checked_mul(unit).and_then(|s| total.checked_add(s)).ok_or_else(bad)?;
-    }
-    Ok(Duration::from_millis(total))
+    call_core::parse_duration("duration", input).map_err(|error| invalid(flag, error.message()))
 }
 
 /// Seconds for a table: `10s`, `2.5s`, `1m05s`.

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     AgentId, CallId, CallStatus, CallingWindow, Direction, EndReason, Flags, IdempotencyKey, Media,
-    PhoneNumber, QueueId, Recurrence, SeriesId, WorkerId,
+    PhoneNumber, QueueId, Recurrence, Redial, SeriesId, WorkerId,
 };
 
 /// A worker's claim on a call it is placing.
@@ -92,13 +92,22 @@ pub struct CallParts {
     pub occurrence: Option<Occurrence>,
     /// See [`Call::calling_window`].
     pub calling_window: Option<CallingWindow>,
+    /// See [`Call::redial`].
+    pub redial: Option<Redial>,
+    /// See [`Call::redial_attempt`].
+    pub redial_attempt: u32,
+    /// See [`Call::redial_of`].
+    pub redial_of: Option<CallId>,
+    /// See [`Call::redialed_as`].
+    pub redialed_as: Option<CallId>,
     /// See [`Call::version`].
     pub version: u64,
 }
 
 impl CallParts {
     /// A call with only its id, direction, status and creation time; every
-    /// other field empty (no numbers, voice, no flags, version 0). Set the
+    /// other field empty (no numbers, voice, no flags, a first attempt,
+    /// version 0). Set the
     /// rest with struct update syntax: `CallParts { to: Some(n), ..CallParts::new(…) }`.
     pub fn new(
         id: CallId,
@@ -138,6 +147,10 @@ impl CallParts {
             lease: None,
             occurrence: None,
             calling_window: None,
+            redial: None,
+            redial_attempt: 1,
+            redial_of: None,
+            redialed_as: None,
             version: 0,
         }
     }
@@ -294,6 +307,25 @@ impl Call {
     pub fn calling_window(&self) -> Option<&CallingWindow> {
         self.parts.calling_window.as_ref()
     }
+    /// Its [redial policy](crate::redial) (its own, or the engine's
+    /// default when it was scheduled); `None` when it is never redialled.
+    pub fn redial(&self) -> Option<&Redial> {
+        self.parts.redial.as_ref()
+    }
+    /// Which attempt at its number it is: 1 for a first dial, *n* for the
+    /// (*n* − 1)th redial.
+    pub fn redial_attempt(&self) -> u32 {
+        self.parts.redial_attempt
+    }
+    /// The attempt it redials, for a redial.
+    pub fn redial_of(&self) -> Option<&CallId> {
+        self.parts.redial_of.as_ref()
+    }
+    /// The attempt that redials it, once it ended with an outcome its
+    /// policy dials again.
+    pub fn redialed_as(&self) -> Option<&CallId> {
+        self.parts.redialed_as.as_ref()
+    }
     /// Its version, raised by one at every change; saves with a stale
     /// version are refused.
     pub fn version(&self) -> u64 {
@@ -302,6 +334,27 @@ impl Call {
     /// Whether it was answered.
     pub fn was_answered(&self) -> bool {
         self.parts.answered_at.is_some()
+    }
+    /// A new call to the same number with the same details (caller id,
+    /// name, workflow, media, queue, metadata, calling window and redial
+    /// policy), `scheduled` for `due`, made at `now`: the call a series'
+    /// next occurrence and a redial are made from.
+    pub(crate) fn again(&self, due: DateTime<Utc>, now: DateTime<Utc>) -> CallParts {
+        let p = &self.parts;
+        CallParts {
+            to: p.to.clone(),
+            from: p.from.clone(),
+            customer_name: p.customer_name.clone(),
+            workflow: p.workflow.clone(),
+            media: p.media,
+            queue_id: p.queue_id.clone(),
+            metadata: p.metadata.clone(),
+            scheduled_at: Some(due),
+            calling_window: p.calling_window.clone(),
+            redial: p.redial.clone(),
+            version: 1,
+            ..CallParts::new(CallId::generate(), Direction::Outbound, CallStatus::Scheduled, now)
+        }
     }
     /// Whether `number` is its caller or callee.
     pub fn involves(&self, number: &PhoneNumber) -> bool {
@@ -325,6 +378,7 @@ pub struct NewCall {
     pub(crate) idempotency_key: Option<IdempotencyKey>,
     pub(crate) recurrence: Option<Recurrence>,
     pub(crate) calling_window: Option<CallingWindow>,
+    pub(crate) redial: Option<Redial>,
 }
 
 impl NewCall {
@@ -342,6 +396,7 @@ impl NewCall {
             idempotency_key: None,
             recurrence: None,
             calling_window: None,
+            redial: None,
         }
     }
 
@@ -420,6 +475,14 @@ impl NewCall {
     #[must_use]
     pub fn calling_window(mut self, window: CallingWindow) -> NewCall {
         self.calling_window = Some(window);
+        self
+    }
+
+    /// Dials it again when it ends with an outcome the policy names; the
+    /// engine's [default policy](crate::Config::default_redial) otherwise.
+    #[must_use]
+    pub fn redial(mut self, redial: Redial) -> NewCall {
+        self.redial = Some(redial);
         self
     }
 }

@@ -119,6 +119,11 @@ impl CallEvent {
     pub fn metadata(&self) -> &Map<String, Value> {
         &self.metadata
     }
+
+    /// Its details, to add to before it is written.
+    pub(crate) fn metadata_mut(&mut self) -> &mut Map<String, Value> {
+        &mut self.metadata
+    }
 }
 
 /// A lifecycle event as an event source (a contact-centre platform, the

@@ -104,11 +104,14 @@ impl NewCall {
             })),
         });
         // Added only when set, so the fingerprints of requests without a
-        // window stay what they were before windows existed (a retry
-        // across an upgrade still matches its key).
+        // window or a redial policy stay what they were before those
+        // existed (a retry across an upgrade still matches its key).
         let mut canonical = canonical;
         if let Some(window) = &self.calling_window {
             canonical["calling_window"] = json!(window.to_string());
+        }
+        if let Some(redial) = &self.redial {
+            canonical["redial"] = json!(redial.to_string());
         }
         hex::encode(Sha256::digest(sorted(canonical).to_string().as_bytes()))
     }

@@ -17,8 +17,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::{
-    Call, CallEvent, CallId, CallParts, CallStatus, Direction, EventId, EventSource, EventType,
-    Occurrence, Recurrence, SeriesId, WindowWait,
+    Call, CallEvent, CallParts, EventId, EventSource, EventType, Occurrence, Recurrence, SeriesId,
+    WindowWait,
 };
 
 /// A recurring series of calls.
@@ -71,21 +71,10 @@ impl Series {
         // firing as it is, for the worker to refuse when it falls due.
         let wait = previous.window_wait(firing).ok().flatten();
         let due = wait.as_ref().map_or(firing, |w| w.until);
-        let p = previous.parts();
         let occurrence = Occurrence { series_id: self.id.clone(), number: occurrence.number + 1 };
         let call = Call::from_parts(CallParts {
-            to: p.to.clone(),
-            from: p.from.clone(),
-            customer_name: p.customer_name.clone(),
-            workflow: p.workflow.clone(),
-            media: p.media,
-            queue_id: p.queue_id.clone(),
-            metadata: p.metadata.clone(),
-            scheduled_at: Some(due),
             occurrence: Some(occurrence),
-            calling_window: p.calling_window.clone(),
-            version: 1,
-            ..CallParts::new(CallId::generate(), Direction::Outbound, CallStatus::Scheduled, now)
+            ..previous.again(due, now)
         });
         let event = CallEvent::new(
             EventId::generate(),
@@ -101,8 +90,9 @@ impl Series {
 }
 
 /// The metadata of a `call_scheduled` event: the due time, for an
-/// occurrence its series and number, and for a call that was `due_at` a
-/// time outside its calling window, the wait.
+/// occurrence its series and number, for a redial the attempt it redials
+/// and its number, and for a call that was `due_at` a time outside its
+/// calling window, the wait.
 pub(crate) fn scheduled_metadata(
     call: &Call,
     wait: Option<&WindowWait>,
@@ -117,6 +107,10 @@ pub(crate) fn scheduled_metadata(
         metadata.insert("series_id".into(), json!(occurrence.series_id.as_str()));
         metadata.insert("occurrence".into(), json!(occurrence.number));
     }
+    if let Some(redialed) = call.redial_of() {
+        metadata.insert("redial_of".into(), json!(redialed.as_str()));
+        metadata.insert("attempt".into(), json!(call.redial_attempt()));
+    }
     metadata
 }
 
@@ -125,7 +119,7 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::{PhoneNumber, QueueId};
+    use crate::{CallId, CallStatus, Direction, PhoneNumber, QueueId};
 
     fn utc(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)

@@ -598,13 +598,38 @@ impl CallStore for PgStore {
         row.as_ref().map(call_from_row).transpose()
     }
 
-    async fn save(&self, call: &Call, events: &[CallEvent]) -> Result<(), StoreError> {
+    async fn save_and_insert(
+        &self,
+        call: &Call,
+        new_calls: &[Call],
+        events: &[CallEvent],
+    ) -> Result<(), StoreError> {
         let event_arrays = EventArrays::of(events);
         let event_ids = event_arrays.ids().to_vec();
         let query = event_arrays.bind(CallArrays::of([call]).bind(sqlx::query(sql::SAVE)));
-        let saved = match query.fetch_all(&self.pool).await {
-            Ok(rows) => rows.len(),
-            Err(error) => return Err(self.duplicate(error, &[], &event_ids).await),
+        let saved = if new_calls.is_empty() {
+            // The common case: one statement, no transaction to open.
+            match query.fetch_all(&self.pool).await {
+                Ok(rows) => rows.len(),
+                Err(error) => return Err(self.duplicate(error, &[], &event_ids).await),
+            }
+        } else {
+            // The new calls first, so that the save's events may name them.
+            let mut tx = self.pool.begin().await.map_err(backend)?;
+            let (insert, call_ids, _) = insert_statement(new_calls, &[]);
+            let mut written = insert.execute(&mut *tx).await.map(drop);
+            let mut saved = 0;
+            if written.is_ok() {
+                written = query.fetch_all(&mut *tx).await.map(|rows| saved = rows.len());
+            }
+            if let Err(error) = written {
+                drop(tx);
+                return Err(self.duplicate(error, &call_ids, &event_ids).await);
+            }
+            if saved == 1 {
+                tx.commit().await.map_err(backend)?;
+            }
+            saved
         };
         if saved == 1 {
             return Ok(());

@@ -64,6 +64,10 @@ pub(crate) struct CallArrays {
     series_id: Vec<Option<String>>,
     occurrence: Vec<Option<i32>>,
     calling_window: Vec<Option<String>>,
+    redial: Vec<Option<String>>,
+    redial_attempt: Vec<i32>,
+    redial_of: Vec<Option<String>>,
+    redialed_as: Vec<Option<String>>,
     version: Vec<i64>,
 }
 
@@ -106,6 +110,10 @@ impl CallArrays {
             a.occurrence
                 .push(p.occurrence.as_ref().map(|o| i32::try_from(o.number).unwrap_or(i32::MAX)));
             a.calling_window.push(text(p.calling_window.as_ref()));
+            a.redial.push(text(p.redial.as_ref()));
+            a.redial_attempt.push(i32::try_from(p.redial_attempt).unwrap_or(i32::MAX));
+            a.redial_of.push(text(p.redial_of.as_ref()));
+            a.redialed_as.push(text(p.redialed_as.as_ref()));
             a.version.push(i64::try_from(p.version).unwrap_or(i64::MAX));
         }
         a
@@ -115,7 +123,7 @@ impl CallArrays {
         &self.id
     }
 
-    /// Binds the arrays as the next 34 parameters, in the order of `sql::call_columns!`.
+    /// Binds the arrays as the next 38 parameters, in the order of `sql::call_columns!`.
     pub(crate) fn bind(self, q: PgQuery<'_>) -> PgQuery<'_> {
         q.bind(self.id)
             .bind(self.direction)
@@ -150,6 +158,10 @@ impl CallArrays {
             .bind(self.series_id)
             .bind(self.occurrence)
             .bind(self.calling_window)
+            .bind(self.redial)
+            .bind(self.redial_attempt)
+            .bind(self.redial_of)
+            .bind(self.redialed_as)
             .bind(self.version)
     }
 }
@@ -263,6 +275,7 @@ pub(crate) fn call_from_row(row: &PgRow) -> Result<Call, StoreError> {
     let attempts: i32 = get(row, "attempts")?;
     let flags: i16 = get(row, "flags")?;
     let version: i64 = get(row, "version")?;
+    let redial_attempt: i32 = get(row, "redial_attempt")?;
     Ok(Call::from_parts(CallParts {
         id: parsed(row, "id", |s| CallId::parse(s))?,
         direction: parsed(row, "direction", Direction::parse)?,
@@ -295,6 +308,10 @@ pub(crate) fn call_from_row(row: &PgRow) -> Result<Call, StoreError> {
         lease,
         occurrence: occurrence(row)?,
         calling_window: opt_parsed(row, "calling_window", str::parse)?,
+        redial: opt_parsed(row, "redial", str::parse)?,
+        redial_attempt: u32::try_from(redial_attempt).map_err(|e| corrupt("redial_attempt", e))?,
+        redial_of: opt_parsed(row, "redial_of", |s| CallId::parse(s))?,
+        redialed_as: opt_parsed(row, "redialed_as", |s| CallId::parse(s))?,
         version: u64::try_from(version).map_err(|e| corrupt("version", e))?,
     }))
 }

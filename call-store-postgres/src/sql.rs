@@ -11,7 +11,8 @@ macro_rules! call_columns {
          agent_id, metadata, status, scheduled_at, external_id, attempts, last_error, \
          created_at, updated_at, initiated_at, routed_at, answered_at, held_at, ended_at, \
          wait_seconds, hold_seconds, duration_seconds, end_reason, flags, deadline_at, \
-         lease_worker, lease_expires_at, series_id, occurrence, calling_window, version"
+         lease_worker, lease_expires_at, series_id, occurrence, calling_window, redial, \
+         redial_attempt, redial_of, redialed_as, version"
     };
 }
 
@@ -87,6 +88,14 @@ macro_rules! call_select_of {
             $t,
             "calling_window AS calling_window, ",
             $t,
+            "redial AS redial, ",
+            $t,
+            "redial_attempt AS redial_attempt, ",
+            $t,
+            "redial_of AS redial_of, ",
+            $t,
+            "redialed_as AS redialed_as, ",
+            $t,
             "version AS version"
         )
     };
@@ -99,7 +108,7 @@ macro_rules! call_select {
     };
 }
 
-/// The 34 column arrays of a batch of calls, from parameter `$1`, as rows `u`.
+/// The 38 column arrays of a batch of calls, from parameter `$1`, as rows `u`.
 macro_rules! call_rows {
     () => {
         "SELECT u.id, u.direction, u.to_number, u.from_number, u.customer_name, u.workflow, \
@@ -108,7 +117,8 @@ macro_rules! call_rows {
                 u.initiated_at, u.routed_at, u.answered_at, u.held_at, u.ended_at, \
                 u.wait_seconds, u.hold_seconds, u.duration_seconds, u.end_reason, u.flags, \
                 u.deadline_at, u.lease_worker, u.lease_expires_at, u.series_id, u.occurrence, \
-                u.calling_window, u.version \
+                u.calling_window, u.redial, u.redial_attempt, u.redial_of, u.redialed_as, \
+                u.version \
          FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
                      $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
                      $12::timestamptz[], $13::text[], $14::int4[], $15::text[], \
@@ -117,22 +127,22 @@ macro_rules! call_rows {
                      $22::timestamptz[], $23::float8[], $24::float8[], $25::float8[], \
                      $26::text[], $27::int2[], $28::timestamptz[], $29::text[], \
                      $30::timestamptz[], $31::text[], $32::int4[], $33::text[], \
-                     $34::int8[]) \
+                     $34::text[], $35::int4[], $36::text[], $37::text[], $38::int8[]) \
            AS u(id, direction, to_number, from_number, customer_name, workflow, media, \
                 queue_id, agent_id, metadata, status, scheduled_at, external_id, attempts, \
                 last_error, created_at, updated_at, initiated_at, routed_at, answered_at, \
                 held_at, ended_at, wait_seconds, hold_seconds, duration_seconds, end_reason, \
                 flags, deadline_at, lease_worker, lease_expires_at, series_id, occurrence, \
-                calling_window, version)"
+                calling_window, redial, redial_attempt, redial_of, redialed_as, version)"
     };
 }
 
-/// The 7 column arrays of a batch of events, from parameter `$35`, as rows `e`.
+/// The 7 column arrays of a batch of events, from parameter `$39`, as rows `e`.
 macro_rules! event_rows {
     () => {
         "SELECT e.id, e.call_id, e.type, e.timestamp, e.recorded_at, e.source, e.metadata::json \
-         FROM UNNEST($35::text[], $36::text[], $37::text[], $38::timestamptz[], \
-                     $39::timestamptz[], $40::text[], $41::text[]) \
+         FROM UNNEST($39::text[], $40::text[], $41::text[], $42::timestamptz[], \
+                     $43::timestamptz[], $44::text[], $45::text[]) \
            AS e(id, call_id, type, timestamp, recorded_at, source, metadata)"
     };
 }
@@ -140,7 +150,7 @@ macro_rules! event_rows {
 /// The columns of a call as it is read, for statements built at run time.
 pub(crate) const CALL_SELECT: &str = call_select!();
 
-/// New calls ($1–$34) with their events ($35–$41), in one statement: all or nothing.
+/// New calls ($1–$38) with their events ($39–$45), in one statement: all or nothing.
 pub(crate) const INSERT: &str = concat!(
     "WITH new_calls AS (INSERT INTO calls (",
     call_columns!(),
@@ -151,8 +161,8 @@ pub(crate) const INSERT: &str = concat!(
     " RETURNING 1) SELECT (SELECT count(*) FROM new_calls) AS calls"
 );
 
-/// Replaces calls ($1–$34) whose stored version is one less, and appends
-/// the events ($35–$41) only if every call was replaced; answers the ids
+/// Replaces calls ($1–$38) whose stored version is one less, and appends
+/// the events ($39–$45) only if every call was replaced; answers the ids
 /// replaced. One statement, so it is all or nothing.
 pub(crate) const SAVE: &str = concat!(
     "WITH saved AS (UPDATE calls SET (",
@@ -162,7 +172,8 @@ pub(crate) const SAVE: &str = concat!(
          u.attempts, u.last_error, u.created_at, u.updated_at, u.initiated_at, u.routed_at, \
          u.answered_at, u.held_at, u.ended_at, u.wait_seconds, u.hold_seconds, \
          u.duration_seconds, u.end_reason, u.flags, u.deadline_at, u.lease_worker, \
-         u.lease_expires_at, u.series_id, u.occurrence, u.calling_window, u.version) \
+         u.lease_expires_at, u.series_id, u.occurrence, u.calling_window, u.redial, \
+         u.redial_attempt, u.redial_of, u.redialed_as, u.version) \
      FROM (",
     call_rows!(),
     ") AS u WHERE calls.id = u.id AND calls.version = u.version - 1 RETURNING calls.id), \

@@ -488,10 +488,19 @@ impl CallStore for SqliteStore {
         row.as_ref().map(call_from_row).transpose()
     }
 
-    async fn save(&self, call: &Call, events: &[CallEvent]) -> Result<(), StoreError> {
-        self.write(Write::Save { call: Box::new(call.clone()), events: events.to_vec() })
-            .await
-            .map(drop)
+    async fn save_and_insert(
+        &self,
+        call: &Call,
+        new_calls: &[Call],
+        events: &[CallEvent],
+    ) -> Result<(), StoreError> {
+        self.write(Write::Save {
+            call: Box::new(call.clone()),
+            new_calls: new_calls.to_vec(),
+            events: events.to_vec(),
+        })
+        .await
+        .map(drop)
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page<Call>, StoreError> {

@@ -14,10 +14,11 @@ pub(crate) const CALL_COLUMNS: &str = "id, direction, to_number, from_number, cu
     workflow, media, queue_id, agent_id, metadata, status, scheduled_at, external_id, attempts, \
     last_error, created_at, updated_at, initiated_at, routed_at, answered_at, held_at, ended_at, \
     wait_seconds, hold_seconds, duration_seconds, end_reason, flags, deadline_at, lease_worker, \
-    lease_expires_at, series_id, occurrence, calling_window, version";
+    lease_expires_at, series_id, occurrence, calling_window, redial, redial_attempt, redial_of, \
+    redialed_as, version";
 
 /// How many columns [`CALL_COLUMNS`] names; `version` is the last.
-pub(crate) const N_CALL_COLUMNS: usize = 34;
+pub(crate) const N_CALL_COLUMNS: usize = 38;
 
 /// Every column of `events` but `seq`, in the order [`bind_event`] binds them.
 pub(crate) const EVENT_COLUMNS: &str =
@@ -74,6 +75,10 @@ pub(crate) fn bind_call(b: &mut Separated<'_, Sqlite, &str>, call: &Call) {
         .push_bind(p.occurrence.as_ref().map(|o| o.series_id.to_string()))
         .push_bind(p.occurrence.as_ref().map(|o| i64::from(o.number)))
         .push_bind(p.calling_window.as_ref().map(ToString::to_string))
+        .push_bind(p.redial.as_ref().map(ToString::to_string))
+        .push_bind(i64::from(p.redial_attempt))
+        .push_bind(p.redial_of.as_ref().map(ToString::to_string))
+        .push_bind(p.redialed_as.as_ref().map(ToString::to_string))
         .push_bind(p_version(p));
 }
 
@@ -208,6 +213,11 @@ pub(crate) fn call_from_row(row: &SqliteRow) -> Result<Call, StoreError> {
         lease,
         occurrence: occurrence(row)?,
         calling_window: opt_parsed(row, "calling_window", str::parse)?,
+        redial: opt_parsed(row, "redial", str::parse)?,
+        redial_attempt: u32::try_from(count("redial_attempt")?)
+            .map_err(|e| corrupt("redial_attempt", e))?,
+        redial_of: opt_parsed(row, "redial_of", |s| CallId::parse(s))?,
+        redialed_as: opt_parsed(row, "redialed_as", |s| CallId::parse(s))?,
         version: count("version")?,
     }))
 }

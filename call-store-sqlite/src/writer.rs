@@ -54,8 +54,10 @@ pub(crate) enum Write {
         keys: Vec<HeldKey>,
         now: DateTime<Utc>,
     },
+    /// Saves a call, inserting the new calls it makes with it (a redial).
     Save {
         call: Box<Call>,
+        new_calls: Vec<Call>,
         events: Vec<CallEvent>,
     },
     Claim(Claim),
@@ -145,8 +147,9 @@ impl<'a> Group<'a> {
         let mut group = Group { saves: Vec::new(), inserts: Vec::new(), events: Vec::new() };
         for write in writes {
             match write {
-                Write::Save { call, events } => {
+                Write::Save { call, new_calls, events } => {
                     group.saves.push(call.as_ref());
+                    group.inserts.extend(new_calls);
                     group.events.extend(events);
                 }
                 Write::Insert { calls, events } => {
@@ -252,7 +255,7 @@ async fn apply(
         Write::InsertKeyed { calls, events, series, keys, now } => {
             insert_keyed(conn, calls, events, series, keys, *now).await
         }
-        Write::Save { call, events } => save(conn, call, events).await,
+        Write::Save { call, new_calls, events } => save(conn, call, new_calls, events).await,
         Write::Claim(claim) => claim_due(conn, claim).await.map(|c| Ok(Written::Claimed(c))),
         Write::AdvanceSeries { previous, now } => advance_series(conn, previous, *now)
             .await
@@ -443,9 +446,12 @@ async fn first_existing(
     Ok(row.map(|r| r.get::<String, _>(0)))
 }
 
+/// Saves `call` and inserts `new_calls`, then appends `events`; the caller
+/// rolls back whatever this refuses.
 async fn save(
     conn: &mut SqliteConnection,
     call: &Call,
+    new_calls: &[Call],
     events: &[CallEvent],
 ) -> Result<Result<Written, StoreError>, sqlx::Error> {
     let expected = call.version().wrapping_sub(1);
@@ -465,7 +471,7 @@ async fn save(
             StoreError::NotFound(call.id().clone())
         }));
     }
-    Ok(append(conn, events).await?.map(|()| Written::Done))
+    insert(conn, new_calls, events).await
 }
 
 /// Makes the occurrence after `previous`, as `CallStore::advance_series` does.

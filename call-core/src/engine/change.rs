@@ -5,8 +5,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::{
-    Call, CallEvent, CallStatus, EndReason, EventId, EventSource, EventType, Flag, Lifecycle,
-    TransitionError,
+    Call, CallEvent, CallParts, CallStatus, EndReason, EventId, EventSource, EventType, Flag,
+    Lifecycle, TransitionError,
     machine::{self, Trigger},
     ports::{Alert, Notification, ProviderStatus},
     rules::{self, RuleOutcome, RulesConfig, seconds_between},
@@ -19,12 +19,27 @@ pub(crate) struct Change {
     pub(crate) events: Vec<CallEvent>,
     pub(crate) alerts: Vec<Alert>,
     pub(crate) survey: bool,
+    /// The next attempt at the call's number, when this change ends it
+    /// with an outcome its [redial policy](crate::redial) dials again:
+    /// written in the same store call as the change.
+    pub(crate) redial: Option<(Call, CallEvent)>,
+    /// Whether the call had ended before this change.
+    had_ended: bool,
     now: DateTime<Utc>,
 }
 
 impl Change {
     pub(crate) fn new(call: Call, now: DateTime<Utc>) -> Change {
-        Change { call, events: Vec::new(), alerts: Vec::new(), survey: false, now }
+        let had_ended = call.status().is_terminal();
+        Change {
+            call,
+            events: Vec::new(),
+            alerts: Vec::new(),
+            survey: false,
+            redial: None,
+            had_ended,
+            now,
+        }
     }
 
     /// Appends an event to the log of this change.
@@ -246,8 +261,12 @@ impl Change {
     }
 
     /// Seals the change: clears what the new status no longer needs,
-    /// computes the next rule deadline, raises the version.
+    /// computes the next rule deadline, makes the redial of a call that
+    /// has just ended, raises the version.
     pub(crate) fn finish(mut self, config: &RulesConfig) -> Change {
+        if !self.had_ended && self.call.status().is_terminal() {
+            self.redial();
+        }
         let p = &mut self.call.parts;
         if p.status != CallStatus::Dispatching {
             p.lease = None;
@@ -262,12 +281,69 @@ impl Change {
         self
     }
 
+    /// Makes the next attempt of a call that has just ended, when its
+    /// policy dials its outcome again ([`Redial::next_due`](crate::Redial::next_due)),
+    /// due then or at its calling window's next opening. Both calls name
+    /// each other, and the event that ended this one names the next.
+    fn redial(&mut self) {
+        let Some(due) = self.call.redial().and_then(|policy| policy.next_due(&self.call)) else {
+            return;
+        };
+        let ending = self
+            .events
+            .iter_mut()
+            .rev()
+            .find(|e| matches!(e.event_type(), EventType::CallEnded | EventType::CallFailed));
+        let wait = match self.call.window_wait(due) {
+            Ok(wait) => wait,
+            Err(error) => {
+                // The window can no longer open (the zone data changed since
+                // the call was scheduled): a redial would only fail.
+                if let Some(ending) = ending {
+                    let refused = json!({ "refused": error.message() });
+                    ending.metadata_mut().insert("redial".into(), refused);
+                }
+                return;
+            }
+        };
+        let attempt = self.call.redial_attempt() + 1;
+        let next = Call::from_parts(CallParts {
+            redial_attempt: attempt,
+            redial_of: Some(self.call.id().clone()),
+            ..self.call.again(wait.as_ref().map_or(due, |w| w.until), self.now)
+        });
+        let mut metadata = crate::series::scheduled_metadata(&next, wait.as_ref(), due);
+        metadata.insert("outcome".into(), json!(self.call.status().as_str()));
+        let event = CallEvent::new(
+            EventId::generate(),
+            next.id().clone(),
+            EventType::CallScheduled,
+            self.now,
+            self.now,
+            EventSource::Scheduler,
+            metadata,
+        );
+        if let Some(ending) = ending {
+            let redial = json!({
+                "call_id": next.id().as_str(),
+                "attempt": attempt,
+                "scheduled_at": next.scheduled_at().map(|t| t.to_rfc3339()),
+            });
+            ending.metadata_mut().insert("redial".into(), redial);
+        }
+        self.call.parts.redialed_as = Some(next.id().clone());
+        self.redial = Some((next, event));
+    }
+
     /// The notifications to send once the change is written.
     pub(crate) fn notifications(&self) -> Vec<Notification> {
         let mut out = vec![Notification::CallChanged {
             call: self.call.clone(),
             events: self.events.clone(),
         }];
+        if let Some((call, event)) = &self.redial {
+            out.push(Notification::CallChanged { call: call.clone(), events: vec![event.clone()] });
+        }
         out.extend(self.alerts.iter().cloned().map(Notification::Alert));
         if self.survey {
             out.push(Notification::SurveyRequested { call: self.call.clone() });

@@ -23,8 +23,8 @@ use self::change::{Change, provider_steps};
 use crate::{
     Call, CallEvent, CallId, CallParts, CallStatus, CallingWindow, Direction, Error, EventSource,
     EventType, Flag, HeldKey, HistoryRecord, IdempotencyKey, IncomingEvent, KEY_RETENTION,
-    Lifecycle, Media, NewCall, Occurrence, Pause, PhoneNumber, QueueId, Series, SeriesId, Stats,
-    TransitionError, ValidationError,
+    Lifecycle, Media, NewCall, Occurrence, Pause, PhoneNumber, QueueId, Redial, Series, SeriesId,
+    Stats, TransitionError, ValidationError,
     machine::Trigger,
     ports::{
         CallProvider, CallStore, Clock, HistoryQuery, ListQuery, LogNotifier, Notification,
@@ -54,6 +54,10 @@ pub struct Config {
     /// call's own window leaves out ([`NewCall::calling_window`]). None
     /// (every hour of every day) by default.
     pub default_window: CallingWindow,
+    /// The [redial policy](crate::redial) of every call scheduled here
+    /// without one of its own ([`NewCall::redial`]). None (never redial)
+    /// by default.
+    pub default_redial: Option<Redial>,
 }
 
 impl Default for Config {
@@ -64,6 +68,7 @@ impl Default for Config {
             past_tolerance: Duration::from_secs(60),
             key_retention: KEY_RETENTION,
             default_window: CallingWindow::default(),
+            default_redial: None,
         }
     }
 }
@@ -362,6 +367,7 @@ impl Engine {
                 scheduled_at: Some(wait.as_ref().map_or(scheduled_at, |w| w.until)),
                 occurrence,
                 calling_window: window,
+                redial: new_call.redial.or_else(|| self.inner.config.default_redial.clone()),
                 version: 1,
                 ..CallParts::new(id, Direction::Outbound, CallStatus::Scheduled, now)
             });
@@ -718,6 +724,32 @@ impl Engine {
         self.inner.store.get(id).await?.ok_or_else(|| Error::NotFound(id.clone()))
     }
 
+    /// Every attempt at a number that redials link to the call `id`, first
+    /// to last, `id` among them: one call when it was never redialled. The
+    /// last one's outcome is the final one, once it has ended.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`].
+    pub async fn attempts(&self, id: &CallId) -> Result<Vec<Call>, Error> {
+        let call = self.get(id).await?;
+        // Bounded by the most attempts a policy allows, so a damaged link
+        // cannot loop.
+        let most = crate::redial::MAX_ATTEMPTS as usize;
+        let mut attempts = vec![call];
+        while let Some(before) = attempts[0].redial_of().cloned()
+            && attempts.len() < most
+        {
+            attempts.insert(0, self.get(&before).await?);
+        }
+        while let Some(after) = attempts[attempts.len() - 1].redialed_as().cloned()
+            && attempts.len() < most
+        {
+            attempts.push(self.get(&after).await?);
+        }
+        Ok(attempts)
+    }
+
     /// One page of calls, newest first.
     ///
     /// # Errors
@@ -1006,7 +1038,15 @@ impl Engine {
             let now = self.now();
             let Some(change) = decide(call.clone(), now)? else { return Ok(call) };
             let change = change.finish(config);
-            match self.inner.store.save(&change.call, &change.events).await {
+            let saved = match &change.redial {
+                None => self.inner.store.save(&change.call, &change.events).await,
+                Some((next, scheduled)) => {
+                    let mut events = change.events.clone();
+                    events.push(scheduled.clone());
+                    self.inner.store.save_and_insert(&change.call, &[next.clone()], &events).await
+                }
+            };
+            match saved {
                 Ok(()) => {
                     self.publish(&change);
                     return Ok(change.call);
@@ -1027,6 +1067,9 @@ impl Engine {
             self.inner.notifier.notify(&notification);
         }
         self.wake_workers_if_due_before(change.call.deadline_at());
+        if let Some((next, _)) = &change.redial {
+            self.wake_workers_if_due_before(next.scheduled_at());
+        }
     }
 
     /// Wakes the sleeping workers if `due` comes before the moment the last

@@ -406,15 +406,35 @@ pub trait CallStore: Send + Sync {
     async fn get_by_external_id(&self, external_id: &str) -> Result<Option<Call>, StoreError>;
 
     /// Replaces a call with `call`, whose version MUST be one more than the
-    /// stored one, and appends `events` to the log, in one transaction.
+    /// stored one, and appends `events` to the log, in one transaction:
+    /// [`save_and_insert`](Self::save_and_insert) with no new call.
+    ///
+    /// # Errors
+    ///
+    /// As [`save_and_insert`](Self::save_and_insert).
+    async fn save(&self, call: &Call, events: &[CallEvent]) -> Result<(), StoreError> {
+        self.save_and_insert(call, &[], events).await
+    }
+
+    /// Replaces a call with `call`, whose version MUST be one more than the
+    /// stored one, inserts `new_calls`, and appends `events` (of any of
+    /// them) to the log, in one transaction. The engine makes a
+    /// [redial](crate::redial) this way, with the end of the call it
+    /// redials: neither is ever written without the other.
     ///
     /// # Errors
     ///
     /// [`StoreError::NotFound`] when there is no such call;
     /// [`StoreError::Conflict`] when the stored version is not
-    /// `call.version() - 1`; [`StoreError::DuplicateEvent`] when an event id
+    /// `call.version() - 1`; [`StoreError::DuplicateCall`] when a new
+    /// call's id exists; [`StoreError::DuplicateEvent`] when an event id
     /// is already recorded. In every case nothing is written.
-    async fn save(&self, call: &Call, events: &[CallEvent]) -> Result<(), StoreError>;
+    async fn save_and_insert(
+        &self,
+        call: &Call,
+        new_calls: &[Call],
+        events: &[CallEvent],
+    ) -> Result<(), StoreError>;
 
     /// Calls passing the query's filters, newest first by (`created_at`,
     /// `id`), after its cursor, at most `limit`; `next_cursor` is set when

@@ -44,6 +44,7 @@ where
     keyed_inserts_take_each_key_once(make_store().await).await;
     save_checks_the_version(make_store().await).await;
     save_refuses_recorded_event_ids(make_store().await).await;
+    save_and_insert_is_all_or_nothing(make_store().await).await;
     get_by_external_id(make_store().await).await;
     list_filters_and_pages(make_store().await).await;
     claim_takes_due_calls_once(make_store().await).await;
@@ -416,6 +417,9 @@ async fn insert_and_get(store: Arc<dyn CallStore>) {
         p.calling_window = Some(
             "tz=America/New_York;start=09:00;end=20:00;days=mon,tue,wed,thu,fri".parse().unwrap(),
         );
+        p.redial = Some("on=busy,no_answer;max=3;delay=10m".parse().unwrap());
+        p.redial_attempt = 2;
+        p.redial_of = Some(id("before-a"));
     });
     let b = call("b", 1, |p| {
         p.direction = Direction::Inbound;
@@ -703,6 +707,8 @@ async fn save_checks_the_version(store: Arc<dyn CallStore>) {
     let canceled = next_version(&a, |p| {
         p.status = CallStatus::Canceled;
         p.calling_window = Some("start=08:00;end=21:00".parse().unwrap());
+        p.redial = Some("on=failed;max=2;delay=1h".parse().unwrap());
+        p.redialed_as = Some(id("after-a"));
     });
     store
         .save(&canceled, &[event(&canceled, "e1", EventType::CallCanceled, t(1))])
@@ -782,6 +788,47 @@ async fn save_refuses_recorded_event_ids(store: Arc<dyn CallStore>) {
         "save_refuses_recorded_event_ids: same id twice in one save"
     );
     assert_eq!(store.get(a.id()).await.unwrap().as_ref(), Some(&first));
+}
+
+/// A call saved with the new call it makes (as a redial is made with the
+/// end of the attempt before it): both or neither.
+async fn save_and_insert_is_all_or_nothing(store: Arc<dyn CallStore>) {
+    let check = "save_and_insert_is_all_or_nothing";
+    let a = call("a", 0, |p| p.status = CallStatus::Initiated);
+    let taken = call("taken", 0, |p| p.status = CallStatus::Canceled);
+    insert_all(&store, &[a.clone(), taken.clone()]).await;
+    let busy = next_version(&a, |p| {
+        p.status = CallStatus::Busy;
+        p.redialed_as = Some(id("a2"));
+    });
+    let redial = call("a2", 5, |p| {
+        p.redial_attempt = 2;
+        p.redial_of = Some(id("a"));
+    });
+    let events = [
+        event(&busy, "ended", EventType::CallEnded, t(5)),
+        event(&redial, "scheduled", EventType::CallScheduled, t(5)),
+    ];
+
+    // A stale version writes neither the save nor the new call.
+    let stale = next_version(&busy, |_| {});
+    let error = store.save_and_insert(&stale, &[redial.clone()], &events).await.unwrap_err();
+    assert_eq!(error, StoreError::Conflict { id: id("a"), expected: 2 }, "{check}: stale");
+    // A new call whose id is taken writes neither either.
+    let clash = call("taken", 5, |_| {});
+    let error = store.save_and_insert(&busy, &[clash], &events[..1]).await.unwrap_err();
+    assert_eq!(error, StoreError::DuplicateCall(id("taken")), "{check}: taken id");
+    assert_eq!(store.get(a.id()).await.unwrap().as_ref(), Some(&a), "{check}: unchanged");
+    assert_eq!(store.get(&id("a2")).await.unwrap(), None, "{check}: no new call");
+    assert_eq!(store.events(a.id()).await.unwrap(), [], "{check}: no event");
+    assert_eq!(store.get(taken.id()).await.unwrap().as_ref(), Some(&taken), "{check}: kept");
+
+    store.save_and_insert(&busy, &[redial.clone()], &events).await.expect("save_and_insert");
+    assert_eq!(store.get(a.id()).await.unwrap().as_ref(), Some(&busy), "{check}: saved");
+    assert_eq!(store.get(redial.id()).await.unwrap().as_ref(), Some(&redial), "{check}: made");
+    assert_eq!(store.events(a.id()).await.unwrap(), events[..1], "{check}: the end");
+    assert_eq!(store.events(redial.id()).await.unwrap(), events[1..], "{check}: the new call's");
+    assert_eq!(store.next_due().await.unwrap(), Some(t(65)), "{check}: the new call is due");
 }
 
 async fn get_by_external_id(store: Arc<dyn CallStore>) {

@@ -179,7 +179,12 @@ impl CallStore for MemoryStore {
         Ok(self.state().calls.values().find(|c| c.external_id() == Some(external_id)).cloned())
     }
 
-    async fn save(&self, call: &Call, events: &[CallEvent]) -> Result<(), StoreError> {
+    async fn save_and_insert(
+        &self,
+        call: &Call,
+        new_calls: &[Call],
+        events: &[CallEvent],
+    ) -> Result<(), StoreError> {
         let mut state = self.state();
         let stored =
             state.calls.get(call.id()).ok_or_else(|| StoreError::NotFound(call.id().clone()))?;
@@ -187,9 +192,9 @@ impl CallStore for MemoryStore {
         if stored.version() != expected {
             return Err(StoreError::Conflict { id: call.id().clone(), expected });
         }
-        state.check_new_events(events)?;
+        // Checks every new id and event before writing any of them.
+        state.insert(new_calls, events)?;
         state.put(call.clone());
-        state.append(events);
         Ok(())
     }
 

@@ -4,6 +4,7 @@ mod call_centre;
 mod conformance;
 mod engine;
 mod helpers;
+mod redial;
 mod series;
 mod window;
 mod worker;

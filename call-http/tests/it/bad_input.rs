@@ -372,7 +372,12 @@ async fn slow_requests_time_out_with_a_json_error() {
         async fn get_by_external_id(&self, _: &str) -> Result<Option<Call>, StoreError> {
             stall().await
         }
-        async fn save(&self, _: &Call, _: &[CallEvent]) -> Result<(), StoreError> {
+        async fn save_and_insert(
+            &self,
+            _: &Call,
+            _: &[Call],
+            _: &[CallEvent],
+        ) -> Result<(), StoreError> {
             stall().await
         }
         async fn list(&self, _: &ListQuery) -> Result<Page<Call>, StoreError> {
