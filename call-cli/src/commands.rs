@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use call_core::{
-    CallId, CallingWindow, Config, Engine, EventSource, NewCall, PhoneNumber, QueueId, SeriesId,
-    StatusFilter, ValidationError,
+    CallId, CallingWindow, Config, Engine, EventSource, NewCall, PhoneNumber, QueueId, Redial,
+    SeriesId, StatusFilter, ValidationError,
     ports::{Cursor, HistoryQuery, ListQuery},
 };
 use call_wire::{
@@ -39,8 +39,15 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
         None,
     )
     .map_err(|e| window_error(&e, "--default-window"))?;
+    let default_redial = Redial::from_flags(
+        cli.default_redial.as_deref(),
+        cli.default_redial_max,
+        cli.default_redial_delay.as_deref(),
+    )
+    .map_err(|e| redial_error(&e, "--default-redial"))?;
+    let config = Config { default_window, default_redial, ..Config::default() };
     let database = call_db::Database::resolve(cli.db.as_deref());
-    let engine = open(&database, cli.db_pool, default_window).await?;
+    let engine = open(&database, cli.db_pool, config).await?;
     match command {
         Checked::Schedule(new_call) => {
             let scheduled = engine.schedule_once(*new_call).await?;
@@ -53,7 +60,14 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
             let page = engine.list(&query).await?;
             Ok(out.calls(&page))
         }
-        Checked::Show(id) => Ok(out.call(&engine.get(&id).await?)),
+        Checked::Show(id) => {
+            let call = out.call(&engine.get(&id).await?);
+            if out.json {
+                return Ok(call);
+            }
+            let attempts = call_wire::AttemptsJson::new(&engine.attempts(&id).await?);
+            Ok(call + &render::attempts(&attempts, out.zone))
+        }
         Checked::Events(id) => {
             let events = engine.events(&id).await?;
             Ok(out.events(&events))
@@ -129,14 +143,14 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
     }
 }
 
-/// Opens the database and builds an engine whose events say `cli`.
+/// Opens the database and builds an engine on `config` whose events say `cli`.
 pub(crate) async fn open(
     database: &call_db::Database,
     pool: u32,
-    default_window: CallingWindow,
+    config: Config,
 ) -> Result<Engine, CliError> {
     let store = database.open(Some(pool)).await?;
-    let config = Config { source: EventSource::Cli, default_window, ..Config::default() };
+    let config = Config { source: EventSource::Cli, ..config };
     Ok(Engine::builder(store).config(config).notifier(Arc::new(crate::run::TransitionLog)).build())
 }
 
@@ -280,6 +294,12 @@ fn new_call(args: ScheduleArgs, zone: Zone) -> Result<NewCall, CliError> {
         .map_err(|e| window_error(&e, "--window"))?;
         call = call.calling_window(window);
     }
+    let r = args.redial;
+    let redial = Redial::from_flags(r.redial.as_deref(), r.redial_max, r.redial_delay.as_deref())
+        .map_err(|e| redial_error(&e, "--redial"))?;
+    if let Some(redial) = redial {
+        call = call.redial(redial);
+    }
     Ok(match due(&args.due, zone)? {
         Some(at) => call.at(at),
         None => call,
@@ -324,6 +344,17 @@ fn window_error(error: &ValidationError, flag: &str) -> CliError {
     let part = match error.field() {
         "calling_window.days" => "-days",
         "calling_window.time_zone" => "-tz",
+        _ => "",
+    };
+    CliError::usage(format!("invalid {flag}{part}: {}", error.message()))
+}
+
+/// A redial policy's error as a usage error naming the option of the part
+/// that is wrong: `--redial-max` for the attempts.
+fn redial_error(error: &ValidationError, flag: &str) -> CliError {
+    let part = match error.field() {
+        "redial.max_attempts" => "-max",
+        "redial.delay" => "-delay",
         _ => "",
     };
     CliError::usage(format!("invalid {flag}{part}: {}", error.message()))

@@ -17,7 +17,7 @@ use crate::{
 };
 
 /// The columns, in the order a file without a header row gives them.
-const COLUMNS: [&str; 13] = [
+const COLUMNS: [&str; 16] = [
     "phone_number",
     "scheduled_at",
     "customer_name",
@@ -31,6 +31,9 @@ const COLUMNS: [&str; 13] = [
     "calling_window",
     "calling_window_days",
     "calling_window_time_zone",
+    "redial",
+    "redial_max",
+    "redial_delay",
 ];
 
 /// Calls scheduled per batch with `--skip-bad-rows`.
@@ -306,6 +309,14 @@ fn row(
     if hours.is_some() || days.is_some() || time_zone.is_some() {
         let window = CallingWindow::from_flags(hours, days, time_zone).map_err(|e| describe(&e))?;
         call = call.calling_window(window);
+    }
+    let max = field("redial_max")
+        .map(|n| n.parse::<u32>().map_err(|_| format!("invalid redial_max: {n:?} is not a count")))
+        .transpose()?;
+    let redial = call_core::Redial::from_flags(field("redial"), max, field("redial_delay"))
+        .map_err(|e| describe(&e))?;
+    if let Some(redial) = redial {
+        call = call.redial(redial);
     }
     Ok(call)
 }

@@ -62,6 +62,20 @@ pub(crate) struct Cli {
     #[arg(long, global = true, env = "CALLS_DEFAULT_WINDOW_DAYS", value_name = "DAYS")]
     default_window_days: Option<String>,
 
+    /// Dial a call again when it ends with one of these OUTCOMES
+    /// (busy,no_answer,failed), where a call does not say otherwise: for
+    /// the calls scheduled and imported.
+    #[arg(long, global = true, env = "CALLS_DEFAULT_REDIAL", value_name = "OUTCOMES")]
+    default_redial: Option<String>,
+
+    /// The most attempts of the default redial, the first dial included [default: 3].
+    #[arg(long, global = true, env = "CALLS_DEFAULT_REDIAL_MAX", value_name = "N")]
+    default_redial_max: Option<u32>,
+
+    /// How long after an attempt ends the default redial dials again [default: 10m].
+    #[arg(long, global = true, env = "CALLS_DEFAULT_REDIAL_DELAY", value_name = "DURATION")]
+    default_redial_delay: Option<String>,
+
     /// More log lines on stderr: -v for debug, -vv for trace (RUST_LOG overrides).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -124,14 +138,16 @@ enum Command {
     },
     /// Run the worker: place due calls through the provider and follow them to their end.
     Run(RunArgs),
-    /// Schedule many calls from a CSV file: phone_number,scheduled_at[,customer_name,workflow,queue_id,idempotency_key,recurrence_cron,recurrence_time_zone,recurrence_count,recurrence_until,calling_window,calling_window_days,calling_window_time_zone].
+    /// Schedule many calls from a CSV file: phone_number,scheduled_at[,customer_name,workflow,queue_id,idempotency_key,recurrence_cron,recurrence_time_zone,recurrence_count,recurrence_until,calling_window,calling_window_days,calling_window_time_zone,redial,redial_max,redial_delay].
     ///
     /// A row with an idempotency_key is scheduled once however often the
     /// file is imported (within 24 hours): importing it again after a
     /// failure makes only the calls that are missing. A row with a
     /// recurrence_cron is the first of a recurring series, as
     /// `calls schedule --cron`; calling_window (09:00-20:00), its _days
-    /// (mon-fri) and _time_zone are `calls schedule --window` and its companions.
+    /// (mon-fri) and _time_zone are `calls schedule --window` and its
+    /// companions; redial ("busy,no_answer"), redial_max and redial_delay
+    /// are `--redial` and its companions.
     Import(ImportArgs),
     /// Print shell completions.
     Completions {
@@ -182,6 +198,24 @@ struct ScheduleArgs {
     repeat: Repeat,
     #[command(flatten)]
     window: Window,
+    #[command(flatten)]
+    redial: RedialArgs,
+}
+
+/// Dialling a call again by its outcome.
+#[derive(Debug, Args)]
+struct RedialArgs {
+    /// Dial again when it ends with one of these OUTCOMES: busy, no_answer,
+    /// failed (by the provider), as busy,no_answer. Each attempt is a call
+    /// of its own; `calls show` lists them.
+    #[arg(long, value_name = "OUTCOMES")]
+    redial: Option<String>,
+    /// The most attempts, the first dial included [default: 3].
+    #[arg(long, value_name = "N", requires = "redial")]
+    redial_max: Option<u32>,
+    /// How long after an attempt ends to dial again [default: 10m].
+    #[arg(long, value_name = "DURATION", requires = "redial")]
+    redial_delay: Option<String>,
 }
 
 /// The local hours and days a call may ring in; each part optional, the

@@ -3,8 +3,8 @@
 
 use call_core::PhoneNumber;
 use call_wire::{
-    CallJson, CallingWindowJson, DispatchJson, EventJson, HistoryJson, QueueJson, SeriesJson,
-    SeriesPage, StatsJson,
+    AttemptsJson, CallJson, CallingWindowJson, DispatchJson, EventJson, HistoryJson, QueueJson,
+    RedialJson, SeriesJson, SeriesPage, StatsJson,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -126,6 +126,20 @@ pub(crate) fn call(call: &CallJson, zone: Zone) -> String {
             }),
         ),
         ("window", call.calling_window.as_ref().map(window)),
+        ("redial", call.redial.as_ref().map(redial)),
+        (
+            "attempt",
+            (call.redial.is_some() || call.redial_attempt > 1).then(|| {
+                match (&call.redial, &call.redial_of) {
+                    (Some(r), Some(of)) => {
+                        format!("{} of {}, redials {of}", call.redial_attempt, r.max_attempts)
+                    }
+                    (Some(r), None) => format!("{} of {}", call.redial_attempt, r.max_attempts),
+                    (None, _) => call.redial_attempt.to_string(),
+                }
+            }),
+        ),
+        ("redialed as", text(&call.redialed_as)),
         ("created", Some(zone.show(call.created_at))),
         ("updated", Some(zone.show(call.updated_at))),
         ("version", Some(call.version.to_string())),
@@ -138,6 +152,33 @@ pub(crate) fn call(call: &CallJson, zone: Zone) -> String {
         }
     }
     out
+}
+
+/// The attempts redials link, one a line, and the outcome of them all:
+/// printed under a call that has more than one.
+pub(crate) fn attempts(attempts: &AttemptsJson, zone: Zone) -> String {
+    if attempts.attempts.len() < 2 {
+        return String::new();
+    }
+    let mut table = Table::new(&["ATTEMPT", "WHEN", "OUTCOME", "CALL"]);
+    for call in &attempts.attempts {
+        table.row(vec![
+            call.redial_attempt.to_string(),
+            when(call).map_or_else(|| NONE.to_owned(), |t| zone.show(t)),
+            call.status.clone(),
+            call.id.clone(),
+        ]);
+    }
+    let outcome = match &attempts.outcome {
+        Some(outcome) => format!("final outcome: {outcome}"),
+        None => "final outcome: not yet known, an attempt is still to come".to_owned(),
+    };
+    format!("\n{}{outcome}\n", table.render())
+}
+
+/// A redial policy as people read it: `busy, no_answer: up to 3 attempts, 10m apart`.
+fn redial(r: &RedialJson) -> String {
+    format!("{}: up to {} attempts, {} apart", r.on.join(", "), r.max_attempts, r.delay)
 }
 
 /// A call's audit log as a timeline: when, how long after the first
@@ -171,11 +212,16 @@ pub(crate) fn history(number: &PhoneNumber, records: &[HistoryJson], zone: Zone)
     if records.is_empty() {
         return format!("no calls for {number}\n");
     }
-    let mut table = Table::new(&["WHEN", "TYPE", "COUNTERPARTY", "DURATION", "CALL"]);
+    let mut table = Table::new(&["WHEN", "TYPE", "OUTCOME", "COUNTERPARTY", "DURATION", "CALL"]);
     for record in records {
+        let outcome = match record.redial_attempt {
+            1 => record.outcome.clone(),
+            n => format!("{} (attempt {n})", record.outcome),
+        };
         table.row(vec![
             zone.show(record.created_at),
             record.record_type.clone(),
+            outcome,
             or_none(record.counterparty.as_deref()),
             seconds(record.duration),
             record.call_id.clone(),

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{Call, CallId, PhoneNumber, names::named_enum};
+use crate::{Call, CallId, CallStatus, PhoneNumber, names::named_enum};
 
 named_enum! {
     /// A history record's type, seen from the looked-up number's side: a
@@ -33,6 +33,12 @@ pub struct HistoryRecord {
     pub record_type: HistoryType,
     /// Talk time in seconds, for completed calls.
     pub duration_seconds: Option<f64>,
+    /// How it ended (the history holds ended calls only).
+    pub outcome: CallStatus,
+    /// Which attempt at its number it was ([`Call::redial_attempt`]).
+    pub redial_attempt: u32,
+    /// The attempt it redialled ([`Call::redial_of`]).
+    pub redial_of: Option<CallId>,
 }
 
 impl HistoryRecord {
@@ -53,6 +59,9 @@ impl HistoryRecord {
             counterparty,
             record_type,
             duration_seconds: if answered { call.duration_seconds() } else { None },
+            outcome: call.status(),
+            redial_attempt: call.redial_attempt(),
+            redial_of: call.redial_of().cloned(),
         }
     }
 }

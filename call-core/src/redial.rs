@@ -29,6 +29,12 @@ pub const MAX_ATTEMPTS: u32 = 20;
 /// The longest delay a policy may ask for before an attempt.
 pub const MAX_DELAY: Duration = Duration::from_secs(30 * 86_400);
 
+/// The attempts of a policy given by its outcomes alone ([`Redial::from_flags`]).
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+
+/// The delay of a policy given by its outcomes alone ([`Redial::from_flags`]).
+pub const DEFAULT_DELAY: Duration = Duration::from_secs(600);
+
 /// The outcomes a policy may dial again, in their canonical order.
 const OUTCOMES: [EndReason; 3] = [EndReason::Busy, EndReason::NoAnswer, EndReason::Failed];
 
@@ -103,18 +109,43 @@ impl Redial {
         max_attempts: u32,
         delay: &str,
     ) -> Result<Redial, ValidationError> {
-        let on = on
-            .into_iter()
-            .map(|name| {
-                name.trim().parse::<EndReason>().map_err(|_| {
-                    ValidationError::new(
-                        "redial.on",
-                        format!("{name:?} is not an outcome: use busy, no_answer or failed"),
-                    )
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let on = on.into_iter().map(outcome).collect::<Result<Vec<_>, _>>()?;
         Redial::new(on, max_attempts, parse_duration("redial.delay", delay)?)
+    }
+
+    /// A policy from the options of a command line or the columns of an
+    /// import: the outcomes as one list (`busy,no_answer`; commas, spaces
+    /// or `|` between them), the attempts ([`DEFAULT_MAX_ATTEMPTS`] when
+    /// absent) and the delay ([`DEFAULT_DELAY`] when absent). `None` when
+    /// none of the three is given.
+    ///
+    /// # Errors
+    ///
+    /// As [`Redial::parse`]; attempts or a delay without outcomes are
+    /// refused on `redial.on`.
+    pub fn from_flags(
+        on: Option<&str>,
+        max_attempts: Option<u32>,
+        delay: Option<&str>,
+    ) -> Result<Option<Redial>, ValidationError> {
+        let on = on.map(str::trim).filter(|on| !on.is_empty());
+        let Some(on) = on else {
+            if max_attempts.is_some() || delay.is_some() {
+                return Err(ValidationError::new(
+                    "redial.on",
+                    "say which outcomes to redial (busy, no_answer, failed) with the attempts or delay",
+                ));
+            }
+            return Ok(None);
+        };
+        let names = on.split([',', ' ', '|']).filter(|name| !name.is_empty());
+        let max_attempts = max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS);
+        let delay = match delay {
+            Some(delay) => parse_duration("redial.delay", delay)?,
+            None => DEFAULT_DELAY,
+        };
+        let on = names.map(outcome).collect::<Result<Vec<_>, _>>()?;
+        Redial::new(on, max_attempts, delay).map(Some)
     }
 
     /// The outcomes dialled again.
@@ -151,6 +182,16 @@ impl Redial {
         (named && attempt_left && call.redialed_as().is_none())
             .then(|| ended_at + TimeDelta::from_std(self.delay).unwrap_or(TimeDelta::MAX))
     }
+}
+
+/// An outcome by its name.
+fn outcome(name: &str) -> Result<EndReason, ValidationError> {
+    name.trim().parse::<EndReason>().map_err(|_| {
+        ValidationError::new(
+            "redial.on",
+            format!("{name:?} is not an outcome: use busy, no_answer or failed"),
+        )
+    })
 }
 
 /// The redialable outcome of an ended call.
@@ -371,6 +412,28 @@ mod tests {
         let mut parts = ended(CallStatus::Busy, 1).parts().clone();
         parts.redialed_as = Some(CallId::generate());
         assert_eq!(redial.next_due(&Call::from_parts(parts)), None);
+    }
+
+    #[test]
+    fn flags_default_the_attempts_and_delay_and_need_outcomes() {
+        assert_eq!(Redial::from_flags(None, None, None).unwrap(), None);
+        let given = Redial::from_flags(Some("no_answer, busy"), None, None).unwrap().unwrap();
+        assert_eq!(
+            given,
+            Redial::new([EndReason::Busy, EndReason::NoAnswer], 3, DEFAULT_DELAY).unwrap()
+        );
+        let full = Redial::from_flags(Some("failed|busy"), Some(5), Some("1h")).unwrap().unwrap();
+        assert_eq!(full.to_string(), "on=busy,failed;max=5;delay=1h");
+        let orphan = Redial::from_flags(None, Some(3), None).unwrap_err();
+        assert_eq!(orphan.field(), "redial.on");
+        assert_eq!(
+            Redial::from_flags(Some("  "), None, Some("1m")).unwrap_err().field(),
+            "redial.on"
+        );
+        assert_eq!(
+            Redial::from_flags(Some("busy"), Some(0), None).unwrap_err().field(),
+            "redial.max_attempts"
+        );
     }
 
     #[test]

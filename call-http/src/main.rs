@@ -4,7 +4,9 @@
 
 use std::{net::SocketAddr, process::ExitCode, sync::Arc};
 
-use call_core::{CallingWindow, Config, WorkerConfig, ports::CallProvider};
+use call_core::{
+    CallingWindow, Config, Redial, ValidationError, WorkerConfig, ports::CallProvider,
+};
 use call_db::Database;
 use call_http::{
     AppState,
@@ -75,6 +77,20 @@ struct Args {
     /// Place calls only on these days (e.g. mon-fri), where a call does not say otherwise.
     #[arg(long, env = "CALLS_DEFAULT_WINDOW_DAYS", value_name = "DAYS")]
     default_window_days: Option<String>,
+
+    /// Dial a call again when it ends with one of these outcomes (e.g.
+    /// busy,no_answer; failed is the provider's failure), where a call does
+    /// not say otherwise.
+    #[arg(long, env = "CALLS_DEFAULT_REDIAL", value_name = "OUTCOMES")]
+    default_redial: Option<String>,
+
+    /// The most attempts of the default redial, the first dial included [default: 3].
+    #[arg(long, env = "CALLS_DEFAULT_REDIAL_MAX", value_name = "N")]
+    default_redial_max: Option<u32>,
+
+    /// How long after an attempt ends the default redial dials again [default: 10m].
+    #[arg(long, env = "CALLS_DEFAULT_REDIAL_DELAY", value_name = "DURATION")]
+    default_redial_delay: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -131,7 +147,13 @@ async fn serve(args: Args) -> Result<(), Refused> {
             if e.field().ends_with("days") { "--default-window-days" } else { "--default-window" };
         Refused::Usage(format!("invalid {flag}: {}", e.message()))
     })?;
-    let config = Config { default_window, ..Config::default() };
+    let default_redial = Redial::from_flags(
+        args.default_redial.as_deref(),
+        args.default_redial_max,
+        args.default_redial_delay.as_deref(),
+    )
+    .map_err(|e| Refused::Usage(redial_flag_error(&e, "--default-redial")))?;
+    let config = Config { default_window, default_redial, ..Config::default() };
 
     // The provider first: its log line is the first, saying which one runs.
     let (provider, embedded): (Arc<dyn CallProvider>, Option<MockCallApi>) = match &args
@@ -241,4 +263,14 @@ async fn shutdown_signal() {
         () = ctrl_c => {}
         () = terminate => {}
     }
+}
+
+/// A redial option's error, naming the option (`--default-redial-max`).
+fn redial_flag_error(error: &ValidationError, flag: &str) -> String {
+    let part = match error.field() {
+        "redial.max_attempts" => "-max",
+        "redial.delay" => "-delay",
+        _ => "",
+    };
+    format!("invalid {flag}{part}: {}", error.message())
 }

@@ -15,6 +15,7 @@ use crate::routes::{calls, dispatch, events, ops, phones, queues, series, ws};
     ),
     paths(
         calls::schedule, calls::list, calls::get, calls::cancel, calls::reschedule, calls::events,
+        calls::attempts,
         events::ingest, events::provider_webhook,
         phones::history,
         queues::list, queues::add, queues::get, queues::remove,
@@ -26,7 +27,7 @@ use crate::routes::{calls, dispatch, events, ops, phones, queues, series, ws};
     components(schemas(
         call_wire::CallJson, call_wire::EventJson, call_wire::HistoryJson, call_wire::QueueJson,
         call_wire::StatsJson, call_wire::QueueStatsJson,
-        call_wire::RecurrenceJson, call_wire::CallingWindowJson, call_wire::SeriesJson, call_wire::SeriesPage,
+        call_wire::RecurrenceJson, call_wire::CallingWindowJson, call_wire::RedialJson, call_wire::AttemptsJson, call_wire::SeriesJson, call_wire::SeriesPage,
         call_wire::DispatchJson, call_wire::PauseJson, call_wire::PauseRequest, call_wire::AgentStatsJson, call_wire::EventRequest,
         calls::CallPage, calls::EventList, events::Ingested, events::BatchIngested, events::BatchItem,
         events::IngestBody, events::IngestAnswer,

@@ -32,6 +32,7 @@
 
 mod dispatch;
 mod event;
+mod redial;
 mod schedule;
 mod series;
 mod shapes;
@@ -39,6 +40,7 @@ mod window;
 
 pub use dispatch::{DispatchJson, PauseJson, PauseRequest};
 pub use event::EventRequest;
+pub use redial::{AttemptsJson, RedialJson};
 pub use schedule::{ScheduleRequest, parse_time};
 pub use series::{RecurrenceJson, SeriesJson, SeriesPage};
 pub use shapes::{

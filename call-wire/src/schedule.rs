@@ -54,6 +54,10 @@ pub struct ScheduleRequest {
     /// left out.
     #[serde(default)]
     pub calling_window: Option<crate::CallingWindowJson>,
+    /// Dials it again when it ends busy, unanswered or failed, per this
+    /// policy; the server's default policy when absent.
+    #[serde(default)]
+    pub redial: Option<crate::RedialJson>,
 }
 
 impl ScheduleRequest {
@@ -94,6 +98,9 @@ impl ScheduleRequest {
         }
         if let Some(window) = &self.calling_window {
             call = call.calling_window(window.to_window()?);
+        }
+        if let Some(redial) = &self.redial {
+            call = call.redial(redial.to_redial()?);
         }
         Ok(call)
     }

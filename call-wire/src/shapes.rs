@@ -75,6 +75,14 @@ pub struct CallJson {
     /// The local hours and days it may ring in (its own parts over the
     /// server's default); absent when it may ring at any hour.
     pub calling_window: Option<crate::CallingWindowJson>,
+    /// Its redial policy; absent when it is never dialled again.
+    pub redial: Option<crate::RedialJson>,
+    /// Which attempt at the number it is: 1 for a first dial.
+    pub redial_attempt: u32,
+    /// The attempt it redials.
+    pub redial_of: Option<String>,
+    /// The attempt that redials it, once it ended with an outcome its policy dials again.
+    pub redialed_as: Option<String>,
     /// Bumped on every change.
     pub version: u64,
 }
@@ -111,6 +119,10 @@ impl From<&Call> for CallJson {
             series_id: call.occurrence().map(|o| o.series_id.to_string()),
             occurrence: call.occurrence().map(|o| o.number),
             calling_window: call.calling_window().map(crate::CallingWindowJson::from),
+            redial: call.redial().map(crate::RedialJson::from),
+            redial_attempt: call.redial_attempt(),
+            redial_of: call.redial_of().map(|id| id.to_string()),
+            redialed_as: call.redialed_as().map(|id| id.to_string()),
             version: call.version(),
         }
     }
@@ -168,6 +180,13 @@ pub struct HistoryJson {
     /// Talk time in seconds, for completed calls.
     #[serde(serialize_with = "seconds::option")]
     pub duration: Option<f64>,
+    /// How the call ended: its status (`completed`, `busy`, `no_answer`,
+    /// `failed`, `abandoned`).
+    pub outcome: String,
+    /// Which attempt at the number it was: 1 for a first dial.
+    pub redial_attempt: u32,
+    /// The attempt it redialled.
+    pub redial_of: Option<String>,
 }
 
 impl From<&HistoryRecord> for HistoryJson {
@@ -178,6 +197,9 @@ impl From<&HistoryRecord> for HistoryJson {
             counterparty: record.counterparty.as_ref().map(|p| p.as_str().to_owned()),
             record_type: record.record_type.to_string(),
             duration: record.duration_seconds,
+            outcome: record.outcome.to_string(),
+            redial_attempt: record.redial_attempt,
+            redial_of: record.redial_of.as_ref().map(ToString::to_string),
         }
     }
 }

@@ -209,3 +209,46 @@ async fn rows_with_a_calling_window_wait_for_its_opening() {
     // waits for 09:00 there, 14:00 UTC.
     assert_eq!(due, ["2030-01-01T12:00:00Z", "2030-01-01T14:00:00Z"]);
 }
+
+/// Rows with a redial policy carry it; a bad one is reported on its line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_with_a_redial_policy_carry_it() {
+    let calls = Calls::new();
+    let file = calls.path("redial.csv");
+    std::fs::write(
+        &file,
+        "phone_number,scheduled_at,redial,redial_max,redial_delay\n\
+         +14155550100,2030-01-01T12:00:00Z,\"busy,no_answer\",5,1h\n\
+         +14155550101,2030-01-01T12:00:00Z,failed,,\n\
+         +14155550102,2030-01-01T12:00:00Z,,,\n\
+         +14155550103,2030-01-01T12:00:00Z,busy,none,\n\
+         +14155550104,2030-01-01T12:00:00Z,,3,\n",
+    )
+    .unwrap();
+    let imported = calls.json(&["import", "--skip-bad-rows", file.to_str().unwrap()]).await;
+    assert_eq!(imported["scheduled"], 3, "{imported}");
+    let rejected = imported["rejected"].to_string();
+    assert!(rejected.contains("invalid redial_max"), "line 5: {rejected}");
+    assert!(rejected.contains("redial.on"), "line 6 has attempts without outcomes: {rejected}");
+    let mut policies: Vec<(String, serde_json::Value)> = calls
+        .list()
+        .await
+        .iter()
+        .map(|c| (c["to"].as_str().unwrap().to_owned(), c["redial"].clone()))
+        .collect();
+    policies.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        policies,
+        [
+            (
+                "+14155550100".to_owned(),
+                serde_json::json!({"on": ["busy", "no_answer"], "max_attempts": 5, "delay": "1h"})
+            ),
+            (
+                "+14155550101".to_owned(),
+                serde_json::json!({"on": ["failed"], "max_attempts": 3, "delay": "10m"})
+            ),
+            ("+14155550102".to_owned(), serde_json::Value::Null),
+        ]
+    );
+}

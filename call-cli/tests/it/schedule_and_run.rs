@@ -391,3 +391,73 @@ async fn a_calling_window_moves_the_due_time_and_bad_windows_name_their_option()
     assert!(ran.stderr.contains("America/Boise, America/Los_Angeles"), "{}", ran.stderr);
     assert_eq!(calls.list().await.len(), 2, "only the two good calls");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_call_is_redialled_and_show_lists_every_attempt() {
+    let options = call_provider_http::mock::MockOptions {
+        time_scale: 0.01,
+        busy: 1.0,
+        ..call_provider_http::mock::MockOptions::default()
+    };
+    let api = call_provider_http::mock::MockCallApi::start(options).await.unwrap();
+    let calls = Calls::new();
+    let first = calls
+        .json(&[
+            "schedule",
+            "+14155550100",
+            "--redial",
+            "busy,no_answer",
+            "--redial-max",
+            "2",
+            "--redial-delay",
+            "1s",
+        ])
+        .await;
+    assert_eq!(
+        first["redial"],
+        serde_json::json!({"on": ["busy", "no_answer"], "max_attempts": 2, "delay": "1s"})
+    );
+    let id = first["id"].as_str().unwrap();
+    let run = calls
+        .run(&["run", "--provider-url", api.url(), "--until-idle", "--poll-interval", "20ms"])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(api.stats().by_number.get("+14155550100"), Some(&2), "dialled twice");
+
+    let first = calls.json(&["show", id]).await;
+    let second_id = first["redialed_as"].as_str().expect("redialled").to_owned();
+    let second = calls.json(&["show", &second_id]).await;
+    assert_eq!(second["redial_of"], id);
+    assert_eq!(second["redial_attempt"], 2);
+    assert_eq!(second["status"], "busy");
+    assert_eq!(second["redialed_as"], serde_json::Value::Null, "two attempts at most");
+
+    // The text of either attempt lists both, and the outcome of them all.
+    let shown = calls.ok(&["show", &second_id]).await;
+    assert!(shown.contains("busy, no_answer: up to 2 attempts, 1s apart"), "{shown}");
+    assert!(shown.contains(&format!("2 of 2, redials {id}")), "{shown}");
+    let rows: Vec<&str> = shown.lines().filter(|l| l.contains(" busy ")).collect();
+    assert_eq!(rows.len(), 2, "{shown}");
+    assert!(shown.contains("final outcome: busy"), "{shown}");
+    let history = calls.ok(&["history", "+14155550100"]).await;
+    assert!(history.contains("busy (attempt 2)"), "{history}");
+
+    for (args, says) in [
+        (&["schedule", "+14155550100", "--redial", "hangup"][..], "invalid --redial:"),
+        (
+            &["schedule", "+14155550100", "--redial", "busy", "--redial-max", "0"][..],
+            "invalid --redial-max:",
+        ),
+        (
+            &["schedule", "+14155550100", "--redial", "busy", "--redial-delay", "soon"][..],
+            "invalid --redial-delay:",
+        ),
+        (&["schedule", "+14155550100", "--redial-max", "3"][..], "--redial"),
+        (&["--default-redial-delay", "1m", "list"][..], "invalid --default-redial:"),
+    ] {
+        let ran = calls.run(args).await;
+        assert_eq!(ran.code, 2, "{args:?}: {ran:?}");
+        assert!(ran.stderr.contains(says), "{args:?}: {}", ran.stderr);
+    }
+    assert_eq!(calls.list().await.len(), 2, "nothing made by the refused commands");
+}

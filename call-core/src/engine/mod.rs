@@ -1043,7 +1043,10 @@ impl Engine {
                 Some((next, scheduled)) => {
                     let mut events = change.events.clone();
                     events.push(scheduled.clone());
-                    self.inner.store.save_and_insert(&change.call, &[next.clone()], &events).await
+                    self.inner
+                        .store
+                        .save_and_insert(&change.call, std::slice::from_ref(next), &events)
+                        .await
                 }
             };
             match saved {

@@ -812,7 +812,8 @@ async fn save_and_insert_is_all_or_nothing(store: Arc<dyn CallStore>) {
 
     // A stale version writes neither the save nor the new call.
     let stale = next_version(&busy, |_| {});
-    let error = store.save_and_insert(&stale, &[redial.clone()], &events).await.unwrap_err();
+    let error =
+        store.save_and_insert(&stale, std::slice::from_ref(&redial), &events).await.unwrap_err();
     assert_eq!(error, StoreError::Conflict { id: id("a"), expected: 2 }, "{check}: stale");
     // A new call whose id is taken writes neither either.
     let clash = call("taken", 5, |_| {});
@@ -823,7 +824,10 @@ async fn save_and_insert_is_all_or_nothing(store: Arc<dyn CallStore>) {
     assert_eq!(store.events(a.id()).await.unwrap(), [], "{check}: no event");
     assert_eq!(store.get(taken.id()).await.unwrap().as_ref(), Some(&taken), "{check}: kept");
 
-    store.save_and_insert(&busy, &[redial.clone()], &events).await.expect("save_and_insert");
+    store
+        .save_and_insert(&busy, std::slice::from_ref(&redial), &events)
+        .await
+        .expect("save_and_insert");
     assert_eq!(store.get(a.id()).await.unwrap().as_ref(), Some(&busy), "{check}: saved");
     assert_eq!(store.get(redial.id()).await.unwrap().as_ref(), Some(&redial), "{check}: made");
     assert_eq!(store.events(a.id()).await.unwrap(), events[..1], "{check}: the end");

@@ -9,7 +9,7 @@ use call_core::{
     CallId, PhoneNumber, QueueId, SeriesId, StatusFilter, ValidationError,
     ports::{Cursor, ListQuery},
 };
-use call_wire::{CallJson, EventJson, ScheduleRequest};
+use call_wire::{AttemptsJson, CallJson, EventJson, ScheduleRequest};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -55,12 +55,12 @@ pub(crate) fn call_id(id: String) -> Result<CallId, ApiError> {
 #[utoipa::path(post, path = "/api/calls", tag = "calls", request_body = ScheduleRequest,
     params(("Idempotency-Key" = Option<String>, Header,
         description = "1–255 visible ASCII characters, such as a UUID: a retry with the same key and request makes no second call")),
-    description = "With a `calling_window` (or the server's --default-window), a due time outside the window moves to its next opening, read in the callee's time zone (every zone the number may be in, when it has no `time_zone`); the call's first event says so.",
+    description = "With a `calling_window` (or the server's --default-window), a due time outside the window moves to its next opening, read in the callee's time zone (every zone the number may be in, when it has no `time_zone`); the call's first event says so. With a `redial` policy (or the server's --default-redial), a placed call that ends with an outcome the policy names is dialled again after its delay, as a new call linked by `redial_of` / `redialed_as`, until `max_attempts`; `GET /api/calls/{id}/attempts` lists them.",
     responses((status = 201, body = CallJson, description = "Scheduled"),
         (status = 200, body = CallJson, description = "A retry of an earlier request with the same Idempotency-Key: the call it made, as it is now"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody, description = "An invalid value, e.g. the number, an unknown queue, a calling window that never opens in all the number's zones (field `calling_window`), or an Idempotency-Key used before for a different request")),
+        (status = 422, body = ErrorBody, description = "An invalid value, e.g. the number, an unknown queue, a calling window that never opens in all the number's zones (field `calling_window`), a redial policy out of bounds (fields `redial.on`, `redial.max_attempts`, `redial.delay`), or an Idempotency-Key used before for a different request")),
     security(("api_key" = [])))]
 pub(crate) async fn schedule(
     State(state): State<AppState>,
@@ -199,4 +199,18 @@ pub(crate) async fn events(
 ) -> Result<Json<EventList>, ApiError> {
     let events = state.engine().events(&call_id(id)?).await?;
     Ok(Json(EventList { events: events.iter().map(EventJson::from).collect() }))
+}
+
+/// The attempts at a number that redials link to a call.
+#[utoipa::path(get, path = "/api/calls/{id}/attempts", tag = "calls",
+    params(("id" = String, Path, description = "The id of any of the attempts")),
+    description = "First to last, with the final outcome once the last attempt has ended: one call when it was never redialled.",
+    responses((status = 200, body = AttemptsJson), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub(crate) async fn attempts(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<AttemptsJson>, ApiError> {
+    let attempts = state.engine().attempts(&call_id(id)?).await?;
+    Ok(Json(AttemptsJson::new(&attempts)))
 }

@@ -24,6 +24,7 @@ pub(crate) fn api() -> Router<AppState> {
         .route("/calls/{id}", get(calls::get).patch(calls::reschedule))
         .route("/calls/{id}/cancel", post(calls::cancel))
         .route("/calls/{id}/events", get(calls::events))
+        .route("/calls/{id}/attempts", get(calls::attempts))
         .route("/events", post(events::ingest))
         .route("/phones/{phone}/history", get(phones::history))
         .route("/queues", get(queues::list).post(queues::add))

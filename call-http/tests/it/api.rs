@@ -31,11 +31,15 @@ async fn schedule_read_list_cancel_reschedule() {
         ("series_id", Value::Null),
         ("occurrence", Value::Null),
         ("calling_window", Value::Null),
+        ("redial", Value::Null),
+        ("redial_attempt", json!(1)),
+        ("redial_of", Value::Null),
+        ("redialed_as", Value::Null),
     ] {
         assert_eq!(call[field], value, "{field}");
     }
     let keys: Vec<&str> = call.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys.len(), 29, "every field of the contract: {keys:?}");
+    assert_eq!(keys.len(), 33, "every field of the contract: {keys:?}");
     let id = call["id"].as_str().unwrap();
 
     assert_eq!(get(&app, &format!("/api/calls/{id}")).await.json(), call);
@@ -716,4 +720,83 @@ async fn a_calling_window_moves_a_due_time_to_its_opening_and_bad_windows_are_re
     assert!(
         openapi["components"]["schemas"]["CallingWindowJson"]["properties"]["days"].is_object()
     );
+}
+
+#[tokio::test]
+async fn a_busy_call_is_redialled_and_its_attempts_are_listed_with_the_final_outcome() {
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-23T11:00:00Z").unwrap().to_utc();
+    let clock = Arc::new(call_core::ports::ManualClock::new(now));
+    let state = crate::builder().clock(clock.clone()).build();
+    let app = router(state.clone());
+    let with =
+        |redial: Value| json!({"phone_number": "+1 415 555 0100", "redial": redial}).to_string();
+    for (redial, field) in [
+        (json!({"on": [], "max_attempts": 3, "delay": "1m"}), "redial.on"),
+        (json!({"on": ["completed"], "max_attempts": 3, "delay": "1m"}), "redial.on"),
+        (json!({"on": ["busy"], "max_attempts": 0, "delay": "1m"}), "redial.max_attempts"),
+        (json!({"on": ["busy"], "max_attempts": 21, "delay": "1m"}), "redial.max_attempts"),
+        (json!({"on": ["busy"], "max_attempts": 3, "delay": "soon"}), "redial.delay"),
+        (json!({"on": ["busy"], "max_attempts": 3, "delay": "31d"}), "redial.delay"),
+    ] {
+        let error = post(&app, "/api/calls", &with(redial)).await;
+        let error = error.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+        assert_eq!(error["field"], field, "{error}");
+    }
+    assert_eq!(get(&app, "/api/calls").await.json()["calls"], json!([]), "nothing was written");
+
+    let policy = json!({"on": ["busy", "no_answer"], "max_attempts": 2, "delay": "1m"});
+    let answer = post(&app, "/api/calls", &with(policy.clone())).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+    let first = answer.json();
+    assert_eq!(first["redial"], policy);
+    let id = first["id"].as_str().unwrap().to_owned();
+
+    let provider = Arc::new(call_core::testing::FakeProvider::new(clock.clone()));
+    provider.set_outcome(call_core::ports::ProviderStatus::Busy);
+    let worker = state.engine().worker(provider.clone(), call_core::WorkerConfig::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(worker.run(async {
+        let _ = stopped.await;
+    }));
+    let attempts = |app: axum::Router, id: String| async move {
+        get(&app, &format!("/api/calls/{id}/attempts")).await.json()
+    };
+    // The clock moves a second at a time until both attempts have ended busy.
+    for _ in 0..200 {
+        let listed = attempts(app.clone(), id.clone()).await;
+        if listed["outcome"] == "busy" {
+            break;
+        }
+        clock.advance(std::time::Duration::from_secs(1));
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let _ = stop.send(());
+    running.await.unwrap();
+    let listed = attempts(app.clone(), id.clone()).await;
+    assert_eq!(listed["outcome"], "busy", "{listed}");
+    let calls = listed["attempts"].as_array().unwrap();
+    assert_eq!(calls.len(), 2, "{listed}");
+    assert_eq!(calls[0]["id"], id.as_str());
+    assert_eq!(calls[0]["redialed_as"], calls[1]["id"]);
+    assert_eq!(calls[1]["redial_of"], id.as_str());
+    assert_eq!(calls[1]["redial_attempt"], 2);
+    assert!(calls.iter().all(|c| c["status"] == "busy"), "{listed}");
+    // The same list from the second attempt.
+    let second = calls[1]["id"].as_str().unwrap().to_owned();
+    assert_eq!(attempts(app.clone(), second).await, listed);
+
+    // The number's history has both, each with its outcome, linked.
+    let history = get(&app, "/api/phones/+14155550100/history").await.json();
+    let records = history["records"].as_array().unwrap();
+    assert_eq!(records.len(), 2, "{history}");
+    let attempt_of = |n: u64| records.iter().find(|r| r["redial_attempt"] == n).unwrap();
+    assert_eq!(attempt_of(1)["outcome"], "busy");
+    assert_eq!(attempt_of(2)["outcome"], "busy");
+    assert_eq!(attempt_of(2)["redial_of"], id.as_str());
+
+    get(&app, "/api/calls/nope/attempts").await.error(StatusCode::NOT_FOUND, "not_found");
+    let openapi = get(&app, "/api/openapi.json").await.json();
+    assert!(openapi["paths"]["/api/calls/{id}/attempts"]["get"].is_object(), "documented");
+    let properties = &openapi["components"]["schemas"]["ScheduleRequest"]["properties"];
+    assert!(properties["redial"].is_object(), "documented");
 }

@@ -30,11 +30,24 @@ fn a_bad_provider_url_is_a_usage_error() {
 }
 
 #[test]
-fn a_bad_default_window_is_a_usage_error_naming_the_flag() {
+fn a_bad_default_window_or_redial_is_a_usage_error_naming_the_flag() {
     let dir = tempfile::tempdir().unwrap();
     for (args, expected) in [
-        (["--default-window", "9 to 5"], "invalid --default-window: \"9 to 5\" is not hours"),
-        (["--default-window-days", "weekdays"], "invalid --default-window-days"),
+        (&["--default-window", "9 to 5"][..], "invalid --default-window: \"9 to 5\" is not hours"),
+        (&["--default-window-days", "weekdays"][..], "invalid --default-window-days"),
+        (
+            &["--default-redial", "hangup"][..],
+            "invalid --default-redial: \"hangup\" is not an outcome",
+        ),
+        (
+            &["--default-redial", "busy", "--default-redial-max", "0"][..],
+            "invalid --default-redial-max",
+        ),
+        (
+            &["--default-redial", "busy", "--default-redial-delay", "later"][..],
+            "invalid --default-redial-delay",
+        ),
+        (&["--default-redial-delay", "1m"][..], "invalid --default-redial: say which outcomes"),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_call-http"))
             .args(["--listen", "127.0.0.1:0", "--db"])
