@@ -49,8 +49,10 @@ function row(call) {
       el("span", { class: "direction" }, call.direction === "inbound" ? " ↘" : " ↗")),
     el("td", {}, call.customer_name || "—",
       call.series_id ? el("span", { class: "series", title: `call ${call.occurrence} of series ${call.series_id}` }, ` ↻${call.occurrence}`) : "",
-      call.calling_window ? el("span", { class: "window", title: `rings ${windowText(call.calling_window)}` }, " ◷") : ""),
-    el("td", { class: "status" }, statusBadge(call.status)),
+      call.calling_window ? el("span", { class: "window", title: `rings ${windowText(call.calling_window)}` }, " ◷") : "",
+      call.redial_of ? el("span", { class: "redial-mark", title: `attempt ${call.redial_attempt}, redials ${call.redial_of}` }, ` ↺${call.redial_attempt}`) : ""),
+    el("td", { class: "status" }, statusBadge(call.status),
+      call.redialed_as ? el("span", { class: "redial-mark redialled", title: `redialled as ${call.redialed_as}` }, " → redialled") : ""),
     el("td", {}, formatTime(dueOrStarted(call))),
     el("td", { class: "duration" }, formatSeconds(call.duration_seconds)),
     el("td", {}, call.flags.map((f) => el("span", { class: "flag" }, f.replace("_", " ")))));
@@ -110,15 +112,48 @@ async function select(id) {
   const timeline = $("timeline");
   timeline.replaceChildren(el("p", { class: "empty" }, "Loading…"));
   try {
-    const { events } = await api(`/api/calls/${encodeURIComponent(id)}/events`);
-    state.timeline = { call: state.calls.get(id) || call, events };
-    renderTimeline(state.timeline.call, events);
+    const path = `/api/calls/${encodeURIComponent(id)}`;
+    const { events } = await api(`${path}/events`);
+    // A call that is one of several attempts: list them all, and the outcome.
+    const linked = call && (call.redial_of || call.redialed_as);
+    const attempts = linked ? await api(`${path}/attempts`) : null;
+    state.timeline = { call: state.calls.get(id) || call, events, attempts };
+    renderTimeline(state.timeline.call, events, attempts);
   } catch (error) {
     timeline.replaceChildren(el("p", { class: "error" }, error.message));
   }
 }
 
-function renderTimeline(call, events) {
+/** "Attempts: 1 busy · 2 no answer · 3 completed — final outcome: completed". */
+function attemptsLine(attempts) {
+  const items = attempts.attempts.flatMap((c, i) => [
+    i ? " · " : "",
+    el("button", { type: "button", title: c.id, onclick: () => select(c.id) }, `${c.redial_attempt} ${c.status.replace("_", " ")}`),
+  ]);
+  const outcome = attempts.outcome
+    ? `final outcome: ${attempts.outcome.replace("_", " ")}`
+    : "an attempt is still to come";
+  return el("p", { class: "attempts", id: "attempts" }, "Attempts: ", ...items, ` — ${outcome}`);
+}
+
+/** Whether a changed call is one of the attempts shown, or the selected call's new redial. */
+function touchesShownAttempts(call) {
+  const shown = state.timeline && state.timeline.attempts;
+  if (shown) return shown.attempts.some((c) => c.id === call.id || c.id === call.redial_of);
+  return call.id === state.selected && Boolean(call.redialed_as);
+}
+
+/** Reads the selected call's attempts again, keeping its timeline. */
+async function refreshAttempts() {
+  const timeline = state.timeline;
+  if (!timeline) return;
+  const attempts = await api(`/api/calls/${encodeURIComponent(timeline.call.id)}/attempts`);
+  if (!state.timeline || state.timeline.call.id !== timeline.call.id) return;
+  state.timeline = { ...state.timeline, attempts };
+  renderTimeline(state.timeline.call, state.timeline.events, attempts);
+}
+
+function renderTimeline(call, events, attempts) {
   const first = events.length ? new Date(events[0].timestamp) : null;
   const items = events.map((event) => {
     const after = first ? (new Date(event.timestamp) - first) / 1000 : 0;
@@ -131,6 +166,7 @@ function renderTimeline(call, events) {
   });
   $("timeline").replaceChildren(
     el("p", { class: "timeline-head" }, statusBadge(call.status), " ", counterparty(call) || "", " · ", el("code", {}, call.id)),
+    attempts && attempts.attempts.length > 1 ? attemptsLine(attempts) : "",
     el("ol", { class: "events", id: "timeline-events" }, items));
 }
 
@@ -138,8 +174,8 @@ function renderTimeline(call, events) {
 function appendToTimeline(call, events) {
   if (!state.timeline || state.timeline.call.id !== call.id) return;
   const known = new Set(state.timeline.events.map((e) => e.id));
-  state.timeline = { call, events: state.timeline.events.concat(events.filter((e) => !known.has(e.id))) };
-  renderTimeline(state.timeline.call, state.timeline.events);
+  state.timeline = { ...state.timeline, call, events: state.timeline.events.concat(events.filter((e) => !known.has(e.id))) };
+  renderTimeline(state.timeline.call, state.timeline.events, state.timeline.attempts);
 }
 
 function addAlert(alert) {
@@ -232,6 +268,7 @@ function connect() {
       upsert(update.call);
       renderSoon();
       if (update.call.id === state.selected) appendToTimeline(update.call, update.events);
+      if (touchesShownAttempts(update.call)) refreshAttempts().catch(() => {});
       if (update.call.queue_id) refreshStatsSoon();
     } else if (update.type === "alert") {
       addAlert(update.alert);
@@ -337,6 +374,10 @@ async function schedule(event) {
   if (form.get("window_end")) window.end = form.get("window_end");
   if (form.get("window_days")) window.days = [form.get("window_days")];
   if (Object.keys(window).length) body.calling_window = window;
+  const redialOn = form.getAll("redial_on");
+  if (redialOn.length) {
+    body.redial = { on: redialOn, max_attempts: Number(form.get("redial_max")), delay: form.get("redial_delay").trim() };
+  }
   // One key per request: pressing Schedule again after an answer was lost
   // (a dropped connection, a timeout) sends the same key, so the server
   // answers the call it made instead of making a second one.

@@ -65,7 +65,7 @@ fn start_server(db: &std::path::Path, args: &[&str]) -> (Process, String) {
     let (first_line, url) =
         address.recv_timeout(Duration::from_secs(30)).expect("the server says where it listens");
     assert!(
-        first_line.contains("--embedded-provider"),
+        args.contains(&"--provider-url") || first_line.contains("--embedded-provider"),
         "the first log line names the provider: {first_line}"
     );
     (Process(child), url)
@@ -429,5 +429,77 @@ async fn the_dashboard_asks_for_the_api_key_once() {
         browser.script("return document.getElementById('key-dialog').open").await,
         json!(false)
     );
+    browser.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromedriver: cargo test -p call-http --test browser -- --ignored"]
+async fn the_dashboard_redials_a_busy_call_and_shows_every_attempt() {
+    // A provider whose every call ends busy, quickly.
+    let options = call_provider_http::mock::MockOptions {
+        time_scale: 0.01,
+        busy: 1.0,
+        ..call_provider_http::mock::MockOptions::default()
+    };
+    let provider = call_provider_http::mock::MockCallApi::start(options).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, base) =
+        start_server(&dir.path().join("calls.db"), &["--provider-url", provider.url()]);
+    let browser = Browser::start(dir.path()).await;
+    browser.goto(&format!("{base}/")).await;
+    browser
+        .wait_for(
+            "the live connection",
+            "return document.getElementById('connection').dataset.state === 'live'",
+        )
+        .await;
+
+    // A delay that is not one is refused on its field.
+    browser.type_into("#phone_number", "+1 415 555 0166").await;
+    browser.type_into("#customer_name", "Busy Caller").await;
+    browser.click("input[name=redial_on][value=busy]").await;
+    browser.clear("#redial_delay").await;
+    browser.type_into("#redial_delay", "soon").await;
+    browser.click("#schedule-submit").await;
+    let message = browser
+        .wait_for_value("the delay's error", "return document.querySelector('.field-error[data-for=\"redial.delay\"]').textContent || null")
+        .await;
+    assert!(message.as_str().unwrap().contains("is not a duration"), "{message}");
+
+    // Busy twice: two attempts, the second marked and linked, and the
+    // first's timeline lists both with the final outcome.
+    browser.clear("#redial_max").await;
+    browser.type_into("#redial_max", "2").await;
+    browser.clear("#redial_delay").await;
+    browser.type_into("#redial_delay", "1s").await;
+    browser.click("#schedule-submit").await;
+    browser
+        .wait_for(
+            "the form's confirmation",
+            "const r = document.getElementById('schedule-result'); return r.className === 'result ok'",
+        )
+        .await;
+    let marker = browser
+        .wait_for_value(
+            "the second attempt, busy",
+            "const r = [...document.querySelectorAll('#calls tbody tr')].find(r => r.querySelector('.redial-mark') && r.textContent.includes('↺2')); \
+             return r && r.querySelector('.status').textContent.startsWith('busy') ? r.querySelector('.redial-mark').textContent : null",
+        )
+        .await;
+    assert_eq!(marker, json!(" ↺2"));
+    browser
+        .script(
+            "[...document.querySelectorAll('#calls tbody tr')].find(r => r.textContent.includes('redialled')).click(); return null",
+        )
+        .await;
+    let attempts = browser
+        .wait_for_value(
+            "the attempts line",
+            "const a = document.getElementById('attempts'); return a && a.textContent.includes('final outcome') ? a.textContent : null",
+        )
+        .await;
+    assert_eq!(attempts, json!("Attempts: 1 busy · 2 busy — final outcome: busy"));
+    assert_eq!(provider.stats().by_number.get("+14155550166"), Some(&2), "dialled twice");
+    browser.screenshot(&target_dir().join("redial.png")).await;
     browser.quit().await;
 }
