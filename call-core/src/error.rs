@@ -12,12 +12,27 @@ use crate::{CallId, CallStatus, EventType, SeriesId, ports::StoreError};
 pub struct ValidationError {
     field: &'static str,
     message: String,
+    code: &'static str,
 }
 
 impl ValidationError {
     /// A validation failure of `field`.
     pub fn new(field: &'static str, message: impl Into<String>) -> ValidationError {
-        ValidationError { field, message: message.into() }
+        ValidationError { field, message: message.into(), code: "invalid" }
+    }
+
+    /// The same error under a code of its own, for a refusal a client may
+    /// act on as such (`do_not_call`) rather than as a value to correct.
+    #[must_use]
+    pub fn with_code(mut self, code: &'static str) -> ValidationError {
+        self.code = code;
+        self
+    }
+
+    /// What kind of refusal it is, as edges name it: `invalid` for a bad
+    /// value, or the code given by [`with_code`](Self::with_code).
+    pub fn code(&self) -> &'static str {
+        self.code
     }
 
     /// The name of the invalid field, as it is spelled on the wire (`phone_number`, `scheduled_at`).

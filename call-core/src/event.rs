@@ -232,7 +232,8 @@ impl Lifecycle {
         }
     }
 
-    /// Checks the values a type cannot: seconds are finite and not negative.
+    /// Checks the values a type cannot: seconds are finite and not
+    /// negative, and an end reason is one a call that rang can have.
     ///
     /// # Errors
     ///
@@ -249,6 +250,12 @@ impl Lifecycle {
             Lifecycle::Routed { routing_time, .. } => seconds("routing_time", *routing_time),
             Lifecycle::Answered { wait_time } => seconds("wait_time", *wait_time),
             Lifecycle::Hold { hold_duration } => seconds("hold_duration", *hold_duration),
+            Lifecycle::Ended { end_reason: Some(crate::EndReason::DoNotCall), .. } => {
+                Err(ValidationError::new(
+                    "end_reason",
+                    "do_not_call is the scheduler's, for calls it never placed: a call that ended says completed, abandoned, failed, busy or no_answer",
+                ))
+            }
             Lifecycle::Ended { duration, .. } => seconds("duration", *duration),
             _ => Ok(()),
         }

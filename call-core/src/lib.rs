@@ -65,6 +65,7 @@
 //! ```
 
 mod call;
+pub mod dnc;
 mod engine;
 mod error;
 mod event;
@@ -87,6 +88,7 @@ pub mod testing;
 pub mod window;
 
 pub use call::{Call, CallParts, Lease, NewCall, Occurrence};
+pub use dnc::DoNotCall;
 pub use engine::{
     Config, Engine, EngineBuilder, Ingested, LostDispatch, RetryPolicy, Scheduled, Worker,
     WorkerConfig,

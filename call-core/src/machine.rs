@@ -129,8 +129,9 @@ pub fn transition(from: CallStatus, trigger: Trigger) -> Result<CallStatus, Tran
             Some(EndReason::Busy) => S::Busy,
             Some(EndReason::NoAnswer) => S::NoAnswer,
             Some(EndReason::Failed) => S::Failed,
-            // Completed means answered, and this call never was.
-            Some(EndReason::Completed) => return refuse,
+            // Completed means answered, and this call never was; the
+            // do-not-call list ends scheduled calls only.
+            Some(EndReason::Completed | EndReason::DoNotCall) => return refuse,
         },
 
         (S::Active, T::Hold) => S::OnHold,

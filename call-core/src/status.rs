@@ -182,6 +182,9 @@ named_enum! {
         Busy = "busy",
         /// The callee did not pick up.
         NoAnswer = "no_answer",
+        /// Its number was put on the do-not-call list before it was
+        /// placed: canceled when it fell due.
+        DoNotCall = "do_not_call",
     }
 }
 

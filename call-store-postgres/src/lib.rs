@@ -57,8 +57,8 @@ use std::{
 
 use async_trait::async_trait;
 use call_core::{
-    AgentId, Call, CallEvent, CallId, CallStatus, EventId, HeldKey, Pause, PhoneNumber, QueueId,
-    Series, SeriesId, StatusGroup,
+    AgentId, Call, CallEvent, CallId, CallStatus, DoNotCall, EventId, HeldKey, Pause, PhoneNumber,
+    QueueId, Series, SeriesId, StatusGroup,
     ports::{
         AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery,
         Page, Queue, QueueTotals, StatsInputs, StoreError,
@@ -76,8 +76,8 @@ use tokio::sync::broadcast;
 use crate::{
     pages::PageQuery,
     rows::{
-        CallArrays, EventArrays, call_from_row, corrupt, event_from_row, held_key_from_row,
-        insert_series, insert_statement, series_from_row,
+        CallArrays, EventArrays, call_from_row, corrupt, do_not_call_from_row, event_from_row,
+        held_key_from_row, insert_series, insert_statement, series_from_row,
     },
 };
 
@@ -311,6 +311,9 @@ impl PgStore {
         }
         let statements = [
             ("due", explain(sql::DUE).bind(now).bind(100_i64)),
+            ("due and listed", explain(sql::DUE_LISTED).bind(now).bind(100_i64)),
+            ("do-not-call among", explain(sql::DO_NOT_CALL_AMONG).bind(vec!["+1"])),
+            ("do-not-call page", explain(sql::DO_NOT_CALL_PAGE).bind("").bind(100_i64)),
             ("next due", explain(sql::NEXT_DUE)),
             ("deadlines", explain(sql::DEADLINES_DUE).bind(now).bind(100_i64)),
             ("leases", explain(sql::EXPIRED_LEASES).bind(now).bind(100_i64)),
@@ -671,6 +674,39 @@ impl CallStore for PgStore {
             (0..claim.limit.min(100_000)).map(|_| EventId::generate().to_string()).collect();
         // One transaction, so each claimed occurrence's next commits with it.
         let mut tx = self.pool.begin().await.map_err(backend)?;
+        // The listed numbers' due calls first: canceled, never dispatched.
+        let listed = sqlx::query(sql::DUE_LISTED)
+            .bind(claim.now)
+            .bind(limit(claim.limit))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let mut claimed = Vec::with_capacity(listed.len());
+        if !listed.is_empty() {
+            let mut canceled = Vec::with_capacity(listed.len());
+            for row in &listed {
+                canceled.push(claim.do_not_call(&call_from_row(row)?));
+            }
+            let calls = canceled.iter().map(|(call, _)| call);
+            let events: Vec<CallEvent> = canceled.iter().map(|(_, e)| e.clone()).collect();
+            let saved = EventArrays::of(&events)
+                .bind(CallArrays::of(calls).bind(sqlx::query(sql::SAVE)))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(backend)?;
+            if saved.len() != canceled.len() {
+                // The rows are locked by this transaction: this is the database failing.
+                return Err(StoreError::Backend(
+                    "a locked due call changed under its claim".into(),
+                ));
+            }
+            for (call, event) in canceled {
+                let successor = advance_series(&mut tx, &call, claim.now).await?;
+                claimed.push(Claimed { call, event, successor });
+            }
+        }
+        let rest = claim.limit - claimed.len();
+        let event_ids: Vec<String> = event_ids.into_iter().take(rest).collect();
         let rows = sqlx::query(sql::CLAIM)
             .bind(claim.worker.to_string())
             .bind(claim.lease_until)
@@ -680,7 +716,6 @@ impl CallStore for PgStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(backend)?;
-        let mut claimed = Vec::with_capacity(rows.len());
         for row in &rows {
             let call = call_from_row(row)?;
             let event_id: String = row.try_get("event_id").map_err(|e| corrupt("event_id", e))?;
@@ -856,6 +891,58 @@ impl CallStore for PgStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn add_do_not_call(&self, entry: &DoNotCall) -> Result<Option<DoNotCall>, StoreError> {
+        let added = sqlx::query(sql::ADD_DO_NOT_CALL)
+            .bind(entry.phone.as_str())
+            .bind(entry.added_at)
+            .bind(entry.reason.as_deref())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        if added.is_some() {
+            return Ok(None);
+        }
+        let listed = self.do_not_call(std::slice::from_ref(&entry.phone)).await?;
+        // Removed again since the insert found it: as good as listed now.
+        Ok(Some(listed.into_iter().next().unwrap_or_else(|| entry.clone())))
+    }
+
+    async fn remove_do_not_call(&self, phone: &PhoneNumber) -> Result<bool, StoreError> {
+        let done = sqlx::query(sql::REMOVE_DO_NOT_CALL)
+            .bind(phone.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn do_not_call(&self, phones: &[PhoneNumber]) -> Result<Vec<DoNotCall>, StoreError> {
+        if phones.is_empty() {
+            return Ok(Vec::new());
+        }
+        let numbers: Vec<&str> = phones.iter().map(PhoneNumber::as_str).collect();
+        let rows = sqlx::query(sql::DO_NOT_CALL_AMONG)
+            .bind(numbers)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(do_not_call_from_row).collect()
+    }
+
+    async fn list_do_not_call(
+        &self,
+        after: Option<&PhoneNumber>,
+        limit_to: usize,
+    ) -> Result<Vec<DoNotCall>, StoreError> {
+        let rows = sqlx::query(sql::DO_NOT_CALL_PAGE)
+            .bind(after.map_or("", PhoneNumber::as_str))
+            .bind(limit(limit_to))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(do_not_call_from_row).collect()
     }
 
     async fn resume(&self, queue: Option<&QueueId>) -> Result<bool, StoreError> {

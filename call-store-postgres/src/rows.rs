@@ -8,9 +8,9 @@
 //! batch.
 
 use call_core::{
-    AgentId, Call, CallEvent, CallId, CallParts, CallStatus, Direction, EndReason, EventId,
-    EventSource, EventType, Flags, HeldKey, IdempotencyKey, Lease, Media, Occurrence, PhoneNumber,
-    QueueId, Recurrence, Series, SeriesId, WorkerId, ports::StoreError,
+    AgentId, Call, CallEvent, CallId, CallParts, CallStatus, Direction, DoNotCall, EndReason,
+    EventId, EventSource, EventType, Flags, HeldKey, IdempotencyKey, Lease, Media, Occurrence,
+    PhoneNumber, QueueId, Recurrence, Series, SeriesId, WorkerId, ports::StoreError,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -257,6 +257,15 @@ fn metadata(row: &PgRow, column: &str) -> Result<Map<String, Value>, StoreError>
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err("not a JSON object".to_owned()),
         Err(e) => Err(e.to_string()),
+    })
+}
+
+/// A do-not-call entry from a row of `do_not_call`.
+pub(crate) fn do_not_call_from_row(row: &PgRow) -> Result<DoNotCall, StoreError> {
+    Ok(DoNotCall {
+        phone: parsed(row, "phone", PhoneNumber::from_e164)?,
+        added_at: get(row, "added_at")?,
+        reason: get(row, "reason")?,
     })
 }
 

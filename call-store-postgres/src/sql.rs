@@ -215,8 +215,11 @@ pub(crate) const EXISTING_EVENTS: &str = "SELECT id FROM events WHERE id = ANY($
 /// The due calls a claim takes: due at or before `$now`, held by no pause
 /// active at `$now`, at most `$limit`. The pause of every call is a
 /// constant term (one test, no walk); a queue's is looked up per call.
+/// The due calls no pause holds (`$now`, at most `$limit`), locked, skipping
+/// rows another transaction holds; `$listed` is `EXISTS` for those whose
+/// number is on the do-not-call list, `NOT EXISTS` for the others.
 macro_rules! due_calls {
-    ($now:literal, $limit:literal) => {
+    ($now:literal, $limit:literal, $listed:literal) => {
         concat!(
             "SELECT id FROM calls WHERE status = 'scheduled' AND scheduled_at <= ",
             $now,
@@ -226,7 +229,10 @@ macro_rules! due_calls {
             ")) AND NOT EXISTS (SELECT 1 FROM dispatch_pauses p WHERE p.scope = calls.queue_id \
                 AND (p.until IS NULL OR p.until > ",
             $now,
-            ")) ORDER BY scheduled_at, id LIMIT ",
+            ")) AND ",
+            $listed,
+            " (SELECT 1 FROM do_not_call d WHERE d.phone = calls.to_number) \
+             ORDER BY scheduled_at, id LIMIT ",
             $limit,
             " FOR UPDATE OF calls SKIP LOCKED"
         )
@@ -246,7 +252,7 @@ macro_rules! due_calls {
 /// returns (the conformance suite caught exactly that).
 pub(crate) const CLAIM: &str = concat!(
     "WITH due AS MATERIALIZED (",
-    due_calls!("$3", "$4"),
+    due_calls!("$3", "$4", "NOT EXISTS"),
     "), claimed AS (UPDATE calls SET status = 'dispatching', lease_worker = $1, \
         lease_expires_at = $2, version = calls.version + 1, updated_at = $3 \
       FROM due WHERE calls.id = due.id AND calls.status = 'scheduled' RETURNING ",
@@ -262,7 +268,32 @@ pub(crate) const CLAIM: &str = concat!(
 );
 
 /// The claim's search for due calls, on its own (`$1` now, `$2` limit), for the plan check.
-pub(crate) const DUE: &str = due_calls!("$1", "$2");
+pub(crate) const DUE: &str = due_calls!("$1", "$2", "NOT EXISTS");
+
+/// The due calls whose number is on the do-not-call list (`$1` now, `$2`
+/// limit), whole and locked, in due order: what a claim cancels first.
+pub(crate) const DUE_LISTED: &str = concat!(
+    "WITH due AS MATERIALIZED (",
+    due_calls!("$1", "$2", "EXISTS"),
+    ") SELECT ",
+    call_select_of!("calls."),
+    " FROM calls JOIN due USING (id) ORDER BY calls.scheduled_at, calls.id"
+);
+
+/// Lists a number ($1–$3: phone, added at, reason) unless it is listed;
+/// answers a row when it was added.
+pub(crate) const ADD_DO_NOT_CALL: &str = "INSERT INTO do_not_call (phone, added_at, reason) \
+     VALUES ($1, $2, $3) ON CONFLICT (phone) DO NOTHING RETURNING phone";
+
+pub(crate) const REMOVE_DO_NOT_CALL: &str = "DELETE FROM do_not_call WHERE phone = $1";
+
+/// The do-not-call entries among the numbers `$1`.
+pub(crate) const DO_NOT_CALL_AMONG: &str = "SELECT phone, added_at, reason FROM do_not_call \
+     WHERE phone = ANY($1::text[]) ORDER BY phone";
+
+/// The do-not-call entries after number `$1` (`''` for the first page), at most `$2`.
+pub(crate) const DO_NOT_CALL_PAGE: &str = "SELECT phone, added_at, reason FROM do_not_call \
+     WHERE phone > $1 ORDER BY phone LIMIT $2";
 
 /// As `CallStore::next_due` defines it: the first scheduled call no pause
 /// covers (walking past the held ones), the lapse of any pause, the first

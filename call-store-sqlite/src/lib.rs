@@ -47,8 +47,8 @@ use std::{
 
 use async_trait::async_trait;
 use call_core::{
-    AgentId, Call, CallEvent, CallId, CallStatus, EventId, HeldKey, Pause, PhoneNumber, QueueId,
-    Series, SeriesId, StatusGroup,
+    AgentId, Call, CallEvent, CallId, CallStatus, DoNotCall, EventId, HeldKey, Pause, PhoneNumber,
+    QueueId, Series, SeriesId, StatusGroup,
     ports::{
         AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery,
         Page, Queue, QueueTotals, StatsInputs, StoreError,
@@ -67,8 +67,8 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::{
     pages::PageQuery,
     rows::{
-        EVENT_COLUMNS, SERIES_BY_ID, SERIES_PAGE, call_from_row, event_from_row, micros,
-        series_from_row,
+        EVENT_COLUMNS, SERIES_BY_ID, SERIES_PAGE, call_from_row, do_not_call_from_row,
+        event_from_row, micros, series_from_row,
     },
     writer::{Job, Write, Written, backend},
 };
@@ -283,6 +283,9 @@ impl SqliteStore {
                 history_query(&phone, &HistoryQuery::default()).build().sql().as_str().to_owned(),
             ),
             ("due".to_owned(), DUE_CALLS.to_owned()),
+            ("due and listed".to_owned(), DUE_LISTED.to_owned()),
+            ("do-not-call among".to_owned(), DO_NOT_CALL_AMONG.to_owned()),
+            ("do-not-call page".to_owned(), DO_NOT_CALL_PAGE.to_owned()),
             ("next due".to_owned(), NEXT_DUE.to_owned()),
             ("deadlines".to_owned(), DEADLINES_DUE.to_owned()),
             ("leases".to_owned(), EXPIRED_LEASES.to_owned()),
@@ -322,14 +325,34 @@ macro_rules! not_paused {
     };
 }
 
-/// The due calls a claim takes (`?3` now, `?4` the limit): the writer's
+/// The due calls a claim dispatches (`?3` now, `?4` the limit): those no
+/// pause holds whose number is not on the do-not-call list. The writer's
 /// claim runs this very string, and the plan check explains it.
 pub(crate) const DUE_CALLS: &str = concat!(
     "SELECT id FROM calls INDEXED BY calls_due \
      WHERE status = 'scheduled' AND scheduled_at <= ?3 AND ",
     not_paused!(),
-    " ORDER BY scheduled_at, id LIMIT ?4"
+    " AND NOT EXISTS (SELECT 1 FROM do_not_call WHERE phone = calls.to_number) \
+     ORDER BY scheduled_at, id LIMIT ?4"
 );
+
+/// The due calls whose number is on the do-not-call list (`?1` now, `?2`
+/// the limit), whole: what a claim cancels before it dispatches.
+pub(crate) const DUE_LISTED: &str = concat!(
+    "SELECT * FROM calls INDEXED BY calls_due \
+     WHERE status = 'scheduled' AND scheduled_at <= ?1 AND ",
+    not_paused!(),
+    " AND EXISTS (SELECT 1 FROM do_not_call WHERE phone = calls.to_number) \
+     ORDER BY scheduled_at, id LIMIT ?2"
+);
+
+/// The do-not-call entries with the numbers in the JSON array `?`.
+pub(crate) const DO_NOT_CALL_AMONG: &str = "SELECT phone, added_at, reason FROM do_not_call \
+     WHERE phone IN (SELECT value FROM json_each(?)) ORDER BY phone";
+
+/// The do-not-call entries after number `?1` (`''` for the first page), at most `?2`.
+pub(crate) const DO_NOT_CALL_PAGE: &str = "SELECT phone, added_at, reason FROM do_not_call \
+     WHERE phone > ?1 ORDER BY phone LIMIT ?2";
 
 /// Forgets the pauses lapsed at `?`: a claim's first step.
 pub(crate) const FORGET_LAPSED_PAUSES: &str = "DELETE FROM dispatch_pauses WHERE until <= ?";
@@ -678,6 +701,51 @@ impl CallStore for SqliteStore {
 
     async fn pause(&self, pause: &Pause) -> Result<(), StoreError> {
         self.write(Write::Pause(pause.clone())).await.map(drop)
+    }
+
+    async fn add_do_not_call(&self, entry: &DoNotCall) -> Result<Option<DoNotCall>, StoreError> {
+        match self.write(Write::AddDoNotCall(entry.clone())).await? {
+            Written::Listed(listed) => Ok(listed),
+            _ => Err(StoreError::Backend(
+                "the writer answered a do-not-call entry with something else".into(),
+            )),
+        }
+    }
+
+    async fn remove_do_not_call(&self, phone: &PhoneNumber) -> Result<bool, StoreError> {
+        match self.write(Write::RemoveDoNotCall(phone.clone())).await? {
+            Written::Removed(removed) => Ok(removed),
+            _ => Err(StoreError::Backend(
+                "the writer answered a do-not-call removal with something else".into(),
+            )),
+        }
+    }
+
+    async fn do_not_call(&self, phones: &[PhoneNumber]) -> Result<Vec<DoNotCall>, StoreError> {
+        if phones.is_empty() {
+            return Ok(Vec::new());
+        }
+        let numbers: Vec<&str> = phones.iter().map(PhoneNumber::as_str).collect();
+        let rows = sqlx::query(DO_NOT_CALL_AMONG)
+            .bind(serde_json::json!(numbers).to_string())
+            .fetch_all(&self.readers)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(do_not_call_from_row).collect()
+    }
+
+    async fn list_do_not_call(
+        &self,
+        after: Option<&PhoneNumber>,
+        limit: usize,
+    ) -> Result<Vec<DoNotCall>, StoreError> {
+        let rows = sqlx::query(DO_NOT_CALL_PAGE)
+            .bind(after.map_or("", PhoneNumber::as_str))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(do_not_call_from_row).collect()
     }
 
     async fn resume(&self, queue: Option<&QueueId>) -> Result<bool, StoreError> {

@@ -1,9 +1,9 @@
 //! Between calls and events and their rows: the column lists, binding, decoding.
 
 use call_core::{
-    AgentId, Call, CallEvent, CallId, CallParts, CallStatus, Direction, EndReason, EventId,
-    EventSource, EventType, Flags, HeldKey, IdempotencyKey, Lease, Media, Occurrence, PhoneNumber,
-    QueueId, Recurrence, Series, SeriesId, WorkerId, ports::StoreError,
+    AgentId, Call, CallEvent, CallId, CallParts, CallStatus, Direction, DoNotCall, EndReason,
+    EventId, EventSource, EventType, Flags, HeldKey, IdempotencyKey, Lease, Media, Occurrence,
+    PhoneNumber, QueueId, Recurrence, Series, SeriesId, WorkerId, ports::StoreError,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
@@ -220,6 +220,15 @@ pub(crate) fn call_from_row(row: &SqliteRow) -> Result<Call, StoreError> {
         redialed_as: opt_parsed(row, "redialed_as", |s| CallId::parse(s))?,
         version: count("version")?,
     }))
+}
+
+/// A do-not-call entry from a row of `do_not_call`.
+pub(crate) fn do_not_call_from_row(row: &SqliteRow) -> Result<DoNotCall, StoreError> {
+    Ok(DoNotCall {
+        phone: parsed(row, "phone", PhoneNumber::from_e164)?,
+        added_at: time(get(row, "added_at")?, "added_at")?,
+        reason: get(row, "reason")?,
+    })
 }
 
 fn occurrence(row: &SqliteRow) -> Result<Option<Occurrence>, StoreError> {

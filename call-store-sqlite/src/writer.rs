@@ -19,7 +19,7 @@
 use std::collections::HashSet;
 
 use call_core::{
-    Call, CallEvent, CallStatus, HeldKey, Pause, QueueId, Series, SeriesId,
+    Call, CallEvent, CallStatus, DoNotCall, HeldKey, Pause, PhoneNumber, QueueId, Series, SeriesId,
     ports::{Claim, Claimed, Queue, StoreError},
 };
 use chrono::{DateTime, Utc};
@@ -27,11 +27,12 @@ use sqlx::{Connection, Row, SqliteConnection, SqlitePool, error::ErrorKind};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
-    DUE_CALLS, FORGET_LAPSED_PAUSES, HELD_KEYS, PURGE_EXPIRED_KEYS, pause_scope,
+    DO_NOT_CALL_AMONG, DUE_CALLS, DUE_LISTED, FORGET_LAPSED_PAUSES, HELD_KEYS, PURGE_EXPIRED_KEYS,
+    pause_scope,
     rows::{
         CALL_COLUMNS, CANCEL_SERIES, EVENT_COLUMNS, N_CALL_COLUMNS, N_EVENT_COLUMNS, SERIES_BY_ID,
-        SERIES_COLUMNS, bind_call, bind_event, bind_series, call_from_row, held_key_from_row,
-        insert_calls, insert_events, micros, series_from_row,
+        SERIES_COLUMNS, bind_call, bind_event, bind_series, call_from_row, do_not_call_from_row,
+        held_key_from_row, insert_calls, insert_events, micros, series_from_row,
     },
 };
 
@@ -75,6 +76,9 @@ pub(crate) enum Write {
     Pause(Pause),
     /// Lifts the pause of a queue, or of every call when `None`.
     Resume(Option<QueueId>),
+    /// Lists a number unless it is listed.
+    AddDoNotCall(DoNotCall),
+    RemoveDoNotCall(PhoneNumber),
 }
 
 /// What a write answers.
@@ -88,6 +92,8 @@ pub(crate) enum Written {
     Removed(bool),
     /// The keys of an [`Write::InsertKeyed`] held already (then nothing was written).
     Held(Vec<HeldKey>),
+    /// The entry of a number an [`Write::AddDoNotCall`] found listed already.
+    Listed(Option<DoNotCall>),
 }
 
 pub(crate) struct Job {
@@ -303,6 +309,33 @@ async fn apply(
             .await?;
             Ok(Ok(Written::Done))
         }
+        Write::AddDoNotCall(entry) => {
+            let added = sqlx::query(
+                "INSERT INTO do_not_call (phone, added_at, reason) VALUES (?, ?, ?) \
+                 ON CONFLICT (phone) DO NOTHING",
+            )
+            .bind(entry.phone.as_str())
+            .bind(micros(entry.added_at))
+            .bind(entry.reason.as_deref())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            if added == 1 {
+                return Ok(Ok(Written::Listed(None)));
+            }
+            let row = sqlx::query(DO_NOT_CALL_AMONG)
+                .bind(serde_json::json!([entry.phone.as_str()]).to_string())
+                .fetch_one(&mut *conn)
+                .await?;
+            Ok(do_not_call_from_row(&row).map(|listed| Written::Listed(Some(listed))))
+        }
+        Write::RemoveDoNotCall(phone) => {
+            let done = sqlx::query("DELETE FROM do_not_call WHERE phone = ?")
+                .bind(phone.as_str())
+                .execute(&mut *conn)
+                .await?;
+            Ok(Ok(Written::Removed(done.rows_affected() > 0)))
+        }
         Write::Resume(queue) => {
             let done = sqlx::query("DELETE FROM dispatch_pauses WHERE scope = ?")
                 .bind(pause_scope(queue.as_ref()))
@@ -516,6 +549,24 @@ async fn claim_due(
     claim: &Claim,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
     sqlx::query(FORGET_LAPSED_PAUSES).bind(micros(claim.now)).execute(&mut *conn).await?;
+    let limit = i64::try_from(claim.limit).unwrap_or(i64::MAX);
+    let mut claimed = Vec::new();
+    // The listed numbers' due calls first: canceled, never dispatched.
+    let listed =
+        sqlx::query(DUE_LISTED).bind(micros(claim.now)).bind(limit).fetch_all(&mut *conn).await?;
+    for row in &listed {
+        let (call, event) = claim.do_not_call(&call_from_row(row).map_err(decode)?);
+        // This transaction holds the database: the version it read stands.
+        if let Err(refused) = save(conn, &call, &[], std::slice::from_ref(&event)).await? {
+            return Err(sqlx::Error::Protocol(refused.to_string()));
+        }
+        let successor = advance_series(conn, &call, claim.now).await?;
+        claimed.push(Claimed { call, event, successor });
+    }
+    let limit = limit - i64::try_from(claimed.len()).unwrap_or(i64::MAX);
+    if limit <= 0 {
+        return Ok(claimed);
+    }
     let sql = format!(
         "UPDATE calls SET status = 'dispatching', lease_worker = ?1, lease_expires_at = ?2, \
          version = version + 1, updated_at = ?3 \
@@ -525,7 +576,7 @@ async fn claim_due(
         .bind(claim.worker.to_string())
         .bind(micros(claim.lease_until))
         .bind(micros(claim.now))
-        .bind(i64::try_from(claim.limit).unwrap_or(i64::MAX))
+        .bind(limit)
         .fetch_all(&mut *conn)
         .await?;
     let mut calls = Vec::with_capacity(rows.len());
@@ -539,7 +590,6 @@ async fn claim_due(
     if let Err(refused) = append(conn, &events).await? {
         return Err(sqlx::Error::Protocol(refused.to_string()));
     }
-    let mut claimed = Vec::with_capacity(calls.len());
     for (call, event) in calls.into_iter().zip(events) {
         let successor = advance_series(conn, &call, claim.now).await?;
         claimed.push(Claimed { call, event, successor });

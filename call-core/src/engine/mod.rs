@@ -21,10 +21,10 @@ pub use worker::{LostDispatch, RetryPolicy, Worker, WorkerConfig};
 pub(crate) use self::change::object;
 use self::change::{Change, provider_steps};
 use crate::{
-    Call, CallEvent, CallId, CallParts, CallStatus, CallingWindow, Direction, Error, EventSource,
-    EventType, Flag, HeldKey, HistoryRecord, IdempotencyKey, IncomingEvent, KEY_RETENTION,
-    Lifecycle, Media, NewCall, Occurrence, Pause, PhoneNumber, QueueId, Redial, Series, SeriesId,
-    Stats, TransitionError, ValidationError,
+    Call, CallEvent, CallId, CallParts, CallStatus, CallingWindow, Direction, DoNotCall, Error,
+    EventSource, EventType, Flag, HeldKey, HistoryRecord, IdempotencyKey, IncomingEvent,
+    KEY_RETENTION, Lifecycle, Media, NewCall, Occurrence, Pause, PhoneNumber, QueueId, Redial,
+    Series, SeriesId, Stats, TransitionError, ValidationError,
     machine::Trigger,
     ports::{
         CallProvider, CallStore, Clock, HistoryQuery, ListQuery, LogNotifier, Notification,
@@ -377,6 +377,7 @@ impl Engine {
             events.append(&mut change.events);
             calls.push(change.call);
         }
+        self.refuse_listed(&calls, &slots).await?;
         if keys.is_empty() && series.is_empty() {
             self.inner.store.insert(&calls, &events).await?;
         } else {
@@ -404,6 +405,26 @@ impl Engine {
             answers.push(answer);
         }
         Ok(answers)
+    }
+
+    /// Refuses the batch when any of `calls` is to a number on the
+    /// do-not-call list, naming the first such request by its index.
+    async fn refuse_listed(&self, calls: &[Call], slots: &[Slot]) -> Result<(), Error> {
+        let mut numbers: Vec<PhoneNumber> = calls.iter().filter_map(|c| c.to().cloned()).collect();
+        numbers.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        numbers.dedup();
+        let listed = self.inner.store.do_not_call(&numbers).await?;
+        let refused = calls.iter().find_map(|call| {
+            let entry = listed.iter().find(|e| call.to() == Some(&e.phone))?;
+            let index = slots.iter().position(|s| *s == Slot::New(call.id().clone()))?;
+            Some((index, entry))
+        });
+        match refused {
+            Some((index, entry)) => {
+                Err(Error::Batch { index, error: entry.refusal("phone_number") })
+            }
+            None => Ok(()),
+        }
     }
 
     /// Inserts `calls` under their `keys`. A key the store finds held for
@@ -904,6 +925,59 @@ impl Engine {
         let mut pauses = self.inner.store.pauses().await?;
         pauses.retain(|p| p.is_active(now));
         Ok(pauses)
+    }
+
+    /// Puts `phone` on the [do-not-call list](crate::dnc), for `reason`:
+    /// from now on no call is scheduled to it, and none scheduled before is
+    /// placed. Answers the entry and whether it is new (a number listed
+    /// already keeps its entry).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] on `reason` for one that is too long.
+    pub async fn add_do_not_call(
+        &self,
+        phone: PhoneNumber,
+        reason: Option<&str>,
+    ) -> Result<(DoNotCall, bool), Error> {
+        let entry = DoNotCall::new(phone, self.now(), reason)?;
+        match self.inner.store.add_do_not_call(&entry).await? {
+            Some(listed) => Ok((listed, false)),
+            None => Ok((entry, true)),
+        }
+    }
+
+    /// Takes `phone` off the do-not-call list; `false` when it was not on it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the store fails.
+    pub async fn remove_do_not_call(&self, phone: &PhoneNumber) -> Result<bool, Error> {
+        Ok(self.inner.store.remove_do_not_call(phone).await?)
+    }
+
+    /// The do-not-call entry of `phone`, when it is listed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the store fails.
+    pub async fn do_not_call(&self, phone: &PhoneNumber) -> Result<Option<DoNotCall>, Error> {
+        let entries = self.inner.store.do_not_call(std::slice::from_ref(phone)).await?;
+        Ok(entries.into_iter().next())
+    }
+
+    /// Up to `limit` entries of the do-not-call list in number order, after
+    /// `after` when it is given: a keyset page.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the store fails.
+    pub async fn list_do_not_call(
+        &self,
+        after: Option<&PhoneNumber>,
+        limit: usize,
+    ) -> Result<Vec<DoNotCall>, Error> {
+        Ok(self.inner.store.list_do_not_call(after, limit.max(1)).await?)
     }
 
     /// A recurring series.

@@ -391,6 +391,10 @@ impl Shared {
                 if let Some((next, event)) = successor {
                     self.engine.announce_new(&next, event);
                 }
+                // Canceled for the do-not-call list: nothing to place.
+                if call.status() != CallStatus::Dispatching {
+                    continue;
+                }
                 if self.held_for_window(&call, now).await {
                     continue;
                 }

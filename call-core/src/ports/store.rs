@@ -5,8 +5,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use tokio::sync::broadcast;
 
 use crate::{
-    AgentId, Call, CallEvent, CallId, CallStatus, EventId, HeldKey, Pause, PhoneNumber, QueueId,
-    Series, SeriesId, StatusFilter, ValidationError, WorkerId,
+    AgentId, Call, CallEvent, CallId, CallStatus, DoNotCall, EventId, HeldKey, Pause, PhoneNumber,
+    QueueId, Series, SeriesId, StatusFilter, ValidationError, WorkerId,
 };
 
 /// Why a store operation failed.
@@ -459,6 +459,16 @@ pub trait CallStore: Send + Sync {
     /// [`advance_series`](Self::advance_series) does: so the next one
     /// exists as soon as the previous is claimed, and a crash cannot skip
     /// or double one.
+    ///
+    /// A call whose number is on the [do-not-call list](crate::dnc) is
+    /// never dispatched. First, in the same transaction, up to
+    /// `claim.limit` of the due calls (as above) whose `to` number is
+    /// listed become what [`Claim::do_not_call`] makes of them (`canceled`,
+    /// end reason `do_not_call`), each answered with its `call_canceled`
+    /// event (and its occurrence's next, as for a claimed one); then the
+    /// claim dispatches, up to the rest of the limit, due calls whose
+    /// number is not listed, as the statement that dispatches them reads
+    /// the list. Canceled calls are answered first.
     async fn claim_due(&self, claim: &Claim) -> Result<Vec<Claimed>, StoreError>;
 
     /// Makes the occurrence that follows `previous` ([`Series::successor`]
@@ -493,6 +503,25 @@ pub trait CallStore: Send + Sync {
         id: &SeriesId,
         now: DateTime<Utc>,
     ) -> Result<Option<Series>, StoreError>;
+
+    /// Puts `entry` on the do-not-call list, unless its number is listed
+    /// already: then nothing changes and the answer is the entry as it
+    /// stands. `None` when it was added.
+    async fn add_do_not_call(&self, entry: &DoNotCall) -> Result<Option<DoNotCall>, StoreError>;
+
+    /// Takes `phone` off the do-not-call list; `false` when it was not on it.
+    async fn remove_do_not_call(&self, phone: &PhoneNumber) -> Result<bool, StoreError>;
+
+    /// The entries of the do-not-call list among `phones`.
+    async fn do_not_call(&self, phones: &[PhoneNumber]) -> Result<Vec<DoNotCall>, StoreError>;
+
+    /// Up to `limit` entries of the do-not-call list in number order (as
+    /// E.164 text), after `after` when it is given: a keyset page.
+    async fn list_do_not_call(
+        &self,
+        after: Option<&PhoneNumber>,
+        limit: usize,
+    ) -> Result<Vec<DoNotCall>, StoreError>;
 
     /// The earliest moment something is due: the `scheduled_at` of a
     /// `scheduled` call no recorded [`Pause`] covers, the `until` of a

@@ -51,6 +51,8 @@ where
     concurrent_claims_never_overlap(make_store().await).await;
     next_due_is_the_earliest_moment(make_store().await).await;
     pauses_hold_claims_until_lifted(make_store().await).await;
+    do_not_call_list(make_store().await).await;
+    claims_cancel_listed_numbers(make_store().await).await;
     a_claimed_occurrence_makes_the_next_once(make_store().await).await;
     series_are_listed_and_canceled(make_store().await).await;
     deadlines_and_expired_leases(make_store().await).await;
@@ -81,6 +83,7 @@ where
     one_key_racing_on_two_stores_makes_one_call(make_pair().await).await;
     a_pause_holds_every_store(make_pair().await).await;
     one_occurrence_racing_on_two_stores_advances_once(make_pair().await).await;
+    a_number_listed_on_one_store_is_never_claimed_on_the_other(make_pair().await).await;
 }
 
 /// For a store that announces other processes' writes
@@ -833,6 +836,113 @@ async fn save_and_insert_is_all_or_nothing(store: Arc<dyn CallStore>) {
     assert_eq!(store.events(a.id()).await.unwrap(), events[..1], "{check}: the end");
     assert_eq!(store.events(redial.id()).await.unwrap(), events[1..], "{check}: the new call's");
     assert_eq!(store.next_due().await.unwrap(), Some(t(65)), "{check}: the new call is due");
+}
+
+fn listed(n: u32, at: i64) -> crate::DoNotCall {
+    crate::DoNotCall::new(phone(n), t(at), Some("asked us not to call")).unwrap()
+}
+
+async fn do_not_call_list(store: Arc<dyn CallStore>) {
+    let check = "do_not_call_list";
+    assert_eq!(store.add_do_not_call(&listed(2, 0)).await.unwrap(), None, "{check}: added");
+    assert_eq!(store.add_do_not_call(&listed(1, 1)).await.unwrap(), None, "{check}: added");
+    let again = crate::DoNotCall::new(phone(2), t(5), None).unwrap();
+    assert_eq!(
+        store.add_do_not_call(&again).await.unwrap(),
+        Some(listed(2, 0)),
+        "{check}: a listed number keeps its entry"
+    );
+    let all = store.list_do_not_call(None, 10).await.unwrap();
+    assert_eq!(all, [listed(1, 1), listed(2, 0)], "{check}: in number order, every field");
+    let first = store.list_do_not_call(None, 1).await.unwrap();
+    assert_eq!(first, [listed(1, 1)], "{check}: a page");
+    let next = store.list_do_not_call(Some(&phone(1)), 1).await.unwrap();
+    assert_eq!(next, [listed(2, 0)], "{check}: the page after");
+    let among = store.do_not_call(&[phone(3), phone(2)]).await.unwrap();
+    assert_eq!(among, [listed(2, 0)], "{check}: the listed among some numbers");
+    assert_eq!(store.do_not_call(&[]).await.unwrap(), [], "{check}: among none");
+    assert!(store.remove_do_not_call(&phone(2)).await.unwrap(), "{check}: removed");
+    assert!(!store.remove_do_not_call(&phone(2)).await.unwrap(), "{check}: removed already");
+    assert_eq!(store.list_do_not_call(None, 10).await.unwrap(), [listed(1, 1)], "{check}");
+}
+
+/// A due call to a listed number is canceled by the claim, never dispatched.
+async fn claims_cancel_listed_numbers(store: Arc<dyn CallStore>) {
+    let check = "claims_cancel_listed_numbers";
+    let due = |name: &str, n: u32, at: i64| {
+        call(name, 0, move |p| {
+            p.to = Some(phone(n));
+            p.scheduled_at = Some(t(at));
+        })
+    };
+    let calls = [due("listed", 1, -5), due("free", 2, -10), due("listed-later", 1, 60)];
+    insert_all(&store, &calls).await;
+    store.add_do_not_call(&listed(1, -1)).await.unwrap();
+    let worker = WorkerId::parse("w1").unwrap();
+    let claim = Claim { now: t(0), worker, lease_until: t(30), limit: 10 };
+    let answered = store.claim_due(&claim).await.unwrap();
+    let seen: Vec<(&str, CallStatus)> =
+        answered.iter().map(|c| (c.call.id().as_str(), c.call.status())).collect();
+    assert_eq!(
+        seen,
+        [("listed", CallStatus::Canceled), ("free", CallStatus::Dispatching)],
+        "{check}: the listed one canceled (answered first), the other dispatched, the later one left"
+    );
+    let canceled = &answered[0];
+    assert_eq!(canceled.call, claim.do_not_call(&calls[0]).0, "{check}: as Claim::do_not_call");
+    assert_eq!(canceled.call.end_reason(), Some(crate::EndReason::DoNotCall), "{check}");
+    assert_eq!(canceled.call.lease(), None, "{check}: no lease");
+    assert_eq!(canceled.event.event_type(), EventType::CallCanceled, "{check}");
+    assert_eq!(canceled.event.metadata()["reason"], "do_not_call", "{check}");
+    assert_eq!(
+        store.get(canceled.call.id()).await.unwrap().as_ref(),
+        Some(&canceled.call),
+        "{check}: stored as answered"
+    );
+    assert_eq!(
+        store.events(canceled.call.id()).await.unwrap(),
+        std::slice::from_ref(&canceled.event),
+        "{check}: its one event"
+    );
+    assert_eq!(store.claim_due(&claim).await.unwrap(), [], "{check}: nothing more is due");
+    // Taken off the list, its later call is dispatched when due.
+    store.remove_do_not_call(&phone(1)).await.unwrap();
+    let later = Claim { now: t(60), ..claim };
+    let answered = store.claim_due(&later).await.unwrap();
+    assert_eq!(answered.len(), 1, "{check}");
+    assert_eq!(
+        answered[0].call.status(),
+        CallStatus::Dispatching,
+        "{check}: dialled once unlisted"
+    );
+}
+
+/// A number listed through one store is never dispatched by a claim on the
+/// other made after it, call after call.
+async fn a_number_listed_on_one_store_is_never_claimed_on_the_other((a, b): Pair) {
+    let check = "a_number_listed_on_one_store_is_never_claimed_on_the_other";
+    let calls: Vec<Call> = (0..20)
+        .map(|n| {
+            call(&format!("c{n:02}"), 0, move |p| {
+                p.to = Some(phone(n));
+                p.scheduled_at = Some(t(-1));
+            })
+        })
+        .collect();
+    insert_all(&a, &calls).await;
+    let worker = WorkerId::parse("w2").unwrap();
+    for n in 0..20 {
+        a.add_do_not_call(&listed(n, 0)).await.unwrap();
+        let claim = Claim { now: t(0), worker: worker.clone(), lease_until: t(30), limit: 1 };
+        let answered = b.claim_due(&claim).await.unwrap();
+        assert_eq!(answered.len(), 1, "{check}: one answered");
+        assert_eq!(answered[0].call.id(), calls[n as usize].id(), "{check}: the listed one");
+        assert_eq!(
+            answered[0].call.status(),
+            CallStatus::Canceled,
+            "{check}: canceled, not dialled"
+        );
+    }
 }
 
 async fn get_by_external_id(store: Arc<dyn CallStore>) {

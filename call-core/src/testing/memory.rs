@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    Call, CallEvent, CallId, CallStatus, Direction, EventId, EventType, HeldKey, IdempotencyKey,
-    Lease, Pause, PhoneNumber, QueueId, Series, SeriesId,
+    Call, CallEvent, CallId, CallStatus, Direction, DoNotCall, EventId, EventType, HeldKey,
+    IdempotencyKey, Lease, Pause, PhoneNumber, QueueId, Series, SeriesId,
     ports::{
         AgentTotals, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery, Page, Queue,
         QueueTotals, StatsInputs, StoreError,
@@ -35,6 +35,8 @@ struct State {
     /// Pauses by scope: `None` for every call, ordered first.
     pauses: BTreeMap<Option<QueueId>, Pause>,
     series: BTreeMap<SeriesId, Series>,
+    /// The do-not-call list by number.
+    dnc: HashMap<PhoneNumber, DoNotCall>,
 }
 
 impl MemoryStore {
@@ -206,17 +208,29 @@ impl CallStore for MemoryStore {
         let mut state = self.state();
         state.pauses.retain(|_, p| p.is_active(claim.now));
         let pauses: Vec<Pause> = state.pauses.values().cloned().collect();
-        let due: Vec<Call> = state
-            .due
-            .iter()
-            .take_while(|(at, _)| *at <= claim.now)
-            .filter_map(|(_, id)| state.calls.get(id))
-            .filter(|call| crate::pause::holding(&pauses, call.queue_id(), claim.now).is_none())
-            .take(claim.limit)
-            .cloned()
-            .collect();
-        let mut claimed = Vec::with_capacity(due.len());
-        for call in due {
+        let due = |listed: bool| -> Vec<Call> {
+            state
+                .due
+                .iter()
+                .take_while(|(at, _)| *at <= claim.now)
+                .filter_map(|(_, id)| state.calls.get(id))
+                .filter(|call| crate::pause::holding(&pauses, call.queue_id(), claim.now).is_none())
+                .filter(|call| call.to().is_some_and(|to| state.dnc.contains_key(to)) == listed)
+                .take(claim.limit)
+                .cloned()
+                .collect()
+        };
+        let (listed, due) = (due(true), due(false));
+        let mut claimed = Vec::with_capacity(listed.len() + due.len());
+        for call in listed {
+            let (call, event) = claim.do_not_call(&call);
+            state.put(call.clone());
+            state.append(std::slice::from_ref(&event));
+            let successor = state.advance_series(&call, claim.now);
+            claimed.push(Claimed { call, event, successor });
+        }
+        let rest = claim.limit - claimed.len();
+        for call in due.into_iter().take(rest) {
             let mut parts = call.parts().clone();
             parts.status = CallStatus::Dispatching;
             parts.lease =
@@ -239,6 +253,39 @@ impl CallStore for MemoryStore {
         now: DateTime<Utc>,
     ) -> Result<Option<(Call, CallEvent)>, StoreError> {
         Ok(self.state().advance_series(previous, now))
+    }
+
+    async fn add_do_not_call(&self, entry: &DoNotCall) -> Result<Option<DoNotCall>, StoreError> {
+        let mut state = self.state();
+        if let Some(listed) = state.dnc.get(&entry.phone) {
+            return Ok(Some(listed.clone()));
+        }
+        state.dnc.insert(entry.phone.clone(), entry.clone());
+        Ok(None)
+    }
+
+    async fn remove_do_not_call(&self, phone: &PhoneNumber) -> Result<bool, StoreError> {
+        Ok(self.state().dnc.remove(phone).is_some())
+    }
+
+    async fn do_not_call(&self, phones: &[PhoneNumber]) -> Result<Vec<DoNotCall>, StoreError> {
+        let state = self.state();
+        Ok(phones.iter().filter_map(|p| state.dnc.get(p)).cloned().collect())
+    }
+
+    async fn list_do_not_call(
+        &self,
+        after: Option<&PhoneNumber>,
+        limit: usize,
+    ) -> Result<Vec<DoNotCall>, StoreError> {
+        let state = self.state();
+        let mut entries: Vec<&DoNotCall> = state
+            .dnc
+            .values()
+            .filter(|e| after.is_none_or(|after| e.phone.as_str() > after.as_str()))
+            .collect();
+        entries.sort_by(|a, b| a.phone.as_str().cmp(b.phone.as_str()));
+        Ok(entries.into_iter().take(limit).cloned().collect())
     }
 
     async fn series(&self, id: &SeriesId) -> Result<Option<Series>, StoreError> {

@@ -2,6 +2,7 @@
 
 mod call_centre;
 mod conformance;
+mod dnc;
 mod engine;
 mod helpers;
 mod redial;

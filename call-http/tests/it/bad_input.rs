@@ -470,6 +470,28 @@ async fn slow_requests_time_out_with_a_json_error() {
         async fn resume(&self, _: Option<&QueueId>) -> Result<bool, StoreError> {
             stall().await
         }
+        async fn add_do_not_call(
+            &self,
+            _: &call_core::DoNotCall,
+        ) -> Result<Option<call_core::DoNotCall>, StoreError> {
+            stall().await
+        }
+        async fn remove_do_not_call(&self, _: &PhoneNumber) -> Result<bool, StoreError> {
+            stall().await
+        }
+        async fn do_not_call(
+            &self,
+            _: &[PhoneNumber],
+        ) -> Result<Vec<call_core::DoNotCall>, StoreError> {
+            stall().await
+        }
+        async fn list_do_not_call(
+            &self,
+            _: Option<&PhoneNumber>,
+            _: usize,
+        ) -> Result<Vec<call_core::DoNotCall>, StoreError> {
+            stall().await
+        }
         async fn pauses(&self) -> Result<Vec<call_core::Pause>, StoreError> {
             stall().await
         }
