@@ -8,15 +8,15 @@ use call_core::{
     ports::{Cursor, HistoryQuery, ListQuery},
 };
 use call_wire::{
-    CallJson, DispatchJson, EventJson, EventRequest, HistoryJson, QueueJson, RecurrenceJson,
-    ScheduleRequest, SeriesJson, SeriesPage, StatsJson,
+    CallJson, DispatchJson, DoNotCallJson, DoNotCallPage, EventJson, EventRequest, HistoryJson,
+    QueueJson, RecurrenceJson, ScheduleRequest, SeriesJson, SeriesPage, StatsJson,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::{
-    Cli, Command, Due, EventArgs, HistoryArgs, ListArgs, QueueCommand, Repeat, ScheduleArgs,
-    SeriesCommand,
+    Cli, Command, DncCommand, Due, EventArgs, HistoryArgs, ListArgs, QueueCommand, Repeat,
+    ScheduleArgs, SeriesCommand,
     error::CliError,
     render::{self, Output},
     when::{self, Bound, Zone},
@@ -114,6 +114,37 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
         Checked::Pause(queue, until) => Ok(out.dispatch(&engine.pause(queue, until).await?)),
         Checked::Resume(queue) => Ok(out.dispatch(&engine.resume(queue.as_ref()).await?)),
         Checked::Dispatch => Ok(out.dispatch(&engine.pauses().await?)),
+        Checked::DncAdd(phone, reason) => {
+            let (entry, new) = engine.add_do_not_call(phone, reason.as_deref()).await?;
+            if !new && !out.json {
+                tracing::warn!("{} was listed already: its entry stands", entry.phone);
+            }
+            let entry = DoNotCallJson::from(&entry);
+            Ok(if out.json {
+                render::json(&entry)
+            } else {
+                render::do_not_call_entry(&entry, out.zone)
+            })
+        }
+        Checked::DncList(after, limit) => {
+            let entries = engine.list_do_not_call(after.as_ref(), limit).await?;
+            let page = DoNotCallPage::new(&entries, limit);
+            Ok(if out.json {
+                render::json(&page)
+            } else {
+                render::do_not_call_list(&page, out.zone)
+            })
+        }
+        Checked::DncRemove(phone) => {
+            if !engine.remove_do_not_call(&phone).await? {
+                return Err(CliError::failure(format!("{phone} is not on the do-not-call list")));
+            }
+            Ok(if out.json {
+                render::json(&serde_json::json!({ "removed": phone.as_str() }))
+            } else {
+                format!("{phone} is off the do-not-call list\n")
+            })
+        }
         Checked::SeriesList(before, limit) => {
             let series = engine.list_series(before.as_ref(), limit).await?;
             let page = SeriesPage::new(&series, limit);
@@ -171,6 +202,9 @@ enum Checked {
     Pause(Option<QueueId>, Option<DateTime<Utc>>),
     Resume(Option<QueueId>),
     Dispatch,
+    DncAdd(PhoneNumber, Option<String>),
+    DncList(Option<PhoneNumber>, usize),
+    DncRemove(PhoneNumber),
     SeriesList(Option<SeriesId>, usize),
     SeriesShow(SeriesId),
     SeriesCancel(SeriesId),
@@ -223,6 +257,18 @@ impl Checked {
                 SeriesCommand::Cancel { series_id } => {
                     Checked::SeriesCancel(series_arg(&series_id, "SERIES_ID")?)
                 }
+            },
+            Command::Dnc { command } => match command {
+                DncCommand::Add { phone, reason } => {
+                    Checked::DncAdd(PhoneNumber::parse(&phone)?, reason)
+                }
+                DncCommand::List { limit, cursor } => {
+                    let cursor = cursor
+                        .map(|c| PhoneNumber::parse(&c).map_err(|e| e.for_field("--cursor")))
+                        .transpose()?;
+                    Checked::DncList(cursor, limit as usize)
+                }
+                DncCommand::Remove { phone } => Checked::DncRemove(PhoneNumber::parse(&phone)?),
             },
             Command::Run(args) => Checked::Run(crate::run::RunConfig::new(args)?),
             Command::Import(args) => Checked::Import(crate::import::ImportConfig::new(args, zone)),

@@ -47,16 +47,24 @@ impl fmt::Display for CliError {
 }
 
 impl From<ValidationError> for CliError {
+    /// A bad value is a usage error (exit 2); a refusal of its own kind
+    /// (`do_not_call`) is not about the command line: it fails (exit 1).
     fn from(error: ValidationError) -> CliError {
-        CliError::usage(describe(&error))
+        if error.code() == "invalid" {
+            CliError::usage(describe(&error))
+        } else {
+            CliError::failure(describe(&error))
+        }
     }
 }
 
 /// A validation error as one line: `invalid media: unknown value "fax"…`.
 /// A phone number's message already says what it is, and stands alone:
-/// `invalid phone number "12345": must start with + and the country code`.
+/// `invalid phone number "12345": must start with + and the country code`;
+/// so does a refusal that is not about a bad value (`… is on the
+/// do-not-call list …`).
 pub(crate) fn describe(error: &ValidationError) -> String {
-    if error.message().starts_with("invalid ") {
+    if error.message().starts_with("invalid ") || error.code() != "invalid" {
         error.message().to_owned()
     } else {
         error.to_string()
@@ -68,7 +76,12 @@ impl From<Error> for CliError {
         match error {
             Error::Validation(e) => e.into(),
             Error::Batch { index, error } => {
-                CliError::usage(format!("call {} of the batch: {}", index + 1, describe(&error)))
+                let message = format!("call {} of the batch: {}", index + 1, describe(&error));
+                if error.code() == "invalid" {
+                    CliError::usage(message)
+                } else {
+                    CliError::failure(message)
+                }
             }
             Error::NotFound(_)
             | Error::SeriesNotFound(_)

@@ -131,6 +131,11 @@ enum Command {
     },
     /// Show whether calls are being placed, and the pauses in force.
     Dispatch,
+    /// The do-not-call list: numbers no call is scheduled to or placed to.
+    Dnc {
+        #[command(subcommand)]
+        command: DncCommand,
+    },
     /// Recurring series, made with `calls schedule --cron`.
     Series {
         #[command(subcommand)]
@@ -337,6 +342,33 @@ enum QueueCommand {
     Remove {
         /// The queue's id.
         queue_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DncCommand {
+    /// Put a number on the list: scheduling a call to it is refused from
+    /// now on, and a call scheduled before is canceled when it falls due.
+    Add {
+        /// The number, in international form (+1 415 555 0100).
+        phone: String,
+        /// Why, kept with the entry.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// List the numbers, in number order.
+    List {
+        /// At most this many.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        limit: u32,
+        /// Start after this number (the `more:` line of the previous page).
+        #[arg(long, value_name = "PHONE")]
+        cursor: Option<String>,
+    },
+    /// Take a number off the list.
+    Remove {
+        /// The number.
+        phone: String,
     },
 }
 

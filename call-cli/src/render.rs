@@ -3,8 +3,8 @@
 
 use call_core::PhoneNumber;
 use call_wire::{
-    AttemptsJson, CallJson, CallingWindowJson, DispatchJson, EventJson, HistoryJson, QueueJson,
-    RedialJson, SeriesJson, SeriesPage, StatsJson,
+    AttemptsJson, CallJson, CallingWindowJson, DispatchJson, DoNotCallJson, DoNotCallPage,
+    EventJson, HistoryJson, QueueJson, RedialJson, SeriesJson, SeriesPage, StatsJson,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -307,6 +307,36 @@ pub(crate) fn series_list(page: &SeriesPage, zone: Zone) -> String {
             series.occurrences.to_string(),
             zone.show(series.created_at),
             series.canceled_at.map_or_else(|| NONE.to_owned(), |t| zone.show(t)),
+        ]);
+    }
+    let mut out = table.render();
+    if let Some(cursor) = &page.next_cursor {
+        out.push_str(&format!("more: --cursor {cursor}\n"));
+    }
+    out
+}
+
+/// A do-not-call entry, on one line.
+pub(crate) fn do_not_call_entry(entry: &DoNotCallJson, zone: Zone) -> String {
+    let reason = entry.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+    format!(
+        "{} is on the do-not-call list since {}{reason}\n",
+        entry.phone_number,
+        zone.show(entry.added_at)
+    )
+}
+
+/// A page of the do-not-call list.
+pub(crate) fn do_not_call_list(page: &DoNotCallPage, zone: Zone) -> String {
+    if page.entries.is_empty() {
+        return "the do-not-call list is empty\n".to_owned();
+    }
+    let mut table = Table::new(&["NUMBER", "LISTED", "REASON"]);
+    for entry in &page.entries {
+        table.row(vec![
+            entry.phone_number.clone(),
+            zone.show(entry.added_at),
+            or_none(entry.reason.as_deref()),
         ]);
     }
     let mut out = table.render();

@@ -143,7 +143,7 @@ impl ApiError {
 
 impl From<ValidationError> for ApiError {
     fn from(error: ValidationError) -> ApiError {
-        ApiError::invalid(error.field(), error.message())
+        ApiError { code: error.code(), ..ApiError::invalid(error.field(), error.message()) }
     }
 }
 

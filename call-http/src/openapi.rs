@@ -5,7 +5,7 @@ use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, SecurityScheme},
 };
 
-use crate::routes::{calls, dispatch, events, ops, phones, queues, series, ws};
+use crate::routes::{calls, dispatch, dnc, events, ops, phones, queues, series, ws};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,6 +20,7 @@ use crate::routes::{calls, dispatch, events, ops, phones, queues, series, ws};
         phones::history,
         queues::list, queues::add, queues::get, queues::remove,
         series::list, series::get, series::cancel,
+        dnc::list, dnc::add, dnc::get, dnc::remove,
         dispatch::state, dispatch::pause, dispatch::resume,
         ops::stats, ops::healthz, ops::metrics, ops::openapi_json,
         ws::subscribe,
@@ -28,6 +29,7 @@ use crate::routes::{calls, dispatch, events, ops, phones, queues, series, ws};
         call_wire::CallJson, call_wire::EventJson, call_wire::HistoryJson, call_wire::QueueJson,
         call_wire::StatsJson, call_wire::QueueStatsJson,
         call_wire::RecurrenceJson, call_wire::CallingWindowJson, call_wire::RedialJson, call_wire::AttemptsJson, call_wire::SeriesJson, call_wire::SeriesPage,
+        call_wire::DoNotCallJson, call_wire::DoNotCallPage, call_wire::DoNotCallRequest,
         call_wire::DispatchJson, call_wire::PauseJson, call_wire::PauseRequest, call_wire::AgentStatsJson, call_wire::EventRequest,
         calls::CallPage, calls::EventList, events::Ingested, events::BatchIngested, events::BatchItem,
         events::IngestBody, events::IngestAnswer,
@@ -41,6 +43,7 @@ use crate::routes::{calls, dispatch, events, ops, phones, queues, series, ws};
         (name = "history", description = "A number's call history"),
         (name = "queues", description = "The queue registry"),
         (name = "series", description = "Recurring series of calls"),
+        (name = "dnc", description = "The do-not-call list"),
         (name = "dispatch", description = "Pausing and resuming the placing of calls"),
         (name = "stats", description = "Queue and agent metrics"),
         (name = "live", description = "Live updates"),

@@ -31,6 +31,7 @@
 //! ```
 
 mod dispatch;
+mod dnc;
 mod event;
 mod redial;
 mod schedule;
@@ -39,6 +40,7 @@ mod shapes;
 mod window;
 
 pub use dispatch::{DispatchJson, PauseJson, PauseRequest};
+pub use dnc::{DoNotCallJson, DoNotCallPage, DoNotCallRequest};
 pub use event::EventRequest;
 pub use redial::{AttemptsJson, RedialJson};
 pub use schedule::{ScheduleRequest, parse_time};

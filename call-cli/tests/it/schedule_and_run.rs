@@ -461,3 +461,58 @@ async fn a_busy_call_is_redialled_and_show_lists_every_attempt() {
     }
     assert_eq!(calls.list().await.len(), 2, "nothing made by the refused commands");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listed_number_is_refused_and_a_call_scheduled_before_is_never_dialled() {
+    let api = stand_in().await;
+    let calls = Calls::new();
+    // Scheduled first, listed a moment later, before any worker claims it.
+    let early = calls.schedule(&["+14155550100"]).await;
+    let other = calls.schedule(&["+14155550101"]).await;
+    let entry =
+        calls.json(&["dnc", "add", "+1 415 555 0100", "--reason", "asked not to be called"]).await;
+    assert_eq!(entry["phone_number"], "+14155550100");
+    assert_eq!(entry["reason"], "asked not to be called");
+    let listed = calls.ok(&["dnc", "list"]).await;
+    assert!(
+        listed.contains("+14155550100") && listed.contains("asked not to be called"),
+        "{listed}"
+    );
+
+    let refused = calls.run(&["schedule", "+14155550100"]).await;
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("is on the do-not-call list"), "{}", refused.stderr);
+
+    let run = calls
+        .run(&["run", "--provider-url", api.url(), "--until-idle", "--poll-interval", "20ms"])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let canceled = calls.json(&["show", &early]).await;
+    assert_eq!(canceled["status"], "canceled");
+    assert_eq!(canceled["end_reason"], "do_not_call");
+    assert_eq!(calls.json(&["show", &other]).await["status"], "completed");
+    assert_eq!(api.stats().by_number.get("+14155550100"), None, "never dialled");
+    let events = calls.ok(&["events", &early]).await;
+    assert!(events.contains("call_canceled") && events.contains("reason=do_not_call"), "{events}");
+
+    // An import reports the listed row and makes the rest.
+    let file = calls.path("dnc.csv");
+    std::fs::write(&file, "phone_number,scheduled_at\n+14155550100,\n+14155550102,\n").unwrap();
+    let whole = calls.run(&["import", file.to_str().unwrap()]).await;
+    assert_ne!(whole.code, 0, "{whole:?}");
+    assert!(
+        whole.stderr.contains("line 2") && whole.stderr.contains("do-not-call"),
+        "{}",
+        whole.stderr
+    );
+    let imported = calls.json(&["import", "--skip-bad-rows", file.to_str().unwrap()]).await;
+    assert_eq!(imported["scheduled"], 1, "{imported}");
+    assert!(imported["rejected"].to_string().contains("do-not-call list"), "{imported}");
+
+    let removed = calls.ok(&["dnc", "remove", "+14155550100"]).await;
+    assert!(removed.contains("off the do-not-call list"), "{removed}");
+    let again = calls.run(&["dnc", "remove", "+14155550100"]).await;
+    assert_eq!(again.code, 1, "{again:?}");
+    assert_eq!(calls.run(&["dnc", "add", "12345"]).await.code, 2, "a bad number is a usage error");
+    calls.schedule(&["+14155550100"]).await;
+}

@@ -2,6 +2,7 @@
 
 pub(crate) mod calls;
 pub(crate) mod dispatch;
+pub(crate) mod dnc;
 pub(crate) mod events;
 pub(crate) mod ops;
 pub(crate) mod pages;
@@ -32,6 +33,8 @@ pub(crate) fn api() -> Router<AppState> {
         .route("/series", get(series::list))
         .route("/series/{id}", get(series::get))
         .route("/series/{id}/cancel", post(series::cancel))
+        .route("/dnc", get(dnc::list).post(dnc::add))
+        .route("/dnc/{phone}", get(dnc::get).delete(dnc::remove))
         .route("/dispatch", get(dispatch::state))
         .route("/dispatch/pause", post(dispatch::pause))
         .route("/dispatch/resume", post(dispatch::resume))

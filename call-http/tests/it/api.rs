@@ -800,3 +800,60 @@ async fn a_busy_call_is_redialled_and_its_attempts_are_listed_with_the_final_out
     let properties = &openapi["components"]["schemas"]["ScheduleRequest"]["properties"];
     assert!(properties["redial"].is_object(), "documented");
 }
+
+#[tokio::test]
+async fn the_do_not_call_list_refuses_calls_to_its_numbers() {
+    let (app, state) = crate::app();
+    let add = |body: Value| {
+        let app = app.clone();
+        async move { post(&app, "/api/dnc", &body.to_string()).await }
+    };
+    let first = add(json!({"phone_number": "+1 (415) 555-0100", "reason": " asked us "})).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    let entry = first.json();
+    assert_eq!(entry["phone_number"], "+14155550100");
+    assert_eq!(entry["reason"], "asked us");
+    let again = add(json!({"phone_number": "+14155550100"})).await;
+    assert_eq!(again.status, StatusCode::OK, "listed already");
+    assert_eq!(again.json(), entry, "the first entry stands");
+    add(json!({"phone_number": "12345"})).await.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    let long = add(json!({"phone_number": "+14155550101", "reason": "x".repeat(501)})).await;
+    assert_eq!(long.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid")["field"], "reason");
+    add(json!({"phone_number": "+14155550102"})).await;
+
+    // Scheduling to it is refused with its own code; nothing is written.
+    let refused = post(&app, "/api/calls", r#"{"phone_number": "+1 415 555 0100"}"#).await;
+    let error = refused.error(StatusCode::UNPROCESSABLE_ENTITY, "do_not_call");
+    assert_eq!(error["field"], "phone_number");
+    assert!(error["message"].as_str().unwrap().contains("do-not-call list"), "{error}");
+    assert_eq!(get(&app, "/api/calls").await.json()["calls"], json!([]));
+
+    // Read, paged, removed.
+    assert_eq!(get(&app, "/api/dnc/%2B14155550100").await.json(), entry);
+    get(&app, "/api/dnc/%2B14155550199").await.error(StatusCode::NOT_FOUND, "not_found");
+    let page = get(&app, "/api/dnc?limit=1").await.json();
+    assert_eq!(page["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(page["next_cursor"], "+14155550100");
+    let next = get(&app, "/api/dnc?limit=1&cursor=%2B14155550100").await.json();
+    assert_eq!(next["entries"][0]["phone_number"], "+14155550102");
+    get(&app, "/api/dnc?limit=0").await.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    let removed = send(&app, "DELETE", "/api/dnc/%2B14155550100", None, &[]).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT);
+    send(&app, "DELETE", "/api/dnc/%2B14155550100", None, &[])
+        .await
+        .error(StatusCode::NOT_FOUND, "not_found");
+    let scheduled = post(&app, "/api/calls", r#"{"phone_number": "+1 415 555 0100"}"#).await;
+    assert_eq!(scheduled.status, StatusCode::CREATED, "unlisted, it is called");
+    assert!(
+        state
+            .engine()
+            .do_not_call(&call_core::PhoneNumber::parse("+14155550102").unwrap())
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    let openapi = get(&app, "/api/openapi.json").await.json();
+    assert!(openapi["paths"]["/api/dnc"]["post"].is_object(), "documented");
+    assert!(openapi["paths"]["/api/dnc/{phone}"]["delete"].is_object(), "documented");
+}
