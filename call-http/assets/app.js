@@ -410,6 +410,59 @@ async function schedule(event) {
   }
 }
 
+/** The do-not-call list as shown: its entries in number order, and where the next page starts. */
+const dnc = { entries: [], next: null };
+
+function renderDoNotCall() {
+  $("dnc-list").replaceChildren(...dnc.entries.map((entry) => el("li", { "data-phone": entry.phone_number },
+    el("span", {}, entry.phone_number),
+    el("span", { class: "reason" }, entry.reason || ""),
+    el("button", { type: "button", class: "link", title: `Take ${entry.phone_number} off the list`, onclick: () => removeDoNotCall(entry.phone_number) }, "remove"))));
+  $("dnc-empty").hidden = dnc.entries.length > 0;
+  $("dnc-more").hidden = !dnc.next;
+}
+
+async function loadDoNotCall(more = false) {
+  const cursor = more && dnc.next ? `&cursor=${encodeURIComponent(dnc.next)}` : "";
+  const page = await api(`/api/dnc?limit=100${cursor}`);
+  dnc.entries = more ? dnc.entries.concat(page.entries) : page.entries;
+  dnc.next = page.next_cursor;
+  renderDoNotCall();
+}
+
+async function addDoNotCall(event) {
+  event.preventDefault();
+  const result = $("dnc-result");
+  result.textContent = "";
+  result.className = "result";
+  const body = { phone_number: $("dnc-phone").value.trim() };
+  const reason = $("dnc-reason").value.trim();
+  if (reason) body.reason = reason;
+  try {
+    const entry = await api("/api/dnc", { method: "POST", body });
+    if (!dnc.entries.some((e) => e.phone_number === entry.phone_number)) {
+      dnc.entries = dnc.entries.concat([entry]).sort((a, b) => (a.phone_number < b.phone_number ? -1 : 1));
+    }
+    renderDoNotCall();
+    result.textContent = `${entry.phone_number} will not be called.`;
+    result.className = "result ok";
+    event.target.reset();
+  } catch (error) {
+    result.textContent = error.message;
+    result.className = "result error";
+  }
+}
+
+async function removeDoNotCall(phone) {
+  try {
+    await api(`/api/dnc/${encodeURIComponent(phone)}`, { method: "DELETE" });
+  } catch (error) {
+    if (error.status !== 404) { showError(error); return; }
+  }
+  dnc.entries = dnc.entries.filter((e) => e.phone_number !== phone);
+  renderDoNotCall();
+}
+
 async function start() {
   $("schedule-form").addEventListener("submit", schedule);
   $("repeat").addEventListener("change", showRepeatFields);
@@ -418,9 +471,11 @@ async function start() {
   $("filter-queue").addEventListener("change", () => loadCalls().catch(showError));
   $("calls-more").addEventListener("click", () => loadCalls(true).catch(showError));
   $("dispatch-toggle").addEventListener("click", toggleDispatch);
+  $("dnc-form").addEventListener("submit", addDoNotCall);
+  $("dnc-more").addEventListener("click", () => loadDoNotCall(true).catch(showError));
   try {
     await loadQueues(); // asks for the key first when the server needs one
-    await Promise.all([loadCalls(), loadStats(), loadDispatch()]);
+    await Promise.all([loadCalls(), loadStats(), loadDispatch(), loadDoNotCall()]);
   } catch (error) {
     showError(error);
   }

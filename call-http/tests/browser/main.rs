@@ -434,7 +434,7 @@ async fn the_dashboard_asks_for_the_api_key_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs chromium and chromedriver: cargo test -p call-http --test browser -- --ignored"]
-async fn the_dashboard_redials_a_busy_call_and_shows_every_attempt() {
+async fn the_dashboard_redials_a_busy_call_and_keeps_a_do_not_call_list() {
     // A provider whose every call ends busy, quickly.
     let options = call_provider_http::mock::MockOptions {
         time_scale: 0.01,
@@ -501,5 +501,44 @@ async fn the_dashboard_redials_a_busy_call_and_shows_every_attempt() {
     assert_eq!(attempts, json!("Attempts: 1 busy · 2 busy — final outcome: busy"));
     assert_eq!(provider.stats().by_number.get("+14155550166"), Some(&2), "dialled twice");
     browser.screenshot(&target_dir().join("redial.png")).await;
+
+    // The do-not-call list: a bad number is refused in its panel; a listed
+    // one shows there, and scheduling a call to it is refused on the
+    // number's field; removed, it can be called again.
+    browser.type_into("#dnc-phone", "12345").await;
+    browser.click("#dnc-submit").await;
+    let refused = browser
+        .wait_for_value("the list's refusal", "const r = document.getElementById('dnc-result'); return r.className === 'result error' ? r.textContent : null")
+        .await;
+    assert!(refused.as_str().unwrap().contains("country code"), "{refused}");
+    browser.clear("#dnc-phone").await;
+    browser.type_into("#dnc-phone", "+1 415 555 0177").await;
+    browser.type_into("#dnc-reason", "asked not to be called").await;
+    browser.click("#dnc-submit").await;
+    browser
+        .wait_for(
+            "the listed number",
+            "return !!document.querySelector('#dnc-list li[data-phone=\"+14155550177\"]')",
+        )
+        .await;
+    browser.type_into("#phone_number", "+1 415 555 0177").await;
+    browser.script("document.querySelectorAll('input[name=redial_on]').forEach(c => c.checked = false); return null").await;
+    browser.click("#schedule-submit").await;
+    let message = browser
+        .wait_for_value("the schedule's refusal", "return document.querySelector('.field-error[data-for=phone_number]').textContent || null")
+        .await;
+    assert!(message.as_str().unwrap().contains("do-not-call list"), "{message}");
+    browser.screenshot(&target_dir().join("dnc.png")).await;
+    browser.click("#dnc-list li[data-phone=\"+14155550177\"] button").await;
+    browser
+        .wait_for(
+            "the number off the list",
+            "return !document.querySelector('#dnc-list li[data-phone=\"+14155550177\"]')",
+        )
+        .await;
+    let listed = browser
+        .script("return fetch('/api/dnc').then(r => r.json()).then(b => b.entries.length)")
+        .await;
+    assert_eq!(listed, json!(0), "removed on the server");
     browser.quit().await;
 }
