@@ -155,5 +155,5 @@ async fn history_shows_each_call_from_either_side() {
 
     let table = calls.ok(&["history", bob]).await;
     assert!(table.starts_with("history of +442071838750\n"), "{table}");
-    assert!(table.contains("Completed Inbound  +14155550100  25s"), "{table}");
+    assert!(table.contains("Completed Inbound  completed  +14155550100  25s"), "{table}");
 }

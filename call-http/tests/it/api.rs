@@ -426,11 +426,15 @@ async fn operations_and_the_openapi_document() {
     assert_eq!(
         documented,
         [
+            "DELETE /api/dnc/{phone}",
             "DELETE /api/queues/{id}",
             "GET /api/calls",
             "GET /api/calls/{id}",
+            "GET /api/calls/{id}/attempts",
             "GET /api/calls/{id}/events",
             "GET /api/dispatch",
+            "GET /api/dnc",
+            "GET /api/dnc/{phone}",
             "GET /api/openapi.json",
             "GET /api/phones/{phone}/history",
             "GET /api/queues",
@@ -446,6 +450,7 @@ async fn operations_and_the_openapi_document() {
             "POST /api/calls/{id}/cancel",
             "POST /api/dispatch/pause",
             "POST /api/dispatch/resume",
+            "POST /api/dnc",
             "POST /api/events",
             "POST /api/provider/webhook",
             "POST /api/queues",
