@@ -215,11 +215,18 @@ pub(crate) const EXISTING_EVENTS: &str = "SELECT id FROM events WHERE id = ANY($
 /// The due calls a claim takes: due at or before `$now`, held by no pause
 /// active at `$now`, at most `$limit`. The pause of every call is a
 /// constant term (one test, no walk); a queue's is looked up per call.
-/// The due calls no pause holds (`$now`, at most `$limit`), locked, skipping
-/// rows another transaction holds; `$listed` is `EXISTS` for those whose
-/// number is on the do-not-call list, `NOT EXISTS` for the others.
+/// A condition on `calls`: its number is not on the do-not-call list.
+macro_rules! not_listed {
+    () => {
+        " AND NOT EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone = calls.to_number)"
+    };
+}
+
+/// The due calls no pause holds (`$now`, at most `$limit`) and that pass
+/// `$also` (`""`, or one more `AND …` on `calls`), locked, skipping rows
+/// another transaction holds.
 macro_rules! due_calls {
-    ($now:literal, $limit:literal, $listed:literal) => {
+    ($now:literal, $limit:literal, $($also:tt)*) => {
         concat!(
             "SELECT id FROM calls WHERE status = 'scheduled' AND scheduled_at <= ",
             $now,
@@ -229,10 +236,9 @@ macro_rules! due_calls {
             ")) AND NOT EXISTS (SELECT 1 FROM dispatch_pauses p WHERE p.scope = calls.queue_id \
                 AND (p.until IS NULL OR p.until > ",
             $now,
-            ")) AND ",
-            $listed,
-            " (SELECT 1 FROM do_not_call d WHERE d.phone = calls.to_number) \
-             ORDER BY scheduled_at, id LIMIT ",
+            "))",
+            $($also)*,
+            " ORDER BY scheduled_at, id LIMIT ",
             $limit,
             " FOR UPDATE OF calls SKIP LOCKED"
         )
@@ -252,7 +258,7 @@ macro_rules! due_calls {
 /// returns (the conformance suite caught exactly that).
 pub(crate) const CLAIM: &str = concat!(
     "WITH due AS MATERIALIZED (",
-    due_calls!("$3", "$4", "NOT EXISTS"),
+    due_calls!("$3", "$4", not_listed!()),
     "), claimed AS (UPDATE calls SET status = 'dispatching', lease_worker = $1, \
         lease_expires_at = $2, version = calls.version + 1, updated_at = $3 \
       FROM due WHERE calls.id = due.id AND calls.status = 'scheduled' RETURNING ",
@@ -268,16 +274,20 @@ pub(crate) const CLAIM: &str = concat!(
 );
 
 /// The claim's search for due calls, on its own (`$1` now, `$2` limit), for the plan check.
-pub(crate) const DUE: &str = due_calls!("$1", "$2", "NOT EXISTS");
+pub(crate) const DUE: &str = due_calls!("$1", "$2", not_listed!());
 
-/// The due calls whose number is on the do-not-call list (`$1` now, `$2`
-/// limit), whole and locked, in due order: what a claim cancels first.
+/// Among the first `$2` due calls at `$1` (locked, as a claim takes them),
+/// those whose number is on the do-not-call list, whole, in due order:
+/// what a claim cancels first. Bounded by the limit, so a backlog of due
+/// calls is not walked when few or none are listed.
 pub(crate) const DUE_LISTED: &str = concat!(
     "WITH due AS MATERIALIZED (",
-    due_calls!("$1", "$2", "EXISTS"),
+    due_calls!("$1", "$2", ""),
     ") SELECT ",
     call_select_of!("calls."),
-    " FROM calls JOIN due USING (id) ORDER BY calls.scheduled_at, calls.id"
+    " FROM calls JOIN due USING (id) \
+     WHERE EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone = calls.to_number) \
+     ORDER BY calls.scheduled_at, calls.id"
 );
 
 /// Lists a number ($1–$3: phone, added at, reason) unless it is listed;

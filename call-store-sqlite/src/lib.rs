@@ -336,14 +336,17 @@ pub(crate) const DUE_CALLS: &str = concat!(
      ORDER BY scheduled_at, id LIMIT ?4"
 );
 
-/// The due calls whose number is on the do-not-call list (`?1` now, `?2`
-/// the limit), whole: what a claim cancels before it dispatches.
+/// Among the first `?2` due calls at `?1` (as a claim takes them), those
+/// whose number is on the do-not-call list, whole: what a claim cancels
+/// before it dispatches. Bounded by the limit, so a backlog of due calls
+/// is not walked when few or none are listed.
 pub(crate) const DUE_LISTED: &str = concat!(
-    "SELECT * FROM calls INDEXED BY calls_due \
+    "SELECT * FROM calls WHERE id IN (SELECT id FROM calls INDEXED BY calls_due \
      WHERE status = 'scheduled' AND scheduled_at <= ?1 AND ",
     not_paused!(),
-    " AND EXISTS (SELECT 1 FROM do_not_call WHERE phone = calls.to_number) \
-     ORDER BY scheduled_at, id LIMIT ?2"
+    " ORDER BY scheduled_at, id LIMIT ?2) \
+     AND EXISTS (SELECT 1 FROM do_not_call WHERE phone = calls.to_number) \
+     ORDER BY scheduled_at, id"
 );
 
 /// The do-not-call entries with the numbers in the JSON array `?`.

@@ -461,8 +461,8 @@ pub trait CallStore: Send + Sync {
     /// or double one.
     ///
     /// A call whose number is on the [do-not-call list](crate::dnc) is
-    /// never dispatched. First, in the same transaction, up to
-    /// `claim.limit` of the due calls (as above) whose `to` number is
+    /// never dispatched. First, in the same transaction, those among the
+    /// first `claim.limit` due calls (as above) whose `to` number is
     /// listed become what [`Claim::do_not_call`] makes of them (`canceled`,
     /// end reason `do_not_call`), each answered with its `call_canceled`
     /// event (and its occurrence's next, as for a claimed one); then the

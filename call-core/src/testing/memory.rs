@@ -208,19 +208,23 @@ impl CallStore for MemoryStore {
         let mut state = self.state();
         state.pauses.retain(|_, p| p.is_active(claim.now));
         let pauses: Vec<Pause> = state.pauses.values().cloned().collect();
-        let due = |listed: bool| -> Vec<Call> {
+        let due = |also: &dyn Fn(&Call) -> bool| -> Vec<Call> {
             state
                 .due
                 .iter()
                 .take_while(|(at, _)| *at <= claim.now)
                 .filter_map(|(_, id)| state.calls.get(id))
                 .filter(|call| crate::pause::holding(&pauses, call.queue_id(), claim.now).is_none())
-                .filter(|call| call.to().is_some_and(|to| state.dnc.contains_key(to)) == listed)
+                .filter(|call| also(call))
                 .take(claim.limit)
                 .cloned()
                 .collect()
         };
-        let (listed, due) = (due(true), due(false));
+        let is_listed = |call: &Call| call.to().is_some_and(|to| state.dnc.contains_key(to));
+        // Among the first `limit` due calls, as the store contract says.
+        let mut listed = due(&|_| true);
+        listed.retain(is_listed);
+        let due = due(&|call| !is_listed(call));
         let mut claimed = Vec::with_capacity(listed.len() + due.len());
         for call in listed {
             let (call, event) = claim.do_not_call(&call);
