@@ -300,10 +300,10 @@ struct ListArgs {
 struct HistoryArgs {
     /// The number, in any common international format.
     phone: String,
-    /// From this DATE (its whole day) or TIME.
+    /// Calls that took place (were placed) from this DATE (its whole day) or TIME.
     #[arg(long, value_name = "DATE")]
     since: Option<String>,
-    /// Up to this DATE (its whole day included) or TIME.
+    /// Calls that took place up to this DATE (its whole day included) or TIME.
     #[arg(long, value_name = "DATE")]
     until: Option<String>,
 }

@@ -267,6 +267,16 @@ impl Call {
     pub fn ended_at(&self) -> Option<DateTime<Utc>> {
         self.parts.ended_at
     }
+    /// When it took place, the moment a history shows and is ordered by:
+    /// when it was placed or reported initiated; for a call that ended
+    /// without being placed (refused by the provider, its calling window
+    /// never open), when it ended; otherwise when it was created.
+    ///
+    /// The stores keep this as a generated column, `happened_at`, with the
+    /// same rule in SQL; the conformance suite holds them to it.
+    pub fn happened_at(&self) -> DateTime<Utc> {
+        self.parts.initiated_at.or(self.parts.ended_at).unwrap_or(self.parts.created_at)
+    }
     /// Seconds from initiated to answered.
     pub fn wait_seconds(&self) -> Option<f64> {
         self.parts.wait_seconds

@@ -25,7 +25,8 @@ named_enum! {
 pub struct HistoryRecord {
     /// The call.
     pub call_id: CallId,
-    /// When the call was created.
+    /// When the call took place ([`Call::happened_at`]): placed, or
+    /// reported initiated; not when it was scheduled.
     pub created_at: DateTime<Utc>,
     /// The other number, when known.
     pub counterparty: Option<PhoneNumber>,
@@ -55,7 +56,7 @@ impl HistoryRecord {
         };
         HistoryRecord {
             call_id: call.id().clone(),
-            created_at: call.created_at(),
+            created_at: call.happened_at(),
             counterparty,
             record_type,
             duration_seconds: if answered { call.duration_seconds() } else { None },

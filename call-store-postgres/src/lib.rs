@@ -61,7 +61,7 @@ use call_core::{
     QueueId, Series, SeriesId, StatusGroup,
     ports::{
         AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery,
-        Page, Queue, QueueTotals, StatsInputs, StoreError,
+        Page, PageOrder, Queue, QueueTotals, StatsInputs, StoreError,
     },
 };
 use chrono::{DateTime, Utc};
@@ -74,7 +74,7 @@ use sqlx::{
 use tokio::sync::broadcast;
 
 use crate::{
-    pages::PageQuery,
+    pages::{HISTORY_STATUSES, PageQuery},
     rows::{
         CallArrays, EventArrays, call_from_row, corrupt, do_not_call_from_row, event_from_row,
         held_key_from_row, insert_series, insert_statement, series_from_row,
@@ -267,7 +267,7 @@ impl PgStore {
         let phone = PhoneNumber::parse("+14155550100").map_err(invalid)?;
         let queue = QueueId::parse("q").map_err(invalid)?;
         let now = Utc::now();
-        let cursor = Cursor { created_at: now, id: CallId::generate() };
+        let cursor = Cursor { at: now, id: CallId::generate() };
         let series = SeriesId::generate();
         let ended = StatusGroup::Ended.statuses();
         let page = |statuses: &[CallStatus],
@@ -275,6 +275,7 @@ impl PgStore {
                     phone: Option<&PhoneNumber>,
                     series: Option<&SeriesId>| {
             let query = PageQuery {
+                order: PageOrder::Created,
                 statuses,
                 queue,
                 phone,
@@ -288,8 +289,12 @@ impl PgStore {
             query.push(&mut b);
             b
         };
-        let history =
-            HistoryQuery { since: Some(now), until: Some(now), ..HistoryQuery::default() };
+        let history = HistoryQuery {
+            since: Some(now),
+            until: Some(now),
+            cursor: Some(cursor.clone()),
+            ..HistoryQuery::default()
+        };
         let mut history_shape = sqlx::QueryBuilder::new("EXPLAIN ");
         history_query(&phone, &history).push(&mut history_shape);
         let mut built = vec![
@@ -406,23 +411,18 @@ fn calls(rows: &[PgRow]) -> Result<Vec<Call>, StoreError> {
     rows.iter().map(call_from_row).collect()
 }
 
-fn page(rows: &[PgRow], limit: usize) -> Result<Page<Call>, StoreError> {
+fn page(rows: &[PgRow], order: PageOrder, limit: usize) -> Result<Page<Call>, StoreError> {
     let items = calls(rows)?;
-    let next_cursor =
-        (items.len() == limit.max(1)).then(|| items.last().map(Cursor::after)).flatten();
+    let next_cursor = (items.len() == limit.max(1))
+        .then(|| items.last().map(|call| Cursor::after(call, order)))
+        .flatten();
     Ok(Page { items, next_cursor })
 }
 
 fn history_query<'a>(number: &'a PhoneNumber, query: &'a HistoryQuery) -> PageQuery<'a> {
-    const LISTED: &[CallStatus] = &[
-        CallStatus::Completed,
-        CallStatus::Failed,
-        CallStatus::Busy,
-        CallStatus::NoAnswer,
-        CallStatus::Abandoned,
-    ];
     PageQuery {
-        statuses: LISTED,
+        order: PageOrder::Happened,
+        statuses: HISTORY_STATUSES,
         queue: None,
         phone: Some(number),
         series: None,
@@ -656,6 +656,7 @@ impl CallStore for PgStore {
         statuses.sort();
         statuses.dedup();
         let page_query = PageQuery {
+            order: PageOrder::Created,
             statuses: &statuses,
             queue: query.queue.as_ref(),
             phone: query.phone.as_ref(),
@@ -666,7 +667,7 @@ impl CallStore for PgStore {
             limit: query.limit,
         };
         let rows = page_query.build().build().fetch_all(&self.pool).await.map_err(backend)?;
-        page(&rows, query.limit)
+        page(&rows, PageOrder::Created, query.limit)
     }
 
     async fn claim_due(&self, claim: &Claim) -> Result<Vec<Claimed>, StoreError> {
@@ -825,7 +826,7 @@ impl CallStore for PgStore {
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        page(&rows, query.limit)
+        page(&rows, PageOrder::Happened, query.limit)
     }
 
     async fn events(&self, id: &CallId) -> Result<Vec<CallEvent>, StoreError> {

@@ -1,5 +1,6 @@
 //! The one query shape behind listings and histories: newest first by
-//! (`created_at`, `id`), keyset-paged, each filter served by an index.
+//! (`created_at`, `id`) for listings and (`happened_at`, `id`) for
+//! histories, keyset-paged, each filter served by an index.
 //!
 //! As in the SQLite store, a filter that is a set (several statuses, either
 //! side of a number) is split into arms, each a walk down one index that
@@ -7,14 +8,30 @@
 //! page costs about `arms × limit` rows read, however large the table, and
 //! the planner is never left to choose between a filter and an order.
 
-use call_core::{CallStatus, PhoneNumber, QueueId, SeriesId, ports::Cursor};
+use call_core::{
+    CallStatus, PhoneNumber, QueueId, SeriesId,
+    ports::{Cursor, PageOrder},
+};
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, QueryBuilder};
 
 use crate::sql::CALL_SELECT;
 
+/// The statuses a history lists: the ended ones but `canceled` (a canceled
+/// call never took place). Migration 0008's partial indexes list the same.
+pub(crate) const HISTORY_STATUSES: &[CallStatus] = &[
+    CallStatus::Completed,
+    CallStatus::Failed,
+    CallStatus::Busy,
+    CallStatus::NoAnswer,
+    CallStatus::Abandoned,
+];
+
 /// What a page asks for.
 pub(crate) struct PageQuery<'a> {
+    /// Which moment orders the page, and which `since`, `until` and the
+    /// cursor are about.
+    pub(crate) order: PageOrder,
     /// Any of these statuses; any status when empty.
     pub(crate) statuses: &'a [CallStatus],
     pub(crate) queue: Option<&'a QueueId>,
@@ -22,7 +39,7 @@ pub(crate) struct PageQuery<'a> {
     pub(crate) phone: Option<&'a PhoneNumber>,
     /// The occurrences of this series.
     pub(crate) series: Option<&'a SeriesId>,
-    /// `created_at` in `[since, until)`.
+    /// The order's moment in `[since, until)`.
     pub(crate) since: Option<DateTime<Utc>>,
     pub(crate) until: Option<DateTime<Utc>>,
     pub(crate) cursor: Option<&'a Cursor>,
@@ -56,6 +73,14 @@ impl PageQuery<'_> {
         }
     }
 
+    /// The column of the order's moment.
+    fn at(&self) -> &'static str {
+        match self.order {
+            PageOrder::Created => "created_at",
+            PageOrder::Happened => "happened_at",
+        }
+    }
+
     /// The statement.
     pub(crate) fn build(&self) -> QueryBuilder<Postgres> {
         let mut b = QueryBuilder::new("");
@@ -77,12 +102,16 @@ impl PageQuery<'_> {
             b.push(")");
         }
         if compound {
-            b.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit);
+            b.push(format!(" ORDER BY {} DESC, id DESC LIMIT ", self.at())).push_bind(limit);
         }
     }
 
     fn push_arm(&self, b: &mut QueryBuilder<Postgres>, arm: &Arm<'_>, limit: i64) {
-        b.push(format!("SELECT {CALL_SELECT} FROM calls WHERE true"));
+        // `happened_at` is selected too: a compound's ORDER BY names a
+        // result column (`created_at` is one of the call's).
+        let at = self.at();
+        let extra = if self.order == PageOrder::Happened { ", happened_at" } else { "" };
+        b.push(format!("SELECT {CALL_SELECT}{extra} FROM calls WHERE true"));
         match arm {
             Arm::To(phone) => {
                 b.push(" AND to_number = ").push_bind(phone.to_string());
@@ -107,25 +136,30 @@ impl PageQuery<'_> {
             Arm::All => {}
         }
         if matches!(arm, Arm::To(_) | Arm::From(_) | Arm::Series(_)) && !self.statuses.is_empty() {
-            let statuses: Vec<&str> = self.statuses.iter().map(|s| s.as_str()).collect();
-            b.push(" AND status = ANY(").push_bind(statuses).push(")");
+            // Literals (the enum's own names), not a bound array: the planner
+            // uses a partial index (the history's) only when it can prove the
+            // index's WHERE from the query's, which a generic plan's
+            // parameter never lets it.
+            let list: Vec<String> =
+                self.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
+            b.push(format!(" AND status IN ({})", list.join(", ")));
         }
         if let Some(queue) = self.queue {
             b.push(" AND queue_id = ").push_bind(queue.to_string());
         }
         if let Some(since) = self.since {
-            b.push(" AND created_at >= ").push_bind(since);
+            b.push(format!(" AND {at} >= ")).push_bind(since);
         }
         if let Some(until) = self.until {
-            b.push(" AND created_at < ").push_bind(until);
+            b.push(format!(" AND {at} < ")).push_bind(until);
         }
         if let Some(cursor) = self.cursor {
-            b.push(" AND (created_at, id) < (")
-                .push_bind(cursor.created_at)
+            b.push(format!(" AND ({at}, id) < ("))
+                .push_bind(cursor.at)
                 .push(", ")
                 .push_bind(cursor.id.to_string())
                 .push(")");
         }
-        b.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit);
+        b.push(format!(" ORDER BY {at} DESC, id DESC LIMIT ")).push_bind(limit);
     }
 }

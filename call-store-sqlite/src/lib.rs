@@ -51,7 +51,7 @@ use call_core::{
     QueueId, Series, SeriesId, StatusGroup,
     ports::{
         AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery,
-        Page, Queue, QueueTotals, StatsInputs, StoreError,
+        Page, PageOrder, Queue, QueueTotals, StatsInputs, StoreError,
     },
 };
 use chrono::{DateTime, TimeZone, Utc};
@@ -65,7 +65,7 @@ use sqlx::{
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::{
-    pages::PageQuery,
+    pages::{HISTORY_STATUSES, PageQuery},
     rows::{
         EVENT_COLUMNS, SERIES_BY_ID, SERIES_PAGE, call_from_row, do_not_call_from_row,
         event_from_row, micros, series_from_row,
@@ -245,13 +245,21 @@ impl SqliteStore {
             PhoneNumber::parse("+14155550100").map_err(|e| StoreError::Backend(e.to_string()))?;
         let queue = QueueId::parse("q").map_err(|e| StoreError::Backend(e.to_string()))?;
         let series = SeriesId::generate();
-        let cursor = Cursor { created_at: Utc::now(), id: CallId::generate() };
+        let now = Utc::now();
+        let cursor = Cursor { at: now, id: CallId::generate() };
+        let history = HistoryQuery {
+            since: Some(now),
+            until: Some(now),
+            cursor: Some(cursor.clone()),
+            ..HistoryQuery::default()
+        };
         let ended = StatusGroup::Ended.statuses();
         let page = |statuses: &[CallStatus],
                     queue: Option<&QueueId>,
                     phone: Option<&PhoneNumber>,
                     series: Option<&SeriesId>| {
             PageQuery {
+                order: PageOrder::Created,
                 statuses,
                 queue,
                 phone,
@@ -280,7 +288,7 @@ impl SqliteStore {
             ("series page".to_owned(), SERIES_PAGE.to_owned()),
             (
                 "history".to_owned(),
-                history_query(&phone, &HistoryQuery::default()).build().sql().as_str().to_owned(),
+                history_query(&phone, &history).build().sql().as_str().to_owned(),
             ),
             ("due".to_owned(), DUE_CALLS.to_owned()),
             ("due and listed".to_owned(), DUE_LISTED.to_owned()),
@@ -435,15 +443,9 @@ const COUNT_BY_STATUS: &str =
     "SELECT status, COUNT(*) FROM calls INDEXED BY calls_by_status GROUP BY status";
 
 fn history_query<'a>(number: &'a PhoneNumber, query: &'a HistoryQuery) -> PageQuery<'a> {
-    const LISTED: &[CallStatus] = &[
-        CallStatus::Completed,
-        CallStatus::Failed,
-        CallStatus::Busy,
-        CallStatus::NoAnswer,
-        CallStatus::Abandoned,
-    ];
     PageQuery {
-        statuses: LISTED,
+        order: PageOrder::Happened,
+        statuses: HISTORY_STATUSES,
         queue: None,
         phone: Some(number),
         series: None,
@@ -458,10 +460,11 @@ fn calls(rows: &[SqliteRow]) -> Result<Vec<Call>, StoreError> {
     rows.iter().map(call_from_row).collect()
 }
 
-fn page(rows: &[SqliteRow], limit: usize) -> Result<Page<Call>, StoreError> {
+fn page(rows: &[SqliteRow], order: PageOrder, limit: usize) -> Result<Page<Call>, StoreError> {
     let items = calls(rows)?;
-    let next_cursor =
-        (items.len() == limit.max(1)).then(|| items.last().map(Cursor::after)).flatten();
+    let next_cursor = (items.len() == limit.max(1))
+        .then(|| items.last().map(|call| Cursor::after(call, order)))
+        .flatten();
     Ok(Page { items, next_cursor })
 }
 
@@ -535,6 +538,7 @@ impl CallStore for SqliteStore {
         statuses.sort();
         statuses.dedup();
         let page_query = PageQuery {
+            order: PageOrder::Created,
             statuses: &statuses,
             queue: query.queue.as_ref(),
             phone: query.phone.as_ref(),
@@ -545,7 +549,7 @@ impl CallStore for SqliteStore {
             limit: query.limit,
         };
         let rows = page_query.build().build().fetch_all(&self.readers).await.map_err(backend)?;
-        page(&rows, query.limit)
+        page(&rows, PageOrder::Created, query.limit)
     }
 
     async fn claim_due(&self, claim: &Claim) -> Result<Vec<Claimed>, StoreError> {
@@ -651,7 +655,7 @@ impl CallStore for SqliteStore {
             .fetch_all(&self.readers)
             .await
             .map_err(backend)?;
-        page(&rows, query.limit)
+        page(&rows, PageOrder::Happened, query.limit)
     }
 
     async fn events(&self, id: &CallId) -> Result<Vec<CallEvent>, StoreError> {

@@ -170,7 +170,8 @@ impl From<&CallEvent> for EventJson {
 pub struct HistoryJson {
     /// The call.
     pub call_id: String,
-    /// When the call was created.
+    /// When the call took place: placed, or reported initiated (not when it
+    /// was scheduled). Histories are ordered and filtered by it.
     pub created_at: DateTime<Utc>,
     /// The other number, when known.
     pub counterparty: Option<String>,

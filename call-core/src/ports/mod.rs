@@ -12,5 +12,5 @@ pub use notifier::{Alert, BroadcastNotifier, Fanout, LogNotifier, Notification, 
 pub use provider::{CallProvider, PlaceCall, ProviderCall, ProviderError, ProviderStatus};
 pub use store::{
     AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery, Page,
-    Queue, QueueTotals, StatsInputs, StoreError,
+    PageOrder, Queue, QueueTotals, StatsInputs, StoreError,
 };

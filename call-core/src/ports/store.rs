@@ -38,20 +38,39 @@ pub enum StoreError {
     Backend(String),
 }
 
-/// A position in a listing, newest first: the (`created_at`, `id`) of the
-/// last item of a page. Opaque to clients as text.
+/// The moment that orders a page, newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageOrder {
+    /// When each call was created: listings.
+    Created,
+    /// When each call took place ([`Call::happened_at`]): histories.
+    Happened,
+}
+
+impl PageOrder {
+    /// `call`'s moment in this order.
+    pub fn at(self, call: &Call) -> DateTime<Utc> {
+        match self {
+            PageOrder::Created => call.created_at(),
+            PageOrder::Happened => call.happened_at(),
+        }
+    }
+}
+
+/// A position in a page order, newest first: the moment (see [`PageOrder`])
+/// and `id` of the last item of a page. Opaque to clients as text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
-    /// `created_at` of the last item seen.
-    pub created_at: DateTime<Utc>,
+    /// The moment of the last item seen, in the page's order.
+    pub at: DateTime<Utc>,
     /// `id` of the last item seen.
     pub id: CallId,
 }
 
 impl Cursor {
-    /// The cursor after `call`.
-    pub fn after(call: &Call) -> Cursor {
-        Cursor { created_at: call.created_at(), id: call.id().clone() }
+    /// The cursor after `call` in `order`.
+    pub fn after(call: &Call, order: PageOrder) -> Cursor {
+        Cursor { at: order.at(call), id: call.id().clone() }
     }
 
     /// Reads a cursor written by [`Display`](fmt::Display).
@@ -63,20 +82,20 @@ impl Cursor {
         let invalid = || ValidationError::new("cursor", "not a cursor from an earlier page");
         let (micros, id) = text.split_once('~').ok_or_else(invalid)?;
         let micros: i64 = micros.parse().map_err(|_| invalid())?;
-        let created_at = Utc.timestamp_micros(micros).single().ok_or_else(invalid)?;
+        let at = Utc.timestamp_micros(micros).single().ok_or_else(invalid)?;
         let id = CallId::parse(id).map_err(|_| invalid())?;
-        Ok(Cursor { created_at, id })
+        Ok(Cursor { at, id })
     }
 
-    /// Whether `call` comes after this cursor, newest first.
-    pub fn is_before(&self, call: &Call) -> bool {
-        (call.created_at(), call.id()) < (self.created_at, &self.id)
+    /// Whether `call` comes after this cursor in `order`, newest first.
+    pub fn is_before(&self, call: &Call, order: PageOrder) -> bool {
+        (order.at(call), call.id()) < (self.at, &self.id)
     }
 }
 
 impl fmt::Display for Cursor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}~{}", self.created_at.timestamp_micros(), self.id)
+        write!(f, "{}~{}", self.at.timestamp_micros(), self.id)
     }
 }
 
@@ -133,17 +152,17 @@ impl ListQuery {
     }
 }
 
-/// What [`CallStore::history`] returns: the ended calls of a number,
-/// newest first, created in `[since, until)`.
+/// What [`CallStore::history`] returns: the ended calls of a number that
+/// took place ([`Call::happened_at`]) in `[since, until)`, newest first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistoryQuery {
-    /// Calls created at or after this.
+    /// Calls that took place at or after this.
     pub since: Option<DateTime<Utc>>,
-    /// Calls created before this.
+    /// Calls that took place before this.
     pub until: Option<DateTime<Utc>>,
     /// At most this many calls (at least 1).
     pub limit: usize,
-    /// Calls after this position.
+    /// Calls after this position, in [`PageOrder::Happened`].
     pub cursor: Option<Cursor>,
 }
 
@@ -162,8 +181,8 @@ impl HistoryQuery {
         call.involves(number)
             && call.status().is_terminal()
             && call.status() != CallStatus::Canceled
-            && self.since.is_none_or(|t| call.created_at() >= t)
-            && self.until.is_none_or(|t| call.created_at() < t)
+            && self.since.is_none_or(|t| call.happened_at() >= t)
+            && self.until.is_none_or(|t| call.happened_at() < t)
     }
 }
 
@@ -557,7 +576,7 @@ pub trait CallStore: Send + Sync {
     ) -> Result<Vec<Call>, StoreError>;
 
     /// The calls passing [`HistoryQuery::matches`] for `number`, newest
-    /// first by (`created_at`, `id`), after the cursor, at most `limit`.
+    /// first by ([`Call::happened_at`], `id`), after the cursor, at most `limit`.
     async fn history(
         &self,
         number: &PhoneNumber,

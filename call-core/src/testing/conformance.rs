@@ -26,7 +26,7 @@ use crate::{
     AgentId, Call, CallEvent, CallId, CallParts, CallStatus, Direction, EventId, EventSource,
     EventType, HeldKey, IdempotencyKey, Lease, Occurrence, Pause, PhoneNumber, QueueId, Recurrence,
     Series, SeriesId, StatusFilter, StatusGroup, WorkerId,
-    ports::{CallStore, Claim, Claimed, HistoryQuery, ListQuery, Queue, StoreError},
+    ports::{CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery, Queue, StoreError},
 };
 
 /// Runs every check of the contract, each on a fresh store from `make_store`.
@@ -58,6 +58,7 @@ where
     deadlines_and_expired_leases(make_store().await).await;
     following_lists_placed_live_calls(make_store().await).await;
     history_of_a_number(make_store().await).await;
+    history_is_by_when_calls_took_place(make_store().await).await;
     queue_registry(make_store().await).await;
     stats_inputs(make_store().await).await;
     count_by_status(make_store().await).await;
@@ -1449,6 +1450,74 @@ async fn history_of_a_number(store: Arc<dyn CallStore>) {
     assert_eq!(second.next_cursor, None, "history: last page");
     let theirs = store.history(&other, &HistoryQuery::default()).await.unwrap();
     assert_eq!(ids(&theirs.items), ["made", "missed", "received"], "history: the other side");
+}
+
+/// A history is ordered, filtered and paged by [`Call::happened_at`]: a call
+/// scheduled long before it was placed shows when it was placed.
+async fn history_is_by_when_calls_took_place(store: Arc<dyn CallStore>) {
+    let me = phone(100);
+    let to_me = |name: &str, created: i64, edit: fn(&mut CallParts)| {
+        let me = me.clone();
+        call(name, created, move |p| {
+            p.to = Some(me);
+            edit(p);
+        })
+    };
+    let early = to_me("scheduled-early", 0, |p| p.scheduled_at = Some(t(1_000)));
+    insert_all(
+        &store,
+        &[
+            early.clone(),
+            to_me("placed-at-once", 500, |p| {
+                p.status = CallStatus::Completed;
+                p.initiated_at = Some(t(500));
+                p.answered_at = Some(t(510));
+                p.ended_at = Some(t(600));
+            }),
+            to_me("refused", 700, |p| {
+                p.status = CallStatus::Failed;
+                p.ended_at = Some(t(1_500));
+            }),
+        ],
+    )
+    .await;
+    // Placed at 1,000 and ended busy: saved, not inserted, so the stores'
+    // update path must keep `happened_at` and the indexes in step.
+    let placed = next_version(&early, |p| {
+        p.status = CallStatus::Busy;
+        p.initiated_at = Some(t(1_000));
+        p.ended_at = Some(t(1_030));
+    });
+    store.save(&placed, &[event(&placed, "e1", EventType::CallEnded, t(1_030))]).await.unwrap();
+    let history = |query: HistoryQuery| {
+        let (store, me) = (store.clone(), me.clone());
+        async move { store.history(&me, &query).await.unwrap() }
+    };
+    assert_eq!(
+        ids(&history(HistoryQuery::default()).await.items),
+        ["refused", "scheduled-early", "placed-at-once"],
+        "history_is_by_when_calls_took_place: placed (or, never placed, ended), not created"
+    );
+    let range = HistoryQuery { since: Some(t(1_000)), until: Some(t(1_001)), ..Default::default() };
+    assert_eq!(
+        ids(&history(range).await.items),
+        ["scheduled-early"],
+        "history_is_by_when_calls_took_place: since and until are about the same moment"
+    );
+    let first = history(HistoryQuery { limit: 2, ..HistoryQuery::default() }).await;
+    assert_eq!(
+        first.next_cursor,
+        Some(Cursor { at: t(1_000), id: id("scheduled-early") }),
+        "history_is_by_when_calls_took_place: the cursor is at the same moment"
+    );
+    let second =
+        history(HistoryQuery { limit: 2, cursor: first.next_cursor, ..HistoryQuery::default() })
+            .await;
+    assert_eq!(
+        ids(&second.items),
+        ["placed-at-once"],
+        "history_is_by_when_calls_took_place: the next page"
+    );
 }
 
 async fn queue_registry(store: Arc<dyn CallStore>) {

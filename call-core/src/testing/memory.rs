@@ -10,8 +10,8 @@ use crate::{
     Call, CallEvent, CallId, CallStatus, Direction, DoNotCall, EventId, EventType, HeldKey,
     IdempotencyKey, Lease, Pause, PhoneNumber, QueueId, Series, SeriesId,
     ports::{
-        AgentTotals, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery, Page, Queue,
-        QueueTotals, StatsInputs, StoreError,
+        AgentTotals, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery, Page, PageOrder,
+        Queue, QueueTotals, StatsInputs, StoreError,
     },
 };
 
@@ -110,9 +110,10 @@ impl State {
         }
     }
 
-    /// Calls passing `keep`, newest first, after `cursor`, at most `limit`.
+    /// Calls passing `keep`, newest first in `order`, after `cursor`, at most `limit`.
     fn page(
         &self,
+        order: PageOrder,
         cursor: Option<&Cursor>,
         limit: usize,
         keep: impl Fn(&Call) -> bool,
@@ -120,12 +121,12 @@ impl State {
         let mut calls: Vec<&Call> = self
             .calls
             .values()
-            .filter(|c| keep(c) && cursor.is_none_or(|cursor| cursor.is_before(c)))
+            .filter(|c| keep(c) && cursor.is_none_or(|cursor| cursor.is_before(c, order)))
             .collect();
-        calls.sort_by(|a, b| (b.created_at(), b.id()).cmp(&(a.created_at(), a.id())));
+        calls.sort_by(|a, b| (order.at(b), b.id()).cmp(&(order.at(a), a.id())));
         let limit = limit.max(1);
         let items: Vec<Call> = calls.into_iter().take(limit).cloned().collect();
-        let next_cursor = (items.len() == limit).then(|| Cursor::after(&items[limit - 1]));
+        let next_cursor = (items.len() == limit).then(|| Cursor::after(&items[limit - 1], order));
         Page { items, next_cursor }
     }
 
@@ -201,7 +202,9 @@ impl CallStore for MemoryStore {
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page<Call>, StoreError> {
-        Ok(self.state().page(query.cursor.as_ref(), query.limit, |c| query.matches(c)))
+        Ok(self
+            .state()
+            .page(PageOrder::Created, query.cursor.as_ref(), query.limit, |c| query.matches(c)))
     }
 
     async fn claim_due(&self, claim: &Claim) -> Result<Vec<Claimed>, StoreError> {
@@ -383,7 +386,9 @@ impl CallStore for MemoryStore {
         number: &PhoneNumber,
         query: &HistoryQuery,
     ) -> Result<Page<Call>, StoreError> {
-        Ok(self.state().page(query.cursor.as_ref(), query.limit, |c| query.matches(number, c)))
+        Ok(self.state().page(PageOrder::Happened, query.cursor.as_ref(), query.limit, |c| {
+            query.matches(number, c)
+        }))
     }
 
     async fn events(&self, id: &CallId) -> Result<Vec<CallEvent>, StoreError> {

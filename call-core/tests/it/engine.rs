@@ -8,7 +8,7 @@ use call_core::{
     ports::{HistoryQuery, ListQuery, Notification, StoreError},
 };
 
-use crate::helpers::{id, phone, spawn_app};
+use crate::helpers::{id, phone, secs, spawn_app};
 
 #[tokio::test]
 async fn schedule_stores_a_scheduled_call_with_its_event() {
@@ -141,6 +141,62 @@ async fn list_filters_by_group_and_pages() {
         .await
         .unwrap();
     assert_eq!(second.items.len(), 2);
+}
+
+/// Scheduled on Monday for Friday, a call is in the history under Friday,
+/// when it was placed: ordered, filtered and shown by that moment.
+#[tokio::test]
+async fn history_shows_a_call_when_it_was_placed_not_when_it_was_scheduled() {
+    let app = spawn_app();
+    let customer = phone(1);
+    let monday = app.now();
+    let day = |n: i64| monday + chrono::TimeDelta::days(n);
+    let friday_call = NewCall::to(customer.clone()).at(day(4));
+    let friday_call = app.engine.schedule(friday_call).await.unwrap();
+    let worker = app.start_worker(call_core::WorkerConfig::default());
+
+    // On Tuesday another call is scheduled for then and placed at once.
+    app.clock.set(day(1));
+    let tuesday_call = app.engine.schedule(NewCall::to(customer.clone())).await.unwrap();
+    let ended = |id: call_core::CallId| {
+        let app = &app;
+        async move {
+            app.advance_until("the call ended", secs(1), secs(120), || async {
+                app.engine.get(&id).await.unwrap().status().is_terminal()
+            })
+            .await;
+            app.engine.get(&id).await.unwrap()
+        }
+    };
+    let tuesday_call = ended(tuesday_call.id().clone()).await;
+    app.clock.set(day(4));
+    let friday_call = ended(friday_call.id().clone()).await;
+    worker.stop().await;
+
+    let placed_friday = friday_call.initiated_at().expect("placed");
+    assert!(placed_friday >= day(4), "placed when due, not before");
+    let history = |query: HistoryQuery| {
+        let (engine, customer) = (app.engine.clone(), customer.clone());
+        async move { engine.history(&customer, &query).await.unwrap().items }
+    };
+    let all = history(HistoryQuery::default()).await;
+    let shown: Vec<_> = all.iter().map(|r| (r.call_id.clone(), r.created_at)).collect();
+    assert_eq!(
+        shown,
+        [
+            (friday_call.id().clone(), placed_friday),
+            (tuesday_call.id().clone(), tuesday_call.initiated_at().unwrap()),
+        ],
+        "newest first by when each was placed, and shown at that moment"
+    );
+    let since_thursday = HistoryQuery { since: Some(day(3)), ..HistoryQuery::default() };
+    let since_thursday = history(since_thursday).await;
+    assert_eq!(since_thursday.len(), 1, "since is about when calls were placed");
+    assert_eq!(&since_thursday[0].call_id, friday_call.id());
+    let until_wednesday = HistoryQuery { until: Some(day(2)), ..HistoryQuery::default() };
+    let until_wednesday = history(until_wednesday).await;
+    assert_eq!(until_wednesday.len(), 1, "until is about when calls were placed");
+    assert_eq!(&until_wednesday[0].call_id, tuesday_call.id());
 }
 
 #[tokio::test]

@@ -74,12 +74,14 @@ pub(crate) fn history_query(params: &QueryParams) -> Result<HistoryQuery, ApiErr
     })
 }
 
-/// A number's call history: Completed or Missed, Inbound or Outbound, from its side.
+/// A number's call history: Completed or Missed, Inbound or Outbound, from its side,
+/// newest first by when each call took place (placed, or reported initiated;
+/// not when it was scheduled), which `created_at`, `since` and `until` are about.
 #[utoipa::path(get, path = "/api/phones/{phone}/history", tag = "history",
     params(
         ("phone" = String, Path, description = "The number, in any common international format (URL-encoded)"),
-        ("since" = Option<String>, Query, description = "From this date (whole UTC day) or RFC 3339 time"),
-        ("until" = Option<String>, Query, description = "Up to this date (whole UTC day, included) or RFC 3339 time"),
+        ("since" = Option<String>, Query, description = "Calls that took place from this date (whole UTC day) or RFC 3339 time"),
+        ("until" = Option<String>, Query, description = "Calls that took place up to this date (whole UTC day, included) or RFC 3339 time"),
         ("limit" = Option<usize>, Query, description = "1–500, default 50"),
         ("cursor" = Option<String>, Query, description = "The previous page's next_cursor")),
     responses((status = 200, body = HistoryPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
