@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use call_core::{
     CallId, CallingWindow, Config, Engine, EventSource, NewCall, PhoneNumber, QueueId, Redial,
-    SeriesId, StatusFilter, ValidationError,
+    Region, SeriesId, StatusFilter, ValidationError,
     ports::{Cursor, HistoryQuery, ListQuery},
 };
 use call_wire::{
@@ -32,7 +32,13 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
         return Ok(String::from_utf8_lossy(&buffer).into_owned());
     }
     // Check what can be checked before the database is touched (or created).
-    let command = Checked::new(cli.command, zone)?;
+    let default_region = cli
+        .default_region
+        .as_deref()
+        .map(|r| Region::parse("--default-region", r))
+        .transpose()
+        .map_err(|e| CliError::usage(format!("invalid --default-region: {}", e.message())))?;
+    let command = Checked::new(cli.command, zone, default_region)?;
     let default_window = CallingWindow::from_flags(
         cli.default_window.as_deref(),
         cli.default_window_days.as_deref(),
@@ -45,7 +51,7 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
         cli.default_redial_delay.as_deref(),
     )
     .map_err(|e| redial_error(&e, "--default-redial"))?;
-    let config = Config { default_window, default_redial, ..Config::default() };
+    let config = Config { default_window, default_redial, default_region, ..Config::default() };
     let database = call_db::Database::resolve(cli.db.as_deref());
     let engine = open(&database, cli.db_pool, config).await?;
     match command {
@@ -213,13 +219,16 @@ enum Checked {
 }
 
 impl Checked {
-    fn new(command: Command, zone: Zone) -> Result<Checked, CliError> {
+    /// Checks `command`: times read in `zone`, numbers without a country
+    /// code in `region`.
+    fn new(command: Command, zone: Zone, region: Option<Region>) -> Result<Checked, CliError> {
+        let phone = |field, text: &str| PhoneNumber::parse_in(field, text, region);
         Ok(match command {
-            Command::Schedule(args) => Checked::Schedule(Box::new(new_call(*args, zone)?)),
-            Command::List(args) => Checked::List(list_query(args)?),
+            Command::Schedule(args) => Checked::Schedule(Box::new(new_call(*args, zone, region)?)),
+            Command::List(args) => Checked::List(list_query(args, region)?),
             Command::Show { call_id } => Checked::Show(call_id_arg(call_id)?),
             Command::Events { call_id } => Checked::Events(call_id_arg(call_id)?),
-            Command::History(args) => history_query(args, zone)?,
+            Command::History(args) => history_query(args, zone, region)?,
             Command::Cancel { call_id } => Checked::Cancel(call_id_arg(call_id)?),
             Command::Reschedule(args) => {
                 let at = due(&args.due, zone)?.ok_or_else(|| {
@@ -227,7 +236,7 @@ impl Checked {
                 })?;
                 Checked::Reschedule(call_id_arg(args.call_id)?, at)
             }
-            Command::Event(args) => Checked::Event(event(args)?),
+            Command::Event(args) => Checked::Event(event(args, region)?),
             Command::Queue { command } => match command {
                 QueueCommand::Add { queue_id } => Checked::QueueAdd(QueueId::parse(queue_id)?),
                 QueueCommand::List => Checked::QueueList,
@@ -259,19 +268,21 @@ impl Checked {
                 }
             },
             Command::Dnc { command } => match command {
-                DncCommand::Add { phone, reason } => {
-                    Checked::DncAdd(PhoneNumber::parse(&phone)?, reason)
+                DncCommand::Add { phone: number, reason } => {
+                    Checked::DncAdd(phone("phone_number", &number)?, reason)
                 }
                 DncCommand::List { limit, cursor } => {
-                    let cursor = cursor
-                        .map(|c| PhoneNumber::parse(&c).map_err(|e| e.for_field("--cursor")))
-                        .transpose()?;
+                    let cursor = cursor.map(|c| phone("--cursor", &c)).transpose()?;
                     Checked::DncList(cursor, limit as usize)
                 }
-                DncCommand::Remove { phone } => Checked::DncRemove(PhoneNumber::parse(&phone)?),
+                DncCommand::Remove { phone: number } => {
+                    Checked::DncRemove(phone("phone_number", &number)?)
+                }
             },
             Command::Run(args) => Checked::Run(crate::run::RunConfig::new(args)?),
-            Command::Import(args) => Checked::Import(crate::import::ImportConfig::new(args, zone)),
+            Command::Import(args) => {
+                Checked::Import(crate::import::ImportConfig::new(args, zone, region))
+            }
             Command::Completions { .. } => unreachable!("answered before the database is opened"),
         })
     }
@@ -305,6 +316,11 @@ fn at_or_after(
         return when::parse_time(at_flag, at, zone).map(Some);
     }
     if let Some(after) = after {
+        if let Some(forward) = after.trim().strip_prefix('-') {
+            return Err(CliError::usage(format!(
+                "invalid {after_flag}: {after:?} is in the past: {after_flag} counts forward from now, as in {after_flag} {forward}"
+            )));
+        }
         let too_far = || CliError::usage(format!("invalid {after_flag}: too far in the future"));
         let after = when::parse_duration(after_flag, after)?;
         let after = chrono::Duration::from_std(after).map_err(|_| too_far())?;
@@ -313,7 +329,7 @@ fn at_or_after(
     Ok(None)
 }
 
-fn new_call(args: ScheduleArgs, zone: Zone) -> Result<NewCall, CliError> {
+fn new_call(args: ScheduleArgs, zone: Zone, region: Option<Region>) -> Result<NewCall, CliError> {
     // The same checks as `POST /api/calls`; the time is the CLI's own
     // (local times, --in), so it is read here.
     let request = ScheduleRequest {
@@ -326,7 +342,7 @@ fn new_call(args: ScheduleArgs, zone: Zone) -> Result<NewCall, CliError> {
         idempotency_key: args.idempotency_key,
         ..ScheduleRequest::default()
     };
-    let mut call = request.into_new_call()?;
+    let mut call = request.into_new_call(region)?;
     if let Some(recurrence) = recurrence(args.repeat, zone)? {
         call = call.recurrence(recurrence);
     }
@@ -406,19 +422,27 @@ fn redial_error(error: &ValidationError, flag: &str) -> CliError {
     CliError::usage(format!("invalid {flag}{part}: {}", error.message()))
 }
 
-fn list_query(args: ListArgs) -> Result<ListQuery, CliError> {
+fn list_query(args: ListArgs, region: Option<Region>) -> Result<ListQuery, CliError> {
     Ok(ListQuery {
         statuses: args.status.iter().map(|s| StatusFilter::parse(s)).collect::<Result<_, _>>()?,
         queue: args.queue.map(QueueId::parse).transpose()?,
-        phone: args.phone.as_deref().map(PhoneNumber::parse).transpose()?,
+        phone: args
+            .phone
+            .as_deref()
+            .map(|p| PhoneNumber::parse_in("phone_number", p, region))
+            .transpose()?,
         series: args.series.map(|s| series_arg(&s, "--series")).transpose()?,
         limit: args.limit as usize,
         cursor: args.cursor.as_deref().map(Cursor::parse).transpose()?,
     })
 }
 
-fn history_query(args: HistoryArgs, zone: Zone) -> Result<Checked, CliError> {
-    let number = PhoneNumber::parse(&args.phone)?;
+fn history_query(
+    args: HistoryArgs,
+    zone: Zone,
+    region: Option<Region>,
+) -> Result<Checked, CliError> {
+    let number = PhoneNumber::parse_in("phone_number", &args.phone, region)?;
     let bound = |flag, value: Option<String>, which| {
         value.map(|v| when::parse_bound(flag, &v, zone, which)).transpose()
     };
@@ -437,7 +461,7 @@ fn history_query(args: HistoryArgs, zone: Zone) -> Result<Checked, CliError> {
 }
 
 /// `calls event TYPE --call ID --data JSON`: the flat event JSON of the HTTP API.
-fn event(args: EventArgs) -> Result<call_core::IncomingEvent, CliError> {
+fn event(args: EventArgs, region: Option<Region>) -> Result<call_core::IncomingEvent, CliError> {
     let mut fields = match args.data.as_deref().map(serde_json::from_str::<Value>).transpose() {
         Ok(None) => Map::new(),
         Ok(Some(Value::Object(fields))) => fields,
@@ -452,7 +476,7 @@ fn event(args: EventArgs) -> Result<call_core::IncomingEvent, CliError> {
     fields.insert("call_id".into(), Value::String(args.call_id));
     let request: EventRequest = serde_json::from_value(Value::Object(fields))
         .map_err(|e| CliError::usage(format!("invalid --data: {e}")))?;
-    Ok(request.into_incoming(EventSource::Cli)?)
+    Ok(request.into_incoming(EventSource::Cli, region)?)
 }
 
 impl Output {

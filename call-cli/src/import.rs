@@ -44,11 +44,17 @@ pub(crate) struct ImportConfig {
     file: PathBuf,
     skip_bad_rows: bool,
     zone: when::Zone,
+    /// Numbers written without a country code are read in it.
+    region: Option<call_core::Region>,
 }
 
 impl ImportConfig {
-    pub(crate) fn new(args: ImportArgs, zone: when::Zone) -> ImportConfig {
-        ImportConfig { file: args.file, skip_bad_rows: args.skip_bad_rows, zone }
+    pub(crate) fn new(
+        args: ImportArgs,
+        zone: when::Zone,
+        region: Option<call_core::Region>,
+    ) -> ImportConfig {
+        ImportConfig { file: args.file, skip_bad_rows: args.skip_bad_rows, zone, region }
     }
 }
 
@@ -86,7 +92,7 @@ pub(crate) async fn import(
     let text = std::fs::read(&config.file)
         .map_err(|e| CliError::failure(format!("cannot read {}: {e}", config.file.display())))?;
     let known_queues: HashSet<QueueId> = engine.queues().await?.into_iter().map(|q| q.id).collect();
-    let (rows, mut rejected) = parse(&text, config.zone, &known_queues)?;
+    let (rows, mut rejected) = parse(&text, config.zone, config.region, &known_queues)?;
     if !config.skip_bad_rows && !rejected.is_empty() {
         return Err(refusal(&rejected, rows.len() + rejected.len()));
     }
@@ -185,6 +191,7 @@ fn progress_bar(len: u64, hidden: bool) -> ProgressBar {
 fn parse(
     bytes: &[u8],
     zone: when::Zone,
+    region: Option<call_core::Region>,
     known_queues: &HashSet<QueueId>,
 ) -> Result<(Vec<Row>, Vec<Rejected>), CliError> {
     let mut reader = csv::ReaderBuilder::new()
@@ -210,7 +217,7 @@ fn parse(
             columns = header(&record)?;
             continue;
         }
-        match row(&record, &columns, zone, known_queues) {
+        match row(&record, &columns, zone, region, known_queues) {
             Ok(call) => rows.push(Row { line, call }),
             Err(error) => rejected.push(Rejected { line, error }),
         }
@@ -244,6 +251,7 @@ fn row(
     record: &csv::StringRecord,
     columns: &[&str],
     zone: when::Zone,
+    region: Option<call_core::Region>,
     known_queues: &HashSet<QueueId>,
 ) -> Result<NewCall, String> {
     if record.len() > columns.len() {
@@ -257,7 +265,8 @@ fn row(
             .filter(|value| !value.is_empty())
     };
     let number = field("phone_number").ok_or("phone_number is empty")?;
-    let mut call = NewCall::to(PhoneNumber::parse(number).map_err(|e| describe(&e))?);
+    let number = PhoneNumber::parse_in("phone_number", number, region);
+    let mut call = NewCall::to(number.map_err(|e| describe(&e))?);
     if let Some(at) = field("scheduled_at") {
         call = call.at(when::parse_time("scheduled_at", at, zone).map_err(|e| e.to_string())?);
     }
@@ -318,5 +327,8 @@ fn row(
     if let Some(redial) = redial {
         call = call.redial(redial);
     }
+    // The engine checks these too; checked here, a long value is reported
+    // on its own line with the others instead of failing its chunk.
+    call.check_limits().map_err(|e| describe(&e))?;
     Ok(call)
 }

@@ -73,8 +73,19 @@ pub(crate) struct Cli {
     default_redial_max: Option<u32>,
 
     /// How long after an attempt ends the default redial dials again [default: 10m].
-    #[arg(long, global = true, env = "CALLS_DEFAULT_REDIAL_DELAY", value_name = "DURATION")]
+    #[arg(
+        long,
+        global = true,
+        env = "CALLS_DEFAULT_REDIAL_DELAY",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
     default_redial_delay: Option<String>,
+
+    /// Read numbers written without a country code (4155550100, (415)
+    /// 555-0100) as numbers of this country: a two-letter code such as US.
+    #[arg(long, global = true, env = "CALLS_DEFAULT_REGION", value_name = "COUNTRY")]
+    default_region: Option<String>,
 
     /// More log lines on stderr: -v for debug, -vv for trace (RUST_LOG overrides).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -166,10 +177,10 @@ enum Command {
 #[group(multiple = false)]
 struct Due {
     /// Due at this TIME.
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     at: Option<String>,
     /// Due after this DURATION from now.
-    #[arg(long = "in", value_name = "DURATION")]
+    #[arg(long = "in", value_name = "DURATION", allow_hyphen_values = true)]
     r#in: Option<String>,
 }
 
@@ -219,7 +230,7 @@ struct RedialArgs {
     #[arg(long, value_name = "N", requires = "redial")]
     redial_max: Option<u32>,
     /// How long after an attempt ends to dial again [default: 10m].
-    #[arg(long, value_name = "DURATION", requires = "redial")]
+    #[arg(long, value_name = "DURATION", requires = "redial", allow_hyphen_values = true)]
     redial_delay: Option<String>,
 }
 
@@ -257,7 +268,7 @@ struct Repeat {
     #[arg(long, value_name = "N", requires = "cron")]
     count: Option<u32>,
     /// Make no call after this TIME.
-    #[arg(long, value_name = "TIME", requires = "cron")]
+    #[arg(long, value_name = "TIME", requires = "cron", allow_hyphen_values = true)]
     cron_until: Option<String>,
 }
 
@@ -267,10 +278,10 @@ struct PauseArgs {
     #[arg(long, value_name = "QUEUE")]
     queue: Option<String>,
     /// Lift the pause by itself at this TIME.
-    #[arg(long, value_name = "TIME", conflicts_with = "for")]
+    #[arg(long, value_name = "TIME", conflicts_with = "for", allow_hyphen_values = true)]
     until: Option<String>,
     /// Lift the pause by itself after this DURATION.
-    #[arg(long = "for", value_name = "DURATION")]
+    #[arg(long = "for", value_name = "DURATION", allow_hyphen_values = true)]
     r#for: Option<String>,
 }
 
@@ -301,10 +312,10 @@ struct HistoryArgs {
     /// The number, in any common international format.
     phone: String,
     /// Calls that took place (were placed) from this DATE (its whole day) or TIME.
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", allow_hyphen_values = true)]
     since: Option<String>,
     /// Calls that took place up to this DATE (its whole day included) or TIME.
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", allow_hyphen_values = true)]
     until: Option<String>,
 }
 
@@ -414,12 +425,12 @@ struct RunArgs {
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     calls_per_second: Option<f64>,
     /// How often each placed call's status is fetched from the provider.
-    #[arg(long, default_value = "1s", value_name = "DURATION")]
+    #[arg(long, default_value = "1s", value_name = "DURATION", allow_hyphen_values = true)]
     poll_interval: String,
     /// How long a claim on a call lasts. A call whose worker died while
     /// placing it is failed with `outcome_unknown` once its claim expires;
     /// it must outlast a placement's retries.
-    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    #[arg(long, default_value = "60s", value_name = "DURATION", allow_hyphen_values = true)]
     lease: String,
 }
 

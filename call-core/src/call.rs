@@ -392,6 +392,21 @@ pub struct NewCall {
 }
 
 impl NewCall {
+    /// Checks the free text against the [limits](crate::limits): the
+    /// customer's name, the workflow and the metadata.
+    ///
+    /// # Errors
+    ///
+    /// A [`ValidationError`] on the first field over its limit.
+    pub fn check_limits(&self) -> Result<(), crate::ValidationError> {
+        use crate::limits;
+        let name = self.customer_name.as_deref();
+        limits::optional_text("customer_name", name, limits::MAX_NAME_CHARS)?;
+        let workflow = self.workflow.as_deref();
+        limits::optional_text("workflow", workflow, limits::MAX_WORKFLOW_CHARS)?;
+        limits::metadata(&self.metadata)
+    }
+
     /// A voice call to `to`, due now.
     pub fn to(to: PhoneNumber) -> NewCall {
         NewCall {

@@ -13,14 +13,11 @@ use serde_json::{Map, Value};
 
 use crate::{
     Call, CallEvent, CallStatus, EndReason, EventId, EventSource, EventType, PhoneNumber,
-    ValidationError, ports::Claim,
+    ValidationError, limits, ports::Claim,
 };
 
 /// The code of the refusal to schedule a call to a listed number.
 pub const DO_NOT_CALL: &str = "do_not_call";
-
-/// The longest reason kept with an entry, in characters.
-pub const MAX_REASON_CHARS: usize = 500;
 
 /// A number on the do-not-call list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,21 +35,14 @@ impl DoNotCall {
     ///
     /// # Errors
     ///
-    /// A [`ValidationError`] on `reason` longer than [`MAX_REASON_CHARS`].
+    /// A [`ValidationError`] on `reason` longer than [`limits::MAX_REASON_CHARS`].
     pub fn new(
         phone: PhoneNumber,
         added_at: DateTime<Utc>,
         reason: Option<&str>,
     ) -> Result<DoNotCall, ValidationError> {
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-        if let Some(reason) = reason
-            && reason.chars().count() > MAX_REASON_CHARS
-        {
-            return Err(ValidationError::new(
-                "reason",
-                format!("is longer than {MAX_REASON_CHARS} characters"),
-            ));
-        }
+        limits::optional_text("reason", reason, limits::MAX_REASON_CHARS)?;
         Ok(DoNotCall { phone, added_at, reason: reason.map(str::to_owned) })
     }
 
@@ -136,8 +126,11 @@ mod tests {
         assert_eq!(DoNotCall::new(phone.clone(), t, Some("  ")).unwrap().reason, None);
         let asked = DoNotCall::new(phone.clone(), t, Some(" asked us ")).unwrap();
         assert_eq!(asked.reason.as_deref(), Some("asked us"));
-        assert!(DoNotCall::new(phone.clone(), t, Some(&"x".repeat(MAX_REASON_CHARS))).is_ok());
-        let long = DoNotCall::new(phone.clone(), t, Some(&"x".repeat(MAX_REASON_CHARS + 1)));
+        assert!(
+            DoNotCall::new(phone.clone(), t, Some(&"x".repeat(limits::MAX_REASON_CHARS))).is_ok()
+        );
+        let long =
+            DoNotCall::new(phone.clone(), t, Some(&"x".repeat(limits::MAX_REASON_CHARS + 1)));
         assert_eq!(long.unwrap_err().field(), "reason");
         let refusal = asked.refusal("phone_number");
         assert_eq!((refusal.code(), refusal.field()), ("do_not_call", "phone_number"));

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     AgentId, CallId, Direction, EndReason, EventId, Media, PhoneNumber, QueueId, ValidationError,
-    names::named_enum,
+    limits, names::named_enum,
 };
 
 named_enum! {
@@ -233,7 +233,8 @@ impl Lifecycle {
     }
 
     /// Checks the values a type cannot: seconds are finite and not
-    /// negative, and an end reason is one a call that rang can have.
+    /// negative, text is within its [limit](crate::limits), and an end
+    /// reason is one a call that rang can have.
     ///
     /// # Errors
     ///
@@ -247,6 +248,17 @@ impl Lifecycle {
             _ => Ok(()),
         };
         match self {
+            Lifecycle::Initiated(fields) => limits::optional_text(
+                "customer_name",
+                fields.customer_name.as_deref(),
+                limits::MAX_NAME_CHARS,
+            ),
+            Lifecycle::Retransfer { reason, .. } => {
+                limits::optional_text("reason", reason.as_deref(), limits::MAX_REASON_CHARS)
+            }
+            Lifecycle::Failed { error } => {
+                limits::optional_text("error", error.as_deref(), limits::MAX_REASON_CHARS)
+            }
             Lifecycle::Routed { routing_time, .. } => seconds("routing_time", *routing_time),
             Lifecycle::Answered { wait_time } => seconds("wait_time", *wait_time),
             Lifecycle::Hold { hold_duration } => seconds("hold_duration", *hold_duration),

@@ -2,10 +2,7 @@
 
 use std::fmt;
 
-use crate::ValidationError;
-
-/// The longest identifier an event source may bring.
-const MAX_EXTERNAL_ID_LEN: usize = 128;
+use crate::{ValidationError, limits::MAX_ID_CHARS};
 
 /// Checks an identifier brought from outside: 1–128 characters of letters,
 /// digits and `-_.:`.
@@ -13,10 +10,10 @@ fn check_external_id(field: &'static str, value: &str) -> Result<(), ValidationE
     if value.is_empty() {
         return Err(ValidationError::new(field, "must not be empty"));
     }
-    if value.len() > MAX_EXTERNAL_ID_LEN {
+    if value.len() > MAX_ID_CHARS {
         return Err(ValidationError::new(
             field,
-            format!("must be at most {MAX_EXTERNAL_ID_LEN} characters, got {}", value.len()),
+            format!("must be at most {MAX_ID_CHARS} characters, got {}", value.len()),
         ));
     }
     if let Some(bad) =

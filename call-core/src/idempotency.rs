@@ -15,14 +15,11 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::{CallId, NewCall, ValidationError};
+use crate::{CallId, NewCall, ValidationError, limits::MAX_IDEMPOTENCY_KEY_CHARS};
 
 /// How long a key is kept by default: a day, as Stripe and the IETF
 /// `Idempotency-Key` draft suggest.
 pub const KEY_RETENTION: Duration = Duration::hours(24);
-
-/// The longest key accepted, as Stripe's.
-const MAX_KEY_LEN: usize = 255;
 
 /// A client's key for one scheduling request: 1–255 visible ASCII
 /// characters (a UUID is the usual choice).
@@ -42,9 +39,9 @@ impl IdempotencyKey {
         if value.is_empty() {
             return Err(invalid("must not be empty".into()));
         }
-        if value.len() > MAX_KEY_LEN {
+        if value.len() > MAX_IDEMPOTENCY_KEY_CHARS {
             return Err(invalid(format!(
-                "must be at most {MAX_KEY_LEN} characters, got {}",
+                "must be at most {MAX_IDEMPOTENCY_KEY_CHARS} characters, got {}",
                 value.len()
             )));
         }

@@ -34,6 +34,21 @@ impl PhoneNumber {
     ///
     /// A [`ValidationError`] on `field` saying why the value is not a valid number.
     pub fn parse_field(field: &'static str, input: &str) -> Result<PhoneNumber, ValidationError> {
+        PhoneNumber::parse_in(field, input, None)
+    }
+
+    /// [`parse_field`](Self::parse_field), reading a number written without
+    /// a country code (`4155550100`, `(415) 555-0100`, `415.555.0100`) as a
+    /// number of `region` when one is given, as people type them there.
+    ///
+    /// # Errors
+    ///
+    /// A [`ValidationError`] on `field` saying why the value is not a valid number.
+    pub fn parse_in(
+        field: &'static str,
+        input: &str,
+        region: Option<Region>,
+    ) -> Result<PhoneNumber, ValidationError> {
         let invalid = |why: String| {
             ValidationError::new(field, format!("invalid phone number {input:?}: {why}"))
         };
@@ -47,9 +62,13 @@ impl PhoneNumber {
             return Err(invalid(format!("{bad:?} is not allowed in a phone number")));
         }
         let international = trimmed.starts_with('+') || trimmed.starts_with("tel:+");
-        if !international {
-            return Err(invalid("must start with + and the country code".into()));
-        }
+        let region = match (international, region) {
+            (true, _) => None,
+            (false, Some(region)) => Some(region.0),
+            (false, None) => {
+                return Err(invalid("must start with + and the country code".into()));
+            }
+        };
         // The digits as written, when they are a valid number, are the
         // number. libphonenumber would strip a "national prefix" even from
         // them (it reads +370 8 0012345 as +370 0012345, dropping a digit of
@@ -61,7 +80,7 @@ impl PhoneNumber {
             return Ok(PhoneNumber(format!("+{digits}")));
         }
         let number =
-            phonenumber::parse(None, trimmed).map_err(|e| invalid(parse_error_reason(&e)))?;
+            phonenumber::parse(region, trimmed).map_err(|e| invalid(parse_error_reason(&e)))?;
         if !number.is_valid() {
             return Err(invalid(length_reason(&number)));
         }
@@ -116,6 +135,46 @@ impl PhoneNumber {
     /// nothing is known of its country code.
     pub fn time_zones(&self) -> &'static [chrono_tz::Tz] {
         crate::window::zones_for_digits(&self.0[1..])
+    }
+}
+
+/// The country whose numbers may be written without a country code, as
+/// people there type them: `US` reads `(415) 555-0100` as `+14155550100`.
+/// An ISO 3166-1 alpha-2 code that libphonenumber has a numbering plan for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Region(phonenumber::country::Id);
+
+impl Region {
+    /// Reads a region code (`US`, `gb`), naming `field` in any error.
+    ///
+    /// # Errors
+    ///
+    /// A [`ValidationError`] on `field` when it is not a code with a numbering plan.
+    pub fn parse(field: &'static str, text: &str) -> Result<Region, ValidationError> {
+        let code = text.trim().to_ascii_uppercase();
+        code.parse::<phonenumber::country::Id>()
+            .ok()
+            .filter(|_| phonenumber::metadata::DATABASE.by_id(&code).is_some())
+            .map(Region)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    field,
+                    format!(
+                        "{text:?} is not a region: use a two-letter country code such as US or GB"
+                    ),
+                )
+            })
+    }
+
+    /// The code, upper case (`US`).
+    pub fn as_str(&self) -> &str {
+        self.0.as_ref()
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -247,7 +306,7 @@ impl std::str::FromStr for PhoneNumber {
 
 #[cfg(test)]
 mod tests {
-    use super::PhoneNumber;
+    use super::{PhoneNumber, Region};
 
     fn check(input: &str, expected: Result<&str, &str>) {
         let actual = PhoneNumber::parse(input);
@@ -348,6 +407,37 @@ mod tests {
         assert_eq!(PhoneNumber::from_e164("+14155550100").unwrap().as_str(), "+14155550100");
         for bad in ["14155550100", "+", "+0123", "+1 415", "+1234567890123456", ""] {
             assert!(PhoneNumber::from_e164(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn numbers_without_a_country_code_are_read_in_the_default_region() {
+        let us = Some(Region::parse("region", "us").unwrap());
+        for typed in
+            ["4155550100", "(415) 555-0100", "415.555.0100", "415-555-0100", "1 415 555 0100"]
+        {
+            let number = PhoneNumber::parse_in("phone_number", typed, us).unwrap();
+            assert_eq!(number.as_str(), "+14155550100", "{typed:?}");
+        }
+        // A number with its country code is read as written, whatever the region.
+        let uk = PhoneNumber::parse_in("to", "+44 20 7946 0958", us).unwrap();
+        assert_eq!(uk.as_str(), "+442079460958");
+        let gb = Some(Region::parse("region", "GB").unwrap());
+        let london = PhoneNumber::parse_in("to", "020 7946 0958", gb).unwrap();
+        assert_eq!(london.as_str(), "+442079460958", "the trunk 0 is dropped");
+        // Without a region the error stays; with one, a bad number is still refused.
+        let error = PhoneNumber::parse_in("to", "4155550100", None).unwrap_err();
+        assert!(error.message().contains("must start with + and the country code"), "{error}");
+        let error = PhoneNumber::parse_in("to", "555-0100", us).unwrap_err();
+        assert_eq!(error.field(), "to");
+    }
+
+    #[test]
+    fn regions_are_country_codes_with_a_numbering_plan() {
+        assert_eq!(Region::parse("r", " us ").unwrap().as_str(), "US");
+        for bad in ["", "USA", "ZZ", "u", "1"] {
+            let error = Region::parse("default_region", bad).unwrap_err();
+            assert_eq!(error.field(), "default_region", "{bad:?}");
         }
     }
 

@@ -277,6 +277,12 @@ pub fn parse_duration(field: &'static str, input: &str) -> Result<Duration, Vali
     if rest.is_empty() {
         return Err(bad());
     }
+    if let Some(forward) = rest.strip_prefix('-') {
+        return Err(ValidationError::new(
+            field,
+            format!("{input:?} is negative: a duration counts forward, as in {forward}"),
+        ));
+    }
     let mut total: u64 = 0;
     while !rest.is_empty() {
         let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;

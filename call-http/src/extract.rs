@@ -145,9 +145,13 @@ impl QueryParams {
         )
     }
 
-    /// The last value of `name`, if given and not empty.
+    /// The last value of `name`, if given and not blank.
     pub(crate) fn one(&self, name: &str) -> Option<&str> {
-        self.0.iter().rev().find(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, v)| k == name && !v.trim().is_empty())
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of `name`, repeated (`status=a&status=b`) or comma-separated (`status=a,b`).

@@ -100,6 +100,21 @@ impl AppState {
         &self.inner.engine
     }
 
+    /// Reads a number given in `field`, in the engine's default region when
+    /// written without a country code.
+    pub(crate) fn phone(
+        &self,
+        field: &'static str,
+        text: &str,
+    ) -> Result<call_core::PhoneNumber, call_core::ValidationError> {
+        call_core::PhoneNumber::parse_in(field, text, self.region())
+    }
+
+    /// The engine's default region ([`Config::default_region`](call_core::Config::default_region)).
+    pub(crate) fn region(&self) -> Option<call_core::Region> {
+        self.inner.engine.config().default_region
+    }
+
     /// The server's counters; wrap the worker's provider in
     /// [`Metrics::metered`](metrics::Metrics::metered) to count its answers.
     pub fn metrics(&self) -> &Arc<metrics::Metrics> {

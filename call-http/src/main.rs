@@ -5,7 +5,7 @@
 use std::{net::SocketAddr, process::ExitCode, sync::Arc};
 
 use call_core::{
-    CallingWindow, Config, Redial, ValidationError, WorkerConfig, ports::CallProvider,
+    CallingWindow, Config, Redial, Region, ValidationError, WorkerConfig, ports::CallProvider,
 };
 use call_db::Database;
 use call_http::{
@@ -89,8 +89,18 @@ struct Args {
     default_redial_max: Option<u32>,
 
     /// How long after an attempt ends the default redial dials again [default: 10m].
-    #[arg(long, env = "CALLS_DEFAULT_REDIAL_DELAY", value_name = "DURATION")]
+    #[arg(
+        long,
+        env = "CALLS_DEFAULT_REDIAL_DELAY",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
     default_redial_delay: Option<String>,
+
+    /// Read numbers written without a country code (4155550100, (415)
+    /// 555-0100) as numbers of this country: a two-letter code such as US.
+    #[arg(long, env = "CALLS_DEFAULT_REGION", value_name = "COUNTRY")]
+    default_region: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -153,7 +163,13 @@ async fn serve(args: Args) -> Result<(), Refused> {
         args.default_redial_delay.as_deref(),
     )
     .map_err(|e| Refused::Usage(redial_flag_error(&e, "--default-redial")))?;
-    let config = Config { default_window, default_redial, ..Config::default() };
+    let default_region = args
+        .default_region
+        .as_deref()
+        .map(|r| Region::parse("--default-region", r))
+        .transpose()
+        .map_err(|e| Refused::Usage(format!("invalid --default-region: {}", e.message())))?;
+    let config = Config { default_window, default_redial, default_region, ..Config::default() };
 
     // The provider first: its log line is the first, saying which one runs.
     let (provider, embedded): (Arc<dyn CallProvider>, Option<MockCallApi>) = match &args

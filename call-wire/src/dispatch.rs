@@ -16,11 +16,11 @@ use crate::parse_time;
 })))]
 pub struct PauseRequest {
     /// Only this queue's calls; every call when absent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::blank::absent")]
     pub queue_id: Option<String>,
     /// When a pause lapses by itself, RFC 3339; held until resumed when
     /// absent. Not taken by resume.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::blank::absent")]
     pub until: Option<String>,
 }
 

@@ -1,6 +1,6 @@
 //! The do-not-call list as the interfaces take and show it.
 
-use call_core::{DoNotCall, PhoneNumber, ValidationError};
+use call_core::{DoNotCall, PhoneNumber, Region, ValidationError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -15,18 +15,18 @@ pub struct DoNotCallRequest {
     /// The number, in any common international format; stored as E.164.
     pub phone_number: String,
     /// Why, kept with the entry (at most 500 characters).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::blank::absent")]
     pub reason: Option<String>,
 }
 
 impl DoNotCallRequest {
-    /// The number, checked.
+    /// The number, checked; read in `region` when written without a country code.
     ///
     /// # Errors
     ///
     /// A [`ValidationError`] on `phone_number`.
-    pub fn phone(&self) -> Result<PhoneNumber, ValidationError> {
-        PhoneNumber::parse_field("phone_number", &self.phone_number)
+    pub fn phone(&self, region: Option<Region>) -> Result<PhoneNumber, ValidationError> {
+        PhoneNumber::parse_in("phone_number", &self.phone_number, region)
     }
 }
 

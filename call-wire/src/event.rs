@@ -2,7 +2,7 @@
 
 use call_core::{
     AgentId, CallId, Direction, EndReason, EventId, EventSource, EventType, IncomingEvent,
-    Initiated, Lifecycle, Media, PhoneNumber, QueueId, ValidationError,
+    Initiated, Lifecycle, Media, PhoneNumber, QueueId, Region, ValidationError,
 };
 use serde::{Deserialize, Serialize};
 
@@ -42,37 +42,78 @@ pub struct EventRequest {
     /// The call it concerns; a `call_initiated` for an unknown id creates the call.
     pub call_id: String,
     /// The source's id for this event: sending it again is a no-op.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::blank::absent"
+    )]
     pub event_id: Option<String>,
     /// When it happened, RFC 3339; now when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::blank::absent"
+    )]
     pub timestamp: Option<String>,
     /// `call_initiated`: `voice` or `video`.
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "type",
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::blank::absent"
+    )]
     pub media: Option<String>,
     /// `call_initiated`, `call_transferred`: the queue; it must be registered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::blank::absent"
+    )]
     pub queue_id: Option<String>,
     /// `call_initiated`: the caller's number.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::blank::absent"
+    )]
     pub from: Option<String>,
     /// `call_initiated`: the called number.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::blank::absent"
+    )]
     pub to: Option<String>,
     /// `call_initiated`: `inbound` (the default) or `outbound`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::blank::absent"
+    )]
     pub direction: Option<String>,
     /// `call_initiated`: the caller's name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::blank::absent"
+    )]
     pub customer_name: Option<String>,
     /// `call_routed` (required), `call_retransfer`, `call_transferred`: the agent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::blank::absent"
+    )]
     pub agent_id: Option<String>,
     /// `call_routed`: seconds routing took.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing_time: Option<f64>,
     /// `call_retransfer`: why.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::blank::absent"
+    )]
     pub reason: Option<String>,
     /// `call_answered`: seconds the caller waited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,13 +122,21 @@ pub struct EventRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold_duration: Option<f64>,
     /// `call_ended`: `completed`, `abandoned`, `failed`, `busy` or `no_answer`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::blank::absent"
+    )]
     pub end_reason: Option<String>,
     /// `call_ended`: talk time in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
     /// `call_failed`: what went wrong.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::blank::absent"
+    )]
     pub error: Option<String>,
 }
 
@@ -114,7 +163,11 @@ impl EventRequest {
     /// system-only `event_type`, a malformed id, number or timestamp, an
     /// unknown enum value, a missing `agent_id` on `call_routed`, or
     /// negative seconds.
-    pub fn into_incoming(self, source: EventSource) -> Result<IncomingEvent, ValidationError> {
+    pub fn into_incoming(
+        self,
+        source: EventSource,
+        region: Option<Region>,
+    ) -> Result<IncomingEvent, ValidationError> {
         let event_type = parse_event_type(&self.event_type)?;
         let call_id = CallId::parse(self.call_id).map_err(|e| e.for_field("call_id"))?;
         let event_id = self
@@ -130,7 +183,7 @@ impl EventRequest {
             queue_id.map(|q| QueueId::parse(q).map_err(|e| e.for_field("queue_id"))).transpose()
         };
         let phone = |field: &'static str, value: Option<String>| {
-            value.map(|p| PhoneNumber::parse_field(field, &p)).transpose()
+            value.map(|p| PhoneNumber::parse_in(field, &p, region)).transpose()
         };
         let lifecycle = match event_type {
             EventType::CallInitiated => Lifecycle::Initiated(Initiated {
@@ -206,7 +259,7 @@ mod tests {
     use super::*;
 
     fn event(json: serde_json::Value) -> Result<IncomingEvent, ValidationError> {
-        serde_json::from_value::<EventRequest>(json).unwrap().into_incoming(EventSource::Api)
+        serde_json::from_value::<EventRequest>(json).unwrap().into_incoming(EventSource::Api, None)
     }
 
     fn refused(json: serde_json::Value) -> (String, String) {

@@ -16,7 +16,9 @@
 //!   which names the field of any invalid value.
 //!
 //! Times are RFC 3339 in UTC; seconds are numbers, whole ones printed
-//! without a fraction (`10`, not `10.0`).
+//! without a fraction (`10`, not `10.0`). In every request, an optional
+//! text field sent empty or blank (`"queue_id": ""`, as a form sends an
+//! untouched input) is read as left out.
 //!
 //! ```
 //! use call_core::EventSource;
@@ -25,7 +27,7 @@
 //! let event: EventRequest = serde_json::from_str(
 //!     r#"{"event_type": "call_initiated", "call_id": "123", "type": "video", "from": "+1 415 555 0100"}"#,
 //! )?;
-//! let incoming = event.into_incoming(EventSource::Api)?;
+//! let incoming = event.into_incoming(EventSource::Api, None)?;
 //! assert_eq!(incoming.call_id.as_str(), "123");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -52,6 +54,19 @@ pub use window::CallingWindowJson;
 
 #[doc(no_inline)]
 pub use call_core::IncomingEvent;
+
+/// Optional text as clients built from forms send it: an empty or
+/// all-blank string is the field left out. Every optional text field of a
+/// request reads through [`blank::absent`].
+pub(crate) mod blank {
+    use serde::{Deserialize, Deserializer};
+
+    /// `None` for a missing, null, empty or all-blank string.
+    pub(crate) fn absent<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        let value = Option::<String>::deserialize(d)?;
+        Ok(value.filter(|text| !text.trim().is_empty()))
+    }
+}
 
 /// Serializes seconds as a JSON number, whole ones without a fraction.
 pub(crate) mod seconds {

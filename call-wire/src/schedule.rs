@@ -1,6 +1,6 @@
 //! A call to schedule, as the interfaces take it, and RFC 3339 times.
 
-use call_core::{IdempotencyKey, Media, NewCall, PhoneNumber, QueueId, ValidationError};
+use call_core::{IdempotencyKey, Media, NewCall, PhoneNumber, QueueId, Region, ValidationError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -18,22 +18,22 @@ pub struct ScheduleRequest {
     /// The number to call, in any common international format; stored as E.164.
     pub phone_number: String,
     /// When to place it, RFC 3339; now when absent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::blank::absent")]
     pub scheduled_at: Option<String>,
     /// The customer's name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::blank::absent")]
     pub customer_name: Option<String>,
     /// Free text: support, sales, reminder…
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::blank::absent")]
     pub workflow: Option<String>,
     /// The queue; it must be registered.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::blank::absent")]
     pub queue_id: Option<String>,
     /// `voice` (default) or `video`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::blank::absent")]
     pub media: Option<String>,
     /// The caller ID to call from; the provider's choice when absent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::blank::absent")]
     pub from: Option<String>,
     /// The caller's own data, kept with the call.
     #[serde(default)]
@@ -42,7 +42,7 @@ pub struct ScheduleRequest {
     /// Makes a retry safe: the same key with the same request answers the
     /// call the first one made, for at least 24 hours (on HTTP, the
     /// `Idempotency-Key` header says the same).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::blank::absent")]
     pub idempotency_key: Option<String>,
     /// Makes it the first of a recurring series: it falls at the first
     /// firing at or after `scheduled_at`, and each next occurrence is made,
@@ -61,19 +61,22 @@ pub struct ScheduleRequest {
 }
 
 impl ScheduleRequest {
-    /// Checks every value and builds the core request.
+    /// Checks every value and builds the core request; numbers written
+    /// without a country code are read in `region`, when one is given
+    /// (the engine's [`default_region`](call_core::Config::default_region)).
     ///
     /// # Errors
     ///
     /// A [`ValidationError`] naming the first invalid field. Whether the
     /// queue exists and the time is not too far past is the engine's to say.
-    pub fn into_new_call(self) -> Result<NewCall, ValidationError> {
-        let mut call = NewCall::to(PhoneNumber::parse_field("phone_number", &self.phone_number)?);
+    pub fn into_new_call(self, region: Option<Region>) -> Result<NewCall, ValidationError> {
+        let phone = PhoneNumber::parse_in("phone_number", &self.phone_number, region)?;
+        let mut call = NewCall::to(phone);
         if let Some(at) = &self.scheduled_at {
             call = call.at(parse_time("scheduled_at", at)?);
         }
         if let Some(from) = &self.from {
-            call = call.from(PhoneNumber::parse_field("from", from)?);
+            call = call.from(PhoneNumber::parse_in("from", from, region)?);
         }
         if let Some(name) = self.customer_name {
             call = call.customer_name(name);
@@ -130,7 +133,7 @@ mod tests {
             let mut r =
                 ScheduleRequest { phone_number: "+14155550100".into(), ..Default::default() };
             edit(&mut r);
-            r.into_new_call().map(|_| ()).map_err(|e| e.field())
+            r.into_new_call(None).map(|_| ()).map_err(|e| e.field())
         };
         assert_eq!(request(|_| {}), Ok(()));
         assert_eq!(request(|r| r.phone_number = "12345".into()), Err("phone_number"));

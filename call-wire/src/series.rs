@@ -26,7 +26,7 @@ pub struct RecurrenceJson {
     #[serde(default)]
     pub count: Option<u32>,
     /// No occurrence after this moment, RFC 3339.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::blank::absent")]
     pub until: Option<String>,
 }
 

@@ -18,13 +18,25 @@ use serde::{Deserialize, Serialize};
 })))]
 pub struct CallingWindowJson {
     /// The IANA zone the hours are read in, such as `America/New_York`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::blank::absent"
+    )]
     pub time_zone: Option<String>,
     /// When it opens each allowed day, `HH:MM` local time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::blank::absent"
+    )]
     pub start: Option<String>,
     /// When it closes each allowed day, `HH:MM` local time (`24:00`: midnight).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::blank::absent"
+    )]
     pub end: Option<String>,
     /// The allowed weekdays (`mon` … `sun`); ranges such as `mon-fri` are read too.
     #[serde(default, skip_serializing_if = "Option::is_none")]

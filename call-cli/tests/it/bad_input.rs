@@ -16,6 +16,8 @@ async fn each_bad_input_is_one_line_and_an_exit_code() {
     let missing_folder = calls.path("no/such/folder/calls.db");
     let not_a_database = calls.path("notes.txt");
     std::fs::write(&not_a_database, "not a database").unwrap();
+    let long_name = "n".repeat(300);
+    let long_error = serde_json::json!({ "error": "e".repeat(600) }).to_string();
     let cases: Vec<(Vec<&str>, i32, &str)> = vec![
         // Values that are not valid: usage errors.
         (
@@ -62,6 +64,38 @@ async fn each_bad_input_is_one_line_and_an_exit_code() {
             vec!["schedule", "+14155550100", "--at", "2030-01-01 09:00", "--in", "5m"],
             2,
             "cannot be used with",
+        ),
+        // Times and durations are the tool's to judge, even with a leading '-'.
+        (
+            vec!["schedule", "+14155550100", "--in", "-5m"],
+            2,
+            "invalid --in: \"-5m\" is in the past",
+        ),
+        (vec!["schedule", "+14155550100", "--at", "-1d"], 2, "invalid --at: \"-1d\" is not a time"),
+        (vec!["pause", "--for", "-5m"], 2, "invalid --for: \"-5m\" is in the past"),
+        (vec!["pause", "--until", "-5m"], 2, "invalid --until: \"-5m\" is not a time"),
+        (
+            vec!["schedule", "+14155550100", "--redial", "busy", "--redial-delay", "-5m"],
+            2,
+            "invalid --redial-delay: \"-5m\" is negative",
+        ),
+        (vec!["history", "+14155550100", "--since", "-3d"], 2, "invalid --since"),
+        (vec!["run", "--lease", "-1s"], 2, "invalid --lease: \"-1s\" is negative"),
+        // A region, and text over its limit.
+        (
+            vec!["--default-region", "XX", "schedule", "4155550100"],
+            2,
+            "invalid --default-region: \"XX\" is not a region",
+        ),
+        (
+            vec!["schedule", "+14155550100", "--name", &long_name],
+            2,
+            "invalid customer_name: is 300 characters long; at most 200 are allowed",
+        ),
+        (
+            vec!["event", "call_failed", "--call", &id, "--data", &long_error],
+            2,
+            "invalid error: is 600 characters long; at most 500 are allowed",
         ),
         (vec!["list", "--status", "sleeping"], 2, "invalid status: unknown status \"sleeping\""),
         (vec!["list", "--cursor", "garbage"], 2, "invalid cursor"),

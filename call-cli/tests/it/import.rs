@@ -252,3 +252,62 @@ async fn rows_with_a_redial_policy_carry_it() {
         ]
     );
 }
+
+/// What people type: numbers without a country code read in the default
+/// region, blank cells left out, and a name over its limit refused on its
+/// line with the same words as `calls schedule` and the API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_as_people_type_them() {
+    let calls = Calls::new();
+    let file = calls.path("calls.csv");
+    let long_name = "n".repeat(201);
+    std::fs::write(
+        &file,
+        format!(
+            "phone_number,scheduled_at,customer_name,workflow,queue_id\n\
+             (415) 555-0100,2030-01-01 09:00,  ,   ,  \n\
+             415.555.0101,,Ada,,\n\
+             +44 20 7946 0958,,{long_name},,\n"
+        ),
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+
+    // Without a region the numbers without a country code are refused.
+    let ran = calls.run(&["import", path]).await;
+    assert_eq!(ran.code, 2, "{ran:?}");
+    assert!(
+        ran.stderr.contains("line 2: invalid phone number \"(415) 555-0100\""),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains(
+            "line 4: invalid customer_name: is 201 characters long; at most 200 are allowed"
+        ),
+        "{}",
+        ran.stderr
+    );
+
+    let imported = calls.json(&["--default-region", "US", "import", path, "--skip-bad-rows"]).await;
+    assert_eq!(imported["scheduled"], 2, "{imported}");
+    assert_eq!(imported["rejected"][0]["line"], 4, "{imported}");
+    let listed = calls.list().await;
+    let mut numbers: Vec<&str> = listed.iter().map(|c| c["to"].as_str().unwrap()).collect();
+    numbers.sort();
+    assert_eq!(numbers, ["+14155550100", "+14155550101"]);
+    let blank = listed.iter().find(|c| c["to"] == "+14155550100").unwrap();
+    for field in ["customer_name", "workflow", "queue_id"] {
+        assert!(blank[field].is_null(), "{field}: {blank}");
+    }
+
+    // The same region reads `calls schedule`, `history` and `dnc`; CALLS_DEFAULT_REGION too.
+    let made = calls.json(&["--default-region", "us", "schedule", "212-555-0142"]).await;
+    assert_eq!(made["to"], "+12125550142", "{made}");
+    let history = calls.json(&["--default-region", "US", "history", "(212) 555 0142"]).await;
+    assert_eq!(history["phone_number"], "+12125550142", "{history}");
+    let mut dnc = calls.command(&["dnc", "add", "2125550142"]);
+    let listed: crate::Ran = dnc.env("CALLS_DEFAULT_REGION", "US").output().await.unwrap().into();
+    assert_eq!(listed.code, 0, "{listed:?}");
+    assert!(listed.stdout.contains("+12125550142"), "{listed:?}");
+}

@@ -68,6 +68,7 @@ impl Calls {
             .env_remove("DATABASE_URL")
             .env("TZ", "UTC")
             .env_remove("CALLS_PROVIDER_URL")
+            .env_remove("CALLS_DEFAULT_REGION")
             .env_remove("RUST_LOG")
             .kill_on_drop(true);
         command

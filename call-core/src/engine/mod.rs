@@ -24,7 +24,7 @@ use crate::{
     Call, CallEvent, CallId, CallParts, CallStatus, CallingWindow, Direction, DoNotCall, Error,
     EventSource, EventType, Flag, HeldKey, HistoryRecord, IdempotencyKey, IncomingEvent,
     KEY_RETENTION, Lifecycle, Media, NewCall, Occurrence, Pause, PhoneNumber, QueueId, Redial,
-    Series, SeriesId, Stats, TransitionError, ValidationError,
+    Region, Series, SeriesId, Stats, TransitionError, ValidationError,
     machine::Trigger,
     ports::{
         CallProvider, CallStore, Clock, HistoryQuery, ListQuery, LogNotifier, Notification,
@@ -58,6 +58,10 @@ pub struct Config {
     /// without one of its own ([`NewCall::redial`]). None (never redial)
     /// by default.
     pub default_redial: Option<Redial>,
+    /// The country whose numbers the interfaces read when written without
+    /// a country code ([`PhoneNumber::parse_in`]). None (a country code is
+    /// required) by default.
+    pub default_region: Option<Region>,
 }
 
 impl Default for Config {
@@ -69,6 +73,7 @@ impl Default for Config {
             key_retention: KEY_RETENTION,
             default_window: CallingWindow::default(),
             default_redial: None,
+            default_region: None,
         }
     }
 }
@@ -305,6 +310,7 @@ impl Engine {
         let mut slots: Vec<Slot> = Vec::new();
         for (index, new_call) in new_calls.into_iter().enumerate() {
             let batch = |error: ValidationError| Error::Batch { index, error };
+            new_call.check_limits().map_err(batch)?;
             let mut scheduled_at =
                 self.check_due_time(new_call.scheduled_at, now).map_err(batch)?;
             let mut occurrence = None;

@@ -6,7 +6,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode},
 };
 use call_core::{
-    CallId, PhoneNumber, QueueId, SeriesId, StatusFilter, ValidationError,
+    CallId, QueueId, SeriesId, StatusFilter, ValidationError,
     ports::{Cursor, ListQuery},
 };
 use call_wire::{AttemptsJson, CallJson, EventJson, ScheduleRequest};
@@ -80,7 +80,7 @@ pub(crate) async fn schedule(
             _ => request.idempotency_key = Some(key),
         }
     }
-    let scheduled = state.engine().schedule_once(request.into_new_call()?).await?;
+    let scheduled = state.engine().schedule_once(request.into_new_call(state.region())?).await?;
     let mut answer_headers = HeaderMap::new();
     let status = if scheduled.is_new() {
         StatusCode::CREATED
@@ -131,7 +131,7 @@ pub(crate) async fn list(
             .one("queue")
             .map(|q| QueueId::parse(q).map_err(|e| e.for_field("queue")))
             .transpose()?,
-        phone: params.one("phone").map(|p| PhoneNumber::parse_field("phone", p)).transpose()?,
+        phone: params.one("phone").map(|p| state.phone("phone", p)).transpose()?,
         series: params.one("series_id").map(SeriesId::parse).transpose()?,
         limit: params.number("limit", 1..=500, 50)?,
         cursor: params.one("cursor").map(Cursor::parse).transpose()?,

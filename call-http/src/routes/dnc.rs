@@ -7,7 +7,6 @@ use axum::{
     extract::{Path, RawQuery, State},
     http::StatusCode,
 };
-use call_core::PhoneNumber;
 use call_wire::{DoNotCallJson, DoNotCallPage, DoNotCallRequest};
 
 use crate::{
@@ -15,10 +14,6 @@ use crate::{
     error::{ApiError, ErrorBody},
     extract::{ApiJson, QueryParams},
 };
-
-fn phone(text: &str, field: &'static str) -> Result<PhoneNumber, ApiError> {
-    Ok(PhoneNumber::parse_field(field, text)?)
-}
 
 /// The do-not-call list, in number order.
 #[utoipa::path(get, path = "/api/dnc", tag = "dnc",
@@ -33,7 +28,7 @@ pub(crate) async fn list(
 ) -> Result<Json<DoNotCallPage>, ApiError> {
     let params = QueryParams::parse(query.as_deref());
     let limit = params.number("limit", 1..=1000, 100)?;
-    let after = params.one("cursor").map(|c| phone(c, "cursor")).transpose()?;
+    let after = params.one("cursor").map(|c| state.phone("cursor", c)).transpose()?;
     let entries = state.engine().list_do_not_call(after.as_ref(), limit).await?;
     Ok(Json(DoNotCallPage::new(&entries, limit)))
 }
@@ -50,7 +45,7 @@ pub(crate) async fn add(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<DoNotCallRequest>,
 ) -> Result<(StatusCode, Json<DoNotCallJson>), ApiError> {
-    let number = request.phone()?;
+    let number = request.phone(state.region())?;
     let (entry, new) = state.engine().add_do_not_call(number, request.reason.as_deref()).await?;
     let status = if new { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(DoNotCallJson::from(&entry))))
@@ -66,7 +61,7 @@ pub(crate) async fn get(
     State(state): State<AppState>,
     Path(number): Path<String>,
 ) -> Result<Json<DoNotCallJson>, ApiError> {
-    let number = phone(&number, "phone")?;
+    let number = state.phone("phone", &number)?;
     let entry = state.engine().do_not_call(&number).await?;
     let entry = entry.ok_or_else(|| ApiError::not_found(format!("{number} is not listed")))?;
     Ok(Json(DoNotCallJson::from(&entry)))
@@ -82,7 +77,7 @@ pub(crate) async fn remove(
     State(state): State<AppState>,
     Path(number): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let number = phone(&number, "phone")?;
+    let number = state.phone("phone", &number)?;
     if state.engine().remove_do_not_call(&number).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

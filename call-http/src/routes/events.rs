@@ -137,7 +137,7 @@ async fn ingest_one(state: &AppState, value: &Value) -> Result<Ingested, ApiErro
         return Err(ApiError::invalid("body", "an event is a JSON object"));
     }
     let request: EventRequest = from_value(value)?;
-    let event = request.into_incoming(EventSource::Api)?;
+    let event = request.into_incoming(EventSource::Api, state.region())?;
     let ingested = state.engine().ingest(event).await?;
     state.metrics().events_ingested(1);
     Ok(Ingested { call: CallJson::from(&ingested.call), duplicate: ingested.duplicate })

@@ -7,7 +7,6 @@ use axum::{
     http::{HeaderMap, header},
     response::{Html, IntoResponse, Response},
 };
-use call_core::PhoneNumber;
 use call_wire::HistoryJson;
 
 use crate::{AppState, auth, error::ApiError, routes::phones};
@@ -56,7 +55,7 @@ pub(crate) async fn phone_history(
     if !auth::allows(&state, &headers) {
         return Err(ApiError::unauthorized());
     }
-    let number = PhoneNumber::parse_field("phone", &phone)?;
+    let number = state.phone("phone", &phone)?;
     let mut query = phones::history_query(&Default::default())?;
     query.limit = 500;
     let mut records = Vec::new();

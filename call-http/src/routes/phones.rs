@@ -4,10 +4,7 @@ use axum::{
     Json,
     extract::{Path, RawQuery, State},
 };
-use call_core::{
-    PhoneNumber,
-    ports::{Cursor, HistoryQuery},
-};
+use call_core::ports::{Cursor, HistoryQuery};
 use call_wire::HistoryJson;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -91,7 +88,7 @@ pub(crate) async fn history(
     Path(phone): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<HistoryPage>, ApiError> {
-    let number = PhoneNumber::parse_field("phone", &phone)?;
+    let number = state.phone("phone", &phone)?;
     let query = history_query(&QueryParams::parse(query.as_deref()))?;
     let page = state.engine().history(&number, &query).await?;
     Ok(Json(HistoryPage {
