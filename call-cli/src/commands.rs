@@ -387,7 +387,7 @@ fn recurrence(repeat: Repeat, zone: Zone) -> Result<Option<call_core::Recurrence
         cron,
         time_zone,
         count: repeat.count,
-        until: until.map(|t| t.to_rfc3339()),
+        until: until.map(call_core::time::rfc3339),
     };
     json.to_recurrence().map(Some).map_err(|e| {
         let flag = match e.field() {

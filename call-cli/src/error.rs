@@ -85,6 +85,7 @@ impl From<Error> for CliError {
             }
             Error::NotFound(_)
             | Error::SeriesNotFound(_)
+            | Error::AlertNotFound(_)
             | Error::InvalidTransition(_)
             | Error::Contended(_) => CliError::failure(error.to_string()),
             Error::Store(

@@ -82,6 +82,9 @@ pub enum Error {
     /// No recurring series has this id.
     #[error("series {0} not found")]
     SeriesNotFound(SeriesId),
+    /// No alert has this id.
+    #[error("alert {0} not found")]
+    AlertNotFound(crate::EventId),
     /// An input value is invalid; nothing was written.
     #[error(transparent)]
     Validation(#[from] ValidationError),

@@ -41,10 +41,28 @@ named_enum! {
         CallFailed = "call_failed",
         /// A rule raised an alert.
         AlertRaised = "alert_raised",
+        /// A supervisor acknowledged an alert.
+        AlertAcknowledged = "alert_acknowledged",
         /// A rule or the worker flagged it.
         CallFlagged = "call_flagged",
         /// A post-call survey was requested.
         SurveyRequested = "survey_requested",
+    }
+}
+
+impl EventType {
+    /// Whether an event of this type moves a call from one status to
+    /// another (a transition of the [machine](crate::machine)), as opposed
+    /// to creating it or noting something about it.
+    pub const fn moves_status(self) -> bool {
+        !matches!(
+            self,
+            EventType::CallScheduled
+                | EventType::AlertRaised
+                | EventType::AlertAcknowledged
+                | EventType::CallFlagged
+                | EventType::SurveyRequested
+        )
     }
 }
 

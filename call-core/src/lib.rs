@@ -64,6 +64,7 @@
 //! # }
 //! ```
 
+pub mod alerts;
 mod call;
 pub mod dnc;
 mod engine;
@@ -86,6 +87,7 @@ mod stats;
 mod status;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod time;
 pub mod window;
 
 pub use call::{Call, CallParts, Lease, NewCall, Occurrence};

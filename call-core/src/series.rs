@@ -102,7 +102,7 @@ pub(crate) fn scheduled_metadata(
     if let Some(wait) = wait {
         metadata.extend(wait.metadata(due_at));
     }
-    metadata.insert("scheduled_at".into(), json!(call.scheduled_at().map(|t| t.to_rfc3339())));
+    metadata.insert("scheduled_at".into(), json!(call.scheduled_at().map(crate::time::rfc3339)));
     if let Some(occurrence) = call.occurrence() {
         metadata.insert("series_id".into(), json!(occurrence.series_id.as_str()));
         metadata.insert("occurrence".into(), json!(occurrence.number));

@@ -174,8 +174,8 @@ impl WindowWait {
             "waits_for": "calling_window",
             "calling_window": self.window.to_string(),
             "zones": zone_names(&self.zones),
-            "due_at": due_at.to_rfc3339(),
-            "until": self.until.to_rfc3339(),
+            "due_at": crate::time::rfc3339(due_at),
+            "until": crate::time::rfc3339(self.until),
         }))
     }
 }

@@ -15,6 +15,7 @@ const state = {
   selected: null,
   timeline: null,        // {call, events} of the selected call
   socket: null,
+  alerts: [],            // the open alerts, newest first
 };
 
 const $ = (id) => document.getElementById(id);
@@ -178,15 +179,40 @@ function appendToTimeline(call, events) {
   renderTimeline(state.timeline.call, state.timeline.events, state.timeline.attempts);
 }
 
-function addAlert(alert) {
-  const list = $("alerts");
-  list.prepend(el("li", { class: `alert alert-${alert.kind}` },
+/** The open alerts, newest first, as the server keeps them. */
+async function loadAlerts() {
+  const page = await api("/api/alerts?open=true&limit=50");
+  state.alerts = page.alerts;
+  renderAlerts();
+}
+
+function renderAlerts() {
+  const alerts = state.alerts || [];
+  $("alerts").replaceChildren(...alerts.map((alert) => el("li", { class: `alert alert-${alert.kind}`, "data-alert": alert.id },
     el("strong", {}, alert.kind.replaceAll("_", " ")),
     ` on call ${alert.call_id.slice(0, 13)}${alert.queue_id ? ` in ${alert.queue_id}` : ""}: `,
     `${formatSeconds(alert.seconds)} (limit ${formatSeconds(alert.threshold_seconds)})`,
-    el("span", { class: "when" }, formatTime(alert.at))));
-  while (list.children.length > 50) list.lastChild.remove();
-  $("alerts-empty").hidden = true;
+    el("span", { class: "when" }, formatTime(alert.raised_at)),
+    alert.acknowledged_at
+      ? el("span", { class: "acked" }, ` · acknowledged by ${alert.acknowledged_by}`)
+      : el("button", { type: "button", class: "ack", onclick: () => acknowledge(alert.id) }, "Acknowledge"))));
+  $("alerts-empty").hidden = alerts.length > 0;
+}
+
+async function acknowledge(id) {
+  try {
+    const alert = await api(`/api/alerts/${encodeURIComponent(id)}/ack`, { method: "POST", body: { by: "dashboard" } });
+    state.alerts = (state.alerts || []).map((a) => (a.id === alert.id ? alert : a));
+    renderAlerts();
+  } catch (error) {
+    showError(error);
+  }
+}
+
+/** Whether a change may have acknowledged or closed a shown alert. */
+function touchesAlerts(call, events) {
+  const shown = (state.alerts || []).some((a) => a.call_id === call.id);
+  return shown && events.some((e) => e.type !== "call_flagged");
 }
 
 async function loadQueues() {
@@ -261,6 +287,7 @@ function connect() {
     status.dataset.state = "live";
     loadCalls().catch(showError); // catch up on what happened while away
     loadDispatch().catch(() => {});
+    loadAlerts().catch(() => {});
   };
   socket.onmessage = (message) => {
     const update = JSON.parse(message.data);
@@ -270,8 +297,9 @@ function connect() {
       if (update.call.id === state.selected) appendToTimeline(update.call, update.events);
       if (touchesShownAttempts(update.call)) refreshAttempts().catch(() => {});
       if (update.call.queue_id) refreshStatsSoon();
+      if (touchesAlerts(update.call, update.events)) loadAlerts().catch(() => {});
     } else if (update.type === "alert") {
-      addAlert(update.alert);
+      loadAlerts().catch(() => {});
     }
   };
   socket.onclose = (event) => {
@@ -475,7 +503,7 @@ async function start() {
   $("dnc-more").addEventListener("click", () => loadDoNotCall(true).catch(showError));
   try {
     await loadQueues(); // asks for the key first when the server needs one
-    await Promise.all([loadCalls(), loadStats(), loadDispatch(), loadDoNotCall()]);
+    await Promise.all([loadCalls(), loadStats(), loadDispatch(), loadDoNotCall(), loadAlerts()]);
   } catch (error) {
     showError(error);
   }

@@ -152,6 +152,7 @@ impl From<Error> for ApiError {
         match error {
             Error::NotFound(id) => ApiError::not_found(format!("call {id} not found")),
             Error::SeriesNotFound(id) => ApiError::not_found(format!("series {id} not found")),
+            Error::AlertNotFound(id) => ApiError::not_found(format!("alert {id} not found")),
             Error::Validation(e) => e.into(),
             Error::Batch { index, error } => ApiError::from(error).in_batch(index),
             Error::InvalidTransition(e) => {

@@ -5,7 +5,7 @@ use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, SecurityScheme},
 };
 
-use crate::routes::{calls, dispatch, dnc, events, ops, phones, queues, series, ws};
+use crate::routes::{alerts, calls, dispatch, dnc, events, ops, phones, queues, series, ws};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,6 +17,7 @@ use crate::routes::{calls, dispatch, dnc, events, ops, phones, queues, series, w
         calls::schedule, calls::list, calls::get, calls::cancel, calls::reschedule, calls::events,
         calls::attempts,
         events::ingest, events::provider_webhook,
+        alerts::list, alerts::acknowledge,
         phones::history,
         queues::list, queues::add, queues::get, queues::remove,
         series::list, series::get, series::cancel,
@@ -33,7 +34,8 @@ use crate::routes::{calls, dispatch, dnc, events, ops, phones, queues, series, w
         call_wire::DispatchJson, call_wire::PauseJson, call_wire::PauseRequest, call_wire::AgentStatsJson, call_wire::EventRequest,
         calls::CallPage, calls::EventList, events::Ingested, events::BatchIngested, events::BatchItem,
         events::IngestBody, events::IngestAnswer,
-        phones::HistoryPage, queues::QueueList, crate::live::LiveMessage, crate::live::AlertJson,
+        phones::HistoryPage, queues::QueueList, crate::live::LiveMessage,
+        call_wire::AlertJson, call_wire::AlertsPage, call_wire::AcknowledgeRequest,
         crate::error::ErrorBody, crate::error::ErrorDetail,
     )),
     modifiers(&Security, &CommonErrors),
@@ -41,6 +43,7 @@ use crate::routes::{calls, dispatch, dnc, events, ops, phones, queues, series, w
         (name = "calls", description = "Scheduled and placed calls"),
         (name = "events", description = "Lifecycle events and provider callbacks"),
         (name = "history", description = "A number's call history"),
+        (name = "alerts", description = "Alerts the rules raised, acknowledged and closed"),
         (name = "queues", description = "The queue registry"),
         (name = "series", description = "Recurring series of calls"),
         (name = "dnc", description = "The do-not-call list"),

@@ -59,6 +59,7 @@ use async_trait::async_trait;
 use call_core::{
     AgentId, Call, CallEvent, CallId, CallStatus, DoNotCall, EventId, HeldKey, Pause, PhoneNumber,
     QueueId, Series, SeriesId, StatusGroup,
+    alerts::{AlertCursor, AlertPage, AlertQuery, AlertRecord, AlertWrites},
     ports::{
         AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery,
         Page, PageOrder, Queue, QueueTotals, StatsInputs, StoreError,
@@ -76,8 +77,9 @@ use tokio::sync::broadcast;
 use crate::{
     pages::{HISTORY_STATUSES, PageQuery},
     rows::{
-        CallArrays, EventArrays, call_from_row, corrupt, do_not_call_from_row, event_from_row,
-        held_key_from_row, insert_series, insert_statement, series_from_row,
+        ALERT_COLUMNS, CLOSE_ALERTS, CallArrays, EventArrays, alert_from_row, call_from_row,
+        corrupt, do_not_call_from_row, event_from_row, held_key_from_row, insert_series,
+        insert_statement, series_from_row, write_alerts,
     },
 };
 
@@ -306,6 +308,31 @@ impl PgStore {
             ("history", history_shape),
             ("list by series", page(&[CallStatus::Scheduled], None, None, Some(&series))),
         ];
+        let alert_cursor = AlertCursor { at: now, id: EventId::generate() };
+        for (name, query) in [
+            ("alerts", AlertQuery { cursor: Some(alert_cursor.clone()), ..AlertQuery::default() }),
+            (
+                "open alerts",
+                AlertQuery {
+                    open: true,
+                    cursor: Some(alert_cursor.clone()),
+                    ..AlertQuery::default()
+                },
+            ),
+            (
+                "open alerts of a queue",
+                AlertQuery {
+                    open: true,
+                    queue: Some(queue.clone()),
+                    cursor: Some(alert_cursor.clone()),
+                    ..AlertQuery::default()
+                },
+            ),
+        ] {
+            let mut b = sqlx::QueryBuilder::new("EXPLAIN ");
+            push_alerts_query(&mut b, &query);
+            built.push((name, b));
+        }
         let explain = |sql: &str| sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}")));
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         sqlx::query("SET enable_seqscan = off").execute(&mut *conn).await.map_err(backend)?;
@@ -322,6 +349,21 @@ impl PgStore {
             ("next due", explain(sql::NEXT_DUE)),
             ("deadlines", explain(sql::DEADLINES_DUE).bind(now).bind(100_i64)),
             ("leases", explain(sql::EXPIRED_LEASES).bind(now).bind(100_i64)),
+            (
+                "alert by id",
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "EXPLAIN SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1"
+                )))
+                .bind("a"),
+            ),
+            (
+                "closing a call's alerts",
+                explain(CLOSE_ALERTS)
+                    .bind("c")
+                    .bind(vec!["sla_breach"])
+                    .bind(now)
+                    .bind("call_ended"),
+            ),
             ("following", explain(sql::FOLLOWING).bind("").bind(100_i64)),
             ("by id", explain(sql::GET_CALL).bind("x")),
             ("by external id", explain(sql::GET_BY_EXTERNAL_ID).bind("x")),
@@ -419,6 +461,44 @@ fn page(rows: &[PgRow], order: PageOrder, limit: usize) -> Result<Page<Call>, St
     Ok(Page { items, next_cursor })
 }
 
+/// What `events` do to the alerts of each of `calls`, where they do anything.
+fn alert_writes<'a>(
+    calls: impl IntoIterator<Item = &'a Call>,
+    events: &[CallEvent],
+) -> Vec<AlertWrites> {
+    calls
+        .into_iter()
+        .map(|call| AlertWrites::of(call, events))
+        .filter(|writes| !writes.is_empty())
+        .collect()
+}
+
+/// A page of alerts, newest first.
+fn alerts_query(query: &AlertQuery) -> sqlx::QueryBuilder<sqlx::Postgres> {
+    let mut b = sqlx::QueryBuilder::new("");
+    push_alerts_query(&mut b, query);
+    b
+}
+
+/// Appends [`alerts_query`] to `b`.
+fn push_alerts_query(b: &mut sqlx::QueryBuilder<sqlx::Postgres>, query: &AlertQuery) {
+    b.push(format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE true"));
+    if let Some(queue) = &query.queue {
+        b.push(" AND queue_id = ").push_bind(queue.to_string());
+    }
+    if query.open {
+        b.push(" AND closed_at IS NULL");
+    }
+    if let Some(cursor) = &query.cursor {
+        b.push(" AND (raised_at, id) < (")
+            .push_bind(cursor.at)
+            .push(", ")
+            .push_bind(cursor.id.to_string())
+            .push(")");
+    }
+    b.push(" ORDER BY raised_at DESC, id DESC LIMIT ").push_bind(limit(query.limit.max(1)));
+}
+
 fn history_query<'a>(number: &'a PhoneNumber, query: &'a HistoryQuery) -> PageQuery<'a> {
     PageQuery {
         order: PageOrder::Happened,
@@ -513,10 +593,40 @@ enum DuplicateOf {
 impl CallStore for PgStore {
     async fn insert(&self, calls: &[Call], events: &[CallEvent]) -> Result<(), StoreError> {
         let (query, call_ids, event_ids) = insert_statement(calls, events);
-        match query.execute(&self.pool).await {
-            Ok(_) => Ok(()),
-            Err(error) => Err(self.duplicate(error, &call_ids, &event_ids).await),
+        let alerts = alert_writes(calls, events);
+        if alerts.is_empty() {
+            // The common case: one statement, no transaction to open.
+            return match query.execute(&self.pool).await {
+                Ok(_) => Ok(()),
+                Err(error) => Err(self.duplicate(error, &call_ids, &event_ids).await),
+            };
         }
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        if let Err(error) = query.execute(&mut *tx).await {
+            tx.rollback().await.map_err(backend)?;
+            return Err(self.duplicate(error, &call_ids, &event_ids).await);
+        }
+        for writes in &alerts {
+            write_alerts(&mut tx, writes).await.map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn alerts(&self, query: &AlertQuery) -> Result<AlertPage, StoreError> {
+        let rows = alerts_query(query).build().fetch_all(&self.pool).await.map_err(backend)?;
+        let items = rows.iter().map(alert_from_row).collect::<Result<Vec<_>, _>>()?;
+        Ok(AlertPage::of(items, query.limit))
+    }
+
+    async fn alert(&self, id: &EventId) -> Result<Option<AlertRecord>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1"
+        )))
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(alert_from_row).transpose()
     }
 
     async fn insert_keyed(
@@ -554,6 +664,9 @@ impl CallStore for PgStore {
             }
             if !series.is_empty() {
                 insert_series(series).execute(&mut *tx).await.map_err(backend)?;
+            }
+            for writes in alert_writes(calls, events) {
+                write_alerts(&mut tx, &writes).await.map_err(backend)?;
             }
             let taken = sqlx::query(sql::TAKE_KEYS)
                 .bind(&names)
@@ -610,7 +723,8 @@ impl CallStore for PgStore {
         let event_arrays = EventArrays::of(events);
         let event_ids = event_arrays.ids().to_vec();
         let query = event_arrays.bind(CallArrays::of([call]).bind(sqlx::query(sql::SAVE)));
-        let saved = if new_calls.is_empty() {
+        let alerts = alert_writes(std::iter::once(call).chain(new_calls), events);
+        let saved = if new_calls.is_empty() && alerts.is_empty() {
             // The common case: one statement, no transaction to open.
             match query.fetch_all(&self.pool).await {
                 Ok(rows) => rows.len(),
@@ -624,6 +738,11 @@ impl CallStore for PgStore {
             let mut saved = 0;
             if written.is_ok() {
                 written = query.fetch_all(&mut *tx).await.map(|rows| saved = rows.len());
+            }
+            if written.is_ok() && saved == 1 {
+                for writes in &alerts {
+                    write_alerts(&mut tx, writes).await.map_err(backend)?;
+                }
             }
             if let Err(error) = written {
                 drop(tx);

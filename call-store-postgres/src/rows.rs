@@ -10,7 +10,10 @@
 use call_core::{
     AgentId, Call, CallEvent, CallId, CallParts, CallStatus, Direction, DoNotCall, EndReason,
     EventId, EventSource, EventType, Flags, HeldKey, IdempotencyKey, Lease, Media, Occurrence,
-    PhoneNumber, QueueId, Recurrence, Series, SeriesId, WorkerId, ports::StoreError,
+    PhoneNumber, QueueId, Recurrence, Series, SeriesId, WorkerId,
+    alerts::{AlertRecord, AlertWrites},
+    ports::StoreError,
+    rules::AlertKind,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -388,3 +391,83 @@ pub(crate) fn event_from_row(row: &PgRow) -> Result<CallEvent, StoreError> {
         metadata(row, "metadata")?,
     ))
 }
+
+/// The columns of `alerts`, as [`alert_from_row`] reads them.
+pub(crate) const ALERT_COLUMNS: &str = "id, call_id, kind, raised_at, queue_id, agent_id, seconds, \
+     threshold_seconds, acknowledged_at, acknowledged_by, closed_at, closed_by";
+
+pub(crate) fn alert_from_row(row: &PgRow) -> Result<AlertRecord, StoreError> {
+    Ok(AlertRecord {
+        id: parsed(row, "id", |t| EventId::parse(t))?,
+        call_id: parsed(row, "call_id", |t| CallId::parse(t))?,
+        kind: parsed(row, "kind", AlertKind::parse)?,
+        raised_at: get(row, "raised_at")?,
+        queue_id: get::<Option<String>>(row, "queue_id")?
+            .map(|q| QueueId::parse(q).map_err(|e| corrupt("queue_id", e)))
+            .transpose()?,
+        agent_id: get::<Option<String>>(row, "agent_id")?
+            .map(|a| AgentId::parse(a).map_err(|e| corrupt("agent_id", e)))
+            .transpose()?,
+        seconds: get(row, "seconds")?,
+        threshold_seconds: get(row, "threshold_seconds")?,
+        acknowledged_at: get(row, "acknowledged_at")?,
+        acknowledged_by: get(row, "acknowledged_by")?,
+        closed_at: get(row, "closed_at")?,
+        closed_by: get::<Option<String>>(row, "closed_by")?
+            .map(|t| EventType::parse(&t).map_err(|e| corrupt("closed_by", e)))
+            .transpose()?,
+    })
+}
+
+/// Writes what a batch of events does to alerts, in the caller's transaction.
+pub(crate) async fn write_alerts(
+    conn: &mut sqlx::PgConnection,
+    writes: &AlertWrites,
+) -> Result<(), sqlx::Error> {
+    if !writes.raised.is_empty() {
+        let mut b =
+            sqlx::QueryBuilder::<Postgres>::new(format!("INSERT INTO alerts ({ALERT_COLUMNS}) "));
+        b.push_values(&writes.raised, |mut row, alert| {
+            row.push_bind(alert.id.to_string())
+                .push_bind(alert.call_id.to_string())
+                .push_bind(alert.kind.as_str())
+                .push_bind(alert.raised_at)
+                .push_bind(alert.queue_id.as_ref().map(ToString::to_string))
+                .push_bind(alert.agent_id.as_ref().map(ToString::to_string))
+                .push_bind(alert.seconds)
+                .push_bind(alert.threshold_seconds)
+                .push_bind(alert.acknowledged_at)
+                .push_bind(alert.acknowledged_by.clone())
+                .push_bind(alert.closed_at)
+                .push_bind(alert.closed_by.map(|t| t.as_str()));
+        });
+        b.build().execute(&mut *conn).await?;
+    }
+    for (id, by, at) in &writes.acknowledged {
+        sqlx::query(ACKNOWLEDGE_ALERT)
+            .bind(id.as_str())
+            .bind(by)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for closing in &writes.closed {
+        let kinds: Vec<&str> = closing.kinds.iter().map(|k| k.as_str()).collect();
+        sqlx::query(CLOSE_ALERTS)
+            .bind(closing.call_id.as_str())
+            .bind(kinds)
+            .bind(closing.at)
+            .bind(closing.by.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// `$1` alert, `$2` by, `$3` at: the first acknowledgement stands.
+pub(crate) const ACKNOWLEDGE_ALERT: &str = "UPDATE alerts SET acknowledged_at = $3, \
+     acknowledged_by = $2 WHERE id = $1 AND acknowledged_at IS NULL";
+
+/// `$1` call, `$2` kinds, `$3` at, `$4` the event type that closes them.
+pub(crate) const CLOSE_ALERTS: &str = "UPDATE alerts SET closed_at = $3, closed_by = $4 \
+     WHERE call_id = $1 AND closed_at IS NULL AND kind = ANY($2)";

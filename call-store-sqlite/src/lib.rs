@@ -47,12 +47,14 @@ use std::{
 
 use async_trait::async_trait;
 use call_core::{
-    AgentId, Call, CallEvent, CallId, CallStatus, DoNotCall, EventId, HeldKey, Pause, PhoneNumber,
-    QueueId, Series, SeriesId, StatusGroup,
+    AgentId, Call, CallEvent, CallId, CallStatus, DoNotCall, EventId, EventType, HeldKey, Pause,
+    PhoneNumber, QueueId, Series, SeriesId, StatusGroup,
+    alerts::{AlertCursor, AlertPage, AlertQuery, AlertRecord, AlertWrites, Closing},
     ports::{
         AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery,
         Page, PageOrder, Queue, QueueTotals, StatsInputs, StoreError,
     },
+    rules::AlertKind,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::{
@@ -67,8 +69,8 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::{
     pages::{HISTORY_STATUSES, PageQuery},
     rows::{
-        EVENT_COLUMNS, SERIES_BY_ID, SERIES_PAGE, call_from_row, do_not_call_from_row,
-        event_from_row, micros, series_from_row,
+        ALERT_COLUMNS, EVENT_COLUMNS, SERIES_BY_ID, SERIES_PAGE, alert_from_row, call_from_row,
+        do_not_call_from_row, event_from_row, micros, push_alert_writes, series_from_row,
     },
     writer::{Job, Write, Written, backend},
 };
@@ -254,6 +256,24 @@ impl SqliteStore {
             ..HistoryQuery::default()
         };
         let ended = StatusGroup::Ended.statuses();
+        let alert_cursor = AlertCursor { at: now, id: EventId::generate() };
+        let alert_shape = |query: &AlertQuery| alerts_query(query).sql().as_str().to_owned();
+        let close_alerts_shape = || {
+            let mut b = sqlx::QueryBuilder::new("");
+            push_alert_writes(
+                &mut b,
+                &AlertWrites {
+                    closed: vec![Closing {
+                        call_id: CallId::generate(),
+                        kinds: vec![AlertKind::SlaBreach],
+                        at: now,
+                        by: EventType::CallAnswered,
+                    }],
+                    ..AlertWrites::default()
+                },
+            );
+            b.sql().as_str().trim().trim_end_matches(';').to_owned()
+        };
         let page = |statuses: &[CallStatus],
                     queue: Option<&QueueId>,
                     phone: Option<&PhoneNumber>,
@@ -290,6 +310,32 @@ impl SqliteStore {
                 "history".to_owned(),
                 history_query(&phone, &history).build().sql().as_str().to_owned(),
             ),
+            (
+                "alerts".to_owned(),
+                alert_shape(&AlertQuery {
+                    cursor: Some(alert_cursor.clone()),
+                    ..AlertQuery::default()
+                }),
+            ),
+            (
+                "open alerts".to_owned(),
+                alert_shape(&AlertQuery {
+                    open: true,
+                    cursor: Some(alert_cursor.clone()),
+                    ..AlertQuery::default()
+                }),
+            ),
+            (
+                "open alerts of a queue".to_owned(),
+                alert_shape(&AlertQuery {
+                    open: true,
+                    queue: Some(queue.clone()),
+                    cursor: Some(alert_cursor.clone()),
+                    ..AlertQuery::default()
+                }),
+            ),
+            ("alert by id".to_owned(), format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?")),
+            ("closing a call's alerts".to_owned(), close_alerts_shape()),
             ("due".to_owned(), DUE_CALLS.to_owned()),
             ("due and listed".to_owned(), DUE_LISTED.to_owned()),
             ("do-not-call among".to_owned(), DO_NOT_CALL_AMONG.to_owned()),
@@ -441,6 +487,33 @@ pub(crate) const HELD_KEYS: &str = "SELECT key, fingerprint, call_id, expires_at
 
 const COUNT_BY_STATUS: &str =
     "SELECT status, COUNT(*) FROM calls INDEXED BY calls_by_status GROUP BY status";
+
+/// A page of alerts, newest first, on the index its filters call for.
+fn alerts_query(query: &AlertQuery) -> sqlx::QueryBuilder<sqlx::Sqlite> {
+    let index = match (&query.queue, query.open) {
+        (Some(_), _) => "alerts_by_queue",
+        (None, true) => "alerts_open",
+        (None, false) => "alerts_by_raised",
+    };
+    let mut b = sqlx::QueryBuilder::new(format!(
+        "SELECT {ALERT_COLUMNS} FROM alerts INDEXED BY {index} WHERE 1"
+    ));
+    if let Some(queue) = &query.queue {
+        b.push(" AND queue_id = ").push_bind(queue.to_string());
+    }
+    if query.open {
+        b.push(" AND closed_at IS NULL");
+    }
+    if let Some(cursor) = &query.cursor {
+        b.push(" AND (raised_at, id) < (")
+            .push_bind(micros(cursor.at))
+            .push(", ")
+            .push_bind(cursor.id.to_string())
+            .push(")");
+    }
+    b.push(" ORDER BY raised_at DESC, id DESC LIMIT ").push_bind(limit(query.limit.max(1)));
+    b
+}
 
 fn history_query<'a>(number: &'a PhoneNumber, query: &'a HistoryQuery) -> PageQuery<'a> {
     PageQuery {
@@ -642,6 +715,23 @@ impl CallStore for SqliteStore {
             .await
             .map_err(backend)?;
         calls(&rows)
+    }
+
+    async fn alerts(&self, query: &AlertQuery) -> Result<AlertPage, StoreError> {
+        let rows = alerts_query(query).build().fetch_all(&self.readers).await.map_err(backend)?;
+        let items = rows.iter().map(alert_from_row).collect::<Result<Vec<_>, _>>()?;
+        Ok(AlertPage::of(items, query.limit))
+    }
+
+    async fn alert(&self, id: &EventId) -> Result<Option<AlertRecord>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(&self.readers)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(alert_from_row).transpose()
     }
 
     async fn history(

@@ -3,7 +3,10 @@
 use call_core::{
     AgentId, Call, CallEvent, CallId, CallParts, CallStatus, Direction, DoNotCall, EndReason,
     EventId, EventSource, EventType, Flags, HeldKey, IdempotencyKey, Lease, Media, Occurrence,
-    PhoneNumber, QueueId, Recurrence, Series, SeriesId, WorkerId, ports::StoreError,
+    PhoneNumber, QueueId, Recurrence, Series, SeriesId, WorkerId,
+    alerts::{AlertRecord, AlertWrites},
+    ports::StoreError,
+    rules::AlertKind,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
@@ -306,4 +309,82 @@ pub(crate) fn event_from_row(row: &SqliteRow) -> Result<CallEvent, StoreError> {
         parsed(row, "source", EventSource::parse)?,
         metadata(row, "metadata")?,
     ))
+}
+
+/// The columns of `alerts`, in the order [`alert_from_row`] reads them.
+pub(crate) const ALERT_COLUMNS: &str = "id, call_id, kind, raised_at, queue_id, agent_id, seconds, \
+     threshold_seconds, acknowledged_at, acknowledged_by, closed_at, closed_by";
+
+/// Appends to `b` the statements that write `writes` (each ending in `;`),
+/// for a batch that already holds the events behind them.
+pub(crate) fn push_alert_writes(b: &mut QueryBuilder<Sqlite>, writes: &AlertWrites) {
+    if !writes.raised.is_empty() {
+        b.push(format!("INSERT INTO alerts ({ALERT_COLUMNS}) "));
+        b.push_values(&writes.raised, |mut row, alert| {
+            row.push_bind(alert.id.to_string())
+                .push_bind(alert.call_id.to_string())
+                .push_bind(alert.kind.as_str())
+                .push_bind(micros(alert.raised_at))
+                .push_bind(alert.queue_id.as_ref().map(ToString::to_string))
+                .push_bind(alert.agent_id.as_ref().map(ToString::to_string))
+                .push_bind(alert.seconds)
+                .push_bind(alert.threshold_seconds)
+                .push_bind(opt_micros(alert.acknowledged_at))
+                .push_bind(alert.acknowledged_by.clone())
+                .push_bind(opt_micros(alert.closed_at))
+                .push_bind(alert.closed_by.map(|t| t.as_str()));
+        });
+        b.push("; ");
+    }
+    for (id, by, at) in &writes.acknowledged {
+        b.push("UPDATE alerts SET acknowledged_at = ")
+            .push_bind(micros(*at))
+            .push(", acknowledged_by = ")
+            .push_bind(by.clone())
+            .push(" WHERE id = ")
+            .push_bind(id.to_string())
+            .push(" AND acknowledged_at IS NULL; ");
+    }
+    for closing in &writes.closed {
+        b.push(CLOSE_ALERTS);
+        b.push_bind(micros(closing.at))
+            .push(", closed_by = ")
+            .push_bind(closing.by.as_str())
+            .push(" WHERE call_id = ")
+            .push_bind(closing.call_id.to_string())
+            .push(" AND closed_at IS NULL AND kind IN (");
+        let mut kinds = b.separated(", ");
+        for kind in &closing.kinds {
+            kinds.push_bind(kind.as_str());
+        }
+        b.push("); ");
+    }
+}
+
+/// The start of the statement that closes a call's open alerts, on the
+/// partial index of open alerts by call (see the plan check).
+pub(crate) const CLOSE_ALERTS: &str =
+    "UPDATE alerts INDEXED BY alerts_open_of_call SET closed_at = ";
+
+pub(crate) fn alert_from_row(row: &SqliteRow) -> Result<AlertRecord, StoreError> {
+    Ok(AlertRecord {
+        id: parsed(row, "id", |t| EventId::parse(t))?,
+        call_id: parsed(row, "call_id", |t| CallId::parse(t))?,
+        kind: parsed(row, "kind", AlertKind::parse)?,
+        raised_at: time(get(row, "raised_at")?, "raised_at")?,
+        queue_id: get::<Option<String>>(row, "queue_id")?
+            .map(|q| QueueId::parse(q).map_err(|e| corrupt("queue_id", e)))
+            .transpose()?,
+        agent_id: get::<Option<String>>(row, "agent_id")?
+            .map(|a| AgentId::parse(a).map_err(|e| corrupt("agent_id", e)))
+            .transpose()?,
+        seconds: get(row, "seconds")?,
+        threshold_seconds: get(row, "threshold_seconds")?,
+        acknowledged_at: opt_time(row, "acknowledged_at")?,
+        acknowledged_by: get(row, "acknowledged_by")?,
+        closed_at: opt_time(row, "closed_at")?,
+        closed_by: get::<Option<String>>(row, "closed_by")?
+            .map(|t| EventType::parse(&t).map_err(|e| corrupt("closed_by", e)))
+            .transpose()?,
+    })
 }

@@ -20,6 +20,7 @@ use std::collections::HashSet;
 
 use call_core::{
     Call, CallEvent, CallStatus, DoNotCall, HeldKey, Pause, PhoneNumber, QueueId, Series, SeriesId,
+    alerts::AlertWrites,
     ports::{Claim, Claimed, Queue, StoreError},
 };
 use chrono::{DateTime, Utc};
@@ -32,7 +33,7 @@ use crate::{
     rows::{
         CALL_COLUMNS, CANCEL_SERIES, EVENT_COLUMNS, N_CALL_COLUMNS, N_EVENT_COLUMNS, SERIES_BY_ID,
         SERIES_COLUMNS, bind_call, bind_event, bind_series, call_from_row, do_not_call_from_row,
-        held_key_from_row, insert_calls, insert_events, micros, series_from_row,
+        held_key_from_row, insert_calls, insert_events, micros, push_alert_writes, series_from_row,
     },
 };
 
@@ -205,6 +206,9 @@ impl<'a> Group<'a> {
             b.push_values(chunk, |mut row, event| bind_event(&mut row, event));
             b.push("; ");
         }
+        for call in self.saves.iter().chain(&self.inserts) {
+            push_alert_writes(&mut b, &AlertWrites::of(call, self.events.iter().copied()));
+        }
         let updated = match b.build().fetch_all(&mut *conn).await {
             Ok(rows) => rows.len(),
             Err(error) => {
@@ -368,7 +372,26 @@ async fn insert(
         let id = calls.iter().map(Call::id).find(|id| id.as_str() == duplicate);
         return Ok(Err(StoreError::DuplicateCall(id.unwrap_or(calls[0].id()).clone())));
     }
-    Ok(append(conn, events).await?.map(|()| Written::Done))
+    if let Err(refused) = append(conn, events).await? {
+        return Ok(Err(refused));
+    }
+    for call in calls {
+        write_alerts(conn, &AlertWrites::of(call, events)).await?;
+    }
+    Ok(Ok(Written::Done))
+}
+
+/// Writes what a batch of events does to alerts, when it does anything.
+async fn write_alerts(
+    conn: &mut SqliteConnection,
+    writes: &AlertWrites,
+) -> Result<(), sqlx::Error> {
+    if !writes.is_empty() {
+        let mut b = sqlx::QueryBuilder::new("");
+        push_alert_writes(&mut b, writes);
+        b.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Inserts `calls` and `series` and takes their `keys`, unless one of the keys is held.
@@ -504,7 +527,11 @@ async fn save(
             StoreError::NotFound(call.id().clone())
         }));
     }
-    insert(conn, new_calls, events).await
+    let inserted = insert(conn, new_calls, events).await?;
+    if inserted.is_ok() {
+        write_alerts(conn, &AlertWrites::of(call, events)).await?;
+    }
+    Ok(inserted)
 }
 
 /// Makes the occurrence after `previous`, as `CallStore::advance_series` does.

@@ -51,8 +51,10 @@ pub struct PauseJson {
     /// The queue whose calls are held; every call when null.
     pub queue_id: Option<String>,
     /// When it was asked for.
+    #[serde(serialize_with = "crate::time::plain")]
     pub paused_at: DateTime<Utc>,
     /// When it lapses by itself; null until resumed.
+    #[serde(serialize_with = "crate::time::option")]
     pub until: Option<DateTime<Utc>>,
 }
 

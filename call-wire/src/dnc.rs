@@ -37,6 +37,7 @@ pub struct DoNotCallJson {
     /// The number, E.164.
     pub phone_number: String,
     /// When it was listed.
+    #[serde(serialize_with = "crate::time::plain")]
     pub added_at: DateTime<Utc>,
     /// Why, as given.
     pub reason: Option<String>,

@@ -15,7 +15,8 @@
 //!   turned into a core [`IncomingEvent`] by [`EventRequest::into_incoming`],
 //!   which names the field of any invalid value.
 //!
-//! Times are RFC 3339 in UTC; seconds are numbers, whole ones printed
+//! Times are written in the one form of [`call_core::time`] (RFC 3339,
+//! UTC, `Z`, six fractional digits); seconds are numbers, whole ones printed
 //! without a fraction (`10`, not `10.0`). In every request, an optional
 //! text field sent empty or blank (`"queue_id": ""`, as a form sends an
 //! untouched input) is read as left out.
@@ -32,6 +33,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod alerts;
 mod dispatch;
 mod dnc;
 mod event;
@@ -41,6 +43,7 @@ mod series;
 mod shapes;
 mod window;
 
+pub use alerts::{AcknowledgeRequest, AlertJson, AlertsPage};
 pub use dispatch::{DispatchJson, PauseJson, PauseRequest};
 pub use dnc::{DoNotCallJson, DoNotCallPage, DoNotCallRequest};
 pub use event::EventRequest;
@@ -65,6 +68,38 @@ pub(crate) mod blank {
     pub(crate) fn absent<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
         let value = Option::<String>::deserialize(d)?;
         Ok(value.filter(|text| !text.trim().is_empty()))
+    }
+}
+
+/// Serializes times in the one form of [`call_core::time::rfc3339`], for
+/// `#[serde(serialize_with = "call_wire::time::plain")]` (or `option`) on
+/// any shape an interface writes.
+pub mod time {
+    use chrono::{DateTime, Utc};
+    use serde::Serializer;
+
+    /// Writes a time.
+    ///
+    /// # Errors
+    ///
+    /// The serializer's.
+    pub fn plain<S: Serializer>(t: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&call_core::time::rfc3339(*t))
+    }
+
+    /// Writes a time, or null.
+    ///
+    /// # Errors
+    ///
+    /// The serializer's.
+    pub fn option<S: Serializer>(
+        t: &Option<DateTime<Utc>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => plain(t, serializer),
+            None => serializer.serialize_none(),
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! series as both interfaces show it.
 
 use call_core::{Recurrence, Series, ValidationError};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::parse_time;
@@ -49,7 +49,7 @@ impl From<&Recurrence> for RecurrenceJson {
             cron: recurrence.cron().to_owned(),
             time_zone: recurrence.time_zone().name().to_owned(),
             count: recurrence.count(),
-            until: recurrence.until().map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+            until: recurrence.until().map(call_core::time::rfc3339),
         }
     }
 }
@@ -64,8 +64,10 @@ pub struct SeriesJson {
     /// When its occurrences fall.
     pub recurrence: RecurrenceJson,
     /// When it was scheduled.
+    #[serde(serialize_with = "crate::time::plain")]
     pub created_at: DateTime<Utc>,
     /// When it was canceled; null while it runs.
+    #[serde(serialize_with = "crate::time::option")]
     pub canceled_at: Option<DateTime<Utc>>,
     /// How many occurrences were made so far. The next is made when the
     /// latest is placed (or canceled), so at most one waits at a time.
@@ -114,7 +116,7 @@ mod tests {
             cron: "0 9 * * MON-FRI".into(),
             time_zone: "Europe/Paris".into(),
             count: Some(10),
-            until: Some("2027-01-01T00:00:00Z".into()),
+            until: Some("2027-01-01T00:00:00.000000Z".into()),
         };
         assert_eq!(RecurrenceJson::from(&json.to_recurrence().unwrap()), json);
     }

@@ -37,6 +37,7 @@ pub struct CallJson {
     /// `abandoned`, `canceled`.
     pub status: String,
     /// When the call is (or was) due to be placed.
+    #[serde(serialize_with = "crate::time::option")]
     pub scheduled_at: Option<DateTime<Utc>>,
     /// The provider's id for the call.
     pub external_id: Option<String>,
@@ -45,14 +46,19 @@ pub struct CallJson {
     /// The last placement error.
     pub last_error: Option<String>,
     /// When the call was created.
+    #[serde(serialize_with = "crate::time::plain")]
     pub created_at: DateTime<Utc>,
     /// When the call last changed.
+    #[serde(serialize_with = "crate::time::plain")]
     pub updated_at: DateTime<Utc>,
     /// When the provider accepted it, or `call_initiated` arrived.
+    #[serde(serialize_with = "crate::time::option")]
     pub initiated_at: Option<DateTime<Utc>>,
     /// When it was answered.
+    #[serde(serialize_with = "crate::time::option")]
     pub answered_at: Option<DateTime<Utc>>,
     /// When it ended.
+    #[serde(serialize_with = "crate::time::option")]
     pub ended_at: Option<DateTime<Utc>>,
     /// Seconds the caller waited before an answer.
     #[serde(serialize_with = "seconds::option")]
@@ -140,8 +146,10 @@ pub struct EventJson {
     #[serde(rename = "type")]
     pub event_type: String,
     /// When it happened.
+    #[serde(serialize_with = "crate::time::plain")]
     pub timestamp: DateTime<Utc>,
     /// When it was written down.
+    #[serde(serialize_with = "crate::time::plain")]
     pub recorded_at: DateTime<Utc>,
     /// Who reported it: `api`, `scheduler`, `provider`, `rules` or `cli`.
     pub source: String,
@@ -172,6 +180,7 @@ pub struct HistoryJson {
     pub call_id: String,
     /// When the call took place: placed, or reported initiated (not when it
     /// was scheduled). Histories are ordered and filtered by it.
+    #[serde(serialize_with = "crate::time::plain")]
     pub created_at: DateTime<Utc>,
     /// The other number, when known.
     pub counterparty: Option<String>,
@@ -212,6 +221,7 @@ pub struct QueueJson {
     /// Its id.
     pub id: String,
     /// When it was added.
+    #[serde(serialize_with = "crate::time::plain")]
     pub created_at: DateTime<Utc>,
 }
 

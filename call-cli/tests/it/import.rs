@@ -60,13 +60,13 @@ async fn skip_bad_rows_schedules_the_rest_and_reports_each_line() {
         (&ada["to"], &ada["scheduled_at"], &ada["queue_id"], &ada["workflow"]),
         (
             &"+14155550100".into(),
-            &"2030-01-01T09:00:00Z".into(),
+            &"2030-01-01T09:00:00.000000Z".into(),
             &"support".into(),
             &"support".into()
         )
     );
     let carol = listed.iter().find(|c| c["customer_name"] == "Carol").unwrap();
-    assert_eq!(carol["scheduled_at"], "2030-01-01T09:00:00Z");
+    assert_eq!(carol["scheduled_at"], "2030-01-01T09:00:00.000000Z");
 
     // The human summary.
     std::fs::write(&file, "+14155550105,2030-01-01 09:00\nnot a number\n").unwrap();
@@ -163,7 +163,7 @@ async fn rows_with_a_recurrence_start_series() {
     assert_eq!(series.as_array().unwrap().len(), 1, "{series}");
     assert_eq!(series[0]["recurrence"]["count"], 5);
     let first = calls.json(&["list", "--series", series[0]["id"].as_str().unwrap()]).await;
-    assert_eq!(first["calls"][0]["scheduled_at"], "2030-01-01T08:00:00Z", "09:00 in Paris");
+    assert_eq!(first["calls"][0]["scheduled_at"], "2030-01-01T08:00:00.000000Z", "09:00 in Paris");
 
     std::fs::write(
         &file,
@@ -207,7 +207,7 @@ async fn rows_with_a_calling_window_wait_for_its_opening() {
     due.sort();
     // 12:00 UTC is 13:00 in Paris, inside its window; 07:00 in New York
     // waits for 09:00 there, 14:00 UTC.
-    assert_eq!(due, ["2030-01-01T12:00:00Z", "2030-01-01T14:00:00Z"]);
+    assert_eq!(due, ["2030-01-01T12:00:00.000000Z", "2030-01-01T14:00:00.000000Z"]);
 }
 
 /// Rows with a redial policy carry it; a bad one is reported on its line.

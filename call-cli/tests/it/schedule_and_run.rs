@@ -72,7 +72,7 @@ async fn cancel_and_reschedule() {
     let calls = Calls::new();
     let id = calls.schedule(&["+14155550100", "--at", "2030-01-01 09:00"]).await;
     let moved = calls.json(&["reschedule", &id, "--at", "2030-01-02T10:30:00+01:00"]).await;
-    assert_eq!(moved["scheduled_at"], "2030-01-02T09:30:00Z");
+    assert_eq!(moved["scheduled_at"], "2030-01-02T09:30:00.000000Z");
     assert_eq!(moved["status"], "scheduled");
 
     let canceled = calls.json(&["cancel", &id]).await;
@@ -188,8 +188,14 @@ async fn a_rerun_with_an_idempotency_key_schedules_once() {
     assert_eq!(calls.json(&args).await["id"], first["id"]);
     assert_eq!(calls.list().await.len(), 1);
 
-    let other =
-        ["schedule", "+14155550100", "--at", "2030-01-02T09:00:00Z", "--idempotency-key", "k1"];
+    let other = [
+        "schedule",
+        "+14155550100",
+        "--at",
+        "2030-01-02T09:00:00.000000Z",
+        "--idempotency-key",
+        "k1",
+    ];
     let refused = calls.run(&other).await;
     assert_eq!(refused.code, 2, "{refused:?}");
     assert!(refused.stderr.contains("was used for a different request"), "{}", refused.stderr);
@@ -271,7 +277,7 @@ async fn a_recurring_series_is_scheduled_listed_shown_and_canceled() {
         .await;
     assert_eq!(first["occurrence"], 1, "{first}");
     // Tuesday 1 January 2030, 09:00 in Paris (CET).
-    assert_eq!(first["scheduled_at"], "2030-01-01T08:00:00Z", "{first}");
+    assert_eq!(first["scheduled_at"], "2030-01-01T08:00:00.000000Z", "{first}");
     let series = first["series_id"].as_str().unwrap().to_owned();
 
     let listed = calls.json(&["series", "list"]).await;
@@ -344,7 +350,7 @@ async fn a_calling_window_moves_the_due_time_and_bad_windows_name_their_option()
             "mon-fri",
         ])
         .await;
-    assert_eq!(call["scheduled_at"], "2030-01-01T14:00:00Z", "{call}");
+    assert_eq!(call["scheduled_at"], "2030-01-01T14:00:00.000000Z", "{call}");
     assert_eq!(
         call["calling_window"]["days"],
         serde_json::json!(["mon", "tue", "wed", "thu", "fri"])
@@ -369,7 +375,7 @@ async fn a_calling_window_moves_the_due_time_and_bad_windows_name_their_option()
         ])
         .await;
     // 23:00 in Tokyo waits for 08:00 there, 23:00 UTC.
-    assert_eq!(tokyo["scheduled_at"], "2030-01-01T23:00:00Z", "{tokyo}");
+    assert_eq!(tokyo["scheduled_at"], "2030-01-01T23:00:00.000000Z", "{tokyo}");
     assert_eq!(tokyo["calling_window"]["time_zone"], "Asia/Tokyo");
 
     let phone = "+14155550100";

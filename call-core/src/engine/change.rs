@@ -193,8 +193,9 @@ impl Change {
     ) {
         let source = EventSource::Rules;
         for raised in outcome.alerts {
+            let id = EventId::generate();
             self.record(
-                None,
+                Some(id.clone()),
                 EventType::AlertRaised,
                 at,
                 source,
@@ -206,6 +207,7 @@ impl Change {
             );
             self.flag(raised.kind.flag(), at, source);
             self.alerts.push(Alert {
+                id,
                 kind: raised.kind,
                 call_id: self.call.id().clone(),
                 queue_id: self.call.queue_id().cloned(),
@@ -327,7 +329,7 @@ impl Change {
             let redial = json!({
                 "call_id": next.id().as_str(),
                 "attempt": attempt,
-                "scheduled_at": next.scheduled_at().map(|t| t.to_rfc3339()),
+                "scheduled_at": next.scheduled_at().map(crate::time::rfc3339),
             });
             ending.metadata_mut().insert("redial".into(), redial);
         }

@@ -25,6 +25,7 @@ use crate::{
     EventSource, EventType, Flag, HeldKey, HistoryRecord, IdempotencyKey, IncomingEvent,
     KEY_RETENTION, Lifecycle, Media, NewCall, Occurrence, Pause, PhoneNumber, QueueId, Redial,
     Region, Series, SeriesId, Stats, TransitionError, ValidationError,
+    alerts::{AlertPage, AlertQuery, AlertRecord},
     machine::Trigger,
     ports::{
         CallProvider, CallStore, Clock, HistoryQuery, ListQuery, LogNotifier, Notification,
@@ -321,7 +322,7 @@ impl Engine {
                         format!(
                             "the series would have no occurrence: \"{}\" does not fire between {} and its end",
                             recurrence.cron(),
-                            scheduled_at.to_rfc3339()
+                            crate::time::rfc3339(scheduled_at)
                         ),
                     ))
                 })?;
@@ -527,11 +528,12 @@ impl Engine {
                     }));
                 }
                 let wait = call.window_wait(at)?;
-                let previous = call.scheduled_at().map(|t| t.to_rfc3339());
-                let mut metadata = object(json!({ "from": previous, "to": at.to_rfc3339() }));
+                let previous = call.scheduled_at().map(crate::time::rfc3339);
+                let mut metadata =
+                    object(json!({ "from": previous, "to": crate::time::rfc3339(at) }));
                 if let Some(wait) = &wait {
                     metadata.extend(wait.metadata(at));
-                    metadata.insert("to".into(), json!(wait.until.to_rfc3339()));
+                    metadata.insert("to".into(), json!(crate::time::rfc3339(wait.until)));
                 }
                 let mut change = Change::new(call, now);
                 change.transition(Trigger::Rescheduled, now, source, metadata)?;
@@ -893,7 +895,7 @@ impl Engine {
                 "until",
                 format!(
                     "{} is not in the future; a pause must end later than now",
-                    until.to_rfc3339()
+                    crate::time::rfc3339(until)
                 ),
             )
             .into());
@@ -995,6 +997,63 @@ impl Engine {
         self.inner.store.series(id).await?.ok_or_else(|| Error::SeriesNotFound(id.clone()))
     }
 
+    /// A page of alerts, newest first ([`alerts`](crate::alerts)); the
+    /// limit is kept to 1–500.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the store fails.
+    pub async fn alerts(&self, query: &AlertQuery) -> Result<AlertPage, Error> {
+        let query = AlertQuery { limit: query.limit.clamp(1, 500), ..query.clone() };
+        Ok(self.inner.store.alerts(&query).await?)
+    }
+
+    /// One alert.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlertNotFound`] for an unknown alert.
+    pub async fn alert(&self, id: &crate::EventId) -> Result<AlertRecord, Error> {
+        self.inner.store.alert(id).await?.ok_or_else(|| Error::AlertNotFound(id.clone()))
+    }
+
+    /// Acknowledges an alert for `by` (a supervisor's name), recorded in
+    /// its call's audit log as `alert_acknowledged`. Acknowledging it again
+    /// changes nothing: the first acknowledgement stands, and is answered.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlertNotFound`] for an unknown alert; [`Error::Validation`]
+    /// on `by` when it is blank or over its limit.
+    pub async fn acknowledge_alert(
+        &self,
+        id: &crate::EventId,
+        by: &str,
+    ) -> Result<AlertRecord, Error> {
+        let by = by.trim();
+        if by.is_empty() {
+            return Err(ValidationError::new("by", "must say who acknowledges the alert").into());
+        }
+        crate::limits::text("by", by, crate::alerts::MAX_ACKNOWLEDGED_BY_CHARS)?;
+        let alert = self.alert(id).await?;
+        if alert.acknowledged_at.is_some() {
+            return Ok(alert);
+        }
+        let source = self.inner.config.source;
+        self.update(&alert.call_id, |call, now| {
+            let mut change = Change::new(call, now);
+            let metadata = object(json!({
+                "alert_id": id.as_str(),
+                "alert": alert.kind.as_str(),
+                "by": by,
+            }));
+            change.record(None, EventType::AlertAcknowledged, now, source, metadata);
+            Ok(Some(change))
+        })
+        .await?;
+        self.alert(id).await
+    }
+
     /// Up to `limit` (1–1000) recurring series, newest first, those with
     /// ids before `before` when it is given.
     ///
@@ -1085,7 +1144,7 @@ impl Engine {
                 "scheduled_at",
                 format!(
                     "{} is {}s in the past; a call may be scheduled at most {}s back",
-                    at.to_rfc3339(),
+                    crate::time::rfc3339(at),
                     (now - at).num_seconds(),
                     tolerance.num_seconds()
                 ),

@@ -3,11 +3,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::broadcast;
 
-use crate::{AgentId, Call, CallEvent, CallId, QueueId, rules::AlertKind};
+use crate::{AgentId, Call, CallEvent, CallId, EventId, QueueId, rules::AlertKind};
 
 /// An alert raised by a business rule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alert {
+    /// The id of its `alert_raised` event, and of its [record](crate::alerts::AlertRecord).
+    pub id: EventId,
     /// What about.
     pub kind: AlertKind,
     /// The call it concerns.

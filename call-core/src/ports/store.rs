@@ -575,6 +575,21 @@ pub trait CallStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<Call>, StoreError>;
 
+    /// The alerts passing [`AlertQuery::matches`](crate::alerts::AlertQuery::matches),
+    /// newest first by (`raised_at`, `id`), after the cursor, at most `limit`.
+    ///
+    /// Every write of events (`insert`, `insert_keyed`, `save_and_insert`)
+    /// MUST also write, in the same transaction, what
+    /// [`AlertWrites::of`](crate::alerts::AlertWrites::of) says those events
+    /// do to the alerts of each call written.
+    async fn alerts(
+        &self,
+        query: &crate::alerts::AlertQuery,
+    ) -> Result<crate::alerts::AlertPage, StoreError>;
+
+    /// One alert, by the id of the event that raised it.
+    async fn alert(&self, id: &EventId) -> Result<Option<crate::alerts::AlertRecord>, StoreError>;
+
     /// The calls passing [`HistoryQuery::matches`] for `number`, newest
     /// first by ([`Call::happened_at`], `id`), after the cursor, at most `limit`.
     async fn history(

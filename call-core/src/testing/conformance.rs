@@ -27,6 +27,7 @@ use crate::{
     EventType, HeldKey, IdempotencyKey, Lease, Occurrence, Pause, PhoneNumber, QueueId, Recurrence,
     Series, SeriesId, StatusFilter, StatusGroup, WorkerId,
     ports::{CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery, Queue, StoreError},
+    rules::AlertKind,
 };
 
 /// Runs every check of the contract, each on a fresh store from `make_store`.
@@ -59,6 +60,7 @@ where
     following_lists_placed_live_calls(make_store().await).await;
     history_of_a_number(make_store().await).await;
     history_is_by_when_calls_took_place(make_store().await).await;
+    alerts_are_records_written_with_their_events(make_store().await).await;
     queue_registry(make_store().await).await;
     stats_inputs(make_store().await).await;
     count_by_status(make_store().await).await;
@@ -1518,6 +1520,92 @@ async fn history_is_by_when_calls_took_place(store: Arc<dyn CallStore>) {
         ["placed-at-once"],
         "history_is_by_when_calls_took_place: the next page"
     );
+}
+
+/// An `alert_raised` event keeps a record; an `alert_acknowledged` marks it;
+/// the call's answer, resumption or end closes it; pages are newest first.
+async fn alerts_are_records_written_with_their_events(store: Arc<dyn CallStore>) {
+    use crate::alerts::{AlertCursor, AlertQuery};
+    let with =
+        |call: &Call, id: &str, event_type: EventType, at: i64, metadata: serde_json::Value| {
+            CallEvent::new(
+                EventId::parse(id).unwrap(),
+                call.id().clone(),
+                event_type,
+                t(at),
+                t(at),
+                EventSource::Rules,
+                metadata.as_object().cloned().unwrap(),
+            )
+        };
+    let sales = QueueId::parse("sales").unwrap();
+    let waiting = call("waiting", 0, |p| {
+        p.status = CallStatus::Ringing;
+        p.queue_id = Some(sales.clone());
+    });
+    let held = call("held", 1, |p| p.status = CallStatus::OnHold);
+    insert_all(&store, &[waiting.clone(), held.clone()]).await;
+    let breach = json!({ "alert": "sla_breach", "seconds": 31.0, "threshold_seconds": 30.0 });
+    let waiting = next_version(&waiting, |_| {});
+    let raised = with(&waiting, "a-sla", EventType::AlertRaised, 31, breach);
+    store.save(&waiting, &[raised]).await.unwrap();
+    let hold = json!({ "alert": "hold_exceeded", "seconds": 61.5, "threshold_seconds": 60.0 });
+    let held = next_version(&held, |_| {});
+    store.save(&held, &[with(&held, "a-hold", EventType::AlertRaised, 62, hold)]).await.unwrap();
+
+    let page = |query: AlertQuery| {
+        let store = store.clone();
+        async move { store.alerts(&query).await.unwrap() }
+    };
+    let ids = |page: &crate::alerts::AlertPage| -> Vec<String> {
+        page.items.iter().map(|a| a.id.to_string()).collect()
+    };
+    let open = AlertQuery { open: true, ..AlertQuery::default() };
+    assert_eq!(ids(&page(open.clone()).await), ["a-hold", "a-sla"], "alerts: open, newest first");
+    let sla = store.alert(&EventId::parse("a-sla").unwrap()).await.unwrap().expect("a record");
+    assert_eq!(
+        (sla.kind, sla.raised_at, sla.queue_id.clone(), sla.seconds, sla.threshold_seconds),
+        (AlertKind::SlaBreach, t(31), Some(sales.clone()), 31.0, 30.0),
+        "alerts: the record of the event"
+    );
+    assert!(sla.is_open() && sla.acknowledged_at.is_none());
+    let of_sales = AlertQuery { queue: Some(sales.clone()), ..open.clone() };
+    assert_eq!(ids(&page(of_sales).await), ["a-sla"], "alerts: one queue's");
+    let first = page(AlertQuery { limit: 1, ..AlertQuery::default() }).await;
+    assert_eq!(
+        first.next_cursor,
+        Some(AlertCursor { at: t(62), id: EventId::parse("a-hold").unwrap() })
+    );
+    let second = page(AlertQuery { limit: 1, cursor: first.next_cursor, ..AlertQuery::default() });
+    assert_eq!(ids(&second.await), ["a-sla"], "alerts: the next page");
+
+    // Acknowledged: still open; the first acknowledgement stands.
+    let acked = next_version(&waiting, |_| {});
+    let ack = |id: &str, by: &str, at: i64| {
+        with(&acked, id, EventType::AlertAcknowledged, at, json!({ "alert_id": "a-sla", "by": by }))
+    };
+    store.save(&acked, &[ack("ack-1", "sam", 40), ack("ack-2", "kim", 41)]).await.unwrap();
+    let sla = store.alert(&EventId::parse("a-sla").unwrap()).await.unwrap().unwrap();
+    assert_eq!((sla.acknowledged_at, sla.acknowledged_by.as_deref()), (Some(t(40)), Some("sam")));
+    assert!(sla.is_open(), "alerts: acknowledged is not closed");
+
+    // Answered: the SLA breach closes; the hold alert closes when its call resumes.
+    let answered = next_version(&acked, |p| p.status = CallStatus::Active);
+    store
+        .save(&answered, &[with(&answered, "ans", EventType::CallAnswered, 50, json!({}))])
+        .await
+        .unwrap();
+    let resumed = next_version(&held, |p| p.status = CallStatus::Active);
+    store
+        .save(&resumed, &[with(&resumed, "res", EventType::CallResumed, 70, json!({}))])
+        .await
+        .unwrap();
+    assert!(page(open.clone()).await.items.is_empty(), "alerts: closed when their cause ended");
+    let sla = store.alert(&EventId::parse("a-sla").unwrap()).await.unwrap().unwrap();
+    assert_eq!((sla.closed_at, sla.closed_by), (Some(t(50)), Some(EventType::CallAnswered)));
+    let hold = store.alert(&EventId::parse("a-hold").unwrap()).await.unwrap().unwrap();
+    assert_eq!((hold.closed_at, hold.closed_by), (Some(t(70)), Some(EventType::CallResumed)));
+    assert_eq!(page(AlertQuery::default()).await.items.len(), 2, "alerts: closed ones are kept");
 }
 
 async fn queue_registry(store: Arc<dyn CallStore>) {

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::{
     Call, CallEvent, CallId, CallStatus, Direction, DoNotCall, EventId, EventType, HeldKey,
     IdempotencyKey, Lease, Pause, PhoneNumber, QueueId, Series, SeriesId,
+    alerts::{AlertPage, AlertQuery, AlertRecord, AlertWrites},
     ports::{
         AgentTotals, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery, Page, PageOrder,
         Queue, QueueTotals, StatsInputs, StoreError,
@@ -37,6 +38,8 @@ struct State {
     series: BTreeMap<SeriesId, Series>,
     /// The do-not-call list by number.
     dnc: HashMap<PhoneNumber, DoNotCall>,
+    /// Alerts by id.
+    alerts: BTreeMap<EventId, AlertRecord>,
 }
 
 impl MemoryStore {
@@ -80,6 +83,9 @@ impl State {
             self.put(call.clone());
         }
         self.append(events);
+        for call in calls {
+            AlertWrites::of(call, events).apply_to(&mut self.alerts);
+        }
         Ok(())
     }
 
@@ -198,7 +204,24 @@ impl CallStore for MemoryStore {
         // Checks every new id and event before writing any of them.
         state.insert(new_calls, events)?;
         state.put(call.clone());
+        AlertWrites::of(call, events).apply_to(&mut state.alerts);
         Ok(())
+    }
+
+    async fn alerts(&self, query: &AlertQuery) -> Result<AlertPage, StoreError> {
+        let state = self.state();
+        let limit = query.limit.max(1);
+        let mut alerts: Vec<&AlertRecord> = state
+            .alerts
+            .values()
+            .filter(|a| query.matches(a) && query.cursor.as_ref().is_none_or(|c| c.is_before(a)))
+            .collect();
+        alerts.sort_by(|a, b| (b.raised_at, &b.id).cmp(&(a.raised_at, &a.id)));
+        Ok(AlertPage::of(alerts.into_iter().take(limit).cloned().collect(), limit))
+    }
+
+    async fn alert(&self, id: &EventId) -> Result<Option<AlertRecord>, StoreError> {
+        Ok(self.state().alerts.get(id).cloned())
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page<Call>, StoreError> {

@@ -260,3 +260,46 @@ async fn stats_are_derived_from_the_calls() {
         .collect();
     assert_eq!(agents, [("ann", 2, Some(30.0), 0), ("bob", 0, None, 1)]);
 }
+
+/// A rule's alert is a record a supervisor can list, acknowledge (in the
+/// call's audit log) and see close when its cause ends.
+#[tokio::test]
+async fn alerts_are_kept_acknowledged_and_closed_by_their_cause() {
+    use call_core::{EventId, alerts::AlertQuery, rules::AlertKind};
+    let app = spawn_app();
+    app.ingest("late", Lifecycle::Initiated(Initiated::default()), Some(app.at(0.0))).await;
+    app.ingest("late", Lifecycle::Answered { wait_time: Some(45.0) }, None).await;
+    let open = AlertQuery { open: true, ..AlertQuery::default() };
+    let alerts = app.engine.alerts(&open).await.unwrap().items;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let alert = &alerts[0];
+    assert_eq!(
+        (alert.kind, alert.call_id.as_str(), alert.seconds),
+        (AlertKind::LongWait, "late", 45.0)
+    );
+
+    let acked = app.engine.acknowledge_alert(&alert.id, " sam ").await.unwrap();
+    assert_eq!(acked.acknowledged_by.as_deref(), Some("sam"));
+    assert!(acked.is_open(), "acknowledged, its call still live");
+    let again = app.engine.acknowledge_alert(&alert.id, "kim").await.unwrap();
+    assert_eq!(again.acknowledged_by.as_deref(), Some("sam"), "the first acknowledgement stands");
+    let events = app.engine.events(&alert.call_id).await.unwrap();
+    let logged: Vec<_> =
+        events.iter().filter(|e| e.event_type() == EventType::AlertAcknowledged).collect();
+    assert_eq!(logged.len(), 1, "recorded once in the audit log");
+    assert_eq!(logged[0].metadata()["by"], "sam");
+    assert_eq!(logged[0].metadata()["alert_id"], alert.id.as_str());
+
+    let blank = app.engine.acknowledge_alert(&alert.id, " ").await.unwrap_err();
+    assert_eq!(blank.validation().map(|v| v.field()), Some("by"));
+    let unknown = EventId::parse("nope").unwrap();
+    assert!(matches!(
+        app.engine.acknowledge_alert(&unknown, "sam").await,
+        Err(call_core::Error::AlertNotFound(_))
+    ));
+
+    app.ingest("late", Lifecycle::Ended { end_reason: None, duration: None }, None).await;
+    assert!(app.engine.alerts(&open).await.unwrap().items.is_empty(), "closed by the call's end");
+    let closed = app.engine.alert(&alert.id).await.unwrap();
+    assert_eq!(closed.closed_by, Some(EventType::CallEnded));
+}

@@ -115,7 +115,7 @@ async fn reschedule_only_while_scheduled() {
     assert!(matches!(error, Error::InvalidTransition(_)), "{error}");
     let events = app.engine.events(call.id()).await.unwrap();
     let rescheduled = events.iter().find(|e| e.event_type() == EventType::CallRescheduled).unwrap();
-    assert_eq!(rescheduled.metadata()["to"], app.at(120.0).to_rfc3339());
+    assert_eq!(rescheduled.metadata()["to"], call_core::time::rfc3339(app.at(120.0)));
 }
 
 #[tokio::test]

@@ -180,7 +180,7 @@ async fn a_redial_waits_for_the_calling_window() {
     assert_eq!(redial.scheduled_at(), Some(utc("2026-11-24T14:00:00Z")));
     let scheduled = &app.engine.events(redial.id()).await.unwrap()[0];
     assert_eq!(scheduled.metadata()["waits_for"], json!("calling_window"));
-    assert_eq!(scheduled.metadata()["until"], json!("2026-11-24T14:00:00+00:00"));
+    assert_eq!(scheduled.metadata()["until"], json!("2026-11-24T14:00:00.000000Z"));
     worker.stop().await;
 }
 

@@ -62,8 +62,8 @@ async fn a_call_due_before_the_window_waits_and_rings_at_the_opening_on_the_seco
     let metadata = serde_json::Value::Object(events[0].metadata().clone());
     assert_eq!(metadata["waits_for"], "calling_window");
     assert_eq!(metadata["zones"], json!(["America/New_York"]));
-    assert_eq!(metadata["due_at"], "2026-11-23T12:00:00+00:00");
-    assert_eq!(metadata["until"], "2026-11-23T14:00:00+00:00");
+    assert_eq!(metadata["due_at"], "2026-11-23T12:00:00.000000Z");
+    assert_eq!(metadata["until"], "2026-11-23T14:00:00.000000Z");
 
     let worker = app.start_worker(config());
     app.clock.set(utc("2026-11-23T13:59:59Z"));
@@ -135,7 +135,7 @@ async fn a_call_claimed_after_its_window_closed_waits_for_the_next_opening() {
     );
     let events = app.engine.events(call.id()).await.unwrap();
     assert_eq!(events[2].metadata()["waits_for"], "calling_window");
-    assert_eq!(events[2].metadata()["until"], "2026-11-24T14:00:00+00:00");
+    assert_eq!(events[2].metadata()["until"], "2026-11-24T14:00:00.000000Z");
     let waiting = app.engine.get(call.id()).await.unwrap();
     assert_eq!(waiting.lease(), None, "the claim is let go");
 
@@ -163,8 +163,8 @@ async fn rescheduling_obeys_the_window_and_a_caller_cannot_move_a_claimed_call()
     assert_eq!(moved.scheduled_at(), Some(utc("2026-11-30T14:00:00Z")));
     let events = app.engine.events(call.id()).await.unwrap();
     let metadata = events.last().unwrap().metadata();
-    assert_eq!(metadata["to"], "2026-11-30T14:00:00+00:00");
-    assert_eq!(metadata["due_at"], "2026-11-28T17:00:00+00:00");
+    assert_eq!(metadata["to"], "2026-11-30T14:00:00.000000Z");
+    assert_eq!(metadata["due_at"], "2026-11-28T17:00:00.000000Z");
     assert_eq!(metadata["waits_for"], "calling_window");
 
     // The worker's way back to `scheduled` is not the caller's.

@@ -1,5 +1,6 @@
 //! The routes, by area.
 
+pub(crate) mod alerts;
 pub(crate) mod calls;
 pub(crate) mod dispatch;
 pub(crate) mod dnc;
@@ -27,6 +28,8 @@ pub(crate) fn api() -> Router<AppState> {
         .route("/calls/{id}/events", get(calls::events))
         .route("/calls/{id}/attempts", get(calls::attempts))
         .route("/events", post(events::ingest))
+        .route("/alerts", get(alerts::list))
+        .route("/alerts/{id}/ack", post(alerts::acknowledge))
         .route("/phones/{phone}/history", get(phones::history))
         .route("/queues", get(queues::list).post(queues::add))
         .route("/queues/{id}", get(queues::get).delete(queues::remove))

@@ -542,3 +542,59 @@ async fn the_dashboard_redials_a_busy_call_and_keeps_a_do_not_call_list() {
     assert_eq!(listed, json!(0), "removed on the server");
     browser.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromedriver: cargo test -p call-http --test browser -- --ignored"]
+async fn the_dashboard_lists_open_alerts_on_load_and_acknowledges_with_one_click() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, base) = start_server(&dir.path().join("calls.db"), &[]);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let event = |body: serde_json::Value| {
+        let (client, url) = (client.clone(), format!("{base}/api/events"));
+        async move {
+            let answer = client.post(url).json(&body).send().await.unwrap();
+            assert!(answer.status().is_success(), "{}", answer.text().await.unwrap());
+        }
+    };
+    // Raised before the page is opened: answered after a 45 s wait.
+    event(json!({"event_type": "call_initiated", "call_id": "late"})).await;
+    event(json!({"event_type": "call_answered", "call_id": "late", "wait_time": 45})).await;
+
+    let browser = Browser::start(dir.path()).await;
+    browser.goto(&format!("{base}/")).await;
+    let shown = browser
+        .wait_for_value(
+            "the open alert, listed on load",
+            "const li = document.querySelector('#alerts li'); return li ? li.textContent : null",
+        )
+        .await;
+    assert!(shown.as_str().unwrap().contains("long wait on call late"), "{shown}");
+    browser.click("#alerts li button.ack").await;
+    browser
+        .wait_for(
+            "the acknowledgement",
+            "const li = document.querySelector('#alerts li'); return !!li && li.textContent.includes('acknowledged by dashboard')",
+        )
+        .await;
+    browser.screenshot(&target_dir().join("alerts.png")).await;
+    // Live: the call ends, its alert closes, and the panel empties.
+    browser
+        .wait_for(
+            "the live connection",
+            "return document.getElementById('connection').dataset.state === 'live'",
+        )
+        .await;
+    event(json!({"event_type": "call_ended", "call_id": "late"})).await;
+    browser
+        .wait_for(
+            "the closed alert gone",
+            "return document.querySelectorAll('#alerts li').length === 0 && !document.getElementById('alerts-empty').hidden",
+        )
+        .await;
+    let kept = client.get(format!("{base}/api/alerts")).send().await.unwrap();
+    let kept: serde_json::Value = kept.json().await.unwrap();
+    assert_eq!(kept["alerts"][0]["acknowledged_by"], "dashboard", "{kept}");
+    assert_eq!(kept["alerts"][0]["closed_by"], "call_ended", "{kept}");
+    browser.quit().await;
+}

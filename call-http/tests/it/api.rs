@@ -23,7 +23,7 @@ async fn schedule_read_list_cancel_reschedule() {
         ("workflow", json!("reminder")),
         ("media", json!("video")),
         ("status", json!("scheduled")),
-        ("scheduled_at", json!("2030-01-01T08:00:00Z")),
+        ("scheduled_at", json!("2030-01-01T08:00:00.000000Z")),
         ("metadata", json!({"ticket": 7})),
         ("flags", json!([])),
         ("version", json!(1)),
@@ -47,12 +47,12 @@ async fn schedule_read_list_cancel_reschedule() {
         &app,
         "PATCH",
         &format!("/api/calls/{id}"),
-        Some(r#"{"scheduled_at": "2030-01-02T10:00:00Z"}"#),
+        Some(r#"{"scheduled_at": "2030-01-02T10:00:00.000000Z"}"#),
         &[],
     )
     .await;
     assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
-    assert_eq!(moved.json()["scheduled_at"], "2030-01-02T10:00:00Z");
+    assert_eq!(moved.json()["scheduled_at"], "2030-01-02T10:00:00.000000Z");
     let canceled = post(&app, &format!("/api/calls/{id}/cancel"), "").await;
     assert_eq!(canceled.json()["status"], "canceled");
 
@@ -63,7 +63,7 @@ async fn schedule_read_list_cancel_reschedule() {
         &app,
         "PATCH",
         &format!("/api/calls/{id}"),
-        Some(r#"{"scheduled_at": "2030-01-02T10:00:00Z"}"#),
+        Some(r#"{"scheduled_at": "2030-01-02T10:00:00.000000Z"}"#),
         &[],
     )
     .await
@@ -216,7 +216,7 @@ async fn the_call_centre_flow_over_events() {
 #[tokio::test]
 async fn history_by_number_in_any_format() {
     let (app, _) = app();
-    let day = "2026-06-01T12:00:00Z";
+    let day = "2026-06-01T12:00:00.000000Z";
     for (id, from, to, answered) in [
         ("c1", "+14155550100", "+14155550199", true),
         ("c2", "+14155550199", "+14155550100", false),
@@ -300,7 +300,7 @@ async fn pausing_and_resuming_dispatch() {
     refused(post(&app, "/api/dispatch/pause", r#"{"queue_id": "a b"}"#).await, "queue_id");
     refused(post(&app, "/api/dispatch/pause", r#"{"until": "soon"}"#).await, "until");
     refused(
-        post(&app, "/api/dispatch/pause", r#"{"until": "2001-01-01T00:00:00Z"}"#).await,
+        post(&app, "/api/dispatch/pause", r#"{"until": "2001-01-01T00:00:00.000000Z"}"#).await,
         "until",
     );
     refused(post(&app, "/api/dispatch/pause", r#"{"queue": "sales"}"#).await, "queue");
@@ -394,7 +394,7 @@ async fn operations_and_the_openapi_document() {
     post(
         &app,
         "/api/calls",
-        r#"{"phone_number": "+14155550100", "scheduled_at": "2030-01-01T09:00:00Z"}"#,
+        r#"{"phone_number": "+14155550100", "scheduled_at": "2030-01-01T09:00:00.000000Z"}"#,
     )
     .await;
     post(&app, "/api/events", r#"{"event_type": "call_initiated", "call_id": "in-1"}"#).await;
@@ -428,6 +428,7 @@ async fn operations_and_the_openapi_document() {
         [
             "DELETE /api/dnc/{phone}",
             "DELETE /api/queues/{id}",
+            "GET /api/alerts",
             "GET /api/calls",
             "GET /api/calls/{id}",
             "GET /api/calls/{id}/attempts",
@@ -446,6 +447,7 @@ async fn operations_and_the_openapi_document() {
             "GET /healthz",
             "GET /metrics",
             "PATCH /api/calls/{id}",
+            "POST /api/alerts/{id}/ack",
             "POST /api/calls",
             "POST /api/calls/{id}/cancel",
             "POST /api/dispatch/pause",
@@ -689,7 +691,7 @@ async fn a_calling_window_moves_a_due_time_to_its_opening_and_bad_windows_are_re
     let answer = post(&app, "/api/calls", &with(window)).await;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
     let call = answer.json();
-    assert_eq!(call["scheduled_at"], "2026-11-23T14:00:00Z", "09:00 in New York");
+    assert_eq!(call["scheduled_at"], "2026-11-23T14:00:00.000000Z", "09:00 in New York");
     assert_eq!(
         call["calling_window"],
         json!({"start": "09:00", "end": "20:00", "days": ["mon", "tue", "wed", "thu", "fri"]})
@@ -704,7 +706,7 @@ async fn a_calling_window_moves_a_due_time_to_its_opening_and_bad_windows_are_re
     let plain =
         post(&app, "/api/calls", &json!({"phone_number": "+1 212 555 0100"}).to_string()).await;
     let plain = plain.json();
-    assert_eq!(plain["scheduled_at"], "2026-11-23T13:00:00Z", "08:00 in New York");
+    assert_eq!(plain["scheduled_at"], "2026-11-23T13:00:00.000000Z", "08:00 in New York");
     assert_eq!(plain["calling_window"], json!({"start": "08:00", "end": "21:00"}));
 
     // Rescheduling to 22:00 in New York moves to the next morning's 09:00.
@@ -712,12 +714,12 @@ async fn a_calling_window_moves_a_due_time_to_its_opening_and_bad_windows_are_re
         &app,
         "PATCH",
         &format!("/api/calls/{id}"),
-        Some(&json!({"scheduled_at": "2026-11-24T03:00:00Z"}).to_string()),
+        Some(&json!({"scheduled_at": "2026-11-24T03:00:00.000000Z"}).to_string()),
         &[],
     )
     .await;
     assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
-    assert_eq!(moved.json()["scheduled_at"], "2026-11-24T14:00:00Z");
+    assert_eq!(moved.json()["scheduled_at"], "2026-11-24T14:00:00.000000Z");
 
     let openapi = get(&app, "/api/openapi.json").await.json();
     let properties = &openapi["components"]["schemas"]["ScheduleRequest"]["properties"];
@@ -861,4 +863,62 @@ async fn the_do_not_call_list_refuses_calls_to_its_numbers() {
     let openapi = get(&app, "/api/openapi.json").await.json();
     assert!(openapi["paths"]["/api/dnc"]["post"].is_object(), "documented");
     assert!(openapi["paths"]["/api/dnc/{phone}"]["delete"].is_object(), "documented");
+}
+
+/// Alerts as records: listed open on a page opened afterwards, acknowledged
+/// into the call's audit log, closed when their cause ends.
+#[tokio::test]
+async fn alerts_are_listed_acknowledged_and_closed() {
+    let (app, state) = app();
+    state.engine().add_queue(call_core::QueueId::parse("sales").unwrap()).await.unwrap();
+    let event = |body: &'static str| post(&app, "/api/events", body);
+    event(r#"{"event_type": "call_initiated", "call_id": "late", "queue_id": "sales"}"#).await;
+    let answered = event(r#"{"event_type": "call_answered", "call_id": "late", "wait_time": 45}"#);
+    assert_eq!(answered.await.status, StatusCode::OK);
+
+    let open = get(&app, "/api/alerts?open=true").await.json();
+    let alerts = open["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "{open}");
+    let alert = &alerts[0];
+    assert_eq!(
+        (&alert["kind"], &alert["call_id"], &alert["queue_id"], &alert["seconds"], &alert["open"]),
+        (&json!("long_wait"), &json!("late"), &json!("sales"), &json!(45), &json!(true))
+    );
+    assert!(alert["acknowledged_at"].is_null() && alert["closed_at"].is_null());
+    let id = alert["id"].as_str().unwrap().to_owned();
+    let of_queue = get(&app, "/api/alerts?open=true&queue=sales").await.json();
+    assert_eq!(of_queue["alerts"].as_array().unwrap().len(), 1);
+    let other_queue = get(&app, "/api/alerts?queue=billing").await.json();
+    assert!(other_queue["alerts"].as_array().unwrap().is_empty());
+
+    let acked = post(&app, &format!("/api/alerts/{id}/ack"), r#"{"by": "Sam"}"#).await;
+    assert_eq!(acked.status, StatusCode::OK, "{}", acked.text);
+    assert_eq!(acked.json()["acknowledged_by"], "Sam");
+    // No body: the interface's name; the first acknowledgement stands.
+    let again = send(&app, "POST", &format!("/api/alerts/{id}/ack"), None, &[]).await;
+    assert_eq!(again.json()["acknowledged_by"], "Sam", "{}", again.text);
+    let events = get(&app, "/api/calls/late/events").await.json();
+    let logged: Vec<&Value> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "alert_acknowledged")
+        .collect();
+    assert_eq!(logged.len(), 1, "{events}");
+    assert_eq!(logged[0]["metadata"]["by"], "Sam");
+
+    send(&app, "POST", "/api/alerts/nope/ack", None, &[])
+        .await
+        .error(StatusCode::NOT_FOUND, "not_found");
+    let bad = get(&app, "/api/alerts?open=maybe")
+        .await
+        .error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert_eq!(bad["field"], "open");
+
+    event(r#"{"event_type": "call_ended", "call_id": "late"}"#).await;
+    let open = get(&app, "/api/alerts?open=true").await.json();
+    assert!(open["alerts"].as_array().unwrap().is_empty(), "closed by the call's end: {open}");
+    let all = get(&app, "/api/alerts").await.json();
+    assert_eq!(all["alerts"][0]["closed_by"], "call_ended", "{all}");
+    assert_eq!(all["alerts"][0]["open"], false);
 }

@@ -443,6 +443,18 @@ async fn slow_requests_time_out_with_a_json_error() {
         async fn events(&self, _: &CallId) -> Result<Vec<CallEvent>, StoreError> {
             stall().await
         }
+        async fn alerts(
+            &self,
+            _: &call_core::alerts::AlertQuery,
+        ) -> Result<call_core::alerts::AlertPage, StoreError> {
+            stall().await
+        }
+        async fn alert(
+            &self,
+            _: &EventId,
+        ) -> Result<Option<call_core::alerts::AlertRecord>, StoreError> {
+            stall().await
+        }
         async fn event(&self, _: &EventId) -> Result<Option<CallEvent>, StoreError> {
             stall().await
         }

@@ -164,3 +164,67 @@ async fn text_over_its_limit_is_refused_naming_the_field_and_the_limit() {
     let answer = post(&app, "/api/dnc", &body.to_string()).await;
     assert_eq!(answer.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid")["field"], "reason");
 }
+
+/// Every time a client reads, in a call, its audit log (metadata included),
+/// a history, a pause or a do-not-call entry, is in the one form:
+/// RFC 3339, UTC, `Z`, six fractional digits.
+#[tokio::test]
+async fn every_time_on_the_wire_has_one_form() {
+    let (app, _) = app();
+    let call = post(
+        &app,
+        "/api/calls",
+        r#"{"phone_number": "+14155550100", "scheduled_at": "2030-01-01T09:00:00+01:00",
+            "recurrence": {"cron": "0 9 * * *", "time_zone": "Europe/Paris", "until": "2030-02-01T00:00:00Z"},
+            "calling_window": {"start": "09:00", "end": "17:00", "time_zone": "Europe/Paris"}}"#,
+    )
+    .await
+    .json();
+    let id = call["id"].as_str().unwrap().to_owned();
+    let body = r#"{"scheduled_at": "2030-01-02T10:00:00.5+01:00"}"#;
+    let answer = crate::send(&app, "PATCH", &format!("/api/calls/{id}"), Some(body), &[]).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    post(&app, "/api/dispatch/pause", r#"{"until": "2030-01-01T00:00:00Z"}"#).await;
+    post(&app, "/api/dnc", r#"{"phone_number": "+14155550199"}"#).await;
+    post(
+        &app,
+        "/api/events",
+        r#"{"event_type": "call_initiated", "call_id": "in-1", "to": "+14155550100"}"#,
+    )
+    .await;
+    post(&app, "/api/events", r#"{"event_type": "call_ended", "call_id": "in-1"}"#).await;
+
+    let mut times = Vec::new();
+    for path in [
+        format!("/api/calls/{id}"),
+        format!("/api/calls/{id}/events"),
+        "/api/calls".to_owned(),
+        "/api/dispatch".to_owned(),
+        "/api/dnc".to_owned(),
+        "/api/series".to_owned(),
+        "/api/phones/%2B14155550100/history".to_owned(),
+    ] {
+        let answer = get(&app, &path).await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.text);
+        collect_times(&answer.json(), &mut times);
+    }
+    assert!(times.len() > 20, "the answers hold times: {times:?}");
+    for time in &times {
+        let fixed = time.len() == "2030-01-01T08:00:00.000000Z".len()
+            && time.ends_with('Z')
+            && time.as_bytes()[19] == b'.';
+        assert!(fixed, "{time:?} is not RFC 3339 UTC with microseconds and Z");
+    }
+}
+
+/// Every string in `value` that reads as an RFC 3339 time.
+fn collect_times(value: &serde_json::Value, times: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(text) if chrono::DateTime::parse_from_rfc3339(text).is_ok() => {
+            times.push(text.clone());
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_times(v, times)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| collect_times(v, times)),
+        _ => {}
+    }
+}
