@@ -3,20 +3,22 @@
 use std::sync::Arc;
 
 use call_core::{
-    CallId, CallingWindow, Config, Engine, EventSource, NewCall, PhoneNumber, QueueId, Redial,
-    Region, SeriesId, StatusFilter, ValidationError,
+    CallId, CallingWindow, Config, Engine, EventId, EventSource, NewCall, PhoneNumber, QueueId,
+    Redial, Region, SeriesId, StatusFilter, ValidationError,
+    alerts::{AlertCursor, AlertQuery},
     ports::{Cursor, HistoryQuery, ListQuery},
 };
 use call_wire::{
-    CallJson, DispatchJson, DoNotCallJson, DoNotCallPage, EventJson, EventRequest, HistoryJson,
-    QueueJson, RecurrenceJson, ScheduleRequest, SeriesJson, SeriesPage, StatsJson,
+    AlertJson, AlertsPage, CallJson, DispatchJson, DoNotCallJson, DoNotCallPage, EventJson,
+    EventRequest, HistoryJson, QueueJson, RecurrenceJson, ScheduleRequest, SeriesJson, SeriesPage,
+    StatsJson,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::{
-    Cli, Command, DncCommand, Due, EventArgs, HistoryArgs, ListArgs, QueueCommand, Repeat,
-    ScheduleArgs, SeriesCommand,
+    AlertsCommand, Cli, Command, DncCommand, Due, EventArgs, HistoryArgs, ListArgs, QueueCommand,
+    Repeat, ScheduleArgs, SeriesCommand,
     error::CliError,
     render::{self, Output},
     when::{self, Bound, Zone},
@@ -132,6 +134,18 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
                 render::do_not_call_entry(&entry, out.zone)
             })
         }
+        Checked::Alerts(query) => {
+            let page = AlertsPage::from(&engine.alerts(&query).await?);
+            Ok(if out.json { render::json(&page) } else { render::alerts(&page, out.zone) })
+        }
+        Checked::AlertAck(id, by) => {
+            let alert = AlertJson::from(&engine.acknowledge_alert(&id, &by).await?);
+            Ok(if out.json {
+                render::json(&alert)
+            } else {
+                render::alerts_of(&[alert], None, out.zone)
+            })
+        }
         Checked::DncList(after, limit) => {
             let entries = engine.list_do_not_call(after.as_ref(), limit).await?;
             let page = DoNotCallPage::new(&entries, limit);
@@ -214,6 +228,8 @@ enum Checked {
     SeriesList(Option<SeriesId>, usize),
     SeriesShow(SeriesId),
     SeriesCancel(SeriesId),
+    Alerts(AlertQuery),
+    AlertAck(EventId, String),
     Run(crate::run::RunConfig),
     Import(crate::import::ImportConfig),
 }
@@ -267,6 +283,24 @@ impl Checked {
                     Checked::SeriesCancel(series_arg(&series_id, "SERIES_ID")?)
                 }
             },
+            Command::Alerts { command: None, list } => Checked::Alerts(AlertQuery {
+                open: list.open,
+                queue: queue_arg(list.queue)?,
+                limit: list.limit as usize,
+                cursor: list
+                    .cursor
+                    .as_deref()
+                    .map(|c| AlertCursor::parse(c).map_err(|e| e.for_field("--cursor")))
+                    .transpose()?,
+            }),
+            Command::Alerts { command: Some(AlertsCommand::Ack { alert_id, by }), .. } => {
+                let id = EventId::parse(alert_id).map_err(|e| e.for_field("alert id"))?;
+                // Who runs the tool, as a shell knows them; "cli" when it cannot say.
+                let by = by
+                    .or_else(|| std::env::var("USER").ok().filter(|u| !u.trim().is_empty()))
+                    .unwrap_or_else(|| "cli".to_owned());
+                Checked::AlertAck(id, by)
+            }
             Command::Dnc { command } => match command {
                 DncCommand::Add { phone: number, reason } => {
                     Checked::DncAdd(phone("phone_number", &number)?, reason)

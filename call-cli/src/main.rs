@@ -142,6 +142,15 @@ enum Command {
     },
     /// Show whether calls are being placed, and the pauses in force.
     Dispatch,
+    /// Alerts the rules raised (SLA breaches, long waits, long holds): list
+    /// them, newest first, or acknowledge one.
+    #[command(args_conflicts_with_subcommands = true)]
+    Alerts {
+        #[command(subcommand)]
+        command: Option<AlertsCommand>,
+        #[command(flatten)]
+        list: AlertListArgs,
+    },
     /// The do-not-call list: numbers no call is scheduled to or placed to.
     Dnc {
         #[command(subcommand)]
@@ -354,6 +363,35 @@ enum QueueCommand {
         /// The queue's id.
         queue_id: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum AlertsCommand {
+    /// Acknowledge an alert: who did is kept with it and written in its
+    /// call's audit log. The first acknowledgement stands.
+    Ack {
+        /// The alert's id (the ID column of `calls alerts`).
+        alert_id: String,
+        /// Who acknowledges it [default: the user running calls].
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+struct AlertListArgs {
+    /// Only the open alerts: those whose cause (a wait, a hold, a live call) goes on.
+    #[arg(long)]
+    open: bool,
+    /// Only the alerts of calls in this queue.
+    #[arg(long, value_name = "QUEUE")]
+    queue: Option<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=500))]
+    limit: u32,
+    /// Start after this position (the `more:` line of the previous page).
+    #[arg(long)]
+    cursor: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

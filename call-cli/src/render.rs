@@ -3,8 +3,9 @@
 
 use call_core::PhoneNumber;
 use call_wire::{
-    AttemptsJson, CallJson, CallingWindowJson, DispatchJson, DoNotCallJson, DoNotCallPage,
-    EventJson, HistoryJson, QueueJson, RedialJson, SeriesJson, SeriesPage, StatsJson,
+    AlertJson, AlertsPage, AttemptsJson, CallJson, CallingWindowJson, DispatchJson, DoNotCallJson,
+    DoNotCallPage, EventJson, HistoryJson, QueueJson, RedialJson, SeriesJson, SeriesPage,
+    StatsJson,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -341,6 +342,47 @@ pub(crate) fn do_not_call_list(page: &DoNotCallPage, zone: Zone) -> String {
     }
     let mut out = table.render();
     if let Some(cursor) = &page.next_cursor {
+        out.push_str(&format!("more: --cursor {cursor}\n"));
+    }
+    out
+}
+
+/// A page of alerts, newest first.
+pub(crate) fn alerts(page: &AlertsPage, zone: Zone) -> String {
+    if page.alerts.is_empty() {
+        return "no alerts\n".to_owned();
+    }
+    alerts_of(&page.alerts, page.next_cursor.as_deref(), zone)
+}
+
+/// Alerts as a table, and where the next page starts.
+pub(crate) fn alerts_of(alerts: &[AlertJson], next_cursor: Option<&str>, zone: Zone) -> String {
+    let mut table =
+        Table::new(&["ID", "KIND", "RAISED", "CALL", "QUEUE", "FIGURE", "ACKNOWLEDGED", "CLOSED"]);
+    for alert in alerts {
+        table.row(vec![
+            alert.id.clone(),
+            alert.kind.clone(),
+            zone.show(alert.raised_at),
+            alert.call_id.clone(),
+            or_none(alert.queue_id.as_deref()),
+            format!(
+                "{} (limit {})",
+                show_seconds(alert.seconds),
+                show_seconds(alert.threshold_seconds)
+            ),
+            match (&alert.acknowledged_by, alert.acknowledged_at) {
+                (Some(by), Some(at)) => format!("{by}, {}", zone.show(at)),
+                _ => NONE.to_owned(),
+            },
+            match (&alert.closed_by, alert.closed_at) {
+                (Some(by), Some(at)) => format!("{by}, {}", zone.show(at)),
+                _ => "open".to_owned(),
+            },
+        ]);
+    }
+    let mut out = table.render();
+    if let Some(cursor) = next_cursor {
         out.push_str(&format!("more: --cursor {cursor}\n"));
     }
     out

@@ -157,3 +157,35 @@ async fn history_shows_each_call_from_either_side() {
     assert!(table.starts_with("history of +442071838750\n"), "{table}");
     assert!(table.contains("Completed Inbound  completed  +14155550100  25s"), "{table}");
 }
+
+/// `calls alerts`: the alerts a rule raised, listed, acknowledged into the
+/// call's audit log, and closed when the call ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_are_listed_and_acknowledged() {
+    let calls = Calls::new();
+    calls.ok(&["event", "call_initiated", "--call", "late"]).await;
+    calls.ok(&["event", "call_answered", "--call", "late", "--data", r#"{"wait_time": 45}"#]).await;
+    let open = calls.json(&["alerts", "--open"]).await;
+    let alerts = open["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "{open}");
+    assert_eq!(alerts[0]["kind"], "long_wait");
+    let id = alerts[0]["id"].as_str().unwrap().to_owned();
+    let table = calls.ok(&["alerts", "--open"]).await;
+    assert!(table.contains("long_wait") && table.contains(&id) && table.contains("open"), "{table}");
+
+    let acked = calls.json(&["alerts", "ack", &id, "--by", "sam"]).await;
+    assert_eq!(acked["acknowledged_by"], "sam", "{acked}");
+    let events = calls.json(&["events", "late"]).await;
+    assert!(
+        events["events"].as_array().unwrap().iter().any(|e| e["type"] == "alert_acknowledged"),
+        "{events}"
+    );
+    let missing = calls.run(&["alerts", "ack", "nope"]).await;
+    assert_eq!(missing.code, 1, "{missing:?}");
+    assert!(missing.stderr.contains("alert nope not found"), "{}", missing.stderr);
+
+    calls.ok(&["event", "call_ended", "--call", "late"]).await;
+    assert_eq!(calls.ok(&["alerts", "--open"]).await, "no alerts\n");
+    let all = calls.json(&["alerts"]).await;
+    assert_eq!(all["alerts"][0]["closed_by"], "call_ended", "{all}");
+}
