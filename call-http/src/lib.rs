@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod notify;
 mod openapi;
 mod routes;
+mod socketio;
 
 use std::{sync::Arc, time::Duration};
 
@@ -248,6 +249,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::operations())
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(socketio::layer(&state))
         .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(DefaultBodyLimit::max(state.body_limit()))
         .with_state(state)
@@ -256,7 +258,7 @@ pub fn router(state: AppState) -> Router {
 /// Answers 503 when a request takes longer than the server allows. The
 /// WebSocket is exempt: its upgrade answers at once, and the socket lives on.
 async fn time_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if request.uri().path() == "/api/ws" {
+    if request.uri().path() == "/api/ws" || request.uri().path().starts_with("/socket.io/") {
         return next.run(request).await;
     }
     match tokio::time::timeout(state.inner.request_timeout, next.run(request)).await {

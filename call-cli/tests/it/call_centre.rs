@@ -171,7 +171,10 @@ async fn alerts_are_listed_and_acknowledged() {
     assert_eq!(alerts[0]["kind"], "long_wait");
     let id = alerts[0]["id"].as_str().unwrap().to_owned();
     let table = calls.ok(&["alerts", "--open"]).await;
-    assert!(table.contains("long_wait") && table.contains(&id) && table.contains("open"), "{table}");
+    assert!(
+        table.contains("long_wait") && table.contains(&id) && table.contains("open"),
+        "{table}"
+    );
 
     let acked = calls.json(&["alerts", "ack", &id, "--by", "sam"]).await;
     assert_eq!(acked["acknowledged_by"], "sam", "{acked}");

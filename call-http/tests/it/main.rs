@@ -8,6 +8,7 @@ mod binary;
 mod forms;
 mod live;
 mod notify;
+mod socketio;
 
 use std::sync::Arc;
 
