@@ -15,7 +15,7 @@
 //! events does to its alerts, so every path that saves a call (the API, an
 //! event source, the worker, a timer) keeps them without knowing of them.
 
-use std::fmt;
+use std::{collections::HashMap, fmt};
 
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -127,6 +127,35 @@ impl AlertWrites {
                 alert.closed_by = Some(closing.by);
             }
         }
+    }
+
+    /// What `events` do to the alerts of each of `calls`, for those whose
+    /// alerts they change: the events are sorted by call once, so a batch of
+    /// many calls costs one pass (a batch of new scheduled calls, whose
+    /// events neither raise nor end anything, costs no more than that).
+    pub fn for_calls<'a>(
+        calls: impl IntoIterator<Item = &'a Call>,
+        events: impl IntoIterator<Item = &'a CallEvent>,
+    ) -> Vec<AlertWrites> {
+        let mut by_call: HashMap<&CallId, Vec<&CallEvent>> = HashMap::new();
+        for event in events {
+            let t = event.event_type();
+            if t.moves_status()
+                || matches!(t, EventType::AlertRaised | EventType::AlertAcknowledged)
+            {
+                by_call.entry(event.call_id()).or_default().push(event);
+            }
+        }
+        if by_call.is_empty() {
+            return Vec::new();
+        }
+        calls
+            .into_iter()
+            .filter_map(|call| {
+                by_call.get(call.id()).map(|events| AlertWrites::of(call, events.iter().copied()))
+            })
+            .filter(|writes| !writes.is_empty())
+            .collect()
     }
 
     /// What `events`, written with `call` as it is saved, do to its alerts

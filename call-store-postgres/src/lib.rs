@@ -461,18 +461,6 @@ fn page(rows: &[PgRow], order: PageOrder, limit: usize) -> Result<Page<Call>, St
     Ok(Page { items, next_cursor })
 }
 
-/// What `events` do to the alerts of each of `calls`, where they do anything.
-fn alert_writes<'a>(
-    calls: impl IntoIterator<Item = &'a Call>,
-    events: &[CallEvent],
-) -> Vec<AlertWrites> {
-    calls
-        .into_iter()
-        .map(|call| AlertWrites::of(call, events))
-        .filter(|writes| !writes.is_empty())
-        .collect()
-}
-
 /// A page of alerts, newest first.
 fn alerts_query(query: &AlertQuery) -> sqlx::QueryBuilder<sqlx::Postgres> {
     let mut b = sqlx::QueryBuilder::new("");
@@ -593,7 +581,7 @@ enum DuplicateOf {
 impl CallStore for PgStore {
     async fn insert(&self, calls: &[Call], events: &[CallEvent]) -> Result<(), StoreError> {
         let (query, call_ids, event_ids) = insert_statement(calls, events);
-        let alerts = alert_writes(calls, events);
+        let alerts = AlertWrites::for_calls(calls, events);
         if alerts.is_empty() {
             // The common case: one statement, no transaction to open.
             return match query.execute(&self.pool).await {
@@ -665,7 +653,7 @@ impl CallStore for PgStore {
             if !series.is_empty() {
                 insert_series(series).execute(&mut *tx).await.map_err(backend)?;
             }
-            for writes in alert_writes(calls, events) {
+            for writes in AlertWrites::for_calls(calls, events) {
                 write_alerts(&mut tx, &writes).await.map_err(backend)?;
             }
             let taken = sqlx::query(sql::TAKE_KEYS)
@@ -723,7 +711,7 @@ impl CallStore for PgStore {
         let event_arrays = EventArrays::of(events);
         let event_ids = event_arrays.ids().to_vec();
         let query = event_arrays.bind(CallArrays::of([call]).bind(sqlx::query(sql::SAVE)));
-        let alerts = alert_writes(std::iter::once(call).chain(new_calls), events);
+        let alerts = AlertWrites::for_calls(std::iter::once(call).chain(new_calls), events);
         let saved = if new_calls.is_empty() && alerts.is_empty() {
             // The common case: one statement, no transaction to open.
             match query.fetch_all(&self.pool).await {

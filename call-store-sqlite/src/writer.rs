@@ -206,8 +206,9 @@ impl<'a> Group<'a> {
             b.push_values(chunk, |mut row, event| bind_event(&mut row, event));
             b.push("; ");
         }
-        for call in self.saves.iter().chain(&self.inserts) {
-            push_alert_writes(&mut b, &AlertWrites::of(call, self.events.iter().copied()));
+        let calls = self.saves.iter().chain(&self.inserts).copied();
+        for writes in AlertWrites::for_calls(calls, self.events.iter().copied()) {
+            push_alert_writes(&mut b, &writes);
         }
         let updated = match b.build().fetch_all(&mut *conn).await {
             Ok(rows) => rows.len(),
@@ -375,8 +376,8 @@ async fn insert(
     if let Err(refused) = append(conn, events).await? {
         return Ok(Err(refused));
     }
-    for call in calls {
-        write_alerts(conn, &AlertWrites::of(call, events)).await?;
+    for writes in AlertWrites::for_calls(calls, events) {
+        write_alerts(conn, &writes).await?;
     }
     Ok(Ok(Written::Done))
 }
@@ -529,7 +530,9 @@ async fn save(
     }
     let inserted = insert(conn, new_calls, events).await?;
     if inserted.is_ok() {
-        write_alerts(conn, &AlertWrites::of(call, events)).await?;
+        for writes in AlertWrites::for_calls([call], events) {
+            write_alerts(conn, &writes).await?;
+        }
     }
     Ok(inserted)
 }

@@ -83,8 +83,8 @@ impl State {
             self.put(call.clone());
         }
         self.append(events);
-        for call in calls {
-            AlertWrites::of(call, events).apply_to(&mut self.alerts);
+        for writes in AlertWrites::for_calls(calls, events) {
+            writes.apply_to(&mut self.alerts);
         }
         Ok(())
     }
@@ -204,7 +204,9 @@ impl CallStore for MemoryStore {
         // Checks every new id and event before writing any of them.
         state.insert(new_calls, events)?;
         state.put(call.clone());
-        AlertWrites::of(call, events).apply_to(&mut state.alerts);
+        for writes in AlertWrites::for_calls([call], events) {
+            writes.apply_to(&mut state.alerts);
+        }
         Ok(())
     }
 
