@@ -78,6 +78,9 @@ struct Inner {
     body_limit: usize,
     request_timeout: Duration,
     closing: tokio::sync::watch::Sender<bool>,
+    /// Open `/api/ws` sockets (the live stream has other subscribers too:
+    /// the Socket.IO forwarder).
+    websocket_subscribers: std::sync::atomic::AtomicUsize,
 }
 
 impl AppState {
@@ -120,6 +123,17 @@ impl AppState {
     /// [`Metrics::metered`](metrics::Metrics::metered) to count its answers.
     pub fn metrics(&self) -> &Arc<metrics::Metrics> {
         &self.inner.metrics
+    }
+
+    /// How many `/api/ws` sockets are open.
+    pub fn websocket_subscribers(&self) -> usize {
+        self.inner.websocket_subscribers.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Counts one open `/api/ws` socket until the guard is dropped.
+    pub(crate) fn count_websocket(&self) -> WebSocketCount {
+        self.inner.websocket_subscribers.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        WebSocketCount(self.clone())
     }
 
     /// The live update stream the WebSocket serves.
@@ -233,8 +247,18 @@ impl AppStateBuilder {
                 body_limit: self.body_limit,
                 request_timeout: self.request_timeout,
                 closing: tokio::sync::watch::Sender::new(false),
+                websocket_subscribers: std::sync::atomic::AtomicUsize::new(0),
             }),
         }
+    }
+}
+
+/// One open `/api/ws` socket, counted while it lives.
+pub(crate) struct WebSocketCount(AppState);
+
+impl Drop for WebSocketCount {
+    fn drop(&mut self) {
+        self.0.inner.websocket_subscribers.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

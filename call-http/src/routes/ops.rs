@@ -27,7 +27,7 @@ pub(crate) async fn healthz() -> Json<Health> {
     responses((status = 200, content_type = "text/plain; version=0.0.4", body = String)))]
 pub(crate) async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let by_status = state.engine().count_by_status().await?;
-    let text = state.metrics().render(&by_status, state.live().subscriber_count());
+    let text = state.metrics().render(&by_status, state.websocket_subscribers());
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text))
 }
 

@@ -55,6 +55,7 @@ async fn serve(
     mut updates: broadcast::Receiver<Arc<Notification>>,
     state: AppState,
 ) {
+    let _counted = state.count_websocket();
     let closing = state.closing();
     tokio::pin!(closing);
     loop {

@@ -34,7 +34,7 @@ async fn every_change_arrives_once_in_order() {
         tokio_tungstenite::connect_async(format!("ws://{address}/api/ws?api_key=k")).await.unwrap();
     let (mut second, _) =
         tokio_tungstenite::connect_async(format!("ws://{address}/api/ws?api_key=k")).await.unwrap();
-    crate::eventually("both subscribed", || async { state.live().subscriber_count() == 2 }).await;
+    crate::eventually("both subscribed", || async { state.websocket_subscribers() == 2 }).await;
 
     let client = crate::client();
     let url = format!("http://{address}/api/calls");
@@ -73,7 +73,7 @@ async fn every_change_arrives_once_in_order() {
     }
     first.close(None).await.unwrap();
     crate::eventually("the closed subscriber is gone", || async {
-        state.live().subscriber_count() == 1
+        state.websocket_subscribers() == 1
     })
     .await;
 }
@@ -84,7 +84,7 @@ async fn a_subscriber_that_falls_behind_is_dropped_with_a_reason() {
     let address = serve(router(state.clone())).await;
     let (mut slow, _) =
         tokio_tungstenite::connect_async(format!("ws://{address}/api/ws")).await.unwrap();
-    crate::eventually("subscribed", || async { state.live().subscriber_count() == 1 }).await;
+    crate::eventually("subscribed", || async { state.websocket_subscribers() == 1 }).await;
 
     // The engine publishes far more than the subscriber's 8 slots, never waiting for it.
     let engine = state.engine().clone();

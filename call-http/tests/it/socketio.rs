@@ -17,34 +17,47 @@ use crate::{builder, client, serve};
 /// JSON line when connected or refused, then one per event until it has
 /// `want` of them.
 const CLIENT: &str = r#"
-import json, sys, threading, socketio
+import asyncio, json, sys, socketio
 url, key, want = sys.argv[1], sys.argv[2], int(sys.argv[3])
-sio = socketio.Client(reconnection=False)
-got, done = [], threading.Event()
-def on(name):
-    def handler(data):
-        print(json.dumps({"event": name, "data": data}), flush=True)
-        got.append(name)
-        if len(got) >= want:
-            done.set()
-    sio.on(name, handler)
-on("call_update"); on("alert")
-reason = []
-sio.on("connect_error", lambda data: reason.append(data))
-try:
-    sio.connect(url, auth={"api_key": key} if key else None, wait_timeout=10)
-except socketio.exceptions.ConnectionError as error:
-    print(json.dumps({"refused": str(error), "reason": reason}), flush=True)
-    sys.exit(0)
-print(json.dumps({"connected": True}), flush=True)
-done.wait(30)
-sio.disconnect()
+
+def say(value):
+    sys.stdout.write(json.dumps(value) + "\n")
+    sys.stdout.flush()
+
+async def main():
+    # The asyncio client runs each event's handler as a task, in the order
+    # the events arrive, so what it prints is the order the server sent.
+    sio = socketio.AsyncClient(reconnection=False)
+    got, done, reason = [], asyncio.Event(), []
+    def on(name):
+        async def handler(data):
+            say({"event": name, "data": data})
+            got.append(name)
+            if len(got) >= want:
+                done.set()
+        sio.on(name, handler)
+    on("call_update"); on("alert")
+    async def connect_error(data):
+        reason.append(data)
+    sio.on("connect_error", connect_error)
+    try:
+        await sio.connect(url, auth={"api_key": key} if key else None, wait_timeout=10)
+    except socketio.exceptions.ConnectionError as error:
+        say({"refused": str(error), "reason": reason})
+        return
+    say({"connected": True})
+    try:
+        await asyncio.wait_for(done.wait(), 30)
+    finally:
+        await sio.disconnect()
+
+asyncio.run(main())
 "#;
 
 /// Whether `python-socketio` can be imported; says in one line what is skipped when not.
 fn client_installed() -> bool {
     let installed = std::process::Command::new("python3")
-        .args(["-c", "import socketio"])
+        .args(["-c", "import socketio, aiohttp"])
         .output()
         .is_ok_and(|o| o.status.success());
     if !installed {
@@ -53,7 +66,7 @@ fn client_installed() -> bool {
             "CALLWORK_REQUIRE_SOCKETIO is set but python-socketio is not installed"
         );
         eprintln!(
-            "skipped: the Socket.IO test needs python-socketio (pip install 'python-socketio[client]')"
+            "skipped: the Socket.IO test needs python-socketio (pip install python-socketio aiohttp)"
         );
     }
     installed
@@ -82,7 +95,7 @@ impl Subscriber {
             .expect("the client said nothing for 30 s")
             .unwrap()
             .expect("the client exited");
-        serde_json::from_str(&line).unwrap()
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: the client printed {line:?}"))
     }
 }
 
