@@ -397,7 +397,7 @@ impl NewCall {
     ///
     /// # Errors
     ///
-    /// A [`ValidationError`] on the first field over its limit.
+    /// A [`ValidationError`](crate::ValidationError) on the first field over its limit.
     pub fn check_limits(&self) -> Result<(), crate::ValidationError> {
         use crate::limits;
         let name = self.customer_name.as_deref();
