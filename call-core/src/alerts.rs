@@ -17,7 +17,7 @@
 
 use std::{collections::HashMap, fmt};
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::{
     AgentId, Call, CallEvent, CallId, EventId, EventType, QueueId, ValidationError,
@@ -52,6 +52,26 @@ pub struct AlertRecord {
     /// The event that ended its cause (`call_answered`, `call_resumed`,
     /// `call_ended`…).
     pub closed_by: Option<EventType>,
+}
+
+impl From<&crate::ports::Alert> for AlertRecord {
+    /// An alert as it is raised: open, not acknowledged.
+    fn from(alert: &crate::ports::Alert) -> AlertRecord {
+        AlertRecord {
+            id: alert.id.clone(),
+            call_id: alert.call_id.clone(),
+            kind: alert.kind,
+            raised_at: alert.at,
+            queue_id: alert.queue_id.clone(),
+            agent_id: alert.agent_id.clone(),
+            seconds: alert.seconds,
+            threshold_seconds: alert.threshold_seconds,
+            acknowledged_at: None,
+            acknowledged_by: None,
+            closed_at: None,
+            closed_by: None,
+        }
+    }
 }
 
 impl AlertRecord {
@@ -288,11 +308,8 @@ impl AlertCursor {
     ///
     /// A [`ValidationError`] on `cursor` when the text is not one.
     pub fn parse(text: &str) -> Result<AlertCursor, ValidationError> {
-        let invalid = || ValidationError::new("cursor", "not a cursor from an earlier page");
-        let (micros, id) = text.split_once('~').ok_or_else(invalid)?;
-        let micros: i64 = micros.parse().map_err(|_| invalid())?;
-        let at = Utc.timestamp_micros(micros).single().ok_or_else(invalid)?;
-        let id = EventId::parse(id).map_err(|_| invalid())?;
+        let (at, id) = crate::ports::position(text)?;
+        let id = EventId::parse(id).map_err(|_| crate::ports::not_a_cursor())?;
         Ok(AlertCursor { at, id })
     }
 }

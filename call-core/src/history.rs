@@ -20,6 +20,18 @@ named_enum! {
     }
 }
 
+/// The statuses a history lists: the ended ones but `canceled` (a canceled
+/// call never took place). The stores' partial history indexes (migration
+/// 0008) list the same, in this order, and their queries repeat the list as
+/// written here so the planners can use those indexes.
+pub const HISTORY_STATUSES: &[CallStatus] = &[
+    CallStatus::Completed,
+    CallStatus::Failed,
+    CallStatus::Busy,
+    CallStatus::NoAnswer,
+    CallStatus::Abandoned,
+];
+
 /// One call in a number's history.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistoryRecord {

@@ -98,7 +98,7 @@ pub use engine::{
 };
 pub use error::{Error, TransitionError, ValidationError};
 pub use event::{CallEvent, EventSource, EventType, IncomingEvent, Initiated, Lifecycle};
-pub use history::{HistoryRecord, HistoryType};
+pub use history::{HISTORY_STATUSES, HistoryRecord, HistoryType};
 pub use id::{AgentId, CallId, EventId, QueueId, SeriesId, WorkerId};
 pub use idempotency::{HeldKey, IdempotencyKey, KEY_RETENTION};
 pub use pause::Pause;

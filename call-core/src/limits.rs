@@ -60,7 +60,19 @@ pub fn optional_text(
 ///
 /// A [`ValidationError`] on `metadata` naming its size and the limit.
 pub fn metadata(metadata: &Map<String, Value>) -> Result<(), ValidationError> {
-    let bytes = serde_json::to_vec(metadata).map_or(usize::MAX, |json| json.len());
+    // Counted as written, not collected: this runs for every call scheduled.
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let bytes = serde_json::to_writer(&mut count, metadata).map_or(usize::MAX, |()| count.0);
     if bytes > MAX_METADATA_BYTES {
         return Err(ValidationError::new(
             "metadata",

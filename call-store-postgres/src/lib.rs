@@ -75,7 +75,7 @@ use sqlx::{
 use tokio::sync::broadcast;
 
 use crate::{
-    pages::{HISTORY_STATUSES, PageQuery},
+    pages::PageQuery,
     rows::{
         ALERT_COLUMNS, CLOSE_ALERTS, CallArrays, EventArrays, alert_from_row, call_from_row,
         corrupt, do_not_call_from_row, event_from_row, held_key_from_row, insert_series,
@@ -490,7 +490,7 @@ fn push_alerts_query(b: &mut sqlx::QueryBuilder<sqlx::Postgres>, query: &AlertQu
 fn history_query<'a>(number: &'a PhoneNumber, query: &'a HistoryQuery) -> PageQuery<'a> {
     PageQuery {
         order: PageOrder::Happened,
-        statuses: HISTORY_STATUSES,
+        statuses: call_core::HISTORY_STATUSES,
         queue: None,
         phone: Some(number),
         series: None,

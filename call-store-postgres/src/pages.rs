@@ -17,16 +17,6 @@ use sqlx::{Postgres, QueryBuilder};
 
 use crate::sql::CALL_SELECT;
 
-/// The statuses a history lists: the ended ones but `canceled` (a canceled
-/// call never took place). Migration 0008's partial indexes list the same.
-pub(crate) const HISTORY_STATUSES: &[CallStatus] = &[
-    CallStatus::Completed,
-    CallStatus::Failed,
-    CallStatus::Busy,
-    CallStatus::NoAnswer,
-    CallStatus::Abandoned,
-];
-
 /// What a page asks for.
 pub(crate) struct PageQuery<'a> {
     /// Which moment orders the page, and which `since`, `until` and the

@@ -67,7 +67,7 @@ use sqlx::{
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::{
-    pages::{HISTORY_STATUSES, PageQuery},
+    pages::PageQuery,
     rows::{
         ALERT_COLUMNS, EVENT_COLUMNS, SERIES_BY_ID, SERIES_PAGE, alert_from_row, call_from_row,
         do_not_call_from_row, event_from_row, micros, push_alert_writes, series_from_row,
@@ -518,7 +518,7 @@ fn alerts_query(query: &AlertQuery) -> sqlx::QueryBuilder<sqlx::Sqlite> {
 fn history_query<'a>(number: &'a PhoneNumber, query: &'a HistoryQuery) -> PageQuery<'a> {
     PageQuery {
         order: PageOrder::Happened,
-        statuses: HISTORY_STATUSES,
+        statuses: call_core::HISTORY_STATUSES,
         queue: None,
         phone: Some(number),
         series: None,

@@ -47,17 +47,6 @@ enum Arm<'a> {
     All,
 }
 
-/// The statuses a history lists: the ended ones but `canceled` (a canceled
-/// call never took place). Migration 0008's partial indexes list the same, in
-/// this order.
-pub(crate) const HISTORY_STATUSES: &[CallStatus] = &[
-    CallStatus::Completed,
-    CallStatus::Failed,
-    CallStatus::Busy,
-    CallStatus::NoAnswer,
-    CallStatus::Abandoned,
-];
-
 impl PageQuery<'_> {
     fn arms(&self) -> Vec<Arm<'_>> {
         if let Some(series) = self.series {
@@ -167,7 +156,7 @@ impl PageQuery<'_> {
     /// Written as literals (they are the enum's own names), not bound: SQLite
     /// uses a partial index only when the query's WHERE holds the index's
     /// own terms, and it cannot see a bound value. The history indexes of
-    /// migration 0008 are partial on [`HISTORY_STATUSES`], in that order.
+    /// migration 0008 are partial on [`call_core::HISTORY_STATUSES`], in that order.
     fn push_statuses(&self, b: &mut QueryBuilder<Sqlite>) {
         if !self.statuses.is_empty() {
             let list: Vec<String> =

@@ -68,21 +68,7 @@ impl From<&AlertRecord> for AlertJson {
 impl From<&Alert> for AlertJson {
     /// An alert as it is raised: open, not acknowledged.
     fn from(alert: &Alert) -> AlertJson {
-        AlertJson {
-            id: alert.id.to_string(),
-            call_id: alert.call_id.to_string(),
-            kind: alert.kind.to_string(),
-            raised_at: alert.at,
-            queue_id: alert.queue_id.as_ref().map(ToString::to_string),
-            agent_id: alert.agent_id.as_ref().map(ToString::to_string),
-            seconds: alert.seconds,
-            threshold_seconds: alert.threshold_seconds,
-            acknowledged_at: None,
-            acknowledged_by: None,
-            open: true,
-            closed_at: None,
-            closed_by: None,
-        }
+        AlertJson::from(&AlertRecord::from(alert))
     }
 }
 

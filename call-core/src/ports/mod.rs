@@ -14,3 +14,4 @@ pub use store::{
     AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery, Page,
     PageOrder, Queue, QueueTotals, StatsInputs, StoreError,
 };
+pub(crate) use store::{not_a_cursor, position};

@@ -79,11 +79,8 @@ impl Cursor {
     ///
     /// A [`ValidationError`] on `cursor` when the text is not one.
     pub fn parse(text: &str) -> Result<Cursor, ValidationError> {
-        let invalid = || ValidationError::new("cursor", "not a cursor from an earlier page");
-        let (micros, id) = text.split_once('~').ok_or_else(invalid)?;
-        let micros: i64 = micros.parse().map_err(|_| invalid())?;
-        let at = Utc.timestamp_micros(micros).single().ok_or_else(invalid)?;
-        let id = CallId::parse(id).map_err(|_| invalid())?;
+        let (at, id) = position(text)?;
+        let id = CallId::parse(id).map_err(|_| not_a_cursor())?;
         Ok(Cursor { at, id })
     }
 
@@ -91,6 +88,20 @@ impl Cursor {
     pub fn is_before(&self, call: &Call, order: PageOrder) -> bool {
         (order.at(call), call.id()) < (self.at, &self.id)
     }
+}
+
+/// Reads the `micros~id` text of a keyset position (a [`Cursor`], an
+/// [`AlertCursor`](crate::alerts::AlertCursor)): its moment and its id's text.
+pub(crate) fn position(text: &str) -> Result<(DateTime<Utc>, &str), ValidationError> {
+    let (micros, id) = text.split_once('~').ok_or_else(not_a_cursor)?;
+    let micros: i64 = micros.parse().map_err(|_| not_a_cursor())?;
+    let at = Utc.timestamp_micros(micros).single().ok_or_else(not_a_cursor)?;
+    Ok((at, id))
+}
+
+/// The refusal of a cursor text that no page gave.
+pub(crate) fn not_a_cursor() -> ValidationError {
+    ValidationError::new("cursor", "not a cursor from an earlier page")
 }
 
 impl fmt::Display for Cursor {
@@ -179,8 +190,7 @@ impl HistoryQuery {
     /// canceled before being placed.
     pub fn matches(&self, number: &PhoneNumber, call: &Call) -> bool {
         call.involves(number)
-            && call.status().is_terminal()
-            && call.status() != CallStatus::Canceled
+            && crate::HISTORY_STATUSES.contains(&call.status())
             && self.since.is_none_or(|t| call.happened_at() >= t)
             && self.until.is_none_or(|t| call.happened_at() < t)
     }
