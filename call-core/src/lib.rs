@@ -106,6 +106,6 @@ pub use phone::{PhoneNumber, Region};
 pub use recurrence::Recurrence;
 pub use redial::{Redial, parse_duration, show_duration};
 pub use series::Series;
-pub use stats::{AgentStats, QueueStats, Stats};
+pub use stats::{ACTIVITY_MINUTES_MAX, Activity, AgentStats, MinuteActivity, QueueStats, Stats};
 pub use status::{CallStatus, Direction, EndReason, Flag, Flags, Media, StatusFilter, StatusGroup};
 pub use window::{CallingWindow, Weekdays, WindowWait};

@@ -62,7 +62,7 @@ use call_core::{
     alerts::{AlertCursor, AlertPage, AlertQuery, AlertRecord, AlertWrites},
     ports::{
         AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery,
-        Page, PageOrder, Queue, QueueTotals, StatsInputs, StoreError,
+        MinuteTotals, Page, PageOrder, Queue, QueueTotals, StatsInputs, StoreError,
     },
 };
 use chrono::{DateTime, Utc};
@@ -375,6 +375,8 @@ impl PgStore {
             ("series by id", explain(sql::GET_SERIES).bind("s")),
             ("series page", explain(sql::SERIES_PAGE).bind("s").bind(50_i64)),
             ("series to advance", explain(sql::LOCK_SERIES_AT).bind("s").bind(1_i32)),
+            ("ended per minute", explain(sql::ENDED_PER_MINUTE).bind(now).bind(now)),
+            ("placed per minute", explain(sql::PLACED_PER_MINUTE).bind(now).bind(now)),
         ];
         for (name, statement) in statements {
             let rows = statement.fetch_all(&mut *conn).await.map_err(backend)?;
@@ -1125,6 +1127,7 @@ impl CallStore for PgStore {
             answered.push(AgentTotals {
                 answered: count(row, "answered")?,
                 wait_seconds: seconds(row, "wait")?,
+                ended: count(row, "ended")?,
                 talk_seconds: seconds(row, "talk")?,
                 hold_seconds: seconds(row, "hold")?,
                 ..AgentTotals::new(agent(row)?)
@@ -1135,6 +1138,45 @@ impl CallStore for PgStore {
             reroutes.push((agent(row)?, count(row, "n")?));
         }
         Ok(StatsInputs::new(queues, answered, reroutes))
+    }
+
+    async fn minute_totals(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<MinuteTotals>, StoreError> {
+        let span = |sql| sqlx::query(sql).bind(since).bind(until);
+        let ended_rows =
+            span(sql::ENDED_PER_MINUTE).fetch_all(&self.pool).await.map_err(backend)?;
+        let placed_rows =
+            span(sql::PLACED_PER_MINUTE).fetch_all(&self.pool).await.map_err(backend)?;
+        let seconds = |row: &PgRow, column: &str| -> Result<f64, StoreError> {
+            row.try_get(column).map_err(|e| corrupt(column, e))
+        };
+        let minute = |row: &PgRow| -> Result<i64, StoreError> {
+            row.try_get("minute").map_err(|e| corrupt("minute", e))
+        };
+        let mut ended = Vec::with_capacity(ended_rows.len());
+        for row in &ended_rows {
+            ended.push(MinuteTotals {
+                minute: minute(row)?,
+                completed: count(row, "completed")?,
+                missed: count(row, "missed")?,
+                failed: count(row, "failed")?,
+                ..MinuteTotals::default()
+            });
+        }
+        let mut placed = Vec::with_capacity(placed_rows.len());
+        for row in &placed_rows {
+            placed.push(MinuteTotals {
+                minute: minute(row)?,
+                placed: count(row, "placed")?,
+                lateness_seconds: seconds(row, "lateness")?,
+                max_lateness_seconds: seconds(row, "max_lateness")?,
+                ..MinuteTotals::default()
+            });
+        }
+        Ok(MinuteTotals::join(ended, placed))
     }
 
     fn announcements(&self) -> Announcements {

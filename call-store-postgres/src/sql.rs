@@ -423,9 +423,30 @@ pub(crate) const QUEUE_TOTALS: &str = "SELECT queue_id, count(*) AS offered, \
      GROUP BY queue_id ORDER BY queue_id";
 
 pub(crate) const AGENT_TOTALS: &str = "SELECT agent_id, count(*) AS answered, \
-        COALESCE(sum(wait_seconds), 0) AS wait, COALESCE(sum(duration_seconds), 0) AS talk, \
+        COALESCE(sum(wait_seconds), 0) AS wait, count(duration_seconds) AS ended, \
+        COALESCE(sum(duration_seconds), 0) AS talk, \
         COALESCE(sum(hold_seconds), 0) AS hold \
      FROM calls WHERE agent_id IS NOT NULL AND answered_at IS NOT NULL GROUP BY agent_id";
+
+/// Calls that ended in `[$1, $2)`, per minute by outcome (`MinuteTotals`).
+pub(crate) const ENDED_PER_MINUTE: &str = "SELECT \
+        floor(extract(epoch FROM ended_at) / 60)::bigint AS minute, \
+        count(*) FILTER (WHERE status = 'completed') AS completed, \
+        count(*) FILTER (WHERE status IN ('busy', 'no_answer', 'abandoned')) AS missed, \
+        count(*) FILTER (WHERE status = 'failed') AS failed \
+     FROM calls WHERE ended_at >= $1 AND ended_at < $2 GROUP BY 1 ORDER BY 1";
+
+/// Scheduled outbound calls placed in `[$1, $2)`, per minute, with their
+/// lateness in seconds (`MinuteTotals`).
+pub(crate) const PLACED_PER_MINUTE: &str = "SELECT \
+        floor(extract(epoch FROM initiated_at) / 60)::bigint AS minute, count(*) AS placed, \
+        COALESCE(sum(GREATEST(extract(epoch FROM initiated_at - scheduled_at), 0)), 0)::float8 \
+            AS lateness, \
+        COALESCE(max(GREATEST(extract(epoch FROM initiated_at - scheduled_at), 0)), 0)::float8 \
+            AS max_lateness \
+     FROM calls WHERE direction = 'outbound' AND scheduled_at IS NOT NULL \
+       AND initiated_at >= $1 AND initiated_at < $2 \
+     GROUP BY 1 ORDER BY 1";
 
 pub(crate) const REROUTES: &str = "SELECT metadata ->> 'agent_id' AS agent_id, count(*) AS n \
      FROM events WHERE type = 'call_retransfer' AND metadata ->> 'agent_id' IS NOT NULL \

@@ -52,7 +52,7 @@ use call_core::{
     alerts::{AlertCursor, AlertPage, AlertQuery, AlertRecord, AlertWrites, Closing},
     ports::{
         AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery,
-        Page, PageOrder, Queue, QueueTotals, StatsInputs, StoreError,
+        MinuteTotals, Page, PageOrder, Queue, QueueTotals, StatsInputs, StoreError,
     },
     rules::AlertKind,
 };
@@ -349,6 +349,8 @@ impl SqliteStore {
             ("events of a call".to_owned(), EVENTS_OF_CALL.to_owned()),
             ("event by id".to_owned(), format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?")),
             ("count by status".to_owned(), COUNT_BY_STATUS.to_owned()),
+            ("ended per minute".to_owned(), ENDED_PER_MINUTE.to_owned()),
+            ("placed per minute".to_owned(), PLACED_PER_MINUTE.to_owned()),
             ("expired keys".to_owned(), PURGE_EXPIRED_KEYS.to_owned()),
             ("held keys".to_owned(), format!("{HELD_KEYS} (?, ?)")),
         ];
@@ -487,6 +489,24 @@ pub(crate) const HELD_KEYS: &str = "SELECT key, fingerprint, call_id, expires_at
 
 const COUNT_BY_STATUS: &str =
     "SELECT status, COUNT(*) FROM calls INDEXED BY calls_by_status GROUP BY status";
+
+/// Calls that ended in `[?1, ?2)`, per minute by outcome (`MinuteTotals`).
+const ENDED_PER_MINUTE: &str = "SELECT ended_at / 60000000 AS minute, \
+        SUM(status = 'completed') AS completed, \
+        SUM(status IN ('busy', 'no_answer', 'abandoned')) AS missed, \
+        SUM(status = 'failed') AS failed \
+     FROM calls INDEXED BY calls_by_ended WHERE ended_at >= ?1 AND ended_at < ?2 \
+     GROUP BY 1 ORDER BY 1";
+
+/// Scheduled outbound calls placed in `[?1, ?2)`, per minute, with their
+/// lateness in seconds (`MinuteTotals`).
+const PLACED_PER_MINUTE: &str = "SELECT initiated_at / 60000000 AS minute, COUNT(*) AS placed, \
+        TOTAL(MAX(initiated_at - scheduled_at, 0)) / 1e6 AS lateness, \
+        MAX(MAX(initiated_at - scheduled_at, 0)) / 1e6 AS max_lateness \
+     FROM calls INDEXED BY calls_by_placed \
+     WHERE direction = 'outbound' AND scheduled_at IS NOT NULL \
+       AND initiated_at >= ?1 AND initiated_at < ?2 \
+     GROUP BY 1 ORDER BY 1";
 
 /// A page of alerts, newest first, on the index its filters call for.
 fn alerts_query(query: &AlertQuery) -> sqlx::QueryBuilder<sqlx::Sqlite> {
@@ -909,7 +929,7 @@ impl CallStore for SqliteStore {
         .map_err(backend)?;
         let agent_rows = sqlx::query(
             "SELECT agent_id, COUNT(*) AS answered, TOTAL(wait_seconds) AS wait, \
-                    TOTAL(duration_seconds) AS talk, TOTAL(hold_seconds) AS hold \
+                    COUNT(duration_seconds) AS ended, TOTAL(duration_seconds) AS talk, TOTAL(hold_seconds) AS hold \
              FROM calls WHERE agent_id IS NOT NULL AND answered_at IS NOT NULL GROUP BY agent_id",
         )
         .fetch_all(&self.readers)
@@ -950,6 +970,7 @@ impl CallStore for SqliteStore {
             answered.push(AgentTotals {
                 answered: count(row, "answered")?,
                 wait_seconds: row.try_get("wait").map_err(backend)?,
+                ended: count(row, "ended")?,
                 talk_seconds: row.try_get("talk").map_err(backend)?,
                 hold_seconds: row.try_get("hold").map_err(backend)?,
                 ..AgentTotals::new(agent(row)?)
@@ -960,6 +981,42 @@ impl CallStore for SqliteStore {
             reroutes.push((agent(row)?, count(row, "n")?));
         }
         Ok(StatsInputs::new(queues, answered, reroutes))
+    }
+
+    async fn minute_totals(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<MinuteTotals>, StoreError> {
+        let span = |sql| sqlx::query(sql).bind(micros(since)).bind(micros(until));
+        let ended_rows = span(ENDED_PER_MINUTE).fetch_all(&self.readers).await.map_err(backend)?;
+        let placed_rows =
+            span(PLACED_PER_MINUTE).fetch_all(&self.readers).await.map_err(backend)?;
+        let count = |row: &SqliteRow, column: &str| -> Result<u64, StoreError> {
+            let n: i64 = row.try_get(column).map_err(backend)?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        };
+        let mut ended = Vec::with_capacity(ended_rows.len());
+        for row in &ended_rows {
+            ended.push(MinuteTotals {
+                minute: row.try_get("minute").map_err(backend)?,
+                completed: count(row, "completed")?,
+                missed: count(row, "missed")?,
+                failed: count(row, "failed")?,
+                ..MinuteTotals::default()
+            });
+        }
+        let mut placed = Vec::with_capacity(placed_rows.len());
+        for row in &placed_rows {
+            placed.push(MinuteTotals {
+                minute: row.try_get("minute").map_err(backend)?,
+                placed: count(row, "placed")?,
+                lateness_seconds: row.try_get("lateness").map_err(backend)?,
+                max_lateness_seconds: row.try_get("max_lateness").map_err(backend)?,
+                ..MinuteTotals::default()
+            });
+        }
+        Ok(MinuteTotals::join(ended, placed))
     }
 }
 

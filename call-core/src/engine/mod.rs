@@ -32,6 +32,7 @@ use crate::{
         Notifier, Page, ProviderCall, ProviderError, Queue, StoreError, SystemClock,
     },
     rules::{self, RulesConfig},
+    stats::{ACTIVITY_MINUTES_MAX, Activity},
 };
 
 /// How many times an operation re-reads a call that changed under it before giving up.
@@ -829,6 +830,27 @@ impl Engine {
     pub async fn stats(&self) -> Result<Stats, Error> {
         let sla = self.inner.config.rules.sla.as_secs_f64();
         Ok(self.inner.store.stats_inputs(sla).await?.into())
+    }
+
+    /// The last `minutes` minutes, the one in progress included: calls
+    /// ended per minute by outcome and the lateness of the calls placed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] (field `minutes`) unless `minutes` is from 1
+    /// to [`ACTIVITY_MINUTES_MAX`]; [`Error::Store`] when the store fails.
+    pub async fn activity(&self, minutes: u32) -> Result<Activity, Error> {
+        if !(1..=ACTIVITY_MINUTES_MAX).contains(&minutes) {
+            return Err(ValidationError::new(
+                "minutes",
+                format!("minutes must be from 1 to {ACTIVITY_MINUTES_MAX}, not {minutes}"),
+            )
+            .into());
+        }
+        let now = self.now();
+        let (since, until) = Activity::span(now, minutes);
+        let totals = self.inner.store.minute_totals(since, until).await?;
+        Ok(Activity::new(now, minutes, totals))
     }
 
     /// How many calls are in each status; statuses no call is in are left out.

@@ -282,7 +282,10 @@ pub struct AgentTotals {
     pub answered: u64,
     /// Sum of `wait_seconds` of those.
     pub wait_seconds: f64,
-    /// Sum of `duration_seconds` of those.
+    /// Of those, the ones that ended: a call still in progress has no talk
+    /// time yet, so averages of it count these only.
+    pub ended: u64,
+    /// Sum of `duration_seconds` of the ended ones.
     pub talk_seconds: f64,
     /// Sum of `hold_seconds` of those.
     pub hold_seconds: f64,
@@ -297,6 +300,7 @@ impl AgentTotals {
             agent_id,
             answered: 0,
             wait_seconds: 0.0,
+            ended: 0,
             talk_seconds: 0.0,
             hold_seconds: 0.0,
             reroutes: 0,
@@ -335,6 +339,62 @@ impl StatsInputs {
                 .reroutes += n;
         }
         StatsInputs { queues, agents: agents.into_values().collect() }
+    }
+}
+
+/// One minute's sums behind the activity charts, as
+/// [`CallStore::minute_totals`] reads them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MinuteTotals {
+    /// The minute, as whole minutes since the Unix epoch.
+    pub minute: i64,
+    /// Calls that ended in the minute (by `ended_at`) `completed`.
+    pub completed: u64,
+    /// Ended `busy`, `no_answer` or `abandoned`: the callee or caller was
+    /// not reached.
+    pub missed: u64,
+    /// Ended `failed`.
+    pub failed: u64,
+    /// Scheduled outbound calls placed in the minute (by `initiated_at`).
+    pub placed: u64,
+    /// Sum of their placement lateness, `initiated_at - scheduled_at` (at
+    /// least 0), in seconds.
+    pub lateness_seconds: f64,
+    /// The greatest of those; 0 when none was placed.
+    pub max_lateness_seconds: f64,
+}
+
+impl MinuteTotals {
+    /// The whole minutes since the Unix epoch that `at` falls in.
+    pub fn minute_of(at: DateTime<Utc>) -> i64 {
+        at.timestamp().div_euclid(60)
+    }
+
+    /// The minutes from what a store sums separately: calls ended by
+    /// outcome (their placement fields ignored) and calls placed (their
+    /// outcome fields ignored), joined into one row per minute, in order.
+    pub fn join(ended: Vec<MinuteTotals>, placed: Vec<MinuteTotals>) -> Vec<MinuteTotals> {
+        let mut minutes: std::collections::BTreeMap<i64, MinuteTotals> = ended
+            .into_iter()
+            .map(|m| {
+                let outcomes = MinuteTotals {
+                    placed: 0,
+                    lateness_seconds: 0.0,
+                    max_lateness_seconds: 0.0,
+                    ..m
+                };
+                (m.minute, outcomes)
+            })
+            .collect();
+        for m in placed {
+            let row = minutes
+                .entry(m.minute)
+                .or_insert_with(|| MinuteTotals { minute: m.minute, ..MinuteTotals::default() });
+            row.placed = m.placed;
+            row.lateness_seconds = m.lateness_seconds;
+            row.max_lateness_seconds = m.max_lateness_seconds;
+        }
+        minutes.into_values().collect()
     }
 }
 
@@ -646,6 +706,16 @@ pub trait CallStore: Send + Sync {
     /// [`QueueTotals`] and [`AgentTotals`] defines them, with
     /// `sla_seconds` as the service-level threshold.
     async fn stats_inputs(&self, sla_seconds: f64) -> Result<StatsInputs, StoreError>;
+
+    /// What happened in each minute from `since` (inclusive) to `until`
+    /// (exclusive), as each field of [`MinuteTotals`] defines it: ordered
+    /// by minute, minutes in which nothing ended and nothing was placed
+    /// left out.
+    async fn minute_totals(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<MinuteTotals>, StoreError>;
 
     /// How many calls are in each status, in [`CallStatus::ALL`] order;
     /// statuses no call is in are left out. For gauges such as the

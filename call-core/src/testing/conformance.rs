@@ -19,14 +19,16 @@
 
 use std::{collections::HashSet, future::Future, sync::Arc};
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, DurationRound, TimeDelta, TimeZone, Utc};
 use serde_json::{Map, json};
 
 use crate::{
     AgentId, Call, CallEvent, CallId, CallParts, CallStatus, Direction, EventId, EventSource,
     EventType, HeldKey, IdempotencyKey, Lease, Occurrence, Pause, PhoneNumber, QueueId, Recurrence,
     Series, SeriesId, StatusFilter, StatusGroup, WorkerId,
-    ports::{CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery, Queue, StoreError},
+    ports::{
+        CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery, MinuteTotals, Queue, StoreError,
+    },
     rules::AlertKind,
 };
 
@@ -63,6 +65,7 @@ where
     alerts_are_records_written_with_their_events(make_store().await).await;
     queue_registry(make_store().await).await;
     stats_inputs(make_store().await).await;
+    minute_totals(make_store().await).await;
     count_by_status(make_store().await).await;
 }
 
@@ -1719,7 +1722,7 @@ async fn stats_inputs(store: Arc<dyn CallStore>) {
         "stats_inputs: offered (not pending, not canceled), answered, abandoned, within the SLA"
     );
     assert_eq!((totals.wait_seconds, totals.hold_seconds), (50.0, 5.0), "stats_inputs: queue sums");
-    let agents: Vec<(&str, u64, f64, f64, f64, u64)> = inputs
+    let agents: Vec<(&str, u64, f64, u64, f64, f64, u64)> = inputs
         .agents
         .iter()
         .map(|a| {
@@ -1727,6 +1730,7 @@ async fn stats_inputs(store: Arc<dyn CallStore>) {
                 a.agent_id.as_str(),
                 a.answered,
                 a.wait_seconds,
+                a.ended,
                 a.talk_seconds,
                 a.hold_seconds,
                 a.reroutes,
@@ -1736,10 +1740,71 @@ async fn stats_inputs(store: Arc<dyn CallStore>) {
     assert_eq!(
         agents,
         [
-            ("ann", 2, 50.0, 60.0, 5.0, 0),
-            ("bob", 1, 2.0, 20.0, 0.0, 2),
-            ("cy", 0, 0.0, 0.0, 0.0, 1)
+            ("ann", 2, 50.0, 1, 60.0, 5.0, 0),
+            ("bob", 1, 2.0, 1, 20.0, 0.0, 2),
+            ("cy", 0, 0.0, 0, 0.0, 0.0, 1)
         ],
-        "stats_inputs: agents by id"
+        "stats_inputs: agents by id; ann's active call is answered but not ended"
+    );
+}
+
+async fn minute_totals(store: Arc<dyn CallStore>) {
+    // t0 is 12:00:00.123456; the span asked for is 12:00:00 to 12:03:00.
+    let since = t0().duration_trunc(TimeDelta::minutes(1)).unwrap();
+    let until = since + TimeDelta::minutes(3);
+    let ended = |status: CallStatus, at: DateTime<Utc>| {
+        move |p: &mut CallParts| {
+            p.status = status;
+            p.ended_at = Some(at);
+        }
+    };
+    let placed = |due: DateTime<Utc>, at: DateTime<Utc>| {
+        move |p: &mut CallParts| {
+            p.status = CallStatus::Active;
+            p.scheduled_at = Some(due);
+            p.initiated_at = Some(at);
+        }
+    };
+    let ms = TimeDelta::milliseconds;
+    let calls = [
+        call("done", 0, |p| {
+            placed(t(0), t(1))(p);
+            ended(CallStatus::Completed, t(10))(p);
+        }),
+        call("busy", 0, ended(CallStatus::Busy, t(20))),
+        call("dropped", 0, ended(CallStatus::Canceled, t(15))),
+        call("lost", 0, |p| {
+            p.direction = Direction::Inbound;
+            p.scheduled_at = None;
+            p.initiated_at = Some(t(5));
+            ended(CallStatus::Abandoned, t(70))(p);
+        }),
+        call("broke", 0, ended(CallStatus::Failed, t(130))),
+        call("before", 0, ended(CallStatus::Completed, since - ms(1))),
+        call("at-the-end", 0, ended(CallStatus::Completed, until)),
+        call("late", 0, placed(t(0), t(2) + ms(500))),
+        call("early", 0, placed(t(50), t(40))),
+        call("next-minute", 0, placed(t(60), t(64))),
+        call("placed-after", 0, placed(t(0), until)),
+    ];
+    store.insert(&calls, &[]).await.unwrap();
+    let rows: Vec<(i64, u64, u64, u64, u64, f64, f64)> = store
+        .minute_totals(since, until)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let minute = m.minute - MinuteTotals::minute_of(since);
+            let lateness = (m.lateness_seconds * 1e6).round() / 1e6;
+            let max = (m.max_lateness_seconds * 1e6).round() / 1e6;
+            (minute, m.completed, m.missed, m.failed, m.placed, lateness, max)
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [(0, 1, 1, 0, 3, 3.5, 2.5), (1, 0, 1, 0, 1, 4.0, 4.0), (2, 0, 0, 1, 0, 0.0, 0.0)],
+        "minute_totals: (minute, completed, missed, failed, placed, lateness, max) from since, \
+         until excluded; canceled ends and inbound calls count for no outcome or placement; \
+         a call placed before it was due is 0 late"
     );
 }

@@ -11,8 +11,8 @@ use crate::{
     IdempotencyKey, Lease, Pause, PhoneNumber, QueueId, Series, SeriesId,
     alerts::{AlertPage, AlertQuery, AlertRecord, AlertWrites},
     ports::{
-        AgentTotals, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery, Page, PageOrder,
-        Queue, QueueTotals, StatsInputs, StoreError,
+        AgentTotals, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery, MinuteTotals,
+        Page, PageOrder, Queue, QueueTotals, StatsInputs, StoreError,
     },
 };
 
@@ -504,7 +504,10 @@ impl CallStore for MemoryStore {
                     .or_insert_with(|| AgentTotals::new(agent_id.clone()));
                 totals.answered += 1;
                 totals.wait_seconds += call.wait_seconds().unwrap_or(0.0);
-                totals.talk_seconds += call.duration_seconds().unwrap_or(0.0);
+                if let Some(talk) = call.duration_seconds() {
+                    totals.ended += 1;
+                    totals.talk_seconds += talk;
+                }
                 totals.hold_seconds += call.hold_seconds().unwrap_or(0.0);
             }
         }
@@ -521,6 +524,47 @@ impl CallStore for MemoryStore {
             agents.into_values().collect(),
             reroutes,
         ))
+    }
+
+    async fn minute_totals(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<MinuteTotals>, StoreError> {
+        let state = self.state();
+        let within = |at: Option<DateTime<Utc>>| at.filter(|&at| since <= at && at < until);
+        let mut ended: BTreeMap<i64, MinuteTotals> = BTreeMap::new();
+        let mut placed: BTreeMap<i64, MinuteTotals> = BTreeMap::new();
+        for call in state.calls.values() {
+            if let Some(at) = within(call.ended_at()) {
+                let minute = MinuteTotals::minute_of(at);
+                let row = ended
+                    .entry(minute)
+                    .or_insert_with(|| MinuteTotals { minute, ..MinuteTotals::default() });
+                match call.status() {
+                    CallStatus::Completed => row.completed += 1,
+                    CallStatus::Busy | CallStatus::NoAnswer | CallStatus::Abandoned => {
+                        row.missed += 1
+                    }
+                    CallStatus::Failed => row.failed += 1,
+                    _ => {}
+                }
+            }
+            if call.direction() == Direction::Outbound
+                && let Some(due) = call.scheduled_at()
+                && let Some(at) = within(call.initiated_at())
+            {
+                let minute = MinuteTotals::minute_of(at);
+                let row = placed
+                    .entry(minute)
+                    .or_insert_with(|| MinuteTotals { minute, ..MinuteTotals::default() });
+                let late = ((at - due).num_microseconds().unwrap_or(0) as f64 / 1e6).max(0.0);
+                row.placed += 1;
+                row.lateness_seconds += late;
+                row.max_lateness_seconds = row.max_lateness_seconds.max(late);
+            }
+        }
+        Ok(MinuteTotals::join(ended.into_values().collect(), placed.into_values().collect()))
     }
 }
 

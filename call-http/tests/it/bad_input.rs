@@ -473,6 +473,13 @@ async fn slow_requests_time_out_with_a_json_error() {
         async fn stats_inputs(&self, _: f64) -> Result<StatsInputs, StoreError> {
             stall().await
         }
+        async fn minute_totals(
+            &self,
+            _: chrono::DateTime<chrono::Utc>,
+            _: chrono::DateTime<chrono::Utc>,
+        ) -> Result<Vec<call_core::ports::MinuteTotals>, StoreError> {
+            stall().await
+        }
         async fn count_by_status(&self) -> Result<Vec<(CallStatus, u64)>, StoreError> {
             stall().await
         }
