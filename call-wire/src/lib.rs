@@ -51,7 +51,8 @@ pub use redial::{AttemptsJson, RedialJson};
 pub use schedule::{ScheduleRequest, parse_time};
 pub use series::{RecurrenceJson, SeriesJson, SeriesPage};
 pub use shapes::{
-    AgentStatsJson, CallJson, EventJson, HistoryJson, QueueJson, QueueStatsJson, StatsJson,
+    ActivityJson, AgentStatsJson, CallJson, EventJson, HistoryJson, MinuteJson, QueueJson,
+    QueueStatsJson, StatsJson,
 };
 pub use window::CallingWindowJson;
 

@@ -1,6 +1,9 @@
 //! What the interfaces print: calls, audit events, history records, queues and stats.
 
-use call_core::{AgentStats, Call, CallEvent, HistoryRecord, QueueStats, Stats, ports::Queue};
+use call_core::{
+    Activity, AgentStats, Call, CallEvent, HistoryRecord, MinuteActivity, QueueStats, Stats,
+    ports::Queue,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -271,7 +274,8 @@ pub struct AgentStatsJson {
     pub answered: u64,
     /// Average seconds callers waited before this agent answered.
     pub average_wait_seconds: Option<f64>,
-    /// Average talk seconds.
+    /// Average talk seconds, over the answered calls that have ended (a
+    /// call in progress has no talk time yet); null before one ended.
     pub average_talk_seconds: Option<f64>,
     /// Seconds on hold, all calls added up.
     #[serde(serialize_with = "seconds::plain")]
@@ -313,5 +317,58 @@ impl From<&Stats> for StatsJson {
             queues: stats.queues.iter().map(QueueStatsJson::from).collect(),
             agents: stats.agents.iter().map(AgentStatsJson::from).collect(),
         }
+    }
+}
+
+/// The recent activity, minute by minute, oldest first: every minute of the
+/// span, the one in progress last.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActivityJson {
+    /// The minutes.
+    pub minutes: Vec<MinuteJson>,
+}
+
+/// What happened in one minute.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MinuteJson {
+    /// The minute's first instant.
+    #[serde(serialize_with = "crate::time::plain")]
+    pub minute: DateTime<Utc>,
+    /// Calls that ended in it `completed`.
+    pub completed: u64,
+    /// Calls that ended in it `busy`, `no_answer` or `abandoned`.
+    pub missed: u64,
+    /// Calls that ended in it `failed`.
+    pub failed: u64,
+    /// Scheduled outbound calls placed in it.
+    pub placed: u64,
+    /// Their average placement lateness (placed after due), in seconds;
+    /// null when none was placed.
+    #[serde(serialize_with = "seconds::option")]
+    pub average_lateness_seconds: Option<f64>,
+    /// Their greatest placement lateness, in seconds; null when none was placed.
+    #[serde(serialize_with = "seconds::option")]
+    pub max_lateness_seconds: Option<f64>,
+}
+
+impl From<&MinuteActivity> for MinuteJson {
+    fn from(m: &MinuteActivity) -> MinuteJson {
+        MinuteJson {
+            minute: m.minute,
+            completed: m.completed,
+            missed: m.missed,
+            failed: m.failed,
+            placed: m.placed,
+            average_lateness_seconds: m.average_lateness_seconds,
+            max_lateness_seconds: m.max_lateness_seconds,
+        }
+    }
+}
+
+impl From<&Activity> for ActivityJson {
+    fn from(activity: &Activity) -> ActivityJson {
+        ActivityJson { minutes: activity.minutes.iter().map(MinuteJson::from).collect() }
     }
 }

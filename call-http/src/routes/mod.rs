@@ -42,6 +42,7 @@ pub(crate) fn api() -> Router<AppState> {
         .route("/dispatch/pause", post(dispatch::pause))
         .route("/dispatch/resume", post(dispatch::resume))
         .route("/stats", get(ops::stats))
+        .route("/stats/activity", get(ops::activity))
         .route("/provider/webhook", post(events::provider_webhook))
         .route("/ws", get(ws::subscribe))
 }

@@ -1,12 +1,18 @@
 //! Liveness, metrics, stats and the OpenAPI document.
 
-use axum::{Json, extract::State, http::header, response::IntoResponse};
-use call_wire::StatsJson;
+use axum::{
+    Json,
+    extract::{RawQuery, State},
+    http::header,
+    response::IntoResponse,
+};
+use call_wire::{ActivityJson, StatsJson};
 use serde::Serialize;
 
 use crate::{
     AppState,
     error::{ApiError, ErrorBody},
+    extract::QueryParams,
 };
 
 /// The liveness answer.
@@ -37,6 +43,24 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<impl IntoRe
     security(("api_key" = [])))]
 pub(crate) async fn stats(State(state): State<AppState>) -> Result<Json<StatsJson>, ApiError> {
     Ok(Json(StatsJson::from(&state.engine().stats().await?)))
+}
+
+/// The last `minutes` minutes (60 unless given), one entry each, oldest
+/// first: calls that ended by outcome, and scheduled outbound calls placed
+/// with their lateness. The dashboard's charts.
+#[utoipa::path(get, path = "/api/stats/activity", tag = "stats",
+    params(("minutes" = Option<u32>, Query, description = "1–1440, default 60")),
+    responses((status = 200, body = ActivityJson), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub(crate) async fn activity(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<ActivityJson>, ApiError> {
+    let params = QueryParams::parse(query.as_deref());
+    let max = call_core::ACTIVITY_MINUTES_MAX as usize;
+    let minutes = params.number("minutes", 1..=max, 60)?;
+    let activity = state.engine().activity(u32::try_from(minutes).unwrap_or(60)).await?;
+    Ok(Json(ActivityJson::from(&activity)))
 }
 
 /// This API's OpenAPI document.

@@ -443,6 +443,7 @@ async fn operations_and_the_openapi_document() {
             "GET /api/series",
             "GET /api/series/{id}",
             "GET /api/stats",
+            "GET /api/stats/activity",
             "GET /api/ws",
             "GET /healthz",
             "GET /metrics",
@@ -921,4 +922,94 @@ async fn alerts_are_listed_acknowledged_and_closed() {
     let all = get(&app, "/api/alerts").await.json();
     assert_eq!(all["alerts"][0]["closed_by"], "call_ended", "{all}");
     assert_eq!(all["alerts"][0]["open"], false);
+}
+
+#[tokio::test]
+async fn activity_counts_calls_per_minute_by_outcome_and_placement_lateness() {
+    use call_core::{Call, CallId, CallParts, CallStatus, Direction, ports::CallStore};
+    let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+    let clock = Arc::new(call_core::ports::ManualClock::new(at("2026-06-01T12:30:20Z")));
+    let store = Arc::new(call_core::testing::MemoryStore::new());
+    let state = call_http::AppState::builder(store.clone()).clock(clock).build();
+    let app = router(state);
+    let event = |body: Value| {
+        let app = app.clone();
+        async move {
+            let answer = post(&app, "/api/events", &body.to_string()).await;
+            assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        }
+    };
+    // Answered and ended at 12:29; ended unanswered at 12:30.
+    event(json!({"event_type": "call_initiated", "call_id": "a", "timestamp": "2026-06-01T12:29:00Z"})).await;
+    event(
+        json!({"event_type": "call_answered", "call_id": "a", "timestamp": "2026-06-01T12:29:05Z"}),
+    )
+    .await;
+    event(json!({"event_type": "call_ended", "call_id": "a", "timestamp": "2026-06-01T12:29:30Z"}))
+        .await;
+    event(json!({"event_type": "call_initiated", "call_id": "b", "timestamp": "2026-06-01T12:30:01Z"})).await;
+    event(json!({"event_type": "call_ended", "call_id": "b", "timestamp": "2026-06-01T12:30:10Z"}))
+        .await;
+    // A scheduled outbound call the worker placed 1.5 s after it was due, at 12:30.
+    let placed = Call::from_parts(CallParts {
+        to: Some(call_core::PhoneNumber::parse("+14155550100").unwrap()),
+        scheduled_at: Some(at("2026-06-01T12:30:02Z")),
+        initiated_at: Some(at("2026-06-01T12:30:03.5Z")),
+        version: 1,
+        ..CallParts::new(
+            CallId::generate(),
+            Direction::Outbound,
+            CallStatus::Ringing,
+            at("2026-06-01T12:00:00Z"),
+        )
+    });
+    store.insert(&[placed], &[]).await.unwrap();
+
+    let activity = get(&app, "/api/stats/activity?minutes=3").await;
+    assert_eq!(activity.status, StatusCode::OK, "{}", activity.text);
+    let minutes = activity.json()["minutes"].clone();
+    assert_eq!(
+        minutes,
+        json!([
+            {"minute": "2026-06-01T12:28:00.000000Z", "completed": 0, "missed": 0, "failed": 0,
+             "placed": 0, "average_lateness_seconds": null, "max_lateness_seconds": null},
+            {"minute": "2026-06-01T12:29:00.000000Z", "completed": 1, "missed": 0, "failed": 0,
+             "placed": 0, "average_lateness_seconds": null, "max_lateness_seconds": null},
+            {"minute": "2026-06-01T12:30:00.000000Z", "completed": 0, "missed": 1, "failed": 0,
+             "placed": 1, "average_lateness_seconds": 1.5, "max_lateness_seconds": 1.5},
+        ]),
+        "every minute, oldest first, the one in progress last"
+    );
+    let hour = get(&app, "/api/stats/activity").await.json();
+    assert_eq!(hour["minutes"].as_array().unwrap().len(), 60, "the last hour by default");
+    for bad in ["0", "1441", "ten", "-1"] {
+        let answer = get(&app, &format!("/api/stats/activity?minutes={bad}")).await;
+        let error = answer.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+        assert_eq!(error["field"], "minutes", "{bad}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn an_agents_average_talk_time_counts_the_calls_that_ended() {
+    let (app, _) = app();
+    let event = |body: Value| {
+        let app = app.clone();
+        async move {
+            let answer = post(&app, "/api/events", &body.to_string()).await;
+            assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        }
+    };
+    let t = |s: u32| format!("2026-06-01T12:{:02}:{:02}Z", s / 60, s % 60);
+    for (id, start) in [("done", 0), ("talking", 100)] {
+        event(json!({"event_type": "call_initiated", "call_id": id, "timestamp": t(start)})).await;
+        event(json!({"event_type": "call_routed", "call_id": id, "agent_id": "ann", "timestamp": t(start + 1)})).await;
+        event(json!({"event_type": "call_answered", "call_id": id, "timestamp": t(start + 2)}))
+            .await;
+    }
+    event(json!({"event_type": "call_ended", "call_id": "done", "timestamp": t(62)})).await;
+    let stats = get(&app, "/api/stats").await.json();
+    let ann = &stats["agents"][0];
+    assert_eq!(ann["agent_id"], "ann");
+    assert_eq!(ann["answered"], 2, "both answered");
+    assert_eq!(ann["average_talk_seconds"], 60.0, "the one call that ended, not 60 s over two");
 }

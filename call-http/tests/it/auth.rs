@@ -22,6 +22,7 @@ async fn every_api_route_needs_the_key() {
         ("GET", "/api/queues/q"),
         ("DELETE", "/api/queues/q"),
         ("GET", "/api/stats"),
+        ("GET", "/api/stats/activity"),
         ("POST", "/api/provider/webhook"),
         ("GET", "/api/ws"),
     ];
