@@ -9,9 +9,9 @@ use call_core::{
     ports::{Cursor, HistoryQuery, ListQuery},
 };
 use call_wire::{
-    AlertJson, AlertsPage, CallJson, DispatchJson, DoNotCallJson, DoNotCallPage, EventJson,
-    EventRequest, HistoryJson, QueueJson, RecurrenceJson, ScheduleRequest, SeriesJson, SeriesPage,
-    StatsJson,
+    ActivityJson, AlertJson, AlertsPage, CallJson, DispatchJson, DoNotCallJson, DoNotCallPage,
+    EventJson, EventRequest, HistoryJson, QueueJson, RecurrenceJson, ScheduleRequest, SeriesJson,
+    SeriesPage, StatsJson,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -119,6 +119,14 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
             }
         }
         Checked::Stats => Ok(out.stats(&StatsJson::from(&engine.stats().await?))),
+        Checked::Activity(minutes) => {
+            let activity = ActivityJson::from(&engine.activity(minutes).await?);
+            Ok(if out.json {
+                render::json(&activity)
+            } else {
+                render::activity(&activity, out.zone)
+            })
+        }
         Checked::Pause(queue, until) => Ok(out.dispatch(&engine.pause(queue, until).await?)),
         Checked::Resume(queue) => Ok(out.dispatch(&engine.resume(queue.as_ref()).await?)),
         Checked::Dispatch => Ok(out.dispatch(&engine.pauses().await?)),
@@ -219,6 +227,7 @@ enum Checked {
     QueueList,
     QueueRemove(QueueId),
     Stats,
+    Activity(u32),
     Pause(Option<QueueId>, Option<DateTime<Utc>>),
     Resume(Option<QueueId>),
     Dispatch,
@@ -261,6 +270,7 @@ impl Checked {
                 }
             },
             Command::Stats => Checked::Stats,
+            Command::Activity { minutes } => Checked::Activity(minutes),
             Command::Pause(args) => {
                 let until = at_or_after(
                     ("--until", args.until.as_deref()),

@@ -129,6 +129,13 @@ enum Command {
     },
     /// Show queue and agent metrics.
     Stats,
+    /// Show the last minutes, one line each: calls that ended by outcome,
+    /// and scheduled calls placed with how late they were placed.
+    Activity {
+        /// How many minutes, the one in progress included.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=1440))]
+        minutes: u32,
+    },
     /// Stop placing calls, every call or one queue's, until `calls resume`
     /// or a time. Held calls stay scheduled; placed calls are followed on.
     /// Every worker on the database obeys it, and it survives restarts.

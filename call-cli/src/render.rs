@@ -3,9 +3,9 @@
 
 use call_core::PhoneNumber;
 use call_wire::{
-    AlertJson, AlertsPage, AttemptsJson, CallJson, CallingWindowJson, DispatchJson, DoNotCallJson,
-    DoNotCallPage, EventJson, HistoryJson, QueueJson, RedialJson, SeriesJson, SeriesPage,
-    StatsJson,
+    ActivityJson, AlertJson, AlertsPage, AttemptsJson, CallJson, CallingWindowJson, DispatchJson,
+    DoNotCallJson, DoNotCallPage, EventJson, HistoryJson, QueueJson, RedialJson, SeriesJson,
+    SeriesPage, StatsJson,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -405,6 +405,37 @@ pub(crate) fn series(series: &SeriesJson, calls: &[CallJson], zone: Zone) -> Str
         out.push_str(&self::calls(calls, None, zone));
     }
     out
+}
+
+/// The last minutes, oldest first: outcomes and placement lateness.
+pub(crate) fn activity(activity: &ActivityJson, zone: Zone) -> String {
+    // Lateness is usually milliseconds: shown to the millisecond under a minute.
+    let late = |v: Option<f64>| match v {
+        None => NONE.to_owned(),
+        Some(v) if v < 60.0 => format!("{v:.3}s"),
+        Some(v) => show_seconds(v),
+    };
+    let mut table = Table::new(&[
+        "MINUTE",
+        "COMPLETED",
+        "MISSED",
+        "FAILED",
+        "PLACED",
+        "AVG LATENESS",
+        "MAX LATENESS",
+    ]);
+    for m in &activity.minutes {
+        table.row(vec![
+            zone.show(m.minute),
+            m.completed.to_string(),
+            m.missed.to_string(),
+            m.failed.to_string(),
+            m.placed.to_string(),
+            late(m.average_lateness_seconds),
+            late(m.max_lateness_seconds),
+        ]);
+    }
+    table.render()
 }
 
 /// Queue and agent metrics.

@@ -96,6 +96,18 @@ async fn the_lifecycle_drives_the_state_machine_and_the_rules() {
     assert_eq!(stats["queues"][0]["service_level"], 0.0);
     assert_eq!(stats["agents"][0]["agent_id"], "a7");
     assert_eq!(stats["agents"][0]["hold_seconds"], 70);
+    assert_eq!(stats["agents"][0]["average_talk_seconds"], 90.0);
+
+    // The call ended about eight minutes ago: in the last quarter hour, completed.
+    let activity = calls.json(&["activity", "--minutes", "15"]).await;
+    let minutes = activity["minutes"].as_array().unwrap();
+    assert_eq!(minutes.len(), 15, "{activity}");
+    let completed: u64 = minutes.iter().map(|m| m["completed"].as_u64().unwrap()).sum();
+    assert_eq!(completed, 1, "{activity}");
+    let table = calls.ok(&["activity", "--minutes", "2"]).await;
+    assert!(table.starts_with("MINUTE") && table.contains("AVG LATENESS"), "{table}");
+    let refused = calls.run(&["activity", "--minutes", "0"]).await;
+    assert_eq!(refused.code, 2, "{refused:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
