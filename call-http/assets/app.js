@@ -1,4 +1,5 @@
-// The dashboard: schedule form, live call table, timeline, alerts, queue stats.
+// The dashboard: schedule form, live call table with its actions, timeline,
+// alerts, the last hour's charts, queue and agent stats.
 "use strict";
 
 const GROUPS = {
@@ -48,7 +49,7 @@ function row(call) {
   return el("tr", { "data-id": call.id, class: call.id === state.selected ? "selected" : "", onclick: () => select(call.id) },
     el("td", {}, number ? el("a", { href: `/calls/${encodeURIComponent(number)}`, onclick: (e) => e.stopPropagation() }, number) : "—",
       el("span", { class: "direction" }, call.direction === "inbound" ? " ↘" : " ↗")),
-    el("td", {}, call.customer_name || "—",
+    el("td", { class: "name" }, el("span", { class: "text", title: call.customer_name || undefined }, call.customer_name || "—"),
       call.series_id ? el("span", { class: "series", title: `call ${call.occurrence} of series ${call.series_id}` }, ` ↻${call.occurrence}`) : "",
       call.calling_window ? el("span", { class: "window", title: `rings ${windowText(call.calling_window)}` }, " ◷") : "",
       call.redial_of ? el("span", { class: "redial-mark", title: `attempt ${call.redial_attempt}, redials ${call.redial_of}` }, ` ↺${call.redial_attempt}`) : ""),
@@ -56,7 +57,78 @@ function row(call) {
       call.redialed_as ? el("span", { class: "redial-mark redialled", title: `redialled as ${call.redialed_as}` }, " → redialled") : ""),
     el("td", {}, formatTime(dueOrStarted(call))),
     el("td", { class: "duration" }, formatSeconds(call.duration_seconds)),
-    el("td", {}, call.flags.map((f) => el("span", { class: "flag" }, f.replace("_", " ")))));
+    el("td", { class: "flags" }, call.flags.map((f) => el("span", { class: "flag" }, f.replace("_", " ")))),
+    el("td", { class: "actions" }, callActions(call)));
+}
+
+/** Reschedule and Cancel, for a call still to be placed; nothing otherwise. */
+function callActions(call) {
+  if (call.status !== "scheduled") return [];
+  const action = (name, label, extra) => el("button", {
+    type: "button", class: `row-action ${extra}`, "data-action": name, title: `${label} this call`,
+    onclick: (e) => { e.stopPropagation(); openCallDialog(name, call.id); },
+  }, label);
+  return [action("reschedule", "Reschedule", ""), action("cancel", "Cancel", "danger")];
+}
+
+/** `t` as a datetime-local input's value, in the browser's zone. */
+function localInputValue(t) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())}T${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}`;
+}
+
+/** The call the dialog acts on, and how: {id, action}. */
+let dialogFor = null;
+
+/** Asks before canceling, or for the new time, in one dialog; the server's answer decides. */
+function openCallDialog(action, id) {
+  const call = state.calls.get(id) || (state.timeline && state.timeline.call);
+  if (!call) return;
+  dialogFor = { id, action };
+  const who = `${counterparty(call) || call.id}${call.customer_name ? ` (${call.customer_name})` : ""}`;
+  $("call-dialog-title").textContent = action === "cancel"
+    ? `Cancel the call to ${who}, due ${formatTime(call.scheduled_at)}?`
+    : `Move the call to ${who}, due ${formatTime(call.scheduled_at)}, to:`;
+  $("call-dialog-when").hidden = action !== "reschedule";
+  $("call-dialog-at").value = localInputValue(new Date(call.scheduled_at));
+  $("call-dialog-zone").textContent = `(${BROWSER_ZONE} time)`;
+  $("call-dialog-error").textContent = "";
+  const confirm = $("call-dialog-confirm");
+  confirm.textContent = action === "cancel" ? "Cancel call" : "Reschedule";
+  confirm.className = action === "cancel" ? "danger" : "";
+  confirm.disabled = false;
+  $("call-dialog").showModal();
+  (action === "cancel" ? confirm : $("call-dialog-at")).focus();
+}
+
+async function confirmCallDialog(event) {
+  event.preventDefault();
+  if (!dialogFor) return;
+  const { id, action } = dialogFor;
+  const error = $("call-dialog-error");
+  error.textContent = "";
+  const path = `/api/calls/${encodeURIComponent(id)}`;
+  let request;
+  if (action === "cancel") {
+    request = [`${path}/cancel`, { method: "POST" }];
+  } else {
+    const at = new Date($("call-dialog-at").value);
+    if (Number.isNaN(at.getTime())) { error.textContent = "Enter the new date and time."; return; }
+    request = [path, { method: "PATCH", body: { scheduled_at: at.toISOString() } }];
+  }
+  const confirm = $("call-dialog-confirm");
+  confirm.disabled = true;
+  try {
+    const call = await api(...request);
+    dialogFor = null;
+    $("call-dialog").close();
+    upsert(call);
+    renderCalls();
+    if (state.selected === call.id) await select(call.id);
+  } catch (failure) {
+    error.textContent = failure.message;
+    confirm.disabled = false;
+  }
 }
 
 function renderCalls() {
@@ -165,8 +237,10 @@ function renderTimeline(call, events, attempts) {
       el("span", { class: "who" }, event.source),
       details ? el("span", { class: "details" }, details) : null);
   });
+  const actions = callActions(call);
   $("timeline").replaceChildren(
     el("p", { class: "timeline-head" }, statusBadge(call.status), " ", counterparty(call) || "", " · ", el("code", {}, call.id)),
+    actions.length ? el("p", { class: "timeline-actions" }, actions) : "",
     attempts && attempts.attempts.length > 1 ? attemptsLine(attempts) : "",
     el("ol", { class: "events", id: "timeline-events" }, items));
 }
@@ -227,12 +301,18 @@ async function loadQueues() {
 
 async function loadStats() {
   const stats = await api("/api/stats");
-  const body = document.querySelector("#stats tbody");
-  body.replaceChildren(...stats.queues.map((q) => el("tr", {},
+  document.querySelector("#stats tbody").replaceChildren(...stats.queues.map((q) => el("tr", { "data-queue": q.queue_id },
     el("td", {}, q.queue_id), el("td", {}, q.offered), el("td", {}, q.answered), el("td", {}, q.abandoned),
     el("td", {}, q.service_level === null ? "—" : `${Math.round(q.service_level * 100)}%`),
-    el("td", {}, formatSeconds(q.average_speed_of_answer)))));
+    el("td", {}, formatSeconds(q.average_speed_of_answer)),
+    el("td", {}, formatSeconds(q.average_hold_seconds)))));
   $("stats-empty").hidden = stats.queues.length > 0;
+  document.querySelector("#agents tbody").replaceChildren(...stats.agents.map((a) => el("tr", { "data-agent": a.agent_id },
+    el("td", {}, a.agent_id), el("td", {}, a.answered),
+    el("td", {}, formatSeconds(a.average_wait_seconds)),
+    el("td", { class: "talk" }, formatSeconds(a.average_talk_seconds)),
+    el("td", {}, formatSeconds(a.hold_seconds)), el("td", {}, a.reroutes))));
+  $("agents-empty").hidden = stats.agents.length > 0;
 }
 
 /** Shows whether calls are being placed (GET /api/dispatch's answer). */
@@ -272,6 +352,29 @@ async function toggleDispatch() {
 /** Pauses asked elsewhere (another page, `calls pause`) show within this long. */
 const DISPATCH_REFRESH_MS = 10000;
 
+/** The charts' hour, as GET /api/stats/activity answers it. */
+async function loadActivity() {
+  const { minutes } = await api("/api/stats/activity?minutes=60");
+  drawOutcomes($("outcome-chart"), minutes);
+  drawLateness($("lateness-chart"), minutes);
+  $("outcome-totals").replaceChildren(...outcomeLegend(minutes));
+  $("lateness-totals").replaceChildren(...latenessLegend(minutes));
+  $("charts-updated").textContent = `updated ${formatTime(new Date().toISOString())}`;
+}
+
+/** The charts follow changes at most once a second, and move on each minute. */
+const ACTIVITY_REFRESH_MS = 30000;
+let activityTimer = null;
+function refreshActivitySoon() {
+  if (activityTimer) return;
+  activityTimer = setTimeout(() => { activityTimer = null; loadActivity().catch(() => {}); }, 1000);
+}
+
+/** Whether a change ended a call or placed one: what the charts count. */
+function movesActivity(call, events) {
+  return GROUPS.ended.includes(call.status) || events.some((e) => e.type === "call_initiated");
+}
+
 let statsTimer = null;
 function refreshStatsSoon() {
   clearTimeout(statsTimer);
@@ -288,6 +391,7 @@ function connect() {
     loadCalls().catch(showError); // catch up on what happened while away
     loadDispatch().catch(() => {});
     loadAlerts().catch(() => {});
+    loadActivity().catch(() => {});
   };
   socket.onmessage = (message) => {
     const update = JSON.parse(message.data);
@@ -296,7 +400,8 @@ function connect() {
       renderSoon();
       if (update.call.id === state.selected) appendToTimeline(update.call, update.events);
       if (touchesShownAttempts(update.call)) refreshAttempts().catch(() => {});
-      if (update.call.queue_id) refreshStatsSoon();
+      if (update.call.queue_id || update.call.agent_id) refreshStatsSoon();
+      if (movesActivity(update.call, update.events)) refreshActivitySoon();
       if (touchesAlerts(update.call, update.events)) loadAlerts().catch(() => {});
     } else if (update.type === "alert") {
       loadAlerts().catch(() => {});
@@ -500,14 +605,17 @@ async function start() {
   $("calls-more").addEventListener("click", () => loadCalls(true).catch(showError));
   $("dispatch-toggle").addEventListener("click", toggleDispatch);
   $("dnc-form").addEventListener("submit", addDoNotCall);
+  $("call-dialog-form").addEventListener("submit", confirmCallDialog);
+  $("call-dialog-close").addEventListener("click", () => { dialogFor = null; $("call-dialog").close(); });
   $("dnc-more").addEventListener("click", () => loadDoNotCall(true).catch(showError));
   try {
     await loadQueues(); // asks for the key first when the server needs one
-    await Promise.all([loadCalls(), loadStats(), loadDispatch(), loadDoNotCall(), loadAlerts()]);
+    await Promise.all([loadCalls(), loadStats(), loadDispatch(), loadDoNotCall(), loadAlerts(), loadActivity()]);
   } catch (error) {
     showError(error);
   }
   setInterval(() => loadDispatch().catch(() => {}), DISPATCH_REFRESH_MS);
+  setInterval(() => loadActivity().catch(() => {}), ACTIVITY_REFRESH_MS);
   connect();
 }
 

@@ -80,13 +80,16 @@ function el(tag, attributes = {}, ...children) {
   return node;
 }
 
+/** A time as the dashboard shows it: the time alone today, the year only when not this one. */
 function formatTime(rfc3339) {
   if (!rfc3339) return "—";
   const t = new Date(rfc3339);
-  const sameDay = t.toDateString() === new Date().toDateString();
-  return sameDay
-    ? t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" })
-    : t.toLocaleString([], { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  const now = new Date();
+  if (t.toDateString() === now.toDateString()) {
+    return t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  }
+  const year = t.getFullYear() === now.getFullYear() ? undefined : "numeric";
+  return t.toLocaleString([], { year, month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
 }
 
 function formatSeconds(seconds) {

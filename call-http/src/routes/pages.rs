@@ -16,6 +16,7 @@ const HISTORY: &str = include_str!("../../assets/history.html");
 const APP_JS: &str = include_str!("../../assets/app.js");
 const HISTORY_JS: &str = include_str!("../../assets/history.js");
 const COMMON_JS: &str = include_str!("../../assets/common.js");
+const CHARTS_JS: &str = include_str!("../../assets/charts.js");
 const STYLE_CSS: &str = include_str!("../../assets/style.css");
 
 /// The most records the bare JSON history answers with.
@@ -30,6 +31,7 @@ pub(crate) async fn asset(Path(file): Path<String>) -> Response {
         "app.js" => ("text/javascript; charset=utf-8", APP_JS),
         "history.js" => ("text/javascript; charset=utf-8", HISTORY_JS),
         "common.js" => ("text/javascript; charset=utf-8", COMMON_JS),
+        "charts.js" => ("text/javascript; charset=utf-8", CHARTS_JS),
         "style.css" => ("text/css; charset=utf-8", STYLE_CSS),
         _ => return ApiError::not_found("no such asset").into_response(),
     };

@@ -598,3 +598,263 @@ async fn the_dashboard_lists_open_alerts_on_load_and_acknowledges_with_one_click
     assert_eq!(kept["alerts"][0]["closed_by"], "call_ended", "{kept}");
     browser.quit().await;
 }
+
+/// The tables' overflow at this width: which scroll sideways (by their
+/// wrapper's id or first header), and which calls table cells end past its
+/// panel's edge.
+const TABLE_FIT: &str = "const wrap = document.getElementById('calls-wrap'); \
+     const edge = wrap.getBoundingClientRect().right; \
+     const cut = [...document.querySelectorAll('#calls th, #calls td')] \
+       .filter(c => c.getBoundingClientRect().right > edge + 0.5).map(c => c.textContent); \
+     const scrolls = [...document.querySelectorAll('.table-wrap')] \
+       .filter(w => w.scrollWidth > w.clientWidth).map(w => w.id || w.querySelector('th').textContent); \
+     return {width: window.innerWidth, scrolls: scrolls, cut: cut, \
+       table: Math.round(wrap.clientWidth), rows: document.querySelectorAll('#calls tbody tr').length}";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromedriver: cargo test -p call-http --test browser -- --ignored"]
+async fn the_dashboard_at_a_glance_from_1280_to_1920_px() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, base) = start_server(&dir.path().join("calls.db"), &[]);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let send = |method: reqwest::Method, path: &str, body: serde_json::Value| {
+        let (client, url) = (client.clone(), format!("{base}{path}"));
+        async move {
+            let answer = client.request(method, url).json(&body).send().await.unwrap();
+            let status = answer.status();
+            let body: serde_json::Value = answer.json().await.unwrap();
+            assert!(status.is_success(), "{status}: {body}");
+            body
+        }
+    };
+    let post = |path: &str, body| send(reqwest::Method::POST, path, body);
+    let ago = |seconds: i64| {
+        (chrono::Utc::now() - chrono::TimeDelta::seconds(seconds))
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    };
+
+    // The widest rows there are: the longest name allowed, every mark
+    // (series, calling window, redial), a date not today; and a call the
+    // rules flagged three times, with over an hour of talk.
+    let tomorrow = (chrono::Utc::now() + chrono::TimeDelta::days(1)).to_rfc3339();
+    let long_name = "Wolfeschlegelsteinhausenbergerdorff ".repeat(6)[..200].to_owned();
+    let wide = post(
+        "/api/calls",
+        json!({"phone_number": "+44 20 7183 8750", "scheduled_at": tomorrow, "customer_name": long_name,
+               "workflow": "reminder", "recurrence": {"cron": "0 9 * * MON-FRI", "time_zone": "Europe/London"},
+               "calling_window": {"start": "09:00", "end": "20:00"},
+               "redial": {"on": ["busy", "no_answer"], "max_attempts": 3, "delay": "10m"}}),
+    )
+    .await;
+    let to_cancel = wide["id"].as_str().unwrap().to_owned();
+    let later = post(
+        "/api/calls",
+        json!({"phone_number": "+1 415 555 0123", "scheduled_at": tomorrow, "customer_name": "Grace Later"}),
+    )
+    .await;
+    let to_move = later["id"].as_str().unwrap().to_owned();
+    // The agent joins by transfer once answered: a routing would set the
+    // 15 s answer deadline, long past for backdated events, and the worker
+    // could re-route the call before the answer is posted.
+    let flagged = [
+        json!({"event_type": "call_initiated", "call_id": "flagged", "from": "+14155550177",
+               "to": "+14155550100", "timestamp": ago(7200)}),
+        json!({"event_type": "call_answered", "call_id": "flagged", "timestamp": ago(7155)}),
+        json!({"event_type": "call_transferred", "call_id": "flagged", "agent_id": "ann", "timestamp": ago(7154)}),
+        json!({"event_type": "call_hold", "call_id": "flagged", "timestamp": ago(7150)}),
+        json!({"event_type": "call_resumed", "call_id": "flagged", "timestamp": ago(7080)}),
+        json!({"event_type": "call_ended", "call_id": "flagged", "timestamp": ago(1800)}),
+    ];
+    // Ann's second call is answered and still going: her average talk time
+    // is the ended call's alone.
+    let talking = [
+        json!({"event_type": "call_initiated", "call_id": "talking", "from": "+14155550178", "timestamp": ago(30)}),
+        json!({"event_type": "call_answered", "call_id": "talking", "timestamp": ago(25)}),
+        json!({"event_type": "call_transferred", "call_id": "talking", "agent_id": "ann", "timestamp": ago(24)}),
+    ];
+    for event in flagged.into_iter().chain(talking) {
+        post("/api/events", event).await;
+    }
+    // Three calls due now, which the embedded provider places and ends.
+    for n in 0..3 {
+        post("/api/calls", json!({"phone_number": format!("+1 415 555 02{n:02}")})).await;
+    }
+
+    let browser = Browser::start(dir.path()).await;
+    browser.set_viewport(1280, 1000).await;
+    browser.goto(&format!("{base}/")).await;
+    browser
+        .wait_for(
+            "the live connection",
+            "return document.getElementById('connection').dataset.state === 'live'",
+        )
+        .await;
+
+    // Agent figures: Ann answered two calls, one of which ended after
+    // 5,355 s of talk (1h29m); the one still going does not halve it.
+    let talk = browser
+        .wait_for_value(
+            "ann's row",
+            "const td = document.querySelector('#agents tr[data-agent=ann] td.talk'); return td ? td.textContent : null",
+        )
+        .await;
+    let stats: serde_json::Value =
+        client.get(format!("{base}/api/stats")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(stats["agents"][0]["answered"], 2, "{stats}");
+    assert_eq!(stats["agents"][0]["average_talk_seconds"], 5355.0, "{stats}");
+    assert_eq!(talk, json!("1h29m"));
+
+    // The charts: the three calls end (and the flagged one, half an hour
+    // ago, is there already), and the bars follow without a reload.
+    let totals = "const t = o => Number(document.querySelector(`#outcome-totals [data-total=${o}]`)?.textContent || 0); \
+                  return t('completed') + t('missed') + t('failed')";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    while browser.script(totals).await.as_u64().unwrap_or(0) < 4 {
+        assert!(tokio::time::Instant::now() < deadline, "the charts did not show 4 ended calls");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let activity: serde_json::Value = client
+        .get(format!("{base}/api/stats/activity"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let minutes = activity["minutes"].as_array().unwrap();
+    let sum = |field: &str| minutes.iter().map(|m| m[field].as_u64().unwrap()).sum::<u64>();
+    let drawn = browser
+        .script(
+            "const sum = o => [...document.querySelectorAll(`#outcome-chart rect[data-outcome=${o}]`)] \
+               .reduce((n, r) => n + Number(r.dataset.count), 0); \
+             return [sum('completed'), sum('missed'), sum('failed'), \
+               document.querySelectorAll('#lateness-chart circle.average-dot').length]",
+        )
+        .await;
+    assert_eq!(
+        drawn.as_array().unwrap()[..3],
+        [json!(sum("completed")), json!(sum("missed")), json!(sum("failed"))],
+        "the bars are the API's figures: {activity}"
+    );
+    assert!(sum("placed") >= 3, "three calls placed: {activity}");
+    assert!(drawn[3].as_u64().unwrap() >= 1, "lateness is drawn: {drawn}");
+    assert_eq!(
+        browser.script("return performance.getEntriesByType('navigation').length").await,
+        json!(1),
+        "no reload"
+    );
+
+    // Cancel from the row: asked once, then done.
+    let row = |id: &str| format!("#calls tr[data-id='{id}']");
+    browser.click(&format!("{} button[data-action=cancel]", row(&to_cancel))).await;
+    browser.wait_for("the dialog", "return document.getElementById('call-dialog').open").await;
+    browser.click("#call-dialog-confirm").await;
+    browser
+        .wait_for(
+            "the canceled row",
+            &format!("return document.querySelector(\"{} [data-status]\")?.dataset.status === 'canceled'", row(&to_cancel)),
+        )
+        .await;
+    let canceled: serde_json::Value = client
+        .get(format!("{base}/api/calls/{to_cancel}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(canceled["status"], "canceled");
+    let actions = browser
+        .script(&format!("return document.querySelectorAll(\"{} button\").length", row(&to_cancel)))
+        .await;
+    assert_eq!(actions, json!(0), "a canceled call has no actions");
+
+    // Reschedule from the timeline: a time in the past is refused in the
+    // dialog and changes nothing; a good one moves the call.
+    browser.click(&row(&to_move)).await;
+    browser
+        .wait_for(
+            "the timeline's actions",
+            "return !!document.querySelector('#timeline button[data-action=reschedule]')",
+        )
+        .await;
+    browser.click("#timeline button[data-action=reschedule]").await;
+    browser.wait_for("the dialog", "return document.getElementById('call-dialog').open").await;
+    browser
+        .script(
+            "document.getElementById('call-dialog-at').value = '2001-01-01T09:00:00'; return null",
+        )
+        .await;
+    browser.click("#call-dialog-confirm").await;
+    let refused = browser
+        .wait_for_value(
+            "the refusal",
+            "return document.getElementById('call-dialog-error').textContent || null",
+        )
+        .await;
+    assert!(refused.as_str().unwrap().contains("past"), "{refused}");
+    let unchanged: serde_json::Value = client
+        .get(format!("{base}/api/calls/{to_move}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unchanged["scheduled_at"], later["scheduled_at"], "nothing changed");
+    browser
+        .script(
+            "document.getElementById('call-dialog-at').value = '2030-01-02T03:04:05'; return null",
+        )
+        .await;
+    browser.click("#call-dialog-confirm").await;
+    let expected = browser.script("return new Date('2030-01-02T03:04:05').toISOString()").await;
+    browser
+        .wait_for(
+            "the reschedule in the timeline",
+            "return [...document.querySelectorAll('#timeline-events li')].some(li => li.dataset.type === 'call_rescheduled')",
+        )
+        .await;
+    let moved: serde_json::Value = client
+        .get(format!("{base}/api/calls/{to_move}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let moved_at =
+        chrono::DateTime::parse_from_rfc3339(moved["scheduled_at"].as_str().unwrap()).unwrap();
+    let expected_at = chrono::DateTime::parse_from_rfc3339(expected.as_str().unwrap()).unwrap();
+    assert_eq!(moved_at, expected_at, "{moved}");
+    assert!(
+        !browser
+            .script("return document.getElementById('call-dialog').open")
+            .await
+            .as_bool()
+            .unwrap()
+    );
+
+    // Live: one more call ends while the page is open, and the chart counts it.
+    let before = browser.script(totals).await.as_u64().unwrap();
+    post("/api/calls", json!({"phone_number": "+1 415 555 0299"})).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    while browser.script(totals).await.as_u64().unwrap_or(0) <= before {
+        assert!(tokio::time::Instant::now() < deadline, "the charts did not count the new call");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // The table fits its panel at both ends of the range, the widest rows shown.
+    // Tall enough that the screenshot holds every panel.
+    for width in [1280, 1920] {
+        browser.set_viewport(width, 1700).await;
+        browser.screenshot(&target_dir().join(format!("dashboard-{width}.png"))).await;
+        let fit = browser.script(TABLE_FIT).await;
+        assert_eq!(fit["width"], json!(width), "{fit}");
+        assert!(fit["rows"].as_u64().unwrap() >= 7, "{fit}");
+        assert_eq!(fit["scrolls"], json!([]), "tables scroll sideways at {width} px: {fit}");
+        assert_eq!(fit["cut"], json!([]), "cells cut off at {width} px: {fit}");
+    }
+    browser.quit().await;
+}

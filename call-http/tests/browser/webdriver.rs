@@ -158,6 +158,28 @@ impl Browser {
         self.wait_for_value(what, script).await;
     }
 
+    /// Makes the page's viewport `width` × `height` CSS pixels: sets the
+    /// window, then corrects by what the window's frame takes.
+    pub(crate) async fn set_viewport(&self, width: i64, height: i64) {
+        let mut size = (width, height);
+        for _ in 0..3 {
+            self.command(
+                reqwest::Method::POST,
+                "/window/rect",
+                json!({"width": size.0, "height": size.1}),
+            )
+            .await;
+            let inner = self.script("return [window.innerWidth, window.innerHeight]").await;
+            let (w, h) = (inner[0].as_i64().unwrap(), inner[1].as_i64().unwrap());
+            if (w, h) == (width, height) {
+                return;
+            }
+            size = (size.0 + width - w, size.1 + height - h);
+        }
+        let inner = self.script("return [window.innerWidth, window.innerHeight]").await;
+        panic!("the viewport is {inner}, not {width}×{height}");
+    }
+
     /// Saves a PNG of the window.
     pub(crate) async fn screenshot(&self, path: &Path) {
         let png = self.command(reqwest::Method::GET, "/screenshot", Value::Null).await;
