@@ -166,7 +166,8 @@ async fn text_over_its_limit_is_refused_naming_the_field_and_the_limit() {
 }
 
 /// Every time a client reads, in a call, its audit log (metadata included),
-/// a history, a pause or a do-not-call entry, is in the one form:
+/// a history, a pause, a do-not-call entry or the activity's minutes, is in
+/// the one form:
 /// RFC 3339, UTC, `Z`, six fractional digits.
 #[tokio::test]
 async fn every_time_on_the_wire_has_one_form() {
@@ -203,6 +204,7 @@ async fn every_time_on_the_wire_has_one_form() {
         "/api/dnc".to_owned(),
         "/api/series".to_owned(),
         "/api/phones/%2B14155550100/history".to_owned(),
+        "/api/stats/activity?minutes=5".to_owned(),
     ] {
         let answer = get(&app, &path).await;
         assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.text);
