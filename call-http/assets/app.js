@@ -362,7 +362,7 @@ async function loadActivity() {
   $("charts-updated").textContent = `updated ${formatTime(new Date().toISOString())}`;
 }
 
-/** The charts follow changes at most once a second, and move on each minute. */
+/** The charts follow changes at most once a second, and are read again every 30 s as the hour moves on. */
 const ACTIVITY_REFRESH_MS = 30000;
 let activityTimer = null;
 function refreshActivitySoon() {

@@ -1,7 +1,9 @@
 //! The dashboard in real headless Chromium: the `call-http` binary on a
 //! real port with its embedded provider, driven through chromedriver
-//! (WebDriver). It schedules a call through the form and watches it reach
-//! `completed` live, then saves a screenshot.
+//! (WebDriver): scheduling through the form and watching a call reach
+//! `completed` live, the API-key prompt, redials and the do-not-call list,
+//! alerts, and the dashboard at a glance (the tables fitting at 1280 and
+//! 1920 px, cancel and reschedule, the last hour's charts, agent figures).
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (or `CHROMIUM` and
 //! `CHROMEDRIVER` pointing at others), so it is ignored by default:
@@ -11,7 +13,8 @@
 //! cargo test -p call-http --test browser -- --ignored
 //! ```
 //!
-//! The screenshot goes to `target/browser/dashboard.png`.
+//! Screenshots go to `target/browser/`: `dashboard.png`, and
+//! `dashboard-1280.png` and `dashboard-1920.png` at those window widths.
 
 mod webdriver;
 
