@@ -128,15 +128,13 @@ impl Activity {
     /// The `count` minutes that end with the one `now` is in: the span a
     /// store is asked for, from the first minute's start to `now`.
     pub fn span(now: DateTime<Utc>, count: u32) -> (DateTime<Utc>, DateTime<Utc>) {
-        let first = MinuteTotals::minute_of(now) - i64::from(count.max(1)) + 1;
-        (minute_start(first), now)
+        (minute_start(first_minute(now, count)), now)
     }
 
     /// The `count` minutes that end with the one `now` is in, each filled
     /// from `totals` (a store's answer for [`Activity::span`]) or empty.
     pub fn new(now: DateTime<Utc>, count: u32, totals: Vec<MinuteTotals>) -> Activity {
-        let last = MinuteTotals::minute_of(now);
-        let first = last - i64::from(count.max(1)) + 1;
+        let (first, last) = (first_minute(now, count), MinuteTotals::minute_of(now));
         let mut totals = totals.into_iter().peekable();
         let minutes = (first..=last)
             .map(|minute| {
@@ -158,6 +156,11 @@ impl Activity {
             .collect();
         Activity { minutes }
     }
+}
+
+/// The first of the `count` minutes that end with the one `now` is in.
+fn first_minute(now: DateTime<Utc>, count: u32) -> i64 {
+    MinuteTotals::minute_of(now) - i64::from(count.max(1)) + 1
 }
 
 fn minute_start(minute: i64) -> DateTime<Utc> {

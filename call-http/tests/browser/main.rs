@@ -632,6 +632,10 @@ async fn the_dashboard_at_a_glance_from_1280_to_1920_px() {
         }
     };
     let post = |path: &str, body| send(reqwest::Method::POST, path, body);
+    let get = |path: &str| {
+        let (client, url) = (client.clone(), format!("{base}{path}"));
+        async move { client.get(url).send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+    };
     let ago = |seconds: i64| {
         (chrono::Utc::now() - chrono::TimeDelta::seconds(seconds))
             .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
@@ -702,8 +706,7 @@ async fn the_dashboard_at_a_glance_from_1280_to_1920_px() {
             "const td = document.querySelector('#agents tr[data-agent=ann] td.talk'); return td ? td.textContent : null",
         )
         .await;
-    let stats: serde_json::Value =
-        client.get(format!("{base}/api/stats")).send().await.unwrap().json().await.unwrap();
+    let stats = get("/api/stats").await;
     assert_eq!(stats["agents"][0]["answered"], 2, "{stats}");
     assert_eq!(stats["agents"][0]["average_talk_seconds"], 5355.0, "{stats}");
     assert_eq!(talk, json!("1h29m"));
@@ -717,14 +720,7 @@ async fn the_dashboard_at_a_glance_from_1280_to_1920_px() {
         assert!(tokio::time::Instant::now() < deadline, "the charts did not show 4 ended calls");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let activity: serde_json::Value = client
-        .get(format!("{base}/api/stats/activity"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let activity = get("/api/stats/activity").await;
     let minutes = activity["minutes"].as_array().unwrap();
     let sum = |field: &str| minutes.iter().map(|m| m[field].as_u64().unwrap()).sum::<u64>();
     let drawn = browser
@@ -759,14 +755,7 @@ async fn the_dashboard_at_a_glance_from_1280_to_1920_px() {
             &format!("return document.querySelector(\"{} [data-status]\")?.dataset.status === 'canceled'", row(&to_cancel)),
         )
         .await;
-    let canceled: serde_json::Value = client
-        .get(format!("{base}/api/calls/{to_cancel}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let canceled = get(&format!("/api/calls/{to_cancel}")).await;
     assert_eq!(canceled["status"], "canceled");
     let actions = browser
         .script(&format!("return document.querySelectorAll(\"{} button\").length", row(&to_cancel)))
@@ -797,14 +786,7 @@ async fn the_dashboard_at_a_glance_from_1280_to_1920_px() {
         )
         .await;
     assert!(refused.as_str().unwrap().contains("past"), "{refused}");
-    let unchanged: serde_json::Value = client
-        .get(format!("{base}/api/calls/{to_move}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let unchanged = get(&format!("/api/calls/{to_move}")).await;
     assert_eq!(unchanged["scheduled_at"], later["scheduled_at"], "nothing changed");
     browser
         .script(
@@ -819,14 +801,7 @@ async fn the_dashboard_at_a_glance_from_1280_to_1920_px() {
             "return [...document.querySelectorAll('#timeline-events li')].some(li => li.dataset.type === 'call_rescheduled')",
         )
         .await;
-    let moved: serde_json::Value = client
-        .get(format!("{base}/api/calls/{to_move}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let moved = get(&format!("/api/calls/{to_move}")).await;
     let moved_at =
         chrono::DateTime::parse_from_rfc3339(moved["scheduled_at"].as_str().unwrap()).unwrap();
     let expected_at = chrono::DateTime::parse_from_rfc3339(expected.as_str().unwrap()).unwrap();
