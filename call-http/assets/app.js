@@ -134,7 +134,10 @@ async function confirmCallDialog(event) {
 function renderCalls() {
   const body = document.querySelector("#calls tbody");
   const visible = state.order.map((id) => state.calls.get(id)).filter(passesFilters);
-  body.replaceChildren(...visible.map(row));
+  // A row shows the call as of its version, as selected or not; the day
+  // matters too, since a time is shown with its date only when not today.
+  const today = new Date().toDateString();
+  renderKeyed(body, visible, (call) => `${call.id}|${call.version}|${call.id === state.selected}|${today}`, row);
   $("calls-empty").hidden = visible.length > 0;
   $("calls-more").hidden = !state.nextCursor;
 }
@@ -262,14 +265,14 @@ async function loadAlerts() {
 
 function renderAlerts() {
   const alerts = state.alerts || [];
-  $("alerts").replaceChildren(...alerts.map((alert) => el("li", { class: `alert alert-${alert.kind}`, "data-alert": alert.id },
+  renderKeyed($("alerts"), alerts, (alert) => `${alert.id}|${alert.acknowledged_at || ""}`, (alert) => el("li", { class: `alert alert-${alert.kind}`, "data-alert": alert.id },
     el("strong", {}, alert.kind.replaceAll("_", " ")),
     ` on call ${alert.call_id.slice(0, 13)}${alert.queue_id ? ` in ${alert.queue_id}` : ""}: `,
     `${formatSeconds(alert.seconds)} (limit ${formatSeconds(alert.threshold_seconds)})`,
     el("span", { class: "when" }, formatTime(alert.raised_at)),
     alert.acknowledged_at
       ? el("span", { class: "acked" }, ` · acknowledged by ${alert.acknowledged_by}`)
-      : el("button", { type: "button", class: "ack", onclick: () => acknowledge(alert.id) }, "Acknowledge"))));
+      : el("button", { type: "button", class: "ack", onclick: () => acknowledge(alert.id) }, "Acknowledge")));
   $("alerts-empty").hidden = alerts.length > 0;
 }
 

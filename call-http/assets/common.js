@@ -80,6 +80,22 @@ function el(tag, attributes = {}, ...children) {
   return node;
 }
 
+/**
+ * Sets `parent`'s children to one element per item, in order, keeping the
+ * element already shown for an item whose key has not changed. A live
+ * update then never replaces a row or a button under the user's pointer
+ * (a click whose press and release land on two different elements is lost).
+ */
+function renderKeyed(parent, items, keyOf, make) {
+  const shown = new Map([...parent.children].map((node) => [node.dataset.key, node]));
+  parent.replaceChildren(...items.map((item) => {
+    const key = keyOf(item);
+    const node = shown.get(key) || make(item);
+    node.dataset.key = key;
+    return node;
+  }));
+}
+
 /** A time as the dashboard shows it: the time alone today, the year only when not this one. */
 function formatTime(rfc3339) {
   if (!rfc3339) return "—";

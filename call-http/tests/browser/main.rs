@@ -573,6 +573,15 @@ async fn the_dashboard_lists_open_alerts_on_load_and_acknowledges_with_one_click
         )
         .await;
     assert!(shown.as_str().unwrap().contains("long wait on call late"), "{shown}");
+    // A reload that changes nothing (the live connection opening does one)
+    // keeps the very button a supervisor may be pressing.
+    let kept = browser
+        .script(
+            "const button = document.querySelector('#alerts li button.ack'); \
+             return loadAlerts().then(() => document.querySelector('#alerts li button.ack') === button)",
+        )
+        .await;
+    assert_eq!(kept, json!(true), "an unchanged alert keeps its element");
     browser.click("#alerts li button.ack").await;
     browser
         .wait_for(
@@ -744,8 +753,18 @@ async fn the_dashboard_at_a_glance_from_1280_to_1920_px() {
         "no reload"
     );
 
-    // Cancel from the row: asked once, then done.
+    // Cancel from the row: asked once, then done. A reload that changes
+    // nothing keeps the row's button, so a live update never takes it from
+    // under the pointer.
     let row = |id: &str| format!("#calls tr[data-id='{id}']");
+    let kept = browser
+        .script(&format!(
+            "const button = document.querySelector(\"{0} button[data-action=cancel]\"); \
+             return loadCalls().then(() => document.querySelector(\"{0} button[data-action=cancel]\") === button)",
+            row(&to_cancel)
+        ))
+        .await;
+    assert_eq!(kept, json!(true), "an unchanged row keeps its element");
     browser.click(&format!("{} button[data-action=cancel]", row(&to_cancel))).await;
     browser.wait_for("the dialog", "return document.getElementById('call-dialog').open").await;
     browser.click("#call-dialog-confirm").await;
