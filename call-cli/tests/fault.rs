@@ -1,9 +1,13 @@
 //! The fault suite: `calls run` against a stand-in that answers 20 % of
 //! requests with 503, adds 200 ms to every answer, leaves 5 % hanging past
-//! the client's timeout, and is restarted mid-run (forgetting every call it
+//! the client's timeout, loses the answer to 5 % of the calls it makes (the
+//! connection cut after the call was made), answers another 5 % after the
+//! client's timeout, and is restarted mid-run (forgetting every call it
 //! accepted). Every call must end completed, or failed with a reason;
 //! nothing may stay dispatching or live; the worker must finish; no call
-//! may be attempted more often than the retry policy allows, or dialled twice.
+//! may be attempted more often than the retry policy allows, or dialled
+//! twice: a placement whose answer was lost may have rung, so it ends
+//! `failed` with `outcome_unknown` and is never sent again.
 //!
 //! ```sh
 //! cargo test -p call-cli --test fault -- --ignored --nocapture          # 300 calls
@@ -30,6 +34,9 @@ fn faulty() -> MockOptions {
         hang_rate: 0.05,
         // Past the client's 10 s request timeout.
         hang_for: Duration::from_secs(12),
+        lost_answer_rate: 0.05,
+        late_answer_rate: 0.05,
+        late_answer_by: Duration::from_secs(12),
         ..MockOptions::default()
     }
 }
@@ -88,6 +95,12 @@ async fn every_call_ends_placed_or_failed_with_a_reason_under_faults() {
                     assert!(unknown, "{}: forgotten but not outcome_unknown", call.id());
                     assert_eq!(dialled, 1, "{}", call.id());
                     "failed: forgotten by the provider's restart (outcome_unknown)"
+                } else if reason.starts_with("no answer from the provider") {
+                    // Sent, and no answer read: it may have rung, so it is
+                    // sent no more. A hang took no effect; a lost or late
+                    // answer did.
+                    assert!(unknown, "{}: unanswered but not outcome_unknown", call.id());
+                    "failed: no answer, never sent again (outcome_unknown)"
                 } else if reason.contains("after 3 attempts") {
                     assert_eq!(call.attempts(), 3, "{}", call.id());
                     assert!(!unknown, "{}: refused, so never dialled", call.id());
@@ -102,14 +115,20 @@ async fn every_call_ends_placed_or_failed_with_a_reason_under_faults() {
         }
         *outcomes.entry(call.status().to_string()).or_default() += 1;
     }
+    let faults = |stats: &call_provider_http::mock::MockStats| {
+        format!(
+            "{} placed, {} 503s, {} hangs, {} answers lost, {} late",
+            stats.calls_placed,
+            stats.injected_errors,
+            stats.injected_hangs,
+            stats.lost_answers,
+            stats.late_answers
+        )
+    };
     println!(
-        "fault suite: {n_calls} calls in {took:.1?}; stand-in before restart {} placed, {} 503s, {} hangs; after {} placed, {} 503s, {} hangs",
-        before.calls_placed,
-        before.injected_errors,
-        before.injected_hangs,
-        after.calls_placed,
-        after.injected_errors,
-        after.injected_hangs,
+        "fault suite: {n_calls} calls in {took:.1?}; stand-in before restart {}; after {}",
+        faults(&before),
+        faults(&after),
     );
     println!("outcomes: {outcomes:#?}");
 }

@@ -21,7 +21,7 @@ const LATENCY_BUCKETS: [f64; 13] =
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
 
 /// Provider request outcomes, as labels.
-const OUTCOMES: [&str; 5] = ["ok", "transient", "permanent", "not_found", "invalid"];
+const OUTCOMES: [&str; 6] = ["ok", "transient", "permanent", "not_found", "invalid", "unanswered"];
 
 /// The server's counters. It is a [`Notifier`] (placement latency) and
 /// wraps the provider ([`Metrics::metered`]) to count its answers.
@@ -81,6 +81,7 @@ impl Metrics {
             Err(ProviderError::Transient { .. }) => 1,
             Err(ProviderError::Permanent { .. }) => 2,
             Err(ProviderError::NotFound { .. }) => 3,
+            Err(ProviderError::Unanswered { .. }) => 5,
             Err(_) => 4,
         };
         self.provider[operation][outcome].fetch_add(1, Relaxed);

@@ -113,19 +113,19 @@ impl HttpProvider {
     }
 }
 
-/// A transport failure: no answer came back.
+/// A transport failure: no answer came back. Only a failure to connect
+/// proves the request never reached the provider; after that (a timeout, a
+/// cut connection, an answer broken off) it may have taken effect.
 fn transport(error: &reqwest::Error) -> ProviderError {
-    let what = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "could not connect"
-    } else {
-        "request failed"
-    };
-    ProviderError::Transient {
-        message: format!("{what}: {}", without_url(error)),
-        retry_after: None,
+    let detail = without_url(error);
+    if error.is_connect() {
+        return ProviderError::Transient {
+            message: format!("could not connect: {detail}"),
+            retry_after: None,
+        };
     }
+    let what = if error.is_timeout() { "timed out" } else { "request failed" };
+    ProviderError::Unanswered { message: format!("{what}: {detail}") }
 }
 
 /// The error's text without the URL (which the caller knows, and which may carry credentials).

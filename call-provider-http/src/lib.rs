@@ -5,8 +5,10 @@
 //!   on one pooled reqwest client with connect and request timeouts. It reads
 //!   the Mock Call API's answers and also what real providers send:
 //!   timestamps with or without offsets, extra fields, Twilio-style statuses.
-//!   Errors are classified for the engine: connect errors, timeouts, 429 and
-//!   5xx are `Transient` (429 with its `Retry-After`); other 4xx `Permanent`
+//!   Errors are classified for the engine: connect errors, 429 and 5xx are
+//!   `Transient` (429 with its `Retry-After`); a timeout or a connection cut
+//!   once the request was sent is `Unanswered` (the provider may have placed
+//!   the call); other 4xx `Permanent`
 //!   with the provider's message; 404 on a status fetch `NotFound`;
 //!   an unreadable answer or unknown status `Invalid`.
 //! - [`parse_callback`]: a status callback's body (this provider's call

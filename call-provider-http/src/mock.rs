@@ -6,8 +6,10 @@
 //! that are `initiated`, `ringing` at 2 s, `connected` at 5 s and
 //! `completed` with `duration` 10 at 10 s, kept in memory only. With
 //! [`MockOptions`] it injects faults: a time scale, added latency, a share of
-//! 503 answers, a share of requests that hang, calls that end busy /
-//! no-answer / failed, status callbacks; and it counts what it was asked
+//! 503 answers, a share of requests that hang, answers lost on the wire
+//! after a call was created (the connection cut, or the answer sent too
+//! late), calls that end busy / no-answer / failed, status callbacks; and it
+//! counts what it was asked
 //! (`GET /__stats`), so a test can prove a number was dialled once.
 
 use std::{
@@ -42,6 +44,14 @@ pub struct MockOptions {
     pub hang_rate: f64,
     /// How long a hanging request hangs before answering `504`.
     pub hang_for: Duration,
+    /// The share (0–1) of created calls whose answer is lost: the call is
+    /// made, then the connection is cut before the `201` reaches the client.
+    pub lost_answer_rate: f64,
+    /// The share (0–1) of created calls whose `201` is held back by
+    /// `late_answer_by`: made at once, answered after the client gave up.
+    pub late_answer_rate: f64,
+    /// How long a late answer is held back.
+    pub late_answer_by: Duration,
     /// The share (0–1) of calls that end `busy` at 5 s instead of connecting.
     pub busy: f64,
     /// The share (0–1) of calls that end `no-answer` at 5 s.
@@ -60,6 +70,9 @@ impl Default for MockOptions {
             error_rate: 0.0,
             hang_rate: 0.0,
             hang_for: Duration::from_secs(30),
+            lost_answer_rate: 0.0,
+            late_answer_rate: 0.0,
+            late_answer_by: Duration::from_secs(30),
             busy: 0.0,
             no_answer: 0.0,
             failed: 0.0,
@@ -81,6 +94,10 @@ pub struct MockStats {
     pub injected_errors: u64,
     /// Requests left hanging.
     pub injected_hangs: u64,
+    /// Calls created whose connection was cut before the answer.
+    pub lost_answers: u64,
+    /// Calls created whose answer was held back.
+    pub late_answers: u64,
 }
 
 /// The status names this API uses.
@@ -399,7 +416,33 @@ async fn create_call(State(shared): State<Arc<Shared>>, body: Bytes) -> Response
     if let Some(url) = shared.options.callback_url.clone() {
         tokio::spawn(send_callbacks(shared.clone(), call, url));
     }
+    let options = &shared.options;
+    if options.lost_answer_rate > 0.0 && fastrand::f64() < options.lost_answer_rate {
+        shared.registry().stats.lost_answers += 1;
+        return Response::new(axum::body::Body::new(CutConnection));
+    }
+    if options.late_answer_rate > 0.0 && fastrand::f64() < options.late_answer_rate {
+        shared.registry().stats.late_answers += 1;
+        tokio::time::sleep(options.late_answer_by).await;
+    }
     (StatusCode::CREATED, Json(json!({ "success": true, "call": view }))).into_response()
+}
+
+/// A response body that fails before its first byte, so that hyper drops the
+/// connection without sending the response at all: what a client sees when
+/// the provider accepted a call and the network then lost its answer.
+struct CutConnection;
+
+impl http_body::Body for CutConnection {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+        std::task::Poll::Ready(Some(Err(std::io::Error::from(std::io::ErrorKind::ConnectionReset))))
+    }
 }
 
 async fn get_call(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {

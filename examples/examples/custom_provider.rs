@@ -4,9 +4,11 @@
 //! its API. This one speaks a Twilio-shaped API — form-encoded
 //! `POST /2010-04-01/Accounts/{sid}/Calls.json` with `To`, `From` and `Url`,
 //! JSON answers with `sid` and `status`, HTTP Basic auth — and classifies
-//! its failures the way the engine needs: connect errors, timeouts, 429 and
-//! 5xx are `Transient` (retried with backoff), other 4xx `Permanent`, an
-//! unknown call `NotFound`, an unreadable answer `Invalid`.
+//! its failures the way the engine needs: connect errors, 429 and 5xx are
+//! `Transient` (retried with backoff); a timeout or a cut connection once the
+//! request was sent is `Unanswered` (the provider may have dialled, so the
+//! engine does not send it again); other 4xx `Permanent`, an unknown call
+//! `NotFound`, an unreadable answer `Invalid`.
 //!
 //! So that it runs anywhere, `main` starts a small local imitation of that
 //! API (`fake_twilio`), whose calls answer after 1 s and end after 3 s, and
@@ -63,7 +65,7 @@ impl TwilioLikeProvider {
         sid: Option<&str>,
     ) -> Result<ProviderCall, ProviderError> {
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| transient(&e))?;
+        let body = response.bytes().await.map_err(|e| transport(&e))?;
         if status.is_success() {
             let call: CallResource = serde_json::from_slice(&body).map_err(|e| {
                 ProviderError::Invalid { message: format!("unreadable call resource: {e}") }
@@ -87,8 +89,13 @@ impl TwilioLikeProvider {
     }
 }
 
-fn transient(error: &reqwest::Error) -> ProviderError {
-    ProviderError::Transient { message: error.to_string(), retry_after: None }
+/// No answer: only a failed connection proves the request never arrived.
+fn transport(error: &reqwest::Error) -> ProviderError {
+    if error.is_connect() {
+        ProviderError::Transient { message: error.to_string(), retry_after: None }
+    } else {
+        ProviderError::Unanswered { message: error.to_string() }
+    }
 }
 
 /// Twilio's call statuses, onto the core's.
@@ -129,7 +136,7 @@ impl CallProvider for TwilioLikeProvider {
             .body(body)
             .send()
             .await
-            .map_err(|e| transient(&e))?;
+            .map_err(|e| transport(&e))?;
         TwilioLikeProvider::read(response, None).await
     }
 
@@ -140,7 +147,7 @@ impl CallProvider for TwilioLikeProvider {
             .basic_auth(&self.account_sid, Some(&self.auth_token))
             .send()
             .await
-            .map_err(|e| transient(&e))?;
+            .map_err(|e| transport(&e))?;
         TwilioLikeProvider::read(response, Some(external_id)).await
     }
 }

@@ -514,22 +514,31 @@ impl Shared {
         let outcome = loop {
             attempt += 1;
             self.wait_for_request_slot().await;
-            match self.provider.place_call(&request).await {
+            let error = match self.provider.place_call(&request).await {
                 Ok(placed) => break Ok(placed),
-                Err(ProviderError::Transient { message, retry_after })
-                    if attempt < self.config.retry.attempts =>
+                Err(error) => error,
+            };
+            let (message, retry_after) = match &error {
+                ProviderError::Transient { message, retry_after } => (message, *retry_after),
+                // The provider may have dialled: only at least once sends it again.
+                ProviderError::Unanswered { message }
+                    if self.config.lost_dispatch == LostDispatch::Redial =>
                 {
-                    tracing::debug!(call_id = %call.id(), attempt, %message, "transient provider error; retrying");
-                    // The provider's Retry-After is honoured up to max_delay, so the wait stays within the lease.
-                    let delay = retry_after.map_or_else(
-                        || self.config.retry.delay(attempt),
-                        |asked| asked.min(self.config.retry.max_delay),
-                    );
-                    errors.push(message);
-                    clock.sleep_until(clock.now() + delta(delay)).await;
+                    (message, None)
                 }
-                Err(error) => break Err(error),
+                _ => break Err(error),
+            };
+            if attempt >= self.config.retry.attempts {
+                break Err(error);
             }
+            tracing::debug!(call_id = %call.id(), attempt, %message, "provider request failed; retrying");
+            // The provider's Retry-After is honoured up to max_delay, so the wait stays within the lease.
+            let delay = retry_after.map_or_else(
+                || self.config.retry.delay(attempt),
+                |asked| asked.min(self.config.retry.max_delay),
+            );
+            errors.push(message.clone());
+            clock.sleep_until(clock.now() + delta(delay)).await;
         };
         self.record_placement(call.id(), attempt, errors, outcome).await;
     }
@@ -622,10 +631,23 @@ impl Shared {
                             ProviderError::Transient { message, .. } => {
                                 format!("provider unavailable after {attempts} attempts: {message}")
                             }
+                            ProviderError::Unanswered { message } => {
+                                let tries = match attempts {
+                                    1 => "one attempt".to_owned(),
+                                    n => format!("{n} attempts"),
+                                };
+                                format!(
+                                    "no answer from the provider after {tries} ({message}): \
+                                     it may have placed the call, so it is not dialled again"
+                                )
+                            }
                             ProviderError::Permanent { message } => message.clone(),
                             other => other.to_string(),
                         };
-                        if matches!(error, ProviderError::Invalid { .. }) {
+                        if matches!(
+                            error,
+                            ProviderError::Invalid { .. } | ProviderError::Unanswered { .. }
+                        ) {
                             change.flag(Flag::OutcomeUnknown, now, EventSource::Scheduler);
                         }
                         let failed = Lifecycle::Failed { error: Some(message) };

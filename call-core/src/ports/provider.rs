@@ -69,7 +69,8 @@ pub struct ProviderCall {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProviderError {
-    /// Worth retrying: connect error, timeout, 429, 5xx.
+    /// Worth retrying: the request never reached the provider (a connect
+    /// error), or the provider refused it for now (429, 5xx).
     #[error("provider unavailable: {message}")]
     Transient {
         /// What happened.
@@ -81,6 +82,14 @@ pub enum ProviderError {
     #[error("provider refused the call: {message}")]
     Permanent {
         /// The provider's message.
+        message: String,
+    },
+    /// The request was sent and no answer came back: it timed out, or the
+    /// connection was cut. The provider may have acted on it, so a
+    /// placement that ends this way may have dialled the callee.
+    #[error("no answer from the provider: {message}")]
+    Unanswered {
+        /// What happened.
         message: String,
     },
     /// The provider does not know the call (it may have forgotten it).
@@ -110,11 +119,14 @@ pub trait CallProvider: Send + Sync {
     ///
     /// # Errors
     ///
-    /// Implementations MUST classify every failure: [`ProviderError::Transient`]
-    /// for connect errors, timeouts, 429 and 5xx (the engine retries with
-    /// backoff); [`ProviderError::Permanent`] for other refusals, carrying
-    /// the provider's message (the call fails at once);
-    /// [`ProviderError::Invalid`] for an answer that cannot be read.
+    /// Implementations MUST classify every failure by whether the provider
+    /// may have acted on it: [`ProviderError::Transient`] when it surely did
+    /// not (a connect error, 429, 5xx: the engine retries with backoff);
+    /// [`ProviderError::Unanswered`] when the request was sent and no answer
+    /// was read (a timeout, a cut connection: the engine does not dial again
+    /// unless its policy is at least once); [`ProviderError::Permanent`] for
+    /// other refusals, carrying the provider's message (the call fails at
+    /// once); [`ProviderError::Invalid`] for an answer that cannot be read.
     async fn place_call(&self, request: &PlaceCall) -> Result<ProviderCall, ProviderError>;
 
     /// Fetches the provider's view of the call it knows as `external_id`.

@@ -231,6 +231,48 @@ async fn a_permanent_error_fails_the_call_at_once() {
 }
 
 #[tokio::test]
+async fn an_unanswered_placement_is_never_sent_again_by_default() {
+    let app = spawn_app();
+    let unanswered = || ProviderError::Unanswered { message: "timed out".into() };
+    app.provider.fail_next_placements([unanswered(), unanswered()]);
+    let worker = app.start_worker(config());
+    // Not even a policy that redials failures dials a call that may have rung.
+    let on_failure = call_core::Redial::parse(["failed"], 3, "1m").unwrap();
+    let call = app.engine.schedule(NewCall::to(phone(1)).redial(on_failure)).await.unwrap();
+    eventually("failed", || status_is(&app, call.id(), CallStatus::Failed)).await;
+    let failed = app.engine.get(call.id()).await.unwrap();
+    assert!(failed.flags().contains(Flag::OutcomeUnknown), "{:?}", failed.flags());
+    assert_eq!(
+        failed.last_error(),
+        Some(
+            "no answer from the provider after one attempt (timed out): \
+             it may have placed the call, so it is not dialled again"
+        )
+    );
+    assert_eq!(failed.redialed_as(), None);
+    app.advance(secs(600), secs(60)).await;
+    assert_eq!(app.provider.place_requests(), 1, "sent once, never again");
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn an_unanswered_placement_is_sent_again_under_the_at_least_once_policy() {
+    let app = spawn_app();
+    app.provider.fail_next_placements([ProviderError::Unanswered { message: "reset".into() }]);
+    let worker = app.start_worker(WorkerConfig { lost_dispatch: LostDispatch::Redial, ..config() });
+    let call = app.engine.schedule(NewCall::to(phone(1))).await.unwrap();
+    app.advance_until("placed on the second attempt", millis(250), secs(3), || {
+        status_is(&app, call.id(), CallStatus::Initiated)
+    })
+    .await;
+    let placed = app.engine.get(call.id()).await.unwrap();
+    assert_eq!(placed.attempts(), 2);
+    assert!(!placed.flags().contains(Flag::OutcomeUnknown));
+    assert_eq!(app.provider.place_requests(), 2);
+    worker.stop().await;
+}
+
+#[tokio::test]
 async fn a_provider_that_forgets_an_accepted_call_fails_it() {
     let app = spawn_app();
     let worker = app.start_worker(config());

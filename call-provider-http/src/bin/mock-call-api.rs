@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! mock-call-api [--host 127.0.0.1] [--port 5000] [--time-scale 1] [--latency-ms 0]
-//!               [--error-rate 0] [--hang-rate 0] [--busy 0] [--no-answer 0] [--failed 0]
-//!               [--callback-url URL]
+//!               [--error-rate 0] [--hang-rate 0] [--lost-answer-rate 0] [--late-answer-rate 0]
+//!               [--late-answer-ms 30000] [--busy 0] [--no-answer 0] [--failed 0] [--callback-url URL]
 //! ```
 //!
 //! With no options it answers exactly as the Mock Call API does.
@@ -13,7 +13,8 @@ use std::{net::SocketAddr, process::ExitCode, time::Duration};
 use call_provider_http::mock::{MockCallApi, MockOptions};
 
 const USAGE: &str = "usage: mock-call-api [--host 127.0.0.1] [--port 5000] [--time-scale F] [--latency-ms N] \
-                     [--error-rate F] [--hang-rate F] [--busy F] [--no-answer F] [--failed F] [--callback-url URL]";
+                     [--error-rate F] [--hang-rate F] [--lost-answer-rate F] [--late-answer-rate F] \
+                     [--late-answer-ms N] [--busy F] [--no-answer F] [--failed F] [--callback-url URL]";
 
 fn parse_args(args: &[String]) -> Result<(SocketAddr, MockOptions), String> {
     let mut host = "127.0.0.1".to_owned();
@@ -36,6 +37,12 @@ fn parse_args(args: &[String]) -> Result<(SocketAddr, MockOptions), String> {
                 Err(format!("{what}: {n} is not between 0 and 1"))
             }
         };
+        let millis = |what: &str| {
+            value
+                .parse()
+                .map(Duration::from_millis)
+                .map_err(|_| format!("{what}: {value:?} is not a whole number"))
+        };
         match flag.as_str() {
             "--host" => host = value.clone(),
             "--port" => {
@@ -48,13 +55,10 @@ fn parse_args(args: &[String]) -> Result<(SocketAddr, MockOptions), String> {
                     return Err("--time-scale must be more than 0".into());
                 }
             }
-            "--latency-ms" => {
-                options.latency = Duration::from_millis(
-                    value
-                        .parse()
-                        .map_err(|_| format!("--latency-ms: {value:?} is not a whole number"))?,
-                )
-            }
+            "--latency-ms" => options.latency = millis("--latency-ms")?,
+            "--late-answer-ms" => options.late_answer_by = millis("--late-answer-ms")?,
+            "--lost-answer-rate" => options.lost_answer_rate = share("--lost-answer-rate")?,
+            "--late-answer-rate" => options.late_answer_rate = share("--late-answer-rate")?,
             "--error-rate" => options.error_rate = share("--error-rate")?,
             "--hang-rate" => options.hang_rate = share("--hang-rate")?,
             "--busy" => options.busy = share("--busy")?,

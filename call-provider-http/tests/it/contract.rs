@@ -77,23 +77,47 @@ async fn server_errors_are_transient() {
     );
 }
 
-#[tokio::test]
-async fn a_hang_times_out_as_transient() {
-    let hanging =
-        MockOptions { hang_rate: 1.0, hang_for: Duration::from_secs(5), ..MockOptions::default() };
-    let api = MockCallApi::start(hanging).await.unwrap();
+/// A client that gives up on a placement after 200 ms.
+fn impatient(api: &MockCallApi) -> HttpProvider {
     let config = HttpProviderConfig {
         base_url: api.url().to_owned(),
         request_timeout: Duration::from_millis(200),
         ..HttpProviderConfig::default()
     };
-    let provider = HttpProvider::with_config(config).unwrap();
+    HttpProvider::with_config(config).unwrap()
+}
+
+#[tokio::test]
+async fn a_placement_that_times_out_is_unanswered_whether_or_not_it_took_effect() {
+    // A hang without effect and a call made but answered too late look the
+    // same to the client: either may have dialled, so neither is Transient.
+    let hanging =
+        MockOptions { hang_rate: 1.0, hang_for: Duration::from_secs(5), ..MockOptions::default() };
+    let late = MockOptions {
+        late_answer_rate: 1.0,
+        late_answer_by: Duration::from_secs(5),
+        ..MockOptions::default()
+    };
+    for (options, placed) in [(hanging, 0), (late, 1)] {
+        let api = MockCallApi::start(options).await.unwrap();
+        let error = impatient(&api).place_call(&request("+14155550100")).await.unwrap_err();
+        assert!(
+            matches!(&error, ProviderError::Unanswered { message } if message.starts_with("timed out")),
+            "{error:?}"
+        );
+        assert_eq!(api.stats().calls_placed, placed);
+    }
+}
+
+#[tokio::test]
+async fn a_connection_cut_after_the_call_was_made_is_unanswered() {
+    let lost = MockOptions { lost_answer_rate: 1.0, ..MockOptions::default() };
+    let api = MockCallApi::start(lost).await.unwrap();
+    let provider = HttpProvider::new(api.url()).unwrap();
     let error = provider.place_call(&request("+14155550100")).await.unwrap_err();
-    assert!(
-        matches!(&error, ProviderError::Transient { message, .. } if message.starts_with("timed out")),
-        "{error:?}"
-    );
-    assert_eq!(api.stats().calls_placed, 0);
+    assert!(matches!(&error, ProviderError::Unanswered { .. }), "{error:?}");
+    let stats = api.stats();
+    assert_eq!((stats.calls_placed, stats.lost_answers), (1, 1), "made, then its answer lost");
 }
 
 #[tokio::test]
@@ -111,7 +135,7 @@ async fn a_hanging_status_fetch_gives_up_sooner_than_a_placement() {
     let provider = HttpProvider::with_config(config).unwrap();
     let error = provider.fetch_call("any").await.unwrap_err();
     assert!(
-        matches!(&error, ProviderError::Transient { message, .. } if message.starts_with("timed out")),
+        matches!(&error, ProviderError::Unanswered { message } if message.starts_with("timed out")),
         "the fetch timed out rather than waiting for the 504: {error:?}"
     );
 }
