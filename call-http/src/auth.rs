@@ -57,7 +57,14 @@ pub(crate) async fn require_key(
     next: Next,
 ) -> Response {
     // Nested under /api, the path seen here may or may not carry the prefix.
-    let websocket = matches!(request.uri().path(), "/ws" | "/api/ws");
+    let path = request.uri().path();
+    if state.provider_secret().is_some()
+        && matches!(path, "/provider/webhook" | "/api/provider/webhook")
+    {
+        // A provider cannot send the key: the handler checks its signature instead.
+        return next.run(request).await;
+    }
+    let websocket = matches!(path, "/ws" | "/api/ws");
     let key = websocket
         .then(|| QueryParams::parse(request.uri().query()).one("api_key").map(str::to_owned));
     let allowed = match state.api_key() {

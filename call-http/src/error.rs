@@ -58,6 +58,16 @@ impl ApiError {
         )
     }
 
+    /// 401 for a provider callback without a valid signature.
+    pub fn bad_signature() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a provider callback must be signed with the provider secret \
+             (X-Twilio-Signature or X-Callwork-Signature)",
+        )
+    }
+
     /// 404.
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)

@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod notify;
 mod openapi;
 mod routes;
+pub mod signature;
 mod socketio;
 
 use std::{sync::Arc, time::Duration};
@@ -75,6 +76,7 @@ struct Inner {
     live: BroadcastNotifier,
     metrics: Arc<metrics::Metrics>,
     api_key: Option<ApiKey>,
+    provider_secret: Option<signature::ProviderSecret>,
     body_limit: usize,
     request_timeout: Duration,
     closing: tokio::sync::watch::Sender<bool>,
@@ -93,6 +95,7 @@ impl AppState {
             notifiers: Vec::new(),
             metrics: metrics::Metrics::new(),
             api_key: None,
+            provider_secret: None,
             body_limit: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             live_capacity: 4096,
@@ -157,6 +160,10 @@ impl AppState {
         self.inner.api_key.as_ref()
     }
 
+    pub(crate) fn provider_secret(&self) -> Option<&signature::ProviderSecret> {
+        self.inner.provider_secret.as_ref()
+    }
+
     pub(crate) fn body_limit(&self) -> usize {
         self.inner.body_limit
     }
@@ -170,6 +177,7 @@ pub struct AppStateBuilder {
     notifiers: Vec<Arc<dyn Notifier>>,
     metrics: Arc<metrics::Metrics>,
     api_key: Option<ApiKey>,
+    provider_secret: Option<signature::ProviderSecret>,
     body_limit: usize,
     request_timeout: Duration,
     live_capacity: usize,
@@ -185,6 +193,14 @@ impl AppStateBuilder {
     /// Requires this key on every `/api` route. An empty key is no key.
     pub fn api_key(mut self, key: &str) -> AppStateBuilder {
         self.api_key = ApiKey::new(key);
+        self
+    }
+
+    /// Takes provider status callbacks (`POST /api/provider/webhook`) only
+    /// when signed with this secret (see [`signature`]), in place of the API
+    /// key, which a provider cannot send. An empty secret is no secret.
+    pub fn provider_secret(mut self, secret: &str) -> AppStateBuilder {
+        self.provider_secret = signature::ProviderSecret::new(secret);
         self
     }
 
@@ -244,6 +260,7 @@ impl AppStateBuilder {
                 live,
                 metrics,
                 api_key: self.api_key,
+                provider_secret: self.provider_secret,
                 body_limit: self.body_limit,
                 request_timeout: self.request_timeout,
                 closing: tokio::sync::watch::Sender::new(false),

@@ -57,6 +57,14 @@ struct Args {
     #[arg(long, env = "CALLS_API_KEY", hide_env_values = true, value_name = "KEY")]
     api_key: Option<String>,
 
+    /// Take provider status callbacks (POST /api/provider/webhook) only when
+    /// signed with this secret, in place of the API key: Twilio's
+    /// X-Twilio-Signature (the secret is the auth token) or
+    /// X-Callwork-Signature: sha256=<HMAC-SHA256 hex of the body>. Behind a
+    /// proxy, pass Host or X-Forwarded-Host and X-Forwarded-Proto on.
+    #[arg(long, env = "CALLS_PROVIDER_SECRET", hide_env_values = true, value_name = "SECRET")]
+    provider_secret: Option<String>,
+
     /// Serve the API only: do not place or follow calls (another process runs the worker).
     #[arg(long)]
     no_worker: bool,
@@ -203,6 +211,9 @@ async fn serve(args: Args) -> Result<(), Refused> {
         .await
         .map_err(|e| Refused::Failure(format!("cannot open the database: {e}")))?;
     let mut builder = AppState::builder(store).config(config);
+    if let Some(secret) = &args.provider_secret {
+        builder = builder.provider_secret(secret);
+    }
     if let Some(key) = api_key {
         builder = builder.api_key(key);
     }

@@ -3,7 +3,7 @@
 
 use axum::{
     Json,
-    extract::State,
+    extract::{OriginalUri, State},
     http::{HeaderMap, header},
     response::{IntoResponse, Response},
 };
@@ -146,15 +146,28 @@ async fn ingest_one(state: &AppState, value: &Value) -> Result<Ingested, ApiErro
 /// A provider's status callback: its call object as JSON, or Twilio-style form fields.
 #[utoipa::path(post, path = "/api/provider/webhook", tag = "events",
     request_body(content = Object, description = "The provider's call object (`{\"id\", \"status\", …}`), or form fields `CallSid`, `CallStatus`, `CallDuration`"),
+    description = "With a provider secret configured (`--provider-secret`), a callback is taken only when signed \
+        with it, in place of the API key: Twilio's `X-Twilio-Signature` (base64 HMAC-SHA1 of the called URL and the \
+        sorted form parameters) or `X-Callwork-Signature: sha256=<hex HMAC-SHA256 of the body>`. A report older \
+        than what is known of the call (a `ringing` after `completed`), or one repeated, changes nothing and \
+        answers the call as it is.",
     responses((status = 200, body = CallJson, description = "The call after the report"),
-        (status = 401, body = ErrorBody),
+        (status = 401, body = ErrorBody, description = "No or a wrong API key, or, with a provider secret, no or a bad signature"),
         (status = 422, body = ErrorBody, description = "Unreadable, or no call was placed under that provider id")),
     security(("api_key" = [])))]
 pub(crate) async fn provider_webhook(
     State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Json<CallJson>, ApiError> {
+    if let Some(secret) = state.provider_secret() {
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        if !secret.verifies(&crate::signature::called_url(&headers, path), &headers, &body) {
+            tracing::warn!("refused a provider callback without a valid signature");
+            return Err(ApiError::bad_signature());
+        }
+    }
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let update = call_provider_http::parse_callback(content_type, &body)
         .map_err(|e| ApiError::invalid("body", e.to_string()))?;

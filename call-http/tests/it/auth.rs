@@ -1,9 +1,11 @@
 //! The API key: on every /api route, in a header (or, for the WebSocket, the query).
 
-use axum::http::StatusCode;
-use call_http::router;
+use std::sync::Arc;
 
-use crate::{builder, get, send};
+use axum::http::StatusCode;
+use call_http::{AppState, router};
+
+use crate::{builder, get, send, serve};
 
 #[tokio::test]
 async fn every_api_route_needs_the_key() {
@@ -85,4 +87,118 @@ async fn without_a_key_the_api_is_open() {
         StatusCode::OK,
         "an empty key is no key"
     );
+}
+
+/// A call placed at the provider as `prov-1`, in a fresh store.
+async fn placed_call() -> Arc<call_core::testing::MemoryStore> {
+    use call_core::{Call, CallParts, CallStatus, Direction, ports::CallStore};
+    let store = Arc::new(call_core::testing::MemoryStore::new());
+    let now = chrono::Utc::now();
+    let placed = Call::from_parts(CallParts {
+        to: Some(call_core::PhoneNumber::parse("+14155550100").unwrap()),
+        external_id: Some("prov-1".into()),
+        initiated_at: Some(now),
+        version: 1,
+        ..CallParts::new(
+            call_core::CallId::parse("placed").unwrap(),
+            Direction::Outbound,
+            CallStatus::Initiated,
+            now,
+        )
+    });
+    store.insert(&[placed], &[]).await.unwrap();
+    store
+}
+
+/// Twilio's scheme, written out here rather than taken from the server.
+fn twilio_signature(token: &str, url: &str, params: &[(&str, &str)]) -> String {
+    use base64::Engine as _;
+    use hmac::{KeyInit, Mac};
+    let mut sorted = params.to_vec();
+    sorted.sort();
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(token.as_bytes()).unwrap();
+    mac.update(url.as_bytes());
+    for (name, value) in sorted {
+        mac.update(name.as_bytes());
+        mac.update(value.as_bytes());
+    }
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+#[tokio::test]
+async fn with_a_provider_secret_only_signed_callbacks_are_taken_and_stale_ones_change_nothing() {
+    use call_core::ports::CallStore;
+    let store = placed_call().await;
+    let state = AppState::builder(store.clone()).api_key("s3cret").provider_secret("12345").build();
+    let address = serve(router(state)).await;
+    let url = format!("http://{address}/api/provider/webhook");
+    let client = crate::client();
+    let form = |params: &[(&str, &str)], signature: Option<&str>| {
+        let body: String =
+            form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+        let mut request = client
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-api-key", "s3cret")
+            .body(body);
+        if let Some(signature) = signature {
+            request = request.header("x-twilio-signature", signature);
+        }
+        request.send()
+    };
+    let ringing = [("CallSid", "prov-1"), ("CallStatus", "ringing"), ("AccountSid", "AC1")];
+    let events = || async {
+        store.events(&call_core::CallId::parse("placed").unwrap()).await.unwrap().len()
+    };
+    let before = events().await;
+
+    // Unsigned (the API key does not stand in for it), badly signed, or
+    // signed for another URL: refused, and nothing is recorded.
+    for signature in [
+        None,
+        Some("bm90IGEgc2lnbmF0dXJl".to_owned()),
+        Some(twilio_signature("12345", "http://elsewhere/", &ringing)),
+    ] {
+        let answer = form(&ringing, signature.as_deref()).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED, "{signature:?}");
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert!(body["error"]["message"].as_str().unwrap().contains("signed"), "{body}");
+    }
+    assert_eq!(events().await, before, "nothing recorded");
+
+    // Twilio's scheme: the URL called and the sorted form parameters.
+    let signed = twilio_signature("12345", &url, &ringing);
+    let answer = form(&ringing, Some(&signed)).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(answer.json::<serde_json::Value>().await.unwrap()["status"], "ringing");
+
+    // callwork's scheme, on the JSON body; the key is not needed.
+    let ours = |body: &str| {
+        client
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("x-callwork-signature", call_http::notify::sign(b"12345", body.as_bytes()))
+            .body(body.to_owned())
+            .send()
+    };
+    let completed = r#"{"id": "prov-1", "status": "completed", "duration": 10}"#;
+    let answer = ours(completed).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(answer.json::<serde_json::Value>().await.unwrap()["status"], "completed");
+    let ended = events().await;
+
+    // Twice, and out of order (ringing after completed): the call stays
+    // where the latest true state put it, with nothing more in its log.
+    for late in [completed, r#"{"id": "prov-1", "status": "ringing"}"#] {
+        let answer = ours(late).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "{late}");
+        let call: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(
+            (call["status"].as_str(), call["duration_seconds"].as_f64()),
+            (Some("completed"), Some(10.0))
+        );
+    }
+    let stale = form(&ringing, Some(&signed)).await.unwrap();
+    assert_eq!(stale.status(), StatusCode::OK);
+    assert_eq!(events().await, ended, "a stale or repeated report records nothing");
 }
