@@ -61,8 +61,8 @@ use call_core::{
     QueueId, Series, SeriesId, StatusGroup,
     alerts::{AlertCursor, AlertPage, AlertQuery, AlertRecord, AlertWrites},
     ports::{
-        AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery,
-        MinuteTotals, Page, PageOrder, Queue, QueueTotals, StatsInputs, StoreError,
+        AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, LeaseRenewal,
+        ListQuery, MinuteTotals, Page, PageOrder, Queue, QueueTotals, StatsInputs, StoreError,
     },
 };
 use chrono::{DateTime, Utc};
@@ -349,6 +349,10 @@ impl PgStore {
             ("next due", explain(sql::NEXT_DUE)),
             ("deadlines", explain(sql::DEADLINES_DUE).bind(now).bind(100_i64)),
             ("leases", explain(sql::EXPIRED_LEASES).bind(now).bind(100_i64)),
+            (
+                "renew leases",
+                explain(sql::RENEW_LEASES).bind(now).bind(vec!["x"]).bind("w").bind(now),
+            ),
             (
                 "alert by id",
                 sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -902,6 +906,32 @@ impl CallStore for PgStore {
             .await
             .map_err(backend)?;
         calls(&rows)
+    }
+
+    async fn renew_leases(
+        &self,
+        renewal: &LeaseRenewal,
+        ids: &[CallId],
+    ) -> Result<Vec<CallId>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = ids.iter().map(CallId::as_str).collect();
+        let renewed: Vec<String> = sqlx::query_scalar(sql::RENEW_LEASES)
+            .bind(renewal.until)
+            .bind(&ids)
+            .bind(renewal.worker.as_str())
+            .bind(renewal.now)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        renewed
+            .into_iter()
+            .map(|id| {
+                CallId::parse(&id)
+                    .map_err(|e| StoreError::Backend(format!("a stored call id: {e}")))
+            })
+            .collect()
     }
 
     async fn expired_leases(&self, now: DateTime<Utc>, n: usize) -> Result<Vec<Call>, StoreError> {

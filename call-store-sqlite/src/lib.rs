@@ -51,8 +51,8 @@ use call_core::{
     PhoneNumber, QueueId, Series, SeriesId, StatusGroup,
     alerts::{AlertCursor, AlertPage, AlertQuery, AlertRecord, AlertWrites, Closing},
     ports::{
-        AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery,
-        MinuteTotals, Page, PageOrder, Queue, QueueTotals, StatsInputs, StoreError,
+        AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, LeaseRenewal,
+        ListQuery, MinuteTotals, Page, PageOrder, Queue, QueueTotals, StatsInputs, StoreError,
     },
     rules::AlertKind,
 };
@@ -343,6 +343,7 @@ impl SqliteStore {
             ("next due".to_owned(), NEXT_DUE.to_owned()),
             ("deadlines".to_owned(), DEADLINES_DUE.to_owned()),
             ("leases".to_owned(), EXPIRED_LEASES.to_owned()),
+            ("renew a lease".to_owned(), writer::RENEW_LEASE.to_owned()),
             ("following".to_owned(), FOLLOWING.to_owned()),
             ("by id".to_owned(), GET_CALL.to_owned()),
             ("by external id".to_owned(), GET_BY_EXTERNAL_ID.to_owned()),
@@ -649,6 +650,23 @@ impl CallStore for SqliteStore {
         match self.write(Write::Claim(claim.clone())).await? {
             Written::Claimed(claimed) => Ok(claimed),
             _ => Err(StoreError::Backend("the writer answered a claim with something else".into())),
+        }
+    }
+
+    async fn renew_leases(
+        &self,
+        renewal: &LeaseRenewal,
+        ids: &[CallId],
+    ) -> Result<Vec<CallId>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let write = Write::RenewLeases { renewal: renewal.clone(), ids: ids.to_vec() };
+        match self.write(write).await? {
+            Written::Renewed(renewed) => Ok(renewed),
+            _ => {
+                Err(StoreError::Backend("the writer answered a renewal with something else".into()))
+            }
         }
     }
 

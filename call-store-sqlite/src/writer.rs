@@ -19,9 +19,10 @@
 use std::collections::HashSet;
 
 use call_core::{
-    Call, CallEvent, CallStatus, DoNotCall, HeldKey, Pause, PhoneNumber, QueueId, Series, SeriesId,
+    Call, CallEvent, CallId, CallStatus, DoNotCall, HeldKey, Pause, PhoneNumber, QueueId, Series,
+    SeriesId,
     alerts::AlertWrites,
-    ports::{Claim, Claimed, Queue, StoreError},
+    ports::{Claim, Claimed, LeaseRenewal, Queue, StoreError},
 };
 use chrono::{DateTime, Utc};
 use sqlx::{Connection, Row, SqliteConnection, SqlitePool, error::ErrorKind};
@@ -44,6 +45,11 @@ pub(crate) const MAX_BATCH: usize = 512;
 const MAX_VARIABLES: usize = 32_766;
 
 /// One write, as a caller asks for it.
+/// A heartbeat's renewal of one lease, by the call's primary key: only a
+/// lease of this worker that has not expired yet.
+pub(crate) const RENEW_LEASE: &str = "UPDATE calls SET lease_expires_at = ?1, version = version + 1 \
+     WHERE id = ?2 AND status = 'dispatching' AND lease_worker = ?3 AND lease_expires_at > ?4";
+
 pub(crate) enum Write {
     Insert {
         calls: Vec<Call>,
@@ -63,6 +69,11 @@ pub(crate) enum Write {
         events: Vec<CallEvent>,
     },
     Claim(Claim),
+    /// A worker's heartbeat: renews the leases it still holds.
+    RenewLeases {
+        renewal: LeaseRenewal,
+        ids: Vec<CallId>,
+    },
     /// Makes the occurrence after a call.
     AdvanceSeries {
         previous: Box<Call>,
@@ -86,6 +97,8 @@ pub(crate) enum Write {
 pub(crate) enum Written {
     Done,
     Claimed(Vec<Claimed>),
+    /// The calls a [`Write::RenewLeases`] renewed.
+    Renewed(Vec<CallId>),
     /// The occurrence an [`Write::AdvanceSeries`] made, if any.
     Advanced(Option<Box<(Call, CallEvent)>>),
     /// The series a [`Write::CancelSeries`] canceled, if it exists.
@@ -268,6 +281,22 @@ async fn apply(
         }
         Write::Save { call, new_calls, events } => save(conn, call, new_calls, events).await,
         Write::Claim(claim) => claim_due(conn, claim).await.map(|c| Ok(Written::Claimed(c))),
+        Write::RenewLeases { renewal, ids } => {
+            let mut renewed = Vec::with_capacity(ids.len());
+            for id in ids {
+                let done = sqlx::query(RENEW_LEASE)
+                    .bind(micros(renewal.until))
+                    .bind(id.as_str())
+                    .bind(renewal.worker.as_str())
+                    .bind(micros(renewal.now))
+                    .execute(&mut *conn)
+                    .await?;
+                if done.rows_affected() > 0 && !renewed.contains(id) {
+                    renewed.push(id.clone());
+                }
+            }
+            Ok(Ok(Written::Renewed(renewed)))
+        }
         Write::AdvanceSeries { previous, now } => advance_series(conn, previous, *now)
             .await
             .map(|made| Ok(Written::Advanced(made.map(Box::new)))),

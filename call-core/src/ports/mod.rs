@@ -11,7 +11,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use notifier::{Alert, BroadcastNotifier, Fanout, LogNotifier, Notification, Notifier};
 pub use provider::{CallProvider, PlaceCall, ProviderCall, ProviderError, ProviderStatus};
 pub use store::{
-    AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery,
-    MinuteTotals, Page, PageOrder, Queue, QueueTotals, StatsInputs, StoreError,
+    AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, LeaseRenewal,
+    ListQuery, MinuteTotals, Page, PageOrder, Queue, QueueTotals, StatsInputs, StoreError,
 };
 pub(crate) use store::{not_a_cursor, position};

@@ -233,6 +233,18 @@ impl Claim {
     }
 }
 
+/// A worker renewing the leases of the calls it is still placing
+/// ([`CallStore::renew_leases`]): its heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseRenewal {
+    /// The worker whose leases these are.
+    pub worker: WorkerId,
+    /// The time now: a lease that expired at or before it is not renewed.
+    pub now: DateTime<Utc>,
+    /// The new expiry.
+    pub until: DateTime<Utc>,
+}
+
 /// A call [`CallStore::claim_due`] claimed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claimed {
@@ -559,6 +571,21 @@ pub trait CallStore: Send + Sync {
     /// number is not listed, as the statement that dispatches them reads
     /// the list. Canceled calls are answered first.
     async fn claim_due(&self, claim: &Claim) -> Result<Vec<Claimed>, StoreError>;
+
+    /// Renews the leases `renewal.worker` holds on `ids`: each of them still
+    /// `dispatching` under a lease of that worker that expires after
+    /// `renewal.now` gets `renewal.until` as its expiry and its version
+    /// raised by one (so a writer that read the old lease loses its save),
+    /// and nothing else: no event, `updated_at` unchanged, for a renewal is
+    /// bookkeeping, not a change of the call. Answers the ids renewed. An
+    /// id missing from the answer has lost its claim (the lease expired, or
+    /// the call was recovered or moved on), and its worker MUST stop
+    /// placing it.
+    async fn renew_leases(
+        &self,
+        renewal: &LeaseRenewal,
+        ids: &[CallId],
+    ) -> Result<Vec<CallId>, StoreError>;
 
     /// Makes the occurrence that follows `previous` ([`Series::successor`]
     /// of its stored series at `now`), raising the series' `occurrences`

@@ -27,7 +27,8 @@ use crate::{
     EventType, HeldKey, IdempotencyKey, Lease, Occurrence, Pause, PhoneNumber, QueueId, Recurrence,
     Series, SeriesId, StatusFilter, StatusGroup, WorkerId,
     ports::{
-        CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery, MinuteTotals, Queue, StoreError,
+        CallStore, Claim, Claimed, Cursor, HistoryQuery, LeaseRenewal, ListQuery, MinuteTotals,
+        Queue, StoreError,
     },
     rules::AlertKind,
 };
@@ -59,6 +60,7 @@ where
     a_claimed_occurrence_makes_the_next_once(make_store().await).await;
     series_are_listed_and_canceled(make_store().await).await;
     deadlines_and_expired_leases(make_store().await).await;
+    renewals_extend_only_the_workers_live_leases(make_store().await).await;
     following_lists_placed_live_calls(make_store().await).await;
     history_of_a_number(make_store().await).await;
     history_is_by_when_calls_took_place(make_store().await).await;
@@ -1362,6 +1364,72 @@ async fn deadlines_and_expired_leases(store: Arc<dyn CallStore>) {
         "expired_leases: passed, earliest first"
     );
     assert_eq!(ids(&store.expired_leases(t(1), 1).await.unwrap()), ["l0"], "expired_leases: limit");
+}
+
+async fn renewals_extend_only_the_workers_live_leases(store: Arc<dyn CallStore>) {
+    let check = "renew_leases";
+    let lease = |worker: &str, at| {
+        Some(Lease { worker: WorkerId::parse(worker).unwrap(), expires_at: t(at) })
+    };
+    let dispatching = |name: &str, worker: &str, at: i64| {
+        let lease = lease(worker, at);
+        call(name, 0, move |p| {
+            p.status = CallStatus::Dispatching;
+            p.lease = lease;
+        })
+    };
+    let placed = call("placed", 0, |p| {
+        p.status = CallStatus::Initiated;
+        p.lease = lease("w", 10);
+    });
+    insert_all(
+        &store,
+        &[
+            dispatching("mine", "w", 10),
+            dispatching("also-mine", "w", 10),
+            dispatching("theirs", "other", 10),
+            dispatching("lapsed", "w", 5),
+            placed,
+        ],
+    )
+    .await;
+    let renewal = LeaseRenewal { worker: WorkerId::parse("w").unwrap(), now: t(5), until: t(65) };
+    let asked = ["mine", "theirs", "lapsed", "placed", "unknown", "also-mine"].map(id);
+    let mut renewed = store.renew_leases(&renewal, &asked).await.expect(check);
+    renewed.sort();
+    assert_eq!(
+        renewed,
+        [id("also-mine"), id("mine")],
+        "{check}: only w's unexpired dispatching leases"
+    );
+    let mine = store.get(&id("mine")).await.unwrap().unwrap();
+    assert_eq!(mine.lease().map(|l| l.expires_at), Some(t(65)), "{check}: the new expiry");
+    assert_eq!(mine.version(), 2, "{check}: the version is raised");
+    assert_eq!(mine.updated_at(), t(0), "{check}: nothing else changes");
+    assert_eq!(store.events(&id("mine")).await.unwrap(), [], "{check}: no event");
+    for (name, expiry) in [("theirs", 10), ("lapsed", 5)] {
+        let call = store.get(&id(name)).await.unwrap().unwrap();
+        assert_eq!(
+            call.lease().map(|l| l.expires_at),
+            Some(t(expiry)),
+            "{check}: {name} untouched"
+        );
+        assert_eq!(call.version(), 1, "{check}: {name} untouched");
+    }
+    assert_eq!(
+        store.expired_leases(t(11), 10).await.map(|c| ids(&c).join(",")).unwrap(),
+        "lapsed,theirs"
+    );
+    // A save that read the old lease loses to the renewal.
+    let stale = call("mine", 0, |p| {
+        p.status = CallStatus::Failed;
+        p.version = 2;
+    });
+    assert!(
+        matches!(store.save(&stale, &[]).await, Err(StoreError::Conflict { .. })),
+        "{check}: a save of the version before the renewal is refused"
+    );
+    assert_eq!(store.renew_leases(&renewal, &[]).await.unwrap(), [], "{check}: nothing asked");
 }
 
 async fn following_lists_placed_live_calls(store: Arc<dyn CallStore>) {

@@ -11,8 +11,8 @@ use crate::{
     IdempotencyKey, Lease, Pause, PhoneNumber, QueueId, Series, SeriesId,
     alerts::{AlertPage, AlertQuery, AlertRecord, AlertWrites},
     ports::{
-        AgentTotals, CallStore, Claim, Claimed, Cursor, HistoryQuery, ListQuery, MinuteTotals,
-        Page, PageOrder, Queue, QueueTotals, StatsInputs, StoreError,
+        AgentTotals, CallStore, Claim, Claimed, Cursor, HistoryQuery, LeaseRenewal, ListQuery,
+        MinuteTotals, Page, PageOrder, Queue, QueueTotals, StatsInputs, StoreError,
     },
 };
 
@@ -372,6 +372,31 @@ impl CallStore for MemoryStore {
             |c| c.deadline_at(),
             limit,
         ))
+    }
+
+    async fn renew_leases(
+        &self,
+        renewal: &LeaseRenewal,
+        ids: &[CallId],
+    ) -> Result<Vec<CallId>, StoreError> {
+        let mut state = self.state();
+        let mut renewed = Vec::new();
+        for id in ids {
+            let Some(call) = state.calls.get(id) else { continue };
+            let held = call.status() == CallStatus::Dispatching
+                && call
+                    .lease()
+                    .is_some_and(|l| l.worker == renewal.worker && l.expires_at > renewal.now);
+            if !held || renewed.contains(id) {
+                continue;
+            }
+            let mut parts = call.parts().clone();
+            parts.lease = Some(Lease { worker: renewal.worker.clone(), expires_at: renewal.until });
+            parts.version += 1;
+            state.put(Call::from_parts(parts));
+            renewed.push(id.clone());
+        }
+        Ok(renewed)
     }
 
     async fn expired_leases(

@@ -386,6 +386,13 @@ async fn slow_requests_time_out_with_a_json_error() {
         async fn claim_due(&self, _: &Claim) -> Result<Vec<call_core::ports::Claimed>, StoreError> {
             stall().await
         }
+        async fn renew_leases(
+            &self,
+            _: &call_core::ports::LeaseRenewal,
+            _: &[CallId],
+        ) -> Result<Vec<CallId>, StoreError> {
+            stall().await
+        }
         async fn advance_series(
             &self,
             _: &Call,
