@@ -472,11 +472,16 @@ struct RunArgs {
     /// How often each placed call's status is fetched from the provider.
     #[arg(long, default_value = "1s", value_name = "DURATION", allow_hyphen_values = true)]
     poll_interval: String,
-    /// How long a claim on a call lasts. A call whose worker died while
-    /// placing it is failed with `outcome_unknown` once its claim expires;
-    /// it must outlast a placement's retries.
+    /// How long a claim on a call lasts unless renewed: at least three
+    /// heartbeats. A call whose worker died while placing it is failed with
+    /// `outcome_unknown` once its claim expires.
     #[arg(long, default_value = "60s", value_name = "DURATION", allow_hyphen_values = true)]
     lease: String,
+    /// How often the worker renews the claims of the calls it is still
+    /// placing, so a slow provider does not outlast them; a placement whose
+    /// claim cannot be renewed is stopped before the claim expires.
+    #[arg(long, default_value = "10s", value_name = "DURATION", allow_hyphen_values = true)]
+    heartbeat: String,
 }
 
 #[derive(Debug, Args)]

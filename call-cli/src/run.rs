@@ -45,12 +45,20 @@ impl RunConfig {
         if lease < Duration::from_secs(1) {
             return Err(CliError::usage("invalid --lease: must be at least 1s"));
         }
+        let heartbeat = when::parse_duration("--heartbeat", &args.heartbeat)?;
         let worker = WorkerConfig {
             calls_per_second: args.calls_per_second,
             poll_interval,
             lease,
+            heartbeat,
             ..WorkerConfig::default()
         };
+        worker.check().map_err(|e| {
+            CliError::usage(format!("invalid --{}: {}", e.field(), e.message()).replace(
+                "lengthen the lease or shorten the heartbeat",
+                "lengthen --lease or shorten --heartbeat",
+            ))
+        })?;
         Ok(RunConfig {
             provider,
             provider_url: args.provider_url,
@@ -68,7 +76,9 @@ pub(crate) async fn run(engine: Engine, config: RunConfig) -> Result<(), CliErro
         worker = %config.worker.worker_id,
         "worker started; Ctrl-C stops it"
     );
-    let worker = engine.worker(Arc::new(config.provider), config.worker);
+    let worker = engine
+        .worker(Arc::new(config.provider), config.worker)
+        .map_err(|e| CliError::usage(format!("invalid --{}: {}", e.field(), e.message())))?;
     let until_idle = config.until_idle;
     let probe = engine.clone();
     let stop = async move {

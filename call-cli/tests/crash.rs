@@ -35,7 +35,17 @@ async fn killed_workers_never_dial_twice_and_leave_every_call_ended() {
     // n calls due across 10 s, from 2 s from now, one number each.
     import_spread(&db, n_calls, TimeDelta::seconds(2), TimeDelta::seconds(10)).await;
 
-    let run = ["run", "--provider-url", api.url(), "--poll-interval", "50ms", "--lease", "1s"];
+    let run = [
+        "run",
+        "--provider-url",
+        api.url(),
+        "--poll-interval",
+        "50ms",
+        "--lease",
+        "1s",
+        "--heartbeat",
+        "300ms",
+    ];
     for kill in 0..kills {
         let mut worker = calls(&db, &run).spawn().unwrap();
         let alive = Duration::from_millis(fastrand::u64(100..1_200));

@@ -47,7 +47,7 @@
 //!
 //! // Run the worker until the call has been placed and followed to its end.
 //! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-//! let worker = engine.worker(provider.clone(), WorkerConfig::default());
+//! let worker = engine.worker(provider.clone(), WorkerConfig::default())?;
 //! let running = tokio::spawn(worker.run(async { stopped.await.ok(); }));
 //! for _ in 0..30 {
 //!     clock.advance(Duration::from_secs(1));

@@ -31,7 +31,7 @@ fn main() {
         let config =
             WorkerConfig { poll_interval: Duration::from_secs(30), ..WorkerConfig::default() };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let worker = tokio::spawn(engine.worker(provider, config).run(async {
+        let worker = tokio::spawn(engine.worker(provider, config).unwrap().run(async {
             let _ = stopped.await;
         }));
 

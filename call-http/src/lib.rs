@@ -15,7 +15,7 @@
 //! let store = Arc::new(SqliteStore::open("calls.db").await?);
 //! let state = AppState::builder(store).api_key("s3cret").build();
 //! // The worker, on the same engine, places the calls:
-//! // tokio::spawn(state.engine().worker(provider, WorkerConfig::default()).run(shutdown));
+//! // tokio::spawn(state.engine().worker(provider, WorkerConfig::default())?.run(shutdown));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:4000").await?;
 //! axum::serve(listener, router(state)).await?;
 //! # Ok(()) }

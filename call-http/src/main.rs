@@ -228,14 +228,19 @@ async fn serve(args: Args) -> Result<(), Refused> {
     let state = builder.build();
 
     let (stop_worker, worker_stopped) = watch::channel(false);
-    let worker = (!args.no_worker).then(|| {
+    let worker = if args.no_worker {
+        None
+    } else {
         let provider = state.metrics().metered(provider);
-        let worker = state.engine().worker(provider, WorkerConfig::default());
+        let worker = state
+            .engine()
+            .worker(provider, WorkerConfig::default())
+            .map_err(|e| Refused::Failure(format!("the worker's settings: {e}")))?;
         let mut stop = worker_stopped.clone();
-        tokio::spawn(worker.run(async move {
+        Some(tokio::spawn(worker.run(async move {
             let _ = stop.wait_for(|&stop| stop).await;
-        }))
-    });
+        })))
+    };
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

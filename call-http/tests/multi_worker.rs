@@ -51,7 +51,17 @@ fn calls_binary() -> PathBuf {
 
 fn worker(calls: &PathBuf, db: &str, provider: &str) -> Child {
     Command::new(calls)
-        .args(["run", "--provider-url", provider, "--poll-interval", "100ms", "--lease", "2s"])
+        .args([
+            "run",
+            "--provider-url",
+            provider,
+            "--poll-interval",
+            "100ms",
+            "--lease",
+            "2s",
+            "--heartbeat",
+            "500ms",
+        ])
         .env("CALLS_DB", db)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

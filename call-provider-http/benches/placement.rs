@@ -60,7 +60,7 @@ async fn main() {
         .expect("schedule");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let started = Instant::now();
-    let worker = tokio::spawn(engine.worker(provider.clone(), config).run(async {
+    let worker = tokio::spawn(engine.worker(provider.clone(), config).unwrap().run(async {
         let _ = stopped.await;
     }));
     while api.calls_placed() - placed_before < n as u64 {

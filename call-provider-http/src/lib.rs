@@ -26,7 +26,7 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let provider = Arc::new(HttpProvider::new("http://localhost:5000")?);
 //! let engine = Engine::builder(Arc::new(MemoryStore::new())).build();
-//! engine.worker(provider, WorkerConfig::default()).run(std::future::pending()).await;
+//! engine.worker(provider, WorkerConfig::default())?.run(std::future::pending()).await;
 //! # Ok(())
 //! # }
 //! ```

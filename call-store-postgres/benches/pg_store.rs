@@ -420,7 +420,7 @@ async fn lateness(server: &TestServer, sizes: &Sizes) {
             WorkerConfig { poll_interval: Duration::from_secs(30), ..WorkerConfig::default() };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         stops.push(stop);
-        workers.push(tokio::spawn(engine.worker(provider, config).run(async {
+        workers.push(tokio::spawn(engine.worker(provider, config).unwrap().run(async {
             let _ = stopped.await;
         })));
     }

@@ -236,7 +236,7 @@ async fn main() -> anyhow::Result<()> {
     let config =
         WorkerConfig { poll_interval: Duration::from_millis(250), ..WorkerConfig::default() };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = tokio::spawn(engine.worker(provider, config).run(async {
+    let worker = tokio::spawn(engine.worker(provider, config)?.run(async {
         let _ = stopped.await;
     }));
 

@@ -69,7 +69,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = engine.worker(provider.clone(), WorkerConfig::default());
+    let worker = engine.worker(provider.clone(), WorkerConfig::default())?;
     let running = tokio::spawn(worker.run(async {
         let _ = stopped.await;
     }));

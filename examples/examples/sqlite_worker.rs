@@ -58,7 +58,7 @@ async fn main() -> anyhow::Result<()> {
         if stand_in.is_some() { Duration::from_millis(100) } else { Duration::from_secs(1) };
     let config = WorkerConfig { poll_interval, ..WorkerConfig::default() };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = tokio::spawn(engine.worker(provider, config).run(async {
+    let worker = tokio::spawn(engine.worker(provider, config)?.run(async {
         let _ = stopped.await;
     }));
 

@@ -522,3 +522,38 @@ async fn a_listed_number_is_refused_and_a_call_scheduled_before_is_never_dialled
     assert_eq!(calls.run(&["dnc", "add", "12345"]).await.code, 2, "a bad number is a usage error");
     calls.schedule(&["+14155550100"]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_slower_than_the_lease_is_waited_for_while_the_lease_is_renewed() {
+    // Every answer takes 2 s: two leases of 1 s (and within the 3 s a
+    // status fetch waits). Two workers share the file, so a lapsed lease
+    // would be taken for lost at once.
+    let options = call_provider_http::mock::MockOptions {
+        time_scale: 0.01,
+        latency: std::time::Duration::from_secs(2),
+        ..call_provider_http::mock::MockOptions::default()
+    };
+    let api = call_provider_http::mock::MockCallApi::start(options).await.unwrap();
+    let calls = Calls::new();
+    let id = calls.schedule(&["+14155550100"]).await;
+    let args = [
+        "run",
+        "--provider-url",
+        api.url(),
+        "--until-idle",
+        "--poll-interval",
+        "20ms",
+        "--lease",
+        "1s",
+        "--heartbeat",
+        "300ms",
+    ];
+    let (first, second) = tokio::join!(calls.run(&args), calls.run(&args));
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let call = calls.json(&["show", &id]).await;
+    assert_eq!(call["status"], "completed", "{call}");
+    assert_eq!(call["flags"], serde_json::json!([]), "not taken for lost: {call}");
+    assert_eq!(call["attempts"], 1);
+    assert_eq!(api.stats().by_number.get("+14155550100"), Some(&1), "dialled once");
+}

@@ -245,8 +245,18 @@ impl Engine {
     }
 
     /// A worker placing due calls through `provider`; start it with [`Worker::run`].
-    pub fn worker(&self, provider: Arc<dyn CallProvider>, config: WorkerConfig) -> Worker {
-        Worker::new(self.clone(), provider, config)
+    ///
+    /// # Errors
+    ///
+    /// A [`ValidationError`] when `config` is one a worker cannot keep
+    /// ([`WorkerConfig::check`]).
+    pub fn worker(
+        &self,
+        provider: Arc<dyn CallProvider>,
+        config: WorkerConfig,
+    ) -> Result<Worker, ValidationError> {
+        config.check()?;
+        Ok(Worker::new(self.clone(), provider, config))
     }
 
     /// Schedules an outbound call.

@@ -18,11 +18,12 @@ use super::{
     change::{Change, object},
 };
 use crate::{
-    Call, CallId, CallStatus, Error, EventSource, Flag, Initiated, Lease, Lifecycle, WorkerId,
+    Call, CallId, CallStatus, Error, EventSource, Flag, Initiated, Lease, Lifecycle,
+    ValidationError, WorkerId,
     machine::Trigger,
     ports::{
-        Announcements, CallProvider, Claim, Claimed, Notification, PlaceCall, ProviderCall,
-        ProviderError,
+        Announcements, CallProvider, Claim, Claimed, LeaseRenewal, Notification, PlaceCall,
+        ProviderCall, ProviderError,
     },
 };
 
@@ -82,9 +83,17 @@ pub struct WorkerConfig {
     pub calls_per_second: Option<f64>,
     /// How transient provider failures are retried.
     pub retry: RetryPolicy,
-    /// How long a claim lasts. It must outlast every attempt of a placement
-    /// with its backoff, or another worker may take the call for lost.
+    /// How long a claim lasts unless renewed. A worker renews the lease of
+    /// each call it is still placing every [`heartbeat`](Self::heartbeat),
+    /// so a slow provider does not outlast it; a worker that dies stops
+    /// renewing, and its calls are recovered once their leases lapse. At
+    /// least three heartbeats ([`WorkerConfig::check`]).
     pub lease: Duration,
+    /// How often a worker renews the leases of the calls it is placing. A
+    /// placement whose lease cannot be renewed (the store is unreachable,
+    /// or the claim was lost) is stopped one heartbeat before the lease
+    /// lapses: never still running when another worker may take the call.
+    pub heartbeat: Duration,
     /// What to do with calls whose claim was lost.
     pub lost_dispatch: LostDispatch,
     /// How often each placed call's provider status is fetched.
@@ -101,6 +110,34 @@ pub struct WorkerConfig {
     pub batch_size: usize,
 }
 
+impl WorkerConfig {
+    /// Refuses settings a worker cannot keep: a heartbeat of zero, or a
+    /// lease shorter than three heartbeats (a claim must outlive two missed
+    /// renewals and the margin a placement stops within).
+    ///
+    /// # Errors
+    ///
+    /// A [`ValidationError`] on `heartbeat` or `lease` saying why.
+    pub fn check(&self) -> Result<(), ValidationError> {
+        if self.heartbeat.is_zero() {
+            return Err(ValidationError::new("heartbeat", "must be more than 0"));
+        }
+        let least = self.heartbeat.saturating_mul(3);
+        if self.lease < least {
+            return Err(ValidationError::new(
+                "lease",
+                format!(
+                    "a lease of {:?} is shorter than three heartbeats of {:?} ({least:?}): \
+                     a claim must outlive two missed renewals, so lengthen the lease or \
+                     shorten the heartbeat",
+                    self.lease, self.heartbeat
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for WorkerConfig {
     fn default() -> WorkerConfig {
         WorkerConfig {
@@ -109,6 +146,7 @@ impl Default for WorkerConfig {
             calls_per_second: None,
             retry: RetryPolicy::default(),
             lease: Duration::from_secs(60),
+            heartbeat: Duration::from_secs(10),
             lost_dispatch: LostDispatch::default(),
             poll_interval: Duration::from_secs(1),
             poll_concurrency: 16,
@@ -508,13 +546,75 @@ impl Shared {
             return self.record_placement(call.id(), 0, Vec::new(), Err(error)).await;
         };
         let request = PlaceCall { call_id: call.id().clone(), to, from: call.from().cloned() };
-        let clock = self.engine.clock().clone();
+        let clock = self.engine.clock();
+        let expires_at =
+            call.lease().map_or_else(|| clock.now() + delta(self.config.lease), |l| l.expires_at);
+        // The attempts run only while the lease is kept: dropping them
+        // abandons a request in flight, and recovery decides, by policy,
+        // what becomes of a call that may have been dialled.
+        let (attempts, errors, outcome) = tokio::select! {
+            placed = self.attempt(&request) => placed,
+            () = self.keep_lease(call.id(), expires_at) => {
+                tracing::error!(call_id = %call.id(),
+                    "stopped placing a call whose lease could not be renewed; it is recovered when the lease lapses");
+                return;
+            }
+        };
+        self.record_placement(call.id(), attempts, errors, outcome).await;
+    }
+
+    /// Renews the lease of call `id`, which lapses at `expires_at`, every
+    /// heartbeat; returns once it can no longer be kept: the store said the
+    /// claim is gone, or one heartbeat before the lease lapses without a
+    /// renewal (a store that does not answer is retried until then).
+    async fn keep_lease(&self, id: &CallId, mut expires_at: DateTime<Utc>) {
+        let clock = self.engine.clock();
+        let store = self.engine.store();
+        let heartbeat = delta(self.config.heartbeat);
+        let mut next = clock.now() + heartbeat;
+        loop {
+            let give_up = expires_at - heartbeat;
+            clock.sleep_until(next.min(give_up)).await;
+            let now = clock.now();
+            if now >= give_up {
+                tracing::warn!(call_id = %id, %expires_at, "the lease could not be renewed in time");
+                return;
+            }
+            let renewal = LeaseRenewal {
+                worker: self.config.worker_id.clone(),
+                now,
+                until: now + delta(self.config.lease),
+            };
+            match store.renew_leases(&renewal, std::slice::from_ref(id)).await {
+                Ok(renewed) if renewed.contains(id) => {
+                    expires_at = renewal.until;
+                    next = now + heartbeat;
+                }
+                Ok(_) => {
+                    tracing::warn!(call_id = %id, "the claim was lost while placing the call");
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(call_id = %id, %error, "could not renew a lease; trying again");
+                    next = now + heartbeat / 4;
+                }
+            }
+        }
+    }
+
+    /// Asks the provider to place the call, retrying what the policy
+    /// allows: the attempts made, the errors retried, and the outcome.
+    async fn attempt(
+        &self,
+        request: &PlaceCall,
+    ) -> (u32, Vec<String>, Result<ProviderCall, ProviderError>) {
+        let clock = self.engine.clock();
         let mut errors = Vec::new();
         let mut attempt = 0;
         let outcome = loop {
             attempt += 1;
             self.wait_for_request_slot().await;
-            let error = match self.provider.place_call(&request).await {
+            let error = match self.provider.place_call(request).await {
                 Ok(placed) => break Ok(placed),
                 Err(error) => error,
             };
@@ -531,7 +631,7 @@ impl Shared {
             if attempt >= self.config.retry.attempts {
                 break Err(error);
             }
-            tracing::debug!(call_id = %call.id(), attempt, %message, "provider request failed; retrying");
+            tracing::debug!(call_id = %request.call_id, attempt, %message, "provider request failed; retrying");
             // The provider's Retry-After is honoured up to max_delay, so the wait stays within the lease.
             let delay = retry_after.map_or_else(
                 || self.config.retry.delay(attempt),
@@ -540,7 +640,7 @@ impl Shared {
             errors.push(message.clone());
             clock.sleep_until(clock.now() + delta(delay)).await;
         };
-        self.record_placement(call.id(), attempt, errors, outcome).await;
+        (attempt, errors, outcome)
     }
 
     /// How many calls may be claimed now: under `calls_per_second`, those

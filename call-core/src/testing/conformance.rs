@@ -119,9 +119,11 @@ pub async fn run_wakeups(
         WorkerConfig { recheck_interval: std::time::Duration::from_secs(60), ..Default::default() };
     let provider = Arc::new(FakeProvider::new(clock.clone()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = tokio::spawn(worker_engine.worker(provider.clone(), config).run(async {
-        let _ = stopped.await;
-    }));
+    let worker = tokio::spawn(
+        worker_engine.worker(provider.clone(), config).expect("a worker config").run(async {
+            let _ = stopped.await;
+        }),
+    );
     // Warm the other store's connection and statements with a call due
     // later than the worker's plan (which wakes nobody), and let the worker
     // go to sleep on its minute-long plan.

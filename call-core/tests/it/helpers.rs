@@ -61,7 +61,7 @@ impl TestApp {
 
     pub(crate) fn start_worker(&self, config: WorkerConfig) -> RunningWorker {
         let (stop, stopped) = oneshot::channel::<()>();
-        let worker = self.engine.worker(self.provider.clone(), config);
+        let worker = self.engine.worker(self.provider.clone(), config).unwrap();
         let handle = tokio::spawn(worker.run(async {
             let _ = stopped.await;
         }));

@@ -269,7 +269,7 @@ async fn a_worker_holds_a_call_scheduled_without_a_window_to_its_default() {
     let engine =
         Engine::builder(app.store.clone()).clock(app.clock.clone()).config(settings).build();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = tokio::spawn(engine.worker(app.provider.clone(), config()).run(async {
+    let worker = tokio::spawn(engine.worker(app.provider.clone(), config()).unwrap().run(async {
         let _ = stopped.await;
     }));
     eventually("held to the default window", || async {

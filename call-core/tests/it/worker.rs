@@ -272,6 +272,95 @@ async fn an_unanswered_placement_is_sent_again_under_the_at_least_once_policy() 
     worker.stop().await;
 }
 
+/// A worker with a 3 s lease renewed every second.
+fn short_lease(name: &str) -> WorkerConfig {
+    WorkerConfig {
+        worker_id: WorkerId::parse(name).unwrap(),
+        lease: secs(3),
+        heartbeat: secs(1),
+        ..WorkerConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn a_placement_slower_than_its_lease_keeps_its_claim_by_renewing_it() {
+    let app = spawn_app();
+    app.provider.hold_placements();
+    let placing = app.start_worker(short_lease("w1"));
+    let call = app.engine.schedule(NewCall::to(phone(1))).await.unwrap();
+    eventually("claimed", || status_is(&app, call.id(), CallStatus::Dispatching)).await;
+    let other = app.start_worker(short_lease("w2"));
+    // Ten leases' worth of a provider that does not answer.
+    app.advance(secs(30), millis(500)).await;
+    let held = app.engine.get(call.id()).await.unwrap();
+    assert_eq!(held.status(), CallStatus::Dispatching, "not taken for lost");
+    let lease = held.lease().unwrap();
+    assert_eq!(lease.worker.as_str(), "w1");
+    assert!(lease.expires_at > app.now(), "renewed: {} at {}", lease.expires_at, app.now());
+
+    app.provider.release();
+    eventually("placed", || status_is(&app, call.id(), CallStatus::Initiated)).await;
+    let placed = app.engine.get(call.id()).await.unwrap();
+    assert!(!placed.flags().contains(Flag::OutcomeUnknown));
+    assert_eq!(app.provider.placements(&phone(1)), 1);
+    assert_eq!(
+        event_types(&app, call.id()).await,
+        [EventType::CallScheduled, EventType::CallDispatched, EventType::CallInitiated],
+        "renewals are not events"
+    );
+    other.stop().await;
+    placing.stop().await;
+}
+
+#[tokio::test]
+async fn a_placement_whose_claim_is_lost_stops_before_its_request_goes_out() {
+    let app = spawn_app();
+    app.provider.hold_placements();
+    let worker = app.start_worker(short_lease("w1"));
+    let call = app.engine.schedule(NewCall::to(phone(1))).await.unwrap();
+    eventually("claimed", || status_is(&app, call.id(), CallStatus::Dispatching)).await;
+    // Another worker holds the claim now (as a recovery of a lapsed lease would).
+    let mut parts = app.engine.get(call.id()).await.unwrap().parts().clone();
+    parts.lease = Some(call_core::Lease {
+        worker: WorkerId::parse("other").unwrap(),
+        expires_at: app.at(600.0),
+    });
+    parts.version += 1;
+    app.store.save(&call_core::Call::from_parts(parts), &[]).await.unwrap();
+    // The next heartbeat finds the claim gone and abandons the placement.
+    app.advance(secs(2), millis(250)).await;
+    app.provider.release();
+    app.advance(secs(5), secs(1)).await;
+    assert_eq!(app.provider.place_requests(), 0, "the abandoned request never went out");
+    let call = app.engine.get(call.id()).await.unwrap();
+    assert_eq!(call.status(), CallStatus::Dispatching);
+    assert_eq!(call.lease().unwrap().worker.as_str(), "other", "left to the worker that holds it");
+    worker.stop().await;
+}
+
+#[test]
+fn a_lease_must_outlive_two_missed_heartbeats() {
+    let check = |lease: u64, heartbeat: u64, refused: Option<&str>| {
+        let config = WorkerConfig { lease: secs(lease), heartbeat: secs(heartbeat), ..config() };
+        assert_eq!(
+            config.check().err().map(|e| e.field()),
+            refused,
+            "lease {lease}s, heartbeat {heartbeat}s"
+        );
+    };
+    check(60, 10, None);
+    check(30, 10, None);
+    check(29, 10, Some("lease"));
+    check(1, 10, Some("lease"));
+    check(60, 0, Some("heartbeat"));
+    let message = WorkerConfig { lease: secs(1), ..config() }.check().unwrap_err();
+    assert_eq!(
+        message.message(),
+        "a lease of 1s is shorter than three heartbeats of 10s (30s): a claim must outlive two \
+         missed renewals, so lengthen the lease or shorten the heartbeat"
+    );
+}
+
 #[tokio::test]
 async fn a_provider_that_forgets_an_accepted_call_fails_it() {
     let app = spawn_app();
@@ -481,7 +570,12 @@ async fn a_rate_limited_backlog_is_claimed_no_faster_than_it_can_be_sent() {
     let calls = app.engine.schedule_many((0..12).map(|n| NewCall::to(phone(n))).collect()).await;
     let calls = calls.unwrap();
     // 1 call a second and a 4 s lease: claiming the backlog at once would let leases lapse.
-    let config = WorkerConfig { calls_per_second: Some(1.0), lease: secs(4), ..config() };
+    let config = WorkerConfig {
+        calls_per_second: Some(1.0),
+        lease: secs(4),
+        heartbeat: secs(1),
+        ..config()
+    };
     let worker = app.start_worker(config);
     app.advance_until("every call is placed", millis(250), secs(30), || async {
         app.provider.total_placements() == calls.len()

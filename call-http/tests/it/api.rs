@@ -761,7 +761,8 @@ async fn a_busy_call_is_redialled_and_its_attempts_are_listed_with_the_final_out
 
     let provider = Arc::new(call_core::testing::FakeProvider::new(clock.clone()));
     provider.set_outcome(call_core::ports::ProviderStatus::Busy);
-    let worker = state.engine().worker(provider.clone(), call_core::WorkerConfig::default());
+    let worker =
+        state.engine().worker(provider.clone(), call_core::WorkerConfig::default()).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(worker.run(async {
         let _ = stopped.await;

@@ -34,7 +34,7 @@ async fn scheduled_calls_are_placed_once_and_followed_to_completion() {
     let config =
         WorkerConfig { poll_interval: Duration::from_millis(20), ..WorkerConfig::default() };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = tokio::spawn(engine.worker(provider, config).run(async {
+    let worker = tokio::spawn(engine.worker(provider, config).unwrap().run(async {
         let _ = stopped.await;
     }));
 
@@ -99,7 +99,7 @@ async fn server_errors_are_retried_and_each_call_placed_once() {
     let config =
         WorkerConfig { poll_interval: Duration::from_millis(20), retry, ..WorkerConfig::default() };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = tokio::spawn(engine.worker(provider, config).run(async {
+    let worker = tokio::spawn(engine.worker(provider, config).unwrap().run(async {
         let _ = stopped.await;
     }));
     let numbers: Vec<PhoneNumber> =
@@ -170,7 +170,7 @@ async fn status_callbacks_move_calls_without_polling() {
     let config =
         WorkerConfig { poll_interval: Duration::from_secs(3600), ..WorkerConfig::default() };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = tokio::spawn(engine.worker(provider, config).run(async {
+    let worker = tokio::spawn(engine.worker(provider, config).unwrap().run(async {
         let _ = stopped.await;
     }));
     let call =

@@ -164,7 +164,7 @@ async fn the_engine_runs_on_the_sqlite_store() {
         .await
         .unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = engine.worker(provider.clone(), WorkerConfig::default());
+    let worker = engine.worker(provider.clone(), WorkerConfig::default()).unwrap();
     let running = tokio::spawn(worker.run(async {
         let _ = stopped.await;
     }));
