@@ -129,11 +129,17 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 
 /// Returns once no outbound call is being placed or followed and none is
 /// due within [`IDLE_HORIZON`]. Inbound calls are the event source's to
-/// end, so they do not keep the worker up.
+/// end, so they do not keep the worker up. A store that does not answer
+/// (restarting, say) is asked again: the worker logs the outage itself.
 async fn idle(engine: &Engine) -> Result<(), call_core::Error> {
     loop {
-        if is_idle(engine).await? {
-            return Ok(());
+        match is_idle(engine).await {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(call_core::Error::Store(call_core::ports::StoreError::Backend(error))) => {
+                tracing::debug!(%error, "the idle check could not read the store; asking again");
+            }
+            Err(error) => return Err(error),
         }
         tokio::time::sleep(IDLE_CHECK_EVERY).await;
     }

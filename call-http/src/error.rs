@@ -181,6 +181,16 @@ impl From<Error> for ApiError {
             Error::Store(StoreError::NotFound(id)) => {
                 ApiError::not_found(format!("call {id} not found"))
             }
+            Error::Store(StoreError::Backend(cause)) => {
+                // Down, restarting, read-only or full: nothing was written,
+                // and trying later may work. The cause stays in the log.
+                tracing::error!(error = %cause, "the store failed a request");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database cannot take this request now; nothing was changed; try again",
+                )
+            }
             other => {
                 // The cause may hold SQL or file names: logs only.
                 tracing::error!(error = %other, "request failed");

@@ -233,3 +233,159 @@ async fn workers_on_many_processes_share_one_schedule_and_dial_each_call_once() 
         lateness[lateness.len() - 1]
     );
 }
+
+/// How many lines of `log` contain `text`.
+fn lines_with(log: &str, text: &str) -> usize {
+    log.lines().filter(|line| line.contains(text)).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a suite, not a unit test: cargo test -p call-http --test multi_worker -- --ignored"]
+async fn the_schedule_survives_a_postgresql_restart_mid_run() {
+    let Some(server) = TestServer::dedicated() else { return };
+    let n_calls = setting("RESTART_CALLS", 200);
+    let db = server.database().await;
+    let calls = calls_binary();
+    let api = MockCallApi::start(MockOptions { time_scale: 0.05, ..MockOptions::default() })
+        .await
+        .unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut http = Command::new(env!("CARGO_BIN_EXE_call-http"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--no-worker", "--db", &db])
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..300 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let log_path = |n: usize| logs.path().join(format!("worker-{n}.log"));
+    let mut workers: Vec<Child> = (0..2)
+        .map(|n| {
+            let mut command = std::process::Command::new(&calls);
+            command
+                .args(["run", "--provider-url", api.url(), "--poll-interval", "100ms"])
+                .args(["--lease", "3s", "--heartbeat", "1s"])
+                .env("CALLS_DB", &db)
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(log_path(n)).unwrap());
+            Command::from(command).kill_on_drop(true).spawn().unwrap()
+        })
+        .collect();
+
+    // Due across 6 s from 1 s from now, so calls are being claimed, placed
+    // and followed when the database goes away.
+    let start = Utc::now() + TimeDelta::seconds(1);
+    let schedule = |number: String, at: chrono::DateTime<Utc>| {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            let body = serde_json::json!({"phone_number": number, "scheduled_at": at.to_rfc3339()});
+            client.post(format!("{base}/api/calls")).json(&body).send().await
+        }
+    };
+    for i in 0..n_calls {
+        let at = start + TimeDelta::milliseconds(i as i64 * 6_000 / n_calls as i64);
+        let answer = schedule(format!("+1415{:07}", 5_550_000 + i), at).await.unwrap();
+        assert_eq!(answer.status(), 201, "{}", answer.text().await.unwrap_or_default());
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Longer than the store waits for a connection (5 s): an outage the
+    // workers must see, log once and ride out.
+    let down_for = Duration::from_secs(7);
+    let restarted_at = std::time::Instant::now();
+    tokio::task::block_in_place(|| server.restart(down_for));
+    let outage = restarted_at.elapsed();
+
+    // The server answers again by itself; a schedule it acknowledges after
+    // the restart is placed like the rest.
+    let after = format!("+1415{:07}", 5_550_000 + n_calls);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let answer = schedule(after.clone(), Utc::now()).await.unwrap();
+        if answer.status() == 201 {
+            break;
+        }
+        assert_eq!(answer.status(), 503, "an outage is a 503: {}", answer.text().await.unwrap());
+        assert!(tokio::time::Instant::now() < deadline, "the server never recovered");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let store = PgStore::open(&db).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let counts = store.count_by_status().await.unwrap();
+        let open: u64 = counts.iter().filter(|(s, _)| !s.is_terminal()).map(|(_, n)| n).sum();
+        if open == 0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "calls still open: {counts:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for worker in &mut workers {
+        assert!(worker.try_wait().unwrap().is_none(), "a worker exited during the outage");
+        worker.start_kill().unwrap();
+        let _ = worker.wait().await;
+    }
+    assert!(http.try_wait().unwrap().is_none(), "the server exited during the outage");
+    http.start_kill().unwrap();
+    let _ = http.wait().await;
+
+    let mut all = Vec::new();
+    let mut query = ListQuery { limit: 1_000, ..ListQuery::default() };
+    loop {
+        let page = store.list(&query).await.unwrap();
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    assert_eq!(all.len(), n_calls + 1, "every acknowledged schedule is stored, once");
+    let dialled = api.stats().by_number;
+    let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
+    for call in &all {
+        let number = call.to().unwrap().as_str();
+        let times = dialled.get(number).copied().unwrap_or(0);
+        assert!(times <= 1, "{number} was dialled {times} times");
+        if call.status() == CallStatus::Completed {
+            assert_eq!(times, 1, "{}: completed, so dialled once", call.id());
+        }
+        let outcome = match call.last_error() {
+            Some(reason) if call.status() != CallStatus::Completed => {
+                format!("{}: {}", call.status(), reason.split(':').next().unwrap_or(reason))
+            }
+            _ => call.status().to_string(),
+        };
+        *by_status.entry(outcome).or_default() += 1;
+    }
+    let completed = by_status.get("completed").copied().unwrap_or(0);
+    // A call placed as the database went away may end `outcome_unknown`
+    // (its outcome could not be recorded within its lease); nearly every
+    // other rides the outage out.
+    assert!(completed * 10 >= all.len() * 9, "nearly every call completed: {by_status:?}");
+    for n in 0..2 {
+        let log = std::fs::read_to_string(log_path(n)).unwrap();
+        assert_eq!(
+            lines_with(&log, "the store is not answering"),
+            1,
+            "one line per outage:\n{log}"
+        );
+        assert_eq!(lines_with(&log, "the store answers again"), 1, "and one when it ends:\n{log}");
+    }
+    println!(
+        "postgres restart: {} calls, 2 workers, the server down {:.1} s ({down_for:?} asked); \
+         {} dialled (none twice); outcomes {by_status:?}",
+        all.len(),
+        outage.as_secs_f64(),
+        dialled.values().sum::<u64>(),
+    );
+}

@@ -85,8 +85,10 @@ use crate::{
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-/// How long opening waits for the server, and a query for a free connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long opening waits for the server, and a query for a connection:
+/// past it, a server that went away is [`StoreError::Backend`] (a 503, one
+/// outage line from a worker) rather than a request left hanging.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Announcements kept for a worker that is slow to read them; past that it
 /// is told to look at the store (see [`Announcements::next`]).
@@ -226,7 +228,10 @@ impl PgStore {
         let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
-            .acquire_timeout(CONNECT_TIMEOUT)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            // A slow acquire is an outage or an overload: the store's users
+            // say so once, in their own words, not the pool on each query.
+            .acquire_slow_level(tracing::log::LevelFilter::Debug)
             .connect_with(connect)
             .await
             .map_err(|e| classify(&location, e))?;
@@ -349,10 +354,7 @@ impl PgStore {
             ("next due", explain(sql::NEXT_DUE)),
             ("deadlines", explain(sql::DEADLINES_DUE).bind(now).bind(100_i64)),
             ("leases", explain(sql::EXPIRED_LEASES).bind(now).bind(100_i64)),
-            (
-                "renew leases",
-                explain(sql::RENEW_LEASES).bind(now).bind(vec!["x"]).bind("w").bind(now),
-            ),
+            ("renew leases", explain(sql::RENEW_LEASES).bind(now).bind(vec!["x"]).bind("w")),
             (
                 "alert by id",
                 sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -921,7 +923,6 @@ impl CallStore for PgStore {
             .bind(renewal.until)
             .bind(&ids)
             .bind(renewal.worker.as_str())
-            .bind(renewal.now)
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;

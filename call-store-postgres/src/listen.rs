@@ -23,6 +23,8 @@ const RETRY: Duration = Duration::from_secs(1);
 /// Listens for as long as the store's pool is open.
 pub(crate) async fn relay(pool: PgPool, sender: broadcast::Sender<DateTime<Utc>>) {
     let mut first = true;
+    // Whether the connection is down: its loss is logged once, not each retry.
+    let mut down = false;
     loop {
         let mut listener = match connect(&pool).await {
             Ok(listener) => listener,
@@ -30,11 +32,20 @@ pub(crate) async fn relay(pool: PgPool, sender: broadcast::Sender<DateTime<Utc>>
                 if pool.is_closed() {
                     return;
                 }
-                tracing::warn!(%error, "cannot listen for due calls; trying again");
+                if down {
+                    tracing::debug!(%error, "still cannot listen for due calls");
+                } else {
+                    tracing::warn!(%error, "cannot listen for due calls; trying again each second");
+                    down = true;
+                }
                 tokio::time::sleep(RETRY).await;
                 continue;
             }
         };
+        if down {
+            tracing::warn!("listening for due calls again");
+            down = false;
+        }
         if !first {
             // Whatever was announced while the connection was down is lost.
             let _ = sender.send(DateTime::<Utc>::MIN_UTC);
@@ -56,7 +67,8 @@ pub(crate) async fn relay(pool: PgPool, sender: broadcast::Sender<DateTime<Utc>>
                     if pool.is_closed() {
                         return;
                     }
-                    tracing::warn!(%error, "lost the connection listening for due calls");
+                    tracing::warn!(%error, "lost the connection listening for due calls; trying again each second");
+                    down = true;
                     break;
                 }
             }

@@ -336,11 +336,10 @@ pub(crate) const EXPIRED_LEASES: &str = concat!(
       ORDER BY lease_expires_at, id LIMIT $2"
 );
 
-/// A heartbeat: renews the leases of `$2` (ids) that worker `$3` holds and
-/// that have not expired at `$4`, until `$1`; the ids renewed.
+/// A heartbeat: renews the leases of `$2` (ids) that worker `$3` holds,
+/// until `$1`; the ids renewed.
 pub(crate) const RENEW_LEASES: &str = "UPDATE calls SET lease_expires_at = $1, version = version + 1 \
-     WHERE id = ANY($2) AND status = 'dispatching' AND lease_worker = $3 AND lease_expires_at > $4 \
-     RETURNING id";
+     WHERE id = ANY($2) AND status = 'dispatching' AND lease_worker = $3 RETURNING id";
 
 /// After `$1` (an id, or `''`, which sorts before every id).
 pub(crate) const FOLLOWING: &str = concat!(

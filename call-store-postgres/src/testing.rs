@@ -9,15 +9,17 @@
 //! exits: the server's keeper reads the test process's end of a pipe.
 //!
 //! Each test takes a database of its own with [`TestServer::database`], so
-//! tests run in parallel. On a machine with no PostgreSQL, `shared` answers
+//! tests run in parallel. A test that takes the server down and up again
+//! starts one of its own with [`TestServer::dedicated`] and calls
+//! [`TestServer::restart`]. On a machine with no PostgreSQL, `shared` answers
 //! `None` and prints one line saying what to install, and the tests skip
 //! themselves; with `CALLWORK_REQUIRE_PG=1` (as CI sets it) it panics
 //! instead, so a skipped suite cannot pass unnoticed.
 
 use std::{
-    io::{BufRead, BufReader},
+    io::{BufRead, BufReader, Lines, Write},
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Child, ChildStdin, ChildStdout, Command, Stdio},
     sync::{
         Mutex, OnceLock,
         atomic::{AtomicU32, Ordering},
@@ -36,11 +38,22 @@ pub struct TestServer {
     /// The URL of its `postgres` database, for administration.
     admin_url: String,
     /// The keeper of a throwaway server (absent for `CALLWORK_TEST_PG_URL`).
-    _keeper: Option<Mutex<Child>>,
+    keeper: Option<Mutex<Keeper>>,
+}
+
+/// The shell that runs a throwaway server, and the pipes to it.
+#[derive(Debug)]
+struct Keeper {
+    _child: Child,
+    commands: ChildStdin,
+    answers: Lines<BufReader<ChildStdout>>,
 }
 
 /// Starts a throwaway server as `postgres` and keeps it until its standard
 /// input closes; prints the folder it made, then, once it is up, `ready`.
+/// On the line `restart SECONDS` it stops the server as `pg_ctl restart -m
+/// fast` would (open connections are cut), keeps it down that long, starts
+/// it again on the same port and data, and prints `restarted`.
 const KEEPER: &str = r#"
 set -eu
 bin=$1
@@ -51,19 +64,31 @@ trap 'set +e; if [ -n "$pid" ]; then kill -QUIT "$pid" 2>/dev/null; wait "$pid" 
 echo "$dir"
 "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; exit 1; }
-"$bin/postgres" -D "$dir/data" -p "$port" -k "$dir" -c listen_addresses=127.0.0.1 \
-    -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 \
-    >"$dir/server.log" 2>&1 &
-pid=$!
-i=0
-until "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; do
-    i=$((i + 1))
-    if [ "$i" -gt 600 ] || ! kill -0 "$pid" 2>/dev/null; then cat "$dir/server.log" >&2; exit 1; fi
-    sleep 0.1
-done
+serve() {
+    "$bin/postgres" -D "$dir/data" -p "$port" -k "$dir" -c listen_addresses=127.0.0.1 \
+        -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 \
+        >>"$dir/server.log" 2>&1 &
+    pid=$!
+    i=0
+    until "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; do
+        i=$((i + 1))
+        if [ "$i" -gt 600 ] || ! kill -0 "$pid" 2>/dev/null; then cat "$dir/server.log" >&2; exit 1; fi
+        sleep 0.1
+    done
+}
+serve
 echo ready
 # The test process's end of this pipe closes when it exits, however it exits.
-cat >/dev/null
+while read -r command seconds; do
+    if [ "$command" = restart ]; then
+        kill -INT "$pid"
+        wait "$pid" || true
+        pid=""
+        sleep "$seconds"
+        serve
+        echo restarted
+    fi
+done
 "#;
 
 impl TestServer {
@@ -78,7 +103,7 @@ impl TestServer {
         static SERVER: OnceLock<Option<TestServer>> = OnceLock::new();
         let server = SERVER.get_or_init(|| {
             if let Ok(url) = std::env::var("CALLWORK_TEST_PG_URL") {
-                return Some(TestServer { admin_url: url, _keeper: None });
+                return Some(TestServer { admin_url: url, keeper: None });
             }
             let Some(bin) = postgres_bin() else {
                 assert!(
@@ -97,6 +122,51 @@ impl TestServer {
             );
         }
         server.as_ref()
+    }
+
+    /// A throwaway server of the caller's own, which it may
+    /// [`restart`](Self::restart); stopped when dropped. `None`, with one
+    /// line on standard error, when the system has no PostgreSQL (a server
+    /// at `CALLWORK_TEST_PG_URL` cannot be restarted by a test).
+    ///
+    /// # Panics
+    ///
+    /// As for [`shared`](Self::shared).
+    pub fn dedicated() -> Option<TestServer> {
+        let Some(bin) = postgres_bin() else {
+            assert!(
+                std::env::var_os("CALLWORK_REQUIRE_PG").is_none(),
+                "CALLWORK_REQUIRE_PG is set, but there is no /usr/lib/postgresql/*/bin/initdb"
+            );
+            eprintln!(
+                "skipped: a PostgreSQL restart test (no /usr/lib/postgresql/*/bin/initdb; \
+                 `apt-get install postgresql` runs it)"
+            );
+            return None;
+        };
+        Some(start(&bin))
+    }
+
+    /// Stops the server as `pg_ctl restart -m fast` does, cutting every open
+    /// connection, keeps it down for `down_for`, and starts it again on the
+    /// same port and data; returns once it accepts connections. Blocks.
+    ///
+    /// # Panics
+    ///
+    /// When this server is not one this process started, or it does not
+    /// come back.
+    pub fn restart(&self, down_for: Duration) {
+        let keeper = self.keeper.as_ref().expect("a server this process started");
+        let mut keeper = keeper.lock().unwrap_or_else(|e| e.into_inner());
+        writeln!(keeper.commands, "restart {:.3}", down_for.as_secs_f64())
+            .and_then(|()| keeper.commands.flush())
+            .expect("the server's keeper takes commands");
+        let answer = keeper.answers.next().and_then(Result::ok);
+        assert_eq!(
+            answer.as_deref(),
+            Some("restarted"),
+            "the test PostgreSQL server did not come back"
+        );
     }
 
     /// The URL of the server's `postgres` database.
@@ -182,6 +252,7 @@ fn start(bin: &Path) -> TestServer {
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start the test PostgreSQL server: {e}"));
     let stdout = keeper.stdout.take().expect("the keeper's output");
+    let commands = keeper.stdin.take().expect("the keeper's input");
     let started = Instant::now();
     let mut lines = BufReader::new(stdout).lines();
     let folder = lines.next().and_then(Result::ok).unwrap_or_default();
@@ -192,6 +263,6 @@ fn start(bin: &Path) -> TestServer {
     );
     TestServer {
         admin_url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-        _keeper: Some(Mutex::new(keeper)),
+        keeper: Some(Mutex::new(Keeper { _child: keeper, commands, answers: lines })),
     }
 }

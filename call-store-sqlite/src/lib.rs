@@ -3,7 +3,10 @@
 //! One file holds the calls, their append-only audit log and the queue
 //! registry. The connection discipline follows what SQLite does well:
 //!
-//! - WAL, `synchronous = NORMAL`, a busy timeout, foreign keys on;
+//! - WAL, `synchronous = NORMAL` (a committed write survives the process
+//!   being killed; a power loss may lose the last commits, never corrupt
+//!   the file: [`SqliteOptions::full_sync`] loses none), a busy timeout,
+//!   foreign keys on;
 //! - every write goes through one writer task with `BEGIN IMMEDIATE`,
 //!   which commits all the writes waiting together (group commit): many
 //!   concurrent callers cost one transaction, not one each;
@@ -142,6 +145,24 @@ pub struct SqliteStore {
     announcer: Arc<OnceLock<broadcast::Sender<DateTime<Utc>>>>,
 }
 
+/// How [`SqliteStore::open_with`] opens a file; [`Default`] is what
+/// [`SqliteStore::open`] does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SqliteOptions {
+    /// `synchronous = FULL` in place of `NORMAL`: each commit waits for the
+    /// disk, so a power loss loses no committed write either (a process
+    /// crash loses none in both), at the cost of a sync per group commit.
+    pub full_sync: bool,
+    /// The largest the file may grow, in bytes (SQLite's `max_page_count`);
+    /// unbounded when `None`. A write past it fails as on a full disk:
+    /// [`StoreError::Backend`], nothing of it written, reads unaffected.
+    pub max_size: Option<u64>,
+}
+
+/// SQLite's default page size, which the schema keeps.
+const PAGE_SIZE: u64 = 4096;
+
 impl SqliteStore {
     /// Opens the database at `path`, creating it if it does not exist, and
     /// brings its schema up to date.
@@ -152,6 +173,19 @@ impl SqliteStore {
     /// a SQLite database (left untouched), a schema newer than this program,
     /// or anything else SQLite refuses (permissions, a read-only location).
     pub async fn open(path: impl AsRef<Path>) -> Result<SqliteStore, OpenError> {
+        SqliteStore::open_with(path, &SqliteOptions::default()).await
+    }
+
+    /// [`open`](Self::open), with `options`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`open`](Self::open).
+    pub async fn open_with(
+        path: impl AsRef<Path>,
+        options: &SqliteOptions,
+    ) -> Result<SqliteStore, OpenError> {
+        let settings = options;
         let path = path.as_ref().to_path_buf();
         let folder = match path.parent() {
             Some(folder) if !folder.as_os_str().is_empty() => folder.to_path_buf(),
@@ -167,16 +201,25 @@ impl SqliteStore {
             .filename(&path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(if settings.full_sync {
+                SqliteSynchronous::Full
+            } else {
+                SqliteSynchronous::Normal
+            })
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
         let open_error = |error: sqlx::Error| classify(&path, error);
+        let mut writer_options = options.clone().pragma("cache_size", WRITER_CACHE_KIB.to_string());
+        if let Some(bytes) = settings.max_size {
+            writer_options =
+                writer_options.pragma("max_page_count", (bytes / PAGE_SIZE).max(1).to_string());
+        }
         let writers = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(options.clone().pragma("cache_size", WRITER_CACHE_KIB.to_string()))
+            .connect_with(writer_options)
             .await
             .map_err(open_error)?;
         migrate(&writers, &path).await?;
@@ -222,6 +265,16 @@ impl SqliteStore {
         let (writer, jobs) = mpsc::channel(writer::MAX_BATCH * 4);
         tokio::spawn(writer::run(writers, jobs));
         SqliteStore { readers, writer, location: location.into(), watch, announcer: Arc::default() }
+    }
+
+    /// SQLite's own check of the whole file (`PRAGMA integrity_check`):
+    /// `["ok"]` when it is sound, else what is wrong, a line each.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when the file cannot be read.
+    pub async fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar("PRAGMA integrity_check").fetch_all(&self.readers).await.map_err(backend)
     }
 
     /// Where the database is: its path, or `:memory:`.

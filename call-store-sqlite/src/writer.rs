@@ -46,9 +46,9 @@ const MAX_VARIABLES: usize = 32_766;
 
 /// One write, as a caller asks for it.
 /// A heartbeat's renewal of one lease, by the call's primary key: only a
-/// lease of this worker that has not expired yet.
+/// lease of this worker on a call still being placed.
 pub(crate) const RENEW_LEASE: &str = "UPDATE calls SET lease_expires_at = ?1, version = version + 1 \
-     WHERE id = ?2 AND status = 'dispatching' AND lease_worker = ?3 AND lease_expires_at > ?4";
+     WHERE id = ?2 AND status = 'dispatching' AND lease_worker = ?3";
 
 pub(crate) enum Write {
     Insert {
@@ -288,7 +288,6 @@ async fn apply(
                     .bind(micros(renewal.until))
                     .bind(id.as_str())
                     .bind(renewal.worker.as_str())
-                    .bind(micros(renewal.now))
                     .execute(&mut *conn)
                     .await?;
                 if done.rows_affected() > 0 && !renewed.contains(id) {

@@ -1,6 +1,7 @@
 //! The engine: the facade an embedding service uses, and its worker.
 
 mod change;
+mod outage;
 mod worker;
 
 use std::{

@@ -16,6 +16,7 @@ use tokio::{
 use super::{
     Engine,
     change::{Change, object},
+    outage::{Outage, is_outage},
 };
 use crate::{
     Call, CallId, CallStatus, Error, EventSource, Flag, Initiated, Lease, Lifecycle,
@@ -182,6 +183,8 @@ struct Shared {
     config: WorkerConfig,
     /// The earliest moment the next provider request may go out, under the CPS limit.
     next_request_slot: Mutex<Option<DateTime<Utc>>>,
+    /// Whether the store is answering, for one log line per outage.
+    outage: Outage,
 }
 
 fn delta(d: Duration) -> TimeDelta {
@@ -200,6 +203,7 @@ impl Worker {
                 provider,
                 config,
                 next_request_slot: Mutex::new(None),
+                outage: Outage::default(),
             }),
         }
     }
@@ -282,6 +286,9 @@ impl Shared {
             } else {
                 Ok(Round { progressed: false, more: false })
             };
+            if round.is_ok() {
+                self.outage.answered(now);
+            }
             match round {
                 // More is waiting and can be taken: a round of the same kind, at once.
                 Ok(round) if round.more && round.progressed && permits.available_permits() > 0 => {
@@ -291,8 +298,13 @@ impl Shared {
                 Ok(round) if full => plan = self.plan_next_round(now, round.progressed).await,
                 Ok(_) => {}
                 Err(error) => {
-                    tracing::error!(%error, "worker round failed; trying again shortly");
-                    plan = now + delta(self.config.recheck_interval);
+                    let wait = if is_outage(&error) {
+                        self.outage.failed(now, "a dispatch round", &error)
+                    } else {
+                        tracing::error!(%error, "worker round failed; trying again shortly");
+                        self.config.recheck_interval
+                    };
+                    plan = now + delta(wait);
                 }
             }
             if plan <= now {
@@ -324,6 +336,11 @@ impl Shared {
         let seen_due = match self.engine.store().next_due().await {
             Ok(due) => due,
             Err(error) => {
+                let error = Error::from(error);
+                if is_outage(&error) {
+                    return now
+                        + delta(self.outage.failed(now, "reading the next due time", &error));
+                }
                 tracing::error!(%error, "worker could not read the next due time");
                 return recheck;
             }
@@ -379,9 +396,7 @@ impl Shared {
                 }
                 Ok(Some(_)) => progressed = true,
                 Ok(None) => {}
-                Err(error) => {
-                    tracing::error!(call_id = %call.id(), %error, "could not recover a lost claim")
-                }
+                Err(error) => self.failed(call.id(), "recovering a lost claim", &error),
             }
         }
 
@@ -390,9 +405,7 @@ impl Shared {
         for call in due {
             match self.engine.fire_deadline(call.id()).await {
                 Ok(_) => progressed = true,
-                Err(error) => {
-                    tracing::error!(call_id = %call.id(), %error, "could not fire a deadline")
-                }
+                Err(error) => self.failed(call.id(), "firing a deadline", &error),
             }
         }
 
@@ -497,7 +510,7 @@ impl Shared {
             })
             .await;
         if let Err(error) = held {
-            tracing::error!(call_id = %call.id(), %error, "could not hold a call for its calling window");
+            self.failed(call.id(), "holding a call for its calling window", &error);
         }
         true
     }
@@ -547,8 +560,24 @@ impl Shared {
         };
         let request = PlaceCall { call_id: call.id().clone(), to, from: call.from().cloned() };
         let clock = self.engine.clock();
-        let expires_at =
+        let mut expires_at =
             call.lease().map_or_else(|| clock.now() + delta(self.config.lease), |l| l.expires_at);
+        // A claim that came back late (the store was slow to answer it) may
+        // hold too little of its lease to dial under: renew it first.
+        let now = clock.now();
+        if expires_at - now < delta(self.config.heartbeat) * 2 {
+            match self.renew(call.id(), now).await {
+                Ok(Some(until)) => expires_at = until,
+                Ok(None) => {
+                    tracing::warn!(call_id = %call.id(), "the claim was lost before the call was placed");
+                    return;
+                }
+                Err(error) => {
+                    self.failed(call.id(), "renewing a late claim", &error);
+                    return;
+                }
+            }
+        }
         // The attempts run only while the lease is kept: dropping them
         // abandons a request in flight, and recovery decides, by policy,
         // what becomes of a call that may have been dialled.
@@ -563,13 +592,23 @@ impl Shared {
         self.record_placement(call.id(), attempts, errors, outcome).await;
     }
 
+    /// Renews this worker's lease of call `id` from `now`: its new expiry,
+    /// or `None` when the claim is gone.
+    async fn renew(&self, id: &CallId, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, Error> {
+        let renewal = LeaseRenewal {
+            worker: self.config.worker_id.clone(),
+            until: now + delta(self.config.lease),
+        };
+        let renewed = self.engine.store().renew_leases(&renewal, std::slice::from_ref(id)).await?;
+        Ok(renewed.contains(id).then_some(renewal.until))
+    }
+
     /// Renews the lease of call `id`, which lapses at `expires_at`, every
     /// heartbeat; returns once it can no longer be kept: the store said the
     /// claim is gone, or one heartbeat before the lease lapses without a
     /// renewal (a store that does not answer is retried until then).
     async fn keep_lease(&self, id: &CallId, mut expires_at: DateTime<Utc>) {
         let clock = self.engine.clock();
-        let store = self.engine.store();
         let heartbeat = delta(self.config.heartbeat);
         let mut next = clock.now() + heartbeat;
         loop {
@@ -580,22 +619,17 @@ impl Shared {
                 tracing::warn!(call_id = %id, %expires_at, "the lease could not be renewed in time");
                 return;
             }
-            let renewal = LeaseRenewal {
-                worker: self.config.worker_id.clone(),
-                now,
-                until: now + delta(self.config.lease),
-            };
-            match store.renew_leases(&renewal, std::slice::from_ref(id)).await {
-                Ok(renewed) if renewed.contains(id) => {
-                    expires_at = renewal.until;
+            match self.renew(id, now).await {
+                Ok(Some(until)) => {
+                    expires_at = until;
                     next = now + heartbeat;
                 }
-                Ok(_) => {
+                Ok(None) => {
                     tracing::warn!(call_id = %id, "the claim was lost while placing the call");
                     return;
                 }
                 Err(error) => {
-                    tracing::warn!(call_id = %id, %error, "could not renew a lease; trying again");
+                    self.failed(id, "renewing a lease", &error);
                     next = now + heartbeat / 4;
                 }
             }
@@ -670,6 +704,20 @@ impl Shared {
         clock.sleep_until(slot).await;
     }
 
+    /// Logs a store operation on call `id` that failed: once per outage
+    /// when the store is down, every time otherwise.
+    fn failed(&self, id: &CallId, what: &str, error: &Error) {
+        if is_outage(error) {
+            self.outage.failed(self.engine.clock().now(), what, error);
+        } else {
+            tracing::error!(call_id = %id, %error, what, "a store operation failed");
+        }
+    }
+
+    /// Records how a placement went. While the store does not answer it
+    /// tries again with backoff, for as long as a lease lasts: a call the
+    /// provider accepted should not end `outcome_unknown` for an outage of
+    /// a few seconds. Past that, recovery decides, as for a dead worker.
     async fn record_placement(
         &self,
         id: &CallId,
@@ -677,6 +725,27 @@ impl Shared {
         errors: Vec<String>,
         outcome: Result<ProviderCall, ProviderError>,
     ) {
+        let clock = self.engine.clock();
+        let give_up = clock.now() + delta(self.config.lease);
+        loop {
+            match self.try_record_placement(id, attempts, &errors, &outcome).await {
+                Ok(()) => return,
+                Err(error) if is_outage(&error) && clock.now() < give_up => {
+                    let wait = self.outage.failed(clock.now(), "recording a placement", &error);
+                    clock.sleep_until(clock.now() + delta(wait)).await;
+                }
+                Err(error) => return self.failed(id, "recording a placement", &error),
+            }
+        }
+    }
+
+    async fn try_record_placement(
+        &self,
+        id: &CallId,
+        attempts: u32,
+        errors: &[String],
+        outcome: &Result<ProviderCall, ProviderError>,
+    ) -> Result<(), Error> {
         let worker = &self.config.worker_id;
         let rules = &self.engine.config().rules;
         let result = self
@@ -685,7 +754,7 @@ impl Shared {
                 let ours = call.status() == CallStatus::Dispatching
                     && call.lease().is_some_and(|lease| &lease.worker == worker);
                 if !ours {
-                    if let Ok(placed) = &outcome {
+                    if let Ok(placed) = outcome {
                         tracing::error!(call_id = %call.id(), external_id = %placed.external_id,
                             "the provider accepted a call whose claim this worker had lost");
                     }
@@ -698,7 +767,7 @@ impl Shared {
                     extra.insert("retried_errors".into(), json!(errors));
                     change.call.parts.last_error = errors.last().cloned();
                 }
-                match &outcome {
+                match outcome {
                     Ok(placed) => {
                         change.call.parts.external_id = Some(placed.external_id.clone());
                         extra.insert("external_id".into(), json!(placed.external_id));
@@ -757,20 +826,21 @@ impl Shared {
                 Ok(Some(change))
             })
             .await;
-        match result {
-            Ok(call) => {
-                tracing::info!(call_id = %call.id(), status = %call.status(), attempts, "placement recorded")
-            }
-            Err(error) => tracing::error!(call_id = %id, %error, "could not record a placement"),
-        }
+        let call = result?;
+        tracing::info!(call_id = %call.id(), status = %call.status(), attempts, "placement recorded");
+        Ok(())
     }
 
     async fn follow_loop(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let clock = self.engine.clock().clone();
         while !*stop.borrow() {
             let started = clock.now();
-            if let Err(error) = self.follow_round().await {
-                tracing::error!(%error, "could not poll the provider");
+            match self.follow_round().await {
+                Ok(()) => self.outage.answered(clock.now()),
+                Err(error) if is_outage(&error) => {
+                    self.outage.failed(clock.now(), "following placed calls", &error);
+                }
+                Err(error) => tracing::error!(%error, "could not poll the provider"),
             }
             tokio::select! {
                 () = stopped(&mut stop) => break,
@@ -818,7 +888,7 @@ impl Shared {
                     Ok(_) => {}
                 }
                 if let Err(error) = shared.engine.apply_provider_report(call.id(), report.as_ref()).await {
-                    tracing::error!(call_id = %call.id(), %error, "could not record the provider's status");
+                    shared.failed(call.id(), "recording the provider's status", &error);
                 }
             });
         }

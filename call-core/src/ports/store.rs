@@ -239,8 +239,6 @@ impl Claim {
 pub struct LeaseRenewal {
     /// The worker whose leases these are.
     pub worker: WorkerId,
-    /// The time now: a lease that expired at or before it is not renewed.
-    pub now: DateTime<Utc>,
     /// The new expiry.
     pub until: DateTime<Utc>,
 }
@@ -573,14 +571,17 @@ pub trait CallStore: Send + Sync {
     async fn claim_due(&self, claim: &Claim) -> Result<Vec<Claimed>, StoreError>;
 
     /// Renews the leases `renewal.worker` holds on `ids`: each of them still
-    /// `dispatching` under a lease of that worker that expires after
-    /// `renewal.now` gets `renewal.until` as its expiry and its version
-    /// raised by one (so a writer that read the old lease loses its save),
-    /// and nothing else: no event, `updated_at` unchanged, for a renewal is
-    /// bookkeeping, not a change of the call. Answers the ids renewed. An
-    /// id missing from the answer has lost its claim (the lease expired, or
-    /// the call was recovered or moved on), and its worker MUST stop
-    /// placing it.
+    /// `dispatching` under a lease of that worker gets `renewal.until` as
+    /// its expiry and its version raised by one, and nothing else: no
+    /// event, `updated_at` unchanged, for a renewal is bookkeeping, not a
+    /// change of the call. Answers the ids renewed. An id missing from the
+    /// answer has lost its claim (it was recovered, or moved on), and its
+    /// worker MUST stop placing it.
+    ///
+    /// A lease that lapsed but that no one has acted on is renewed too:
+    /// recovering a call changes its status or its lease's worker, and the
+    /// raised version makes a recovery that read the old lease lose its
+    /// save, so a renewal and a recovery never both win.
     async fn renew_leases(
         &self,
         renewal: &LeaseRenewal,

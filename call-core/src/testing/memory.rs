@@ -384,9 +384,7 @@ impl CallStore for MemoryStore {
         for id in ids {
             let Some(call) = state.calls.get(id) else { continue };
             let held = call.status() == CallStatus::Dispatching
-                && call
-                    .lease()
-                    .is_some_and(|l| l.worker == renewal.worker && l.expires_at > renewal.now);
+                && call.lease().is_some_and(|l| l.worker == renewal.worker);
             if !held || renewed.contains(id) {
                 continue;
             }

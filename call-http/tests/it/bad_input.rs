@@ -5,7 +5,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use call_http::router;
 
-use crate::{app, builder, post, send};
+use crate::{app, builder, get, post, send};
 
 /// Method, path, body, headers; then the status, error code and field expected.
 type Case = (
@@ -536,15 +536,75 @@ async fn slow_requests_time_out_with_a_json_error() {
 }
 
 #[tokio::test]
-async fn a_failing_store_is_a_500_that_says_nothing_of_its_cause() {
+async fn a_failing_store_is_a_503_that_says_nothing_of_its_cause() {
     use call_core::ports::StoreError;
     let error = call_http::ApiError::from(call_core::Error::Store(StoreError::Backend(
         "UNIQUE constraint failed: calls.id in /var/lib/calls.db".into(),
     )));
-    assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body = axum::response::IntoResponse::into_response(error);
     let bytes = axum::body::to_bytes(body.into_body(), usize::MAX).await.unwrap();
     let text = String::from_utf8_lossy(&bytes);
     assert!(!text.contains("UNIQUE") && !text.contains("calls.db"), "{text}");
-    assert!(text.contains("\"code\":\"internal\""), "{text}");
+    assert!(text.contains("\"code\":\"unavailable\""), "{text}");
+    assert!(text.contains("nothing was changed"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_refuses_writes_with_a_503_keeps_reads_and_loses_nothing() {
+    use call_core::ports::{CallStore, ListQuery};
+    use call_store_sqlite::{SqliteOptions, SqliteStore};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("calls.db");
+    // A file that may not grow past 1 MiB: a disk that fills up.
+    let mut options = SqliteOptions::default();
+    options.max_size = Some(1024 * 1024);
+    let store = std::sync::Arc::new(SqliteStore::open_with(&path, &options).await.unwrap());
+    let app = router(call_http::AppState::builder(store.clone()).build());
+
+    let mut acknowledged = Vec::new();
+    let refused = loop {
+        assert!(acknowledged.len() < 20_000, "the file never filled up");
+        let body = serde_json::json!({
+            "phone_number": format!("+1415555{:04}", acknowledged.len() % 10_000),
+            "customer_name": "x".repeat(150),
+            "scheduled_at": "2030-01-01T09:00:00Z",
+        });
+        let answer = post(&app, "/api/calls", &body.to_string()).await;
+        if answer.status != StatusCode::CREATED {
+            break answer;
+        }
+        acknowledged.push(answer.json()["id"].as_str().unwrap().to_owned());
+    };
+    let error = refused.error(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("nothing was changed"), "{message}");
+    assert!(!message.contains("full") && !message.contains("SQL"), "no internals: {message}");
+    assert!(acknowledged.len() > 100, "{} calls fit", acknowledged.len());
+
+    // Reads go on: a page, and the last call acknowledged.
+    let page = get(&app, "/api/calls?limit=5").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let last = get(&app, &format!("/api/calls/{}", acknowledged.last().unwrap())).await;
+    assert_eq!(last.status, StatusCode::OK, "{}", last.text);
+    drop(app);
+    drop(store);
+
+    // Reopened without the limit: every acknowledged call is there, once,
+    // the refused one is not, and SQLite finds the file sound.
+    let reopened = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(reopened.integrity_check().await.unwrap(), ["ok"]);
+    let mut stored = Vec::new();
+    let mut query = ListQuery { limit: 500, ..ListQuery::default() };
+    loop {
+        let page = reopened.list(&query).await.unwrap();
+        stored.extend(page.items.iter().map(|c| c.id().to_string()));
+        match page.next_cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    stored.sort();
+    acknowledged.sort();
+    assert_eq!(stored, acknowledged, "exactly the acknowledged calls");
 }
