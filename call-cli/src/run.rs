@@ -53,12 +53,9 @@ impl RunConfig {
             heartbeat,
             ..WorkerConfig::default()
         };
-        worker.check().map_err(|e| {
-            CliError::usage(format!("invalid --{}: {}", e.field(), e.message()).replace(
-                "lengthen the lease or shorten the heartbeat",
-                "lengthen --lease or shorten --heartbeat",
-            ))
-        })?;
+        worker
+            .check()
+            .map_err(|e| CliError::usage(format!("invalid --{}: {}", e.field(), e.message())))?;
         Ok(RunConfig {
             provider,
             provider_url: args.provider_url,

@@ -69,6 +69,28 @@ struct Args {
     #[arg(long)]
     no_worker: bool,
 
+    /// How long the worker's claim on a call lasts unless renewed: at least
+    /// three heartbeats. A call whose worker died while placing it is
+    /// failed with `outcome_unknown` once its claim expires.
+    #[arg(
+        long,
+        env = "CALLS_LEASE",
+        default_value = "60s",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    lease: String,
+
+    /// How often the worker renews the claims of the calls it is placing.
+    #[arg(
+        long,
+        env = "CALLS_HEARTBEAT",
+        default_value = "10s",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    heartbeat: String,
+
     /// POST every call change, alert and survey request here as JSON; repeatable.
     #[arg(long = "notify-url", value_name = "URL")]
     notify_urls: Vec<reqwest::Url>,
@@ -178,6 +200,18 @@ async fn serve(args: Args) -> Result<(), Refused> {
         .transpose()
         .map_err(|e| Refused::Usage(format!("invalid --default-region: {}", e.message())))?;
     let config = Config { default_window, default_redial, default_region, ..Config::default() };
+    let duration = |flag: &'static str, value: &str| {
+        call_core::parse_duration(flag, value)
+            .map_err(|e| Refused::Usage(format!("invalid {flag}: {}", e.message())))
+    };
+    let worker_config = WorkerConfig {
+        lease: duration("--lease", &args.lease)?,
+        heartbeat: duration("--heartbeat", &args.heartbeat)?,
+        ..WorkerConfig::default()
+    };
+    worker_config
+        .check()
+        .map_err(|e| Refused::Usage(format!("invalid --{}: {}", e.field(), e.message())))?;
 
     // The provider first: its log line is the first, saying which one runs.
     let (provider, embedded): (Arc<dyn CallProvider>, Option<MockCallApi>) = match &args
@@ -234,7 +268,7 @@ async fn serve(args: Args) -> Result<(), Refused> {
         let provider = state.metrics().metered(provider);
         let worker = state
             .engine()
-            .worker(provider, WorkerConfig::default())
+            .worker(provider, worker_config)
             .map_err(|e| Refused::Failure(format!("the worker's settings: {e}")))?;
         let mut stop = worker_stopped.clone();
         Some(tokio::spawn(worker.run(async move {

@@ -129,8 +129,7 @@ impl WorkerConfig {
                 "lease",
                 format!(
                     "a lease of {:?} is shorter than three heartbeats of {:?} ({least:?}): \
-                     a claim must outlive two missed renewals, so lengthen the lease or \
-                     shorten the heartbeat",
+                     a claim must outlive two missed renewals",
                     self.lease, self.heartbeat
                 ),
             ));

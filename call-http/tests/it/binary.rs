@@ -48,6 +48,11 @@ fn a_bad_default_window_or_redial_is_a_usage_error_naming_the_flag() {
             "invalid --default-redial-delay",
         ),
         (&["--default-redial-delay", "1m"][..], "invalid --default-redial: say which outcomes"),
+        (
+            &["--lease", "5s"][..],
+            "invalid --lease: a lease of 5s is shorter than three heartbeats of 10s (30s)",
+        ),
+        (&["--heartbeat", "soon"][..], "invalid --heartbeat: \"soon\" is not a duration"),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_call-http"))
             .args(["--listen", "127.0.0.1:0", "--db"])
