@@ -230,6 +230,8 @@ macro_rules! due_calls {
         concat!(
             "SELECT id FROM calls WHERE status = 'scheduled' AND scheduled_at <= ",
             $now,
+            " AND created_at <= ",
+            $now,
             " AND NOT EXISTS (SELECT 1 FROM dispatch_pauses WHERE scope = '' \
                 AND (until IS NULL OR until > ",
             $now,

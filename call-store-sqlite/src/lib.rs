@@ -440,7 +440,7 @@ macro_rules! not_paused {
 /// claim runs this very string, and the plan check explains it.
 pub(crate) const DUE_CALLS: &str = concat!(
     "SELECT id FROM calls INDEXED BY calls_due \
-     WHERE status = 'scheduled' AND scheduled_at <= ?3 AND ",
+     WHERE status = 'scheduled' AND scheduled_at <= ?3 AND created_at <= ?3 AND ",
     not_paused!(),
     " AND NOT EXISTS (SELECT 1 FROM do_not_call WHERE phone = calls.to_number) \
      ORDER BY scheduled_at, id LIMIT ?4"
@@ -452,7 +452,7 @@ pub(crate) const DUE_CALLS: &str = concat!(
 /// is not walked when few or none are listed.
 pub(crate) const DUE_LISTED: &str = concat!(
     "SELECT * FROM calls WHERE id IN (SELECT id FROM calls INDEXED BY calls_due \
-     WHERE status = 'scheduled' AND scheduled_at <= ?1 AND ",
+     WHERE status = 'scheduled' AND scheduled_at <= ?1 AND created_at <= ?1 AND ",
     not_paused!(),
     " ORDER BY scheduled_at, id LIMIT ?2) \
      AND EXISTS (SELECT 1 FROM do_not_call WHERE phone = calls.to_number) \

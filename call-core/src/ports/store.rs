@@ -543,7 +543,10 @@ pub trait CallStore: Send + Sync {
     /// Atomically claims up to `claim.limit` calls in `scheduled` whose
     /// `scheduled_at` is at or before `claim.now` and that no
     /// [`Pause`] holds at `claim.now` ([`Pause::holds`], by the call's
-    /// queue), earliest due first: each
+    /// queue) and made at or before it (so a call scheduled while the claim
+    /// waited its turn, due already, is left to the next claim: its
+    /// `call_dispatched` never precedes its `call_scheduled`), earliest due
+    /// first: each
     /// becomes `dispatching` with a [`Lease`](crate::Lease) for
     /// `claim.worker` until `claim.lease_until`, its version raised by one,
     /// `updated_at` set to `claim.now`, and its

@@ -52,6 +52,7 @@ where
     get_by_external_id(make_store().await).await;
     list_filters_and_pages(make_store().await).await;
     claim_takes_due_calls_once(make_store().await).await;
+    a_claim_takes_only_calls_made_by_its_now(make_store().await).await;
     concurrent_claims_never_overlap(make_store().await).await;
     next_due_is_the_earliest_moment(make_store().await).await;
     pauses_hold_claims_until_lifted(make_store().await).await;
@@ -1067,6 +1068,32 @@ async fn list_filters_and_pages(store: Arc<dyn CallStore>) {
         "filters combined",
     )
     .await;
+}
+
+async fn a_claim_takes_only_calls_made_by_its_now(store: Arc<dyn CallStore>) {
+    let check = "a_claim_takes_only_calls_made_by_its_now";
+    // Made at t(10), due at t(-5): a claim that read the clock at t(5), and
+    // reached the store after the call was made, leaves it to the next.
+    let late = call("made-later", 10, |p| p.scheduled_at = Some(t(-5)));
+    let earlier = call("made-earlier", 0, |p| p.scheduled_at = Some(t(-5)));
+    insert_all(&store, &[late, earlier]).await;
+    let claim = |now| Claim {
+        now: t(now),
+        worker: WorkerId::parse("w").unwrap(),
+        lease_until: t(60),
+        limit: 10,
+    };
+    let first: Vec<String> =
+        store.claim_due(&claim(5)).await.unwrap().iter().map(|c| c.call.id().to_string()).collect();
+    assert_eq!(first, ["made-earlier"], "{check}: not one made after the claim's now");
+    let next: Vec<String> = store
+        .claim_due(&claim(10))
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.call.id().to_string())
+        .collect();
+    assert_eq!(next, ["made-later"], "{check}: the next claim takes it");
 }
 
 async fn claim_takes_due_calls_once(store: Arc<dyn CallStore>) {

@@ -242,6 +242,7 @@ impl CallStore for MemoryStore {
                 .iter()
                 .take_while(|(at, _)| *at <= claim.now)
                 .filter_map(|(_, id)| state.calls.get(id))
+                .filter(|call| call.created_at() <= claim.now)
                 .filter(|call| crate::pause::holding(&pauses, call.queue_id(), claim.now).is_none())
                 .filter(|call| also(call))
                 .take(claim.limit)
