@@ -1,15 +1,18 @@
 //! Soak: mixed load over HTTP against the `call-http` binary, run as its
-//! own process (SQLite file, worker, and the stand-in provider at 10x
-//! speed in this process): scheduling calls, call-centre lifecycles, list
-//! and history reads, and WebSocket subscribers, all at once. After a
-//! warm-up long enough for SQLite's page caches to fill (the writer's is
-//! 64 MiB, so the file must outgrow it), the load goes on for the measured
-//! phase. Prints errors, p50/p99 per kind of request, and the server's
-//! resident memory through the measured phase; fails if any request
-//! failed, or (in a full run) if that memory grew by 10 % or more.
+//! own process (worker included, the stand-in provider at 10x speed in
+//! this process), on a SQLite file and then on PostgreSQL: scheduling
+//! calls, call-centre lifecycles, list and history reads, and WebSocket
+//! subscribers, all at once. After a warm-up long enough for the page
+//! caches to fill (SQLite's writer keeps 64 MiB, so the file must outgrow
+//! it), the load goes on for the measured phase. Prints errors, p50/p99 per
+//! kind of request, the server's resident memory through the measured
+//! phase and the database's growth per call; fails if any request failed,
+//! or (in a full run) if that memory grew by 10 % or more.
 //!
-//! `cargo bench -p call-http --bench soak` (90 s warm-up, 60 s measured),
-//! or `-- --quick` (4 s + 4 s; what CI runs, to keep it working).
+//! `cargo bench -p call-http --bench soak` (90 s warm-up, then 10 minutes
+//! measured, `SOAK_SECONDS` to change it), or `-- --quick` (15 s + 15 s:
+//! what CI runs). PostgreSQL comes from `CALLWORK_TEST_PG_URL` or the
+//! system's packages, and is skipped, saying so, without them.
 
 use std::{
     sync::{
@@ -35,11 +38,10 @@ fn rss_kib(pid: u32) -> u64 {
 
 /// The `call-http` binary on a free port, placing calls through `provider`;
 /// the child and its base URL.
-fn start_server(db: &std::path::Path, provider: &str) -> (std::process::Child, String) {
+fn start_server(db: &str, provider: &str) -> (std::process::Child, String) {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_call-http"))
-        .args(["--listen", "127.0.0.1:0", "--provider-url", provider, "--db"])
-        .arg(db)
+        .args(["--listen", "127.0.0.1:0", "--provider-url", provider, "--db", db])
         .env("RUST_LOG", "warn,call_http=info")
         .env_remove("CALLS_API_KEY")
         .stderr(std::process::Stdio::piped())
@@ -94,54 +96,110 @@ impl Kind {
     }
 }
 
+/// Where a soak keeps its calls.
+enum Database {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Database {
+    fn arg(&self) -> String {
+        match self {
+            Database::Sqlite(path) => path.display().to_string(),
+            Database::Postgres(url) => url.clone(),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Database::Sqlite(_) => "SQLite",
+            Database::Postgres(_) => "PostgreSQL",
+        }
+    }
+
+    /// Its size on disk now, in bytes: the file and its WAL, or the database.
+    async fn size(&self) -> u64 {
+        match self {
+            Database::Sqlite(path) => {
+                let wal = path.with_extension("db-wal");
+                std::fs::metadata(path).map_or(0, |m| m.len())
+                    + std::fs::metadata(wal).map_or(0, |m| m.len())
+            }
+            Database::Postgres(url) => {
+                let store = call_store_postgres::PgStore::open(url).await.unwrap();
+                store.database_size().await.unwrap()
+            }
+        }
+    }
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    let measured_seconds =
+        std::env::var("SOAK_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(600);
     let (warm_up, measured) = if quick {
-        (Duration::from_secs(4), Duration::from_secs(4))
+        (Duration::from_secs(15), Duration::from_secs(15))
     } else {
-        (Duration::from_secs(90), Duration::from_secs(60))
+        (Duration::from_secs(90), Duration::from_secs(measured_seconds))
     };
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async move {
-        let api = MockCallApi::start(MockOptions { time_scale: 0.1, ..MockOptions::default() })
-            .await
-            .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let (mut server, base) = start_server(&dir.path().join("soak.db"), api.url());
-        let pid = server.id();
-        let address = base.trim_start_matches("http://").to_owned();
-        let client = reqwest::Client::new();
-        let queue = client.post(format!("{base}/api/queues")).json(&json!({"id": "soak"})).send().await.unwrap();
-        assert!(queue.status().is_success(), "{}", queue.status());
-
-        let duration = warm_up + measured;
-        let start = Instant::now();
-        let end = start + duration;
-        let kinds: Arc<[Kind; 4]> = Arc::new(Default::default());
-        let received = Arc::new(AtomicU64::new(0));
-        let mut tasks = Vec::new();
-
-        for _ in 0..4 {
-            let received = received.clone();
-            let url = format!("ws://{address}/api/ws");
-            tasks.push(tokio::spawn(async move {
-                let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-                while Instant::now() < end {
-                    match tokio::time::timeout(Duration::from_millis(200), socket.next()).await {
-                        Ok(Some(Ok(_))) => {
-                            received.fetch_add(1, Relaxed);
-                        }
-                        Ok(_) => panic!("a subscriber was disconnected"),
-                        Err(_) => {}
-                    }
-                }
-            }));
+        soak(&Database::Sqlite(dir.path().join("soak.db")), warm_up, measured, quick).await;
+        match call_store_postgres::testing::TestServer::shared() {
+            Some(server) => {
+                let url = server.database().await;
+                soak(&Database::Postgres(url), warm_up, measured, quick).await;
+            }
+            None => println!("soak on PostgreSQL: skipped (no PostgreSQL on this machine)"),
         }
-        for task in 0..16 {
-            let kinds = kinds.clone();
-            let base = base.clone();
-            tasks.push(tokio::spawn(async move {
+    });
+}
+
+async fn soak(database: &Database, warm_up: Duration, measured: Duration, quick: bool) {
+    let api = MockCallApi::start(MockOptions { time_scale: 0.1, ..MockOptions::default() })
+        .await
+        .unwrap();
+    let (mut server, base) = start_server(&database.arg(), api.url());
+    let pid = server.id();
+    let address = base.trim_start_matches("http://").to_owned();
+    let client = reqwest::Client::new();
+    let queue = client
+        .post(format!("{base}/api/queues"))
+        .json(&json!({"id": "soak"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(queue.status().is_success(), "{}", queue.status());
+
+    let duration = warm_up + measured;
+    let start = Instant::now();
+    let end = start + duration;
+    let kinds: Arc<[Kind; 4]> = Arc::new(Default::default());
+    let received = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+
+    for _ in 0..4 {
+        let received = received.clone();
+        let url = format!("ws://{address}/api/ws");
+        tasks.push(tokio::spawn(async move {
+            let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+            while Instant::now() < end {
+                match tokio::time::timeout(Duration::from_millis(200), socket.next()).await {
+                    Ok(Some(Ok(_))) => {
+                        received.fetch_add(1, Relaxed);
+                    }
+                    Ok(_) => panic!("a subscriber was disconnected"),
+                    Err(_) => {}
+                }
+            }
+        }));
+    }
+    for task in 0..16 {
+        let kinds = kinds.clone();
+        let base = base.clone();
+        tasks.push(tokio::spawn(async move {
                 let client = reqwest::Client::new();
                 let mut n = 0usize;
                 while Instant::now() < end {
@@ -181,59 +239,72 @@ fn main() {
                     n += 1;
                 }
             }));
-        }
-        // The server's resident memory: at the end of the warm-up, then
-        // every sixth of the measured phase.
-        tokio::time::sleep(warm_up).await;
-        let mut curve = vec![rss_kib(pid)];
-        for _ in 0..6 {
-            tokio::time::sleep(measured / 6).await;
-            curve.push(rss_kib(pid));
-        }
-        let rss_warm = curve[0];
-        let rss_end = *curve.last().unwrap();
-        for task in tasks {
-            task.await.unwrap();
-        }
-        let db_size = std::fs::metadata(dir.path().join("soak.db")).map_or(0, |m| m.len())
-            + std::fs::metadata(dir.path().join("soak.db-wal")).map_or(0, |m| m.len());
-        let _ = server.kill();
-        let _ = server.wait();
+    }
+    // The server's resident memory: at the end of the warm-up, then
+    // every sixth of the measured phase; the database's size and the
+    // calls placed across the measured phase.
+    tokio::time::sleep(warm_up).await;
+    let mut curve = vec![rss_kib(pid)];
+    let calls_so_far = || async {
+        // Two schedules and one six-event inbound lifecycle in ten requests.
+        kinds[0].latencies.lock().await.len() + kinds[1].latencies.lock().await.len() / 6
+    };
+    let (size_warm, calls_warm) = (database.size().await, calls_so_far().await);
+    for _ in 0..6 {
+        tokio::time::sleep(measured / 6).await;
+        curve.push(rss_kib(pid));
+    }
+    let rss_warm = curve[0];
+    let rss_end = *curve.last().unwrap();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let db_size = database.size().await;
+    let calls_made = (calls_so_far().await - calls_warm).max(1);
+    let _ = server.kill();
+    let _ = server.wait();
 
-        println!(
-            "soak: {} s warm-up + {} s measured of mixed load over HTTP on the call-http binary, \
+    println!(
+        "soak on {}: {} s warm-up + {} s measured of mixed load over HTTP on the call-http binary, \
              16 clients, 4 WebSocket subscribers",
-            warm_up.as_secs(),
-            measured.as_secs()
-        );
-        let mut errors = 0;
-        for (kind, name) in kinds.iter().zip(["POST /api/calls", "POST /api/events", "GET /api/calls", "GET .../history"]) {
-            errors += kind.report(name).await;
-        }
-        println!(
-            "websocket messages received: {}; calls placed by the stand-in: {}",
-            received.load(Relaxed),
-            api.calls_placed()
-        );
-        let curve: Vec<String> = curve.iter().map(|kib| format!("{}", kib / 1024)).collect();
-        println!(
-            "server resident memory from the end of warm-up, every {:.1} s (MiB): {}; database file and WAL: {} MiB",
-            (measured / 6).as_secs_f64(),
-            curve.join(", "),
-            db_size / (1024 * 1024)
-        );
-        println!(
-            "server resident memory: {} MiB after {} s of warm-up, {} MiB at the end ({:+.1} %, goal < 10 %); errors: {errors}",
-            rss_warm / 1024,
-            warm_up.as_secs(),
-            rss_end / 1024,
-            (rss_end as f64 / rss_warm.max(1) as f64 - 1.0) * 100.0
-        );
-        // The suite's verdict (not a speed): no request may fail, and after
-        // a full warm-up the server's memory must stay flat.
-        assert_eq!(errors, 0, "requests failed under load");
-        if !quick {
-            assert!(rss_end * 10 < rss_warm * 11, "resident memory grew 10 % or more after warm-up");
-        }
-    });
+        database.name(),
+        warm_up.as_secs(),
+        measured.as_secs()
+    );
+    let mut errors = 0;
+    for (kind, name) in kinds.iter().zip([
+        "POST /api/calls",
+        "POST /api/events",
+        "GET /api/calls",
+        "GET .../history",
+    ]) {
+        errors += kind.report(name).await;
+    }
+    println!(
+        "websocket messages received: {}; calls placed by the stand-in: {}",
+        received.load(Relaxed),
+        api.calls_placed()
+    );
+    let curve: Vec<String> = curve.iter().map(|kib| format!("{}", kib / 1024)).collect();
+    println!(
+        "server resident memory from the end of warm-up, every {:.1} s (MiB): {}; database: {} MiB, \
+             grown {:.0} bytes per call made while measured (outbound and inbound, with their events)",
+        (measured / 6).as_secs_f64(),
+        curve.join(", "),
+        db_size / (1024 * 1024),
+        db_size.saturating_sub(size_warm) as f64 / calls_made as f64
+    );
+    println!(
+        "server resident memory: {} MiB after {} s of warm-up, {} MiB at the end ({:+.1} %, goal < 10 %); errors: {errors}",
+        rss_warm / 1024,
+        warm_up.as_secs(),
+        rss_end / 1024,
+        (rss_end as f64 / rss_warm.max(1) as f64 - 1.0) * 100.0
+    );
+    // The suite's verdict (not a speed): no request may fail, and after
+    // a full warm-up the server's memory must stay flat.
+    assert_eq!(errors, 0, "requests failed under load");
+    if !quick {
+        assert!(rss_end * 10 < rss_warm * 11, "resident memory grew 10 % or more after warm-up");
+    }
 }

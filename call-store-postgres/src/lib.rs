@@ -252,6 +252,20 @@ impl PgStore {
         Ok(PgStore { pool, location: location.into(), announcer: Arc::default() })
     }
 
+    /// The database's size on disk, in bytes (`pg_database_size`), for
+    /// watching its growth.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when the server does not answer.
+    pub async fn database_size(&self) -> Result<u64, StoreError> {
+        let bytes: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(bytes.max(0) as u64)
+    }
+
     /// Where the database is: its URL, without the password.
     pub fn location(&self) -> &str {
         &self.location
