@@ -22,14 +22,13 @@ use std::{
     time::Duration,
 };
 
-use call_core::{
-    CallStatus, EventType,
-    ports::{CallStore, ListQuery},
-};
+use call_core::{CallStatus, EventType, ports::CallStore};
 use call_provider_http::mock::{MockCallApi, MockOptions};
 use call_store_postgres::{PgStore, testing::TestServer};
 use chrono::{TimeDelta, Utc};
 use tokio::process::{Child, Command};
+
+mod support;
 
 fn setting(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -74,23 +73,12 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a suite, not a unit test: cargo test -p call-http --test multi_worker -- --ignored"]
-async fn workers_on_many_processes_share_one_schedule_and_dial_each_call_once() {
-    let Some(server) = TestServer::shared() else { return };
-    let n_calls = setting("MULTI_CALLS", 2_000);
-    let spread = setting("MULTI_SPREAD", 10) as i64;
-    let kills = setting("MULTI_KILLS", 5);
-    let db = server.database().await;
-    let calls = calls_binary();
-    // 10 contract seconds take 0.5 s: calls are live while a worker dies.
-    let api = MockCallApi::start(MockOptions { time_scale: 0.05, ..MockOptions::default() })
-        .await
-        .unwrap();
-
+/// `call-http --no-worker` on `db`, answering: the child, its base URL, and
+/// a client for it.
+async fn serve_api(db: &str) -> (Child, String, reqwest::Client) {
     let port = free_port();
-    let mut http = Command::new(env!("CARGO_BIN_EXE_call-http"))
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--no-worker", "--db", &db])
+    let http = Command::new(env!("CARGO_BIN_EXE_call-http"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--no-worker", "--db", db])
         .env("RUST_LOG", "warn")
         .kill_on_drop(true)
         .spawn()
@@ -105,6 +93,24 @@ async fn workers_on_many_processes_share_one_schedule_and_dial_each_call_once() 
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    (http, base, client)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a suite, not a unit test: cargo test -p call-http --test multi_worker -- --ignored"]
+async fn workers_on_many_processes_share_one_schedule_and_dial_each_call_once() {
+    let Some(server) = TestServer::shared() else { return };
+    let n_calls = setting("MULTI_CALLS", 2_000);
+    let spread = setting("MULTI_SPREAD", 10) as i64;
+    let kills = setting("MULTI_KILLS", 5);
+    let db = server.database().await;
+    let calls = calls_binary();
+    // 10 contract seconds take 0.5 s: calls are live while a worker dies.
+    let api = MockCallApi::start(MockOptions { time_scale: 0.05, ..MockOptions::default() })
+        .await
+        .unwrap();
+
+    let (mut http, base, client) = serve_api(&db).await;
 
     let mut workers: Vec<Child> = (0..3).map(|_| worker(&calls, &db, api.url())).collect();
 
@@ -158,16 +164,7 @@ async fn workers_on_many_processes_share_one_schedule_and_dial_each_call_once() 
 
     // Every call ends: placed, followed to completed, or failed as cut off.
     let store = PgStore::open(&db).await.unwrap();
-    let deadline = tokio::time::Instant::now() + run_for + Duration::from_secs(120);
-    loop {
-        let counts = store.count_by_status().await.unwrap();
-        let open: u64 = counts.iter().filter(|(s, _)| !s.is_terminal()).map(|(_, n)| n).sum();
-        if open == 0 {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "calls still open: {counts:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    support::until_every_call_ended(&store, run_for + Duration::from_secs(120)).await;
     for mut worker in workers {
         worker.start_kill().unwrap();
         let _ = worker.wait().await;
@@ -175,16 +172,7 @@ async fn workers_on_many_processes_share_one_schedule_and_dial_each_call_once() 
     http.start_kill().unwrap();
     let _ = http.wait().await;
 
-    let mut all = Vec::new();
-    let mut query = ListQuery { limit: 1_000, ..ListQuery::default() };
-    loop {
-        let page = store.list(&query).await.unwrap();
-        all.extend(page.items);
-        match page.next_cursor {
-            Some(cursor) => query.cursor = Some(cursor),
-            None => break,
-        }
-    }
+    let all = support::all_calls(&store).await;
     assert_eq!(all.len(), n_calls, "every acknowledged schedule is stored, once");
 
     let dialled = api.stats().by_number;
@@ -250,23 +238,7 @@ async fn the_schedule_survives_a_postgresql_restart_mid_run() {
         .await
         .unwrap();
     let logs = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut http = Command::new(env!("CARGO_BIN_EXE_call-http"))
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--no-worker", "--db", &db])
-        .env("RUST_LOG", "warn")
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..300 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success())
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let (mut http, base, client) = serve_api(&db).await;
     let log_path = |n: usize| logs.path().join(format!("worker-{n}.log"));
     let mut workers: Vec<Child> = (0..2)
         .map(|n| {
@@ -320,16 +292,7 @@ async fn the_schedule_survives_a_postgresql_restart_mid_run() {
     }
 
     let store = PgStore::open(&db).await.unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        let counts = store.count_by_status().await.unwrap();
-        let open: u64 = counts.iter().filter(|(s, _)| !s.is_terminal()).map(|(_, n)| n).sum();
-        if open == 0 {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "calls still open: {counts:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    support::until_every_call_ended(&store, Duration::from_secs(120)).await;
     for worker in &mut workers {
         assert!(worker.try_wait().unwrap().is_none(), "a worker exited during the outage");
         worker.start_kill().unwrap();
@@ -339,16 +302,7 @@ async fn the_schedule_survives_a_postgresql_restart_mid_run() {
     http.start_kill().unwrap();
     let _ = http.wait().await;
 
-    let mut all = Vec::new();
-    let mut query = ListQuery { limit: 1_000, ..ListQuery::default() };
-    loop {
-        let page = store.list(&query).await.unwrap();
-        all.extend(page.items);
-        match page.next_cursor {
-            Some(cursor) => query.cursor = Some(cursor),
-            None => break,
-        }
-    }
+    let all = support::all_calls(&store).await;
     assert_eq!(all.len(), n_calls + 1, "every acknowledged schedule is stored, once");
     let dialled = api.stats().by_number;
     let mut by_status: BTreeMap<String, usize> = BTreeMap::new();

@@ -25,15 +25,14 @@ use std::{
     time::Duration,
 };
 
-use call_core::{
-    CallId, CallStatus, Direction, EventId, EventType,
-    ports::{CallStore, ListQuery},
-};
+use call_core::{CallId, CallStatus, Direction, EventId, EventType, ports::CallStore};
 use call_provider_http::mock::{MockCallApi, MockOptions};
 use call_store_sqlite::SqliteStore;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
+
+mod support;
 
 fn setting(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -215,29 +214,11 @@ async fn a_server_killed_under_load_loses_nothing_it_acknowledged() {
     // The last server finishes the calls: placed and followed, or failed as
     // cut off by a kill once their lease lapsed.
     let store = SqliteStore::open(&db).await.unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        let counts = store.count_by_status().await.unwrap();
-        let open: u64 = counts.iter().filter(|(s, _)| !s.is_terminal()).map(|(_, n)| n).sum();
-        if open == 0 {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "calls still open: {counts:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    support::until_every_call_ended(&store, Duration::from_secs(120)).await;
     server.start_kill().unwrap();
     let _ = server.wait().await;
 
-    let mut all = Vec::new();
-    let mut query = ListQuery { limit: 1_000, ..ListQuery::default() };
-    loop {
-        let page = store.list(&query).await.unwrap();
-        all.extend(page.items);
-        match page.next_cursor {
-            Some(cursor) => query.cursor = Some(cursor),
-            None => break,
-        }
-    }
+    let all = support::all_calls(&store).await;
     let scheduled = acknowledged.scheduled.lock().unwrap().clone();
     let inbound = acknowledged.inbound.lock().unwrap().clone();
     let events = acknowledged.events.lock().unwrap().clone();

@@ -342,24 +342,9 @@ async fn pausing_and_resuming_dispatch() {
 
 #[tokio::test]
 async fn provider_callbacks_drive_placed_calls() {
-    use call_core::{Call, CallParts, CallStatus, Direction, ports::CallStore};
-    let store = std::sync::Arc::new(call_core::testing::MemoryStore::new());
-    let state = call_http::AppState::builder(store.clone()).build();
+    let store = crate::placed_call().await;
+    let state = call_http::AppState::builder(store).build();
     let app = call_http::router(state);
-    let now = chrono::Utc::now();
-    let placed = Call::from_parts(CallParts {
-        to: Some(call_core::PhoneNumber::parse("+14155550100").unwrap()),
-        external_id: Some("prov-1".into()),
-        initiated_at: Some(now),
-        version: 1,
-        ..CallParts::new(
-            call_core::CallId::parse("placed").unwrap(),
-            Direction::Outbound,
-            CallStatus::Initiated,
-            now,
-        )
-    });
-    store.insert(&[placed], &[]).await.unwrap();
 
     let json = post(
         &app,

@@ -1,7 +1,5 @@
 //! The API key: on every /api route, in a header (or, for the WebSocket, the query).
 
-use std::sync::Arc;
-
 use axum::http::StatusCode;
 use call_http::{AppState, router};
 
@@ -89,27 +87,6 @@ async fn without_a_key_the_api_is_open() {
     );
 }
 
-/// A call placed at the provider as `prov-1`, in a fresh store.
-async fn placed_call() -> Arc<call_core::testing::MemoryStore> {
-    use call_core::{Call, CallParts, CallStatus, Direction, ports::CallStore};
-    let store = Arc::new(call_core::testing::MemoryStore::new());
-    let now = chrono::Utc::now();
-    let placed = Call::from_parts(CallParts {
-        to: Some(call_core::PhoneNumber::parse("+14155550100").unwrap()),
-        external_id: Some("prov-1".into()),
-        initiated_at: Some(now),
-        version: 1,
-        ..CallParts::new(
-            call_core::CallId::parse("placed").unwrap(),
-            Direction::Outbound,
-            CallStatus::Initiated,
-            now,
-        )
-    });
-    store.insert(&[placed], &[]).await.unwrap();
-    store
-}
-
 /// Twilio's scheme, written out here rather than taken from the server.
 fn twilio_signature(token: &str, url: &str, params: &[(&str, &str)]) -> String {
     use base64::Engine as _;
@@ -128,7 +105,7 @@ fn twilio_signature(token: &str, url: &str, params: &[(&str, &str)]) -> String {
 #[tokio::test]
 async fn with_a_provider_secret_only_signed_callbacks_are_taken_and_stale_ones_change_nothing() {
     use call_core::ports::CallStore;
-    let store = placed_call().await;
+    let store = crate::placed_call().await;
     let state = AppState::builder(store.clone()).api_key("s3cret").provider_secret("12345").build();
     let address = serve(router(state)).await;
     let url = format!("http://{address}/api/provider/webhook");

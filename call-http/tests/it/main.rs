@@ -27,6 +27,27 @@ pub(crate) fn builder() -> AppStateBuilder {
     AppState::builder(Arc::new(MemoryStore::new()))
 }
 
+/// A call placed at the provider as `prov-1`, in a fresh store.
+pub(crate) async fn placed_call() -> Arc<call_core::testing::MemoryStore> {
+    use call_core::{Call, CallParts, CallStatus, Direction, ports::CallStore};
+    let store = Arc::new(call_core::testing::MemoryStore::new());
+    let now = chrono::Utc::now();
+    let placed = Call::from_parts(CallParts {
+        to: Some(call_core::PhoneNumber::parse("+14155550100").unwrap()),
+        external_id: Some("prov-1".into()),
+        initiated_at: Some(now),
+        version: 1,
+        ..CallParts::new(
+            call_core::CallId::parse("placed").unwrap(),
+            Direction::Outbound,
+            CallStatus::Initiated,
+            now,
+        )
+    });
+    store.insert(&[placed], &[]).await.unwrap();
+    store
+}
+
 /// The app, and its state for reaching the engine.
 pub(crate) fn app() -> (Router, AppState) {
     let state = builder().build();
