@@ -44,12 +44,12 @@ pub(crate) const MAX_BATCH: usize = 512;
 /// SQLite's limit on bound values in one statement.
 const MAX_VARIABLES: usize = 32_766;
 
-/// One write, as a caller asks for it.
 /// A heartbeat's renewal of one lease, by the call's primary key: only a
 /// lease of this worker on a call still being placed.
 pub(crate) const RENEW_LEASE: &str = "UPDATE calls SET lease_expires_at = ?1, version = version + 1 \
      WHERE id = ?2 AND status = 'dispatching' AND lease_worker = ?3";
 
+/// One write, as a caller asks for it.
 pub(crate) enum Write {
     Insert {
         calls: Vec<Call>,
