@@ -16,6 +16,15 @@
 //! - **every write is one statement** (a batch binds one array per column
 //!   and reads it with `UNNEST`), so each is atomic without a transaction
 //!   block and costs one round trip;
+//! - **the audit log is read in commit order** ([`CallStore::log_after`],
+//!   what live clients resume from): each event's `seq` is taken under one
+//!   advisory lock held to commit (migration 0011), so commits that write
+//!   events take turns. To stay free of deadlocks a transaction takes that
+//!   lock after every row lock it may wait for and waits for none after it:
+//!   its events are its last write but for alert records (which only a
+//!   holder of the lock writes); a keyed insert writes calls, then keys,
+//!   then events; a series' next occurrence outside a claim takes the
+//!   lock before the series row, as a claim does;
 //! - the schema is embedded (`migrations/`) and brought up to date on open,
 //!   under sqlx's advisory lock, so processes starting together are safe.
 //!
@@ -62,7 +71,8 @@ use call_core::{
     alerts::{AlertCursor, AlertPage, AlertQuery, AlertRecord, AlertWrites},
     ports::{
         AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, LeaseRenewal,
-        ListQuery, MinuteTotals, Page, PageOrder, Queue, QueueTotals, StatsInputs, StoreError,
+        ListQuery, LogEntry, MinuteTotals, Page, PageOrder, Queue, QueueTotals, StatsInputs,
+        StoreError,
     },
 };
 use chrono::{DateTime, Utc};
@@ -389,6 +399,9 @@ impl PgStore {
             ("by external id", explain(sql::GET_BY_EXTERNAL_ID).bind("x")),
             ("events of a call", explain(sql::EVENTS_OF_CALL).bind("x")),
             ("event by id", explain(sql::EVENT_BY_ID).bind("x")),
+            ("the log after a position", explain(sql::LOG_AFTER).bind(0_i64).bind(100_i64)),
+            ("the log's head", explain(sql::LOG_HEAD)),
+            ("calls among ids", explain(sql::CALLS_AMONG).bind(vec!["x"])),
             ("free expired keys", explain(sql::FREE_EXPIRED_KEYS).bind(vec!["k"]).bind(now)),
             ("purge expired keys", explain(sql::PURGE_EXPIRED_KEYS).bind(now)),
             ("held keys", explain(sql::HELD_KEYS).bind(vec!["k"]).bind(now)),
@@ -666,17 +679,14 @@ impl CallStore for PgStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
-            let (insert, call_ids, event_ids) = insert_statement(calls, events);
+            // The calls, then their keys, then their events: the keys may
+            // wait for another writer's, and the events take the log's lock,
+            // which is held to commit, so they come last (migration 0011).
+            let (insert, call_ids, _) = insert_statement(calls, &[]);
             if let Err(error) = insert.execute(&mut *tx).await {
                 // Rolled back first: the lookup of the duplicate needs a connection of the pool.
                 tx.rollback().await.map_err(backend)?;
-                return Err(self.duplicate(error, &call_ids, &event_ids).await);
-            }
-            if !series.is_empty() {
-                insert_series(series).execute(&mut *tx).await.map_err(backend)?;
-            }
-            for writes in AlertWrites::for_calls(calls, events) {
-                write_alerts(&mut tx, &writes).await.map_err(backend)?;
+                return Err(self.duplicate(error, &call_ids, &[]).await);
             }
             let taken = sqlx::query(sql::TAKE_KEYS)
                 .bind(&names)
@@ -687,6 +697,17 @@ impl CallStore for PgStore {
                 .await
                 .map_err(backend)?;
             if taken.len() == keys.len() {
+                let (insert, _, event_ids) = insert_statement(&[], events);
+                if let Err(error) = insert.execute(&mut *tx).await {
+                    tx.rollback().await.map_err(backend)?;
+                    return Err(self.duplicate(error, &[], &event_ids).await);
+                }
+                if !series.is_empty() {
+                    insert_series(series).execute(&mut *tx).await.map_err(backend)?;
+                }
+                for writes in AlertWrites::for_calls(calls, events) {
+                    write_alerts(&mut tx, &writes).await.map_err(backend)?;
+                }
                 tx.commit().await.map_err(backend)?;
                 return Ok(Vec::new());
             }
@@ -867,6 +888,8 @@ impl CallStore for PgStore {
             return Ok(None);
         }
         let mut tx = self.pool.begin().await.map_err(backend)?;
+        // The log's lock before the series row's, as a claim takes them.
+        sqlx::query(sql::LOCK_LOG).execute(&mut *tx).await.map_err(backend)?;
         let made = advance_series(&mut tx, previous, now).await?;
         tx.commit().await.map_err(backend)?;
         Ok(made)
@@ -999,6 +1022,34 @@ impl CallStore for PgStore {
             .await
             .map_err(backend)?;
         row.as_ref().map(event_from_row).transpose()
+    }
+
+    async fn log_after(&self, after: u64, limit: usize) -> Result<Vec<LogEntry>, StoreError> {
+        let rows = sqlx::query(sql::LOG_AFTER)
+            .bind(i64::try_from(after).unwrap_or(i64::MAX))
+            .bind(self::limit(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let seq: i64 = row.try_get("seq").map_err(|e| corrupt("seq", e))?;
+            events.push((seq as u64, event_from_row(row)?));
+        }
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = events.iter().map(|(_, e)| e.call_id().as_str()).collect();
+        let rows =
+            sqlx::query(sql::CALLS_AMONG).bind(ids).fetch_all(&self.pool).await.map_err(backend)?;
+        let calls = rows.iter().map(call_from_row).collect::<Result<Vec<_>, _>>()?;
+        Ok(LogEntry::pair(events, calls))
+    }
+
+    async fn log_head(&self) -> Result<u64, StoreError> {
+        let head: i64 =
+            sqlx::query_scalar(sql::LOG_HEAD).fetch_one(&self.pool).await.map_err(backend)?;
+        Ok(head as u64)
     }
 
     async fn add_queue(&self, queue: &Queue) -> Result<(), StoreError> {

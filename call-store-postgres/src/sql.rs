@@ -355,6 +355,21 @@ pub(crate) const FOLLOWING: &str = concat!(
 pub(crate) const EVENTS_OF_CALL: &str = "SELECT id, call_id, type, timestamp, recorded_at, source, metadata::text AS metadata \
      FROM events WHERE call_id = $1 ORDER BY seq";
 
+/// The audit log after position `$1`, at most `$2` entries (positions grow
+/// in commit order: migration 0011).
+pub(crate) const LOG_AFTER: &str = "SELECT seq, id, call_id, type, timestamp, recorded_at, source, metadata::text AS metadata \
+     FROM events WHERE seq > $1 ORDER BY seq LIMIT $2";
+
+pub(crate) const LOG_HEAD: &str = "SELECT coalesce(max(seq), 0) FROM events";
+
+/// The calls whose ids are in `$1`.
+pub(crate) const CALLS_AMONG: &str =
+    concat!("SELECT ", call_select!(), " FROM calls WHERE id = ANY($1::text[])");
+
+/// The lock every event's position is taken under (migration 0011), for
+/// a transaction that must take it before a row lock it may wait for.
+pub(crate) const LOCK_LOG: &str = "SELECT pg_advisory_xact_lock(7161124095611859563)";
+
 pub(crate) const EVENT_BY_ID: &str = "SELECT id, call_id, type, timestamp, recorded_at, source, metadata::text AS metadata \
      FROM events WHERE id = $1";
 

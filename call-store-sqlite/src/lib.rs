@@ -55,7 +55,8 @@ use call_core::{
     alerts::{AlertCursor, AlertPage, AlertQuery, AlertRecord, AlertWrites, Closing},
     ports::{
         AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, LeaseRenewal,
-        ListQuery, MinuteTotals, Page, PageOrder, Queue, QueueTotals, StatsInputs, StoreError,
+        ListQuery, LogEntry, MinuteTotals, Page, PageOrder, Queue, QueueTotals, StatsInputs,
+        StoreError,
     },
     rules::AlertKind,
 };
@@ -401,6 +402,9 @@ impl SqliteStore {
             ("by id".to_owned(), GET_CALL.to_owned()),
             ("by external id".to_owned(), GET_BY_EXTERNAL_ID.to_owned()),
             ("events of a call".to_owned(), EVENTS_OF_CALL.to_owned()),
+            ("the log after a position".to_owned(), LOG_AFTER.to_owned()),
+            ("calls among ids".to_owned(), CALLS_AMONG.to_owned()),
+            ("the log's head".to_owned(), LOG_HEAD.to_owned()),
             ("event by id".to_owned(), format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?")),
             ("count by status".to_owned(), COUNT_BY_STATUS.to_owned()),
             ("ended per minute".to_owned(), ENDED_PER_MINUTE.to_owned()),
@@ -532,6 +536,15 @@ const FOLLOWING: &str = "SELECT * FROM calls INDEXED BY calls_following \
      ORDER BY id LIMIT ?2";
 
 const EVENTS_OF_CALL: &str = "SELECT * FROM events WHERE call_id = ? ORDER BY seq";
+
+/// The audit log after position `?1`, at most `?2` entries: the one writer
+/// hands out `seq` as it commits, so positions grow in commit order.
+const LOG_AFTER: &str = "SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?";
+
+/// The calls whose ids are in the JSON array `?`.
+const CALLS_AMONG: &str = "SELECT * FROM calls WHERE id IN (SELECT value FROM json_each(?))";
+
+const LOG_HEAD: &str = "SELECT coalesce(max(seq), 0) FROM events";
 
 /// Deletes the keys expired at `?`, so that they are free again.
 pub(crate) const PURGE_EXPIRED_KEYS: &str = "DELETE FROM idempotency_keys \
@@ -855,6 +868,37 @@ impl CallStore for SqliteStore {
             .await
             .map_err(backend)?;
         row.as_ref().map(event_from_row).transpose()
+    }
+
+    async fn log_after(&self, after: u64, limit: usize) -> Result<Vec<LogEntry>, StoreError> {
+        let rows = sqlx::query(LOG_AFTER)
+            .bind(i64::try_from(after).unwrap_or(i64::MAX))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(backend)?;
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let seq: i64 = row.try_get("seq").map_err(|e| crate::rows::corrupt("seq", e))?;
+            events.push((seq as u64, event_from_row(row)?));
+        }
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = events.iter().map(|(_, e)| e.call_id().as_str()).collect();
+        let rows = sqlx::query(CALLS_AMONG)
+            .bind(serde_json::json!(ids).to_string())
+            .fetch_all(&self.readers)
+            .await
+            .map_err(backend)?;
+        let calls = rows.iter().map(call_from_row).collect::<Result<Vec<_>, _>>()?;
+        Ok(LogEntry::pair(events, calls))
+    }
+
+    async fn log_head(&self) -> Result<u64, StoreError> {
+        let head: i64 =
+            sqlx::query_scalar(LOG_HEAD).fetch_one(&self.readers).await.map_err(backend)?;
+        Ok(head as u64)
     }
 
     async fn add_queue(&self, queue: &Queue) -> Result<(), StoreError> {

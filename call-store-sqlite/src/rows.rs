@@ -115,7 +115,7 @@ pub(crate) fn insert_events(events: &[CallEvent]) -> QueryBuilder<Sqlite> {
 }
 
 /// A stored value the code cannot read: the file was written by something else.
-fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
+pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("unreadable {what} in the database: {detail}"))
 }
 

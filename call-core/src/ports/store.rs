@@ -255,6 +255,38 @@ pub struct Claimed {
     pub successor: Option<(Call, CallEvent)>,
 }
 
+/// One entry of the audit log read in commit order ([`CallStore::log_after`]):
+/// what live clients are sent, and resume from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry {
+    /// The entry's position in the log: positions grow in commit order (a
+    /// reader that has read position `n` never finds a smaller one committed
+    /// later), and are not contiguous (a transaction that rolls back leaves
+    /// a gap).
+    pub seq: u64,
+    /// The event written.
+    pub event: CallEvent,
+    /// Its call as it stands when the log is read: at or after this event.
+    pub call: Call,
+}
+
+impl LogEntry {
+    /// Pairs events read from the log with their calls, read after them
+    /// (so each at or after its event); an event whose call is not among
+    /// `calls` is left out.
+    pub fn pair(events: Vec<(u64, CallEvent)>, calls: Vec<Call>) -> Vec<LogEntry> {
+        let calls: std::collections::HashMap<CallId, Call> =
+            calls.into_iter().map(|call| (call.id().clone(), call)).collect();
+        events
+            .into_iter()
+            .filter_map(|(seq, event)| {
+                let call = calls.get(event.call_id())?.clone();
+                Some(LogEntry { seq, event, call })
+            })
+            .collect()
+    }
+}
+
 /// A queue in the queue registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Queue {
@@ -704,6 +736,14 @@ pub trait CallStore: Send + Sync {
 
     /// The event with this id, to answer a repeated delivery as the first.
     async fn event(&self, id: &EventId) -> Result<Option<CallEvent>, StoreError>;
+
+    /// The audit log of every call in commit order: at most `limit` entries
+    /// whose position is after `after`, each with its call as it is now.
+    /// Live clients catch up through it (`/api/ws?after=N`).
+    async fn log_after(&self, after: u64, limit: usize) -> Result<Vec<LogEntry>, StoreError>;
+
+    /// The position of the last entry committed to the audit log; 0 while it is empty.
+    async fn log_head(&self) -> Result<u64, StoreError>;
 
     /// Adds a queue to the registry.
     ///

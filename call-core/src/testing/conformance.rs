@@ -64,6 +64,7 @@ where
     renewals_extend_only_the_workers_live_leases(make_store().await).await;
     following_lists_placed_live_calls(make_store().await).await;
     history_of_a_number(make_store().await).await;
+    the_log_is_read_in_the_order_it_was_written(make_store().await).await;
     history_is_by_when_calls_took_place(make_store().await).await;
     alerts_are_records_written_with_their_events(make_store().await).await;
     queue_registry(make_store().await).await;
@@ -93,6 +94,7 @@ where
     a_pause_holds_every_store(make_pair().await).await;
     one_occurrence_racing_on_two_stores_advances_once(make_pair().await).await;
     a_number_listed_on_one_store_is_never_claimed_on_the_other(make_pair().await).await;
+    a_reader_of_the_log_misses_nothing(make_pair().await).await;
 }
 
 /// For a store that announces other processes' writes
@@ -188,6 +190,72 @@ async fn each_store_sees_the_others_writes((a, b): Pair) {
         Some(call_a.id().clone()),
         "each_store_sees_the_others_writes: an event"
     );
+}
+
+/// Writers on one store save calls side by side while a reader on the other
+/// follows the log from where it last read; afterwards the reader has read
+/// every entry, once: a position handed out before another but committed
+/// after it would be passed over.
+async fn a_reader_of_the_log_misses_nothing((a, b): Pair) {
+    const CALLS: usize = 40;
+    const SAVES: usize = 10;
+    let calls: Vec<Call> = (0..CALLS).map(|i| call(&format!("l{i:02}"), 0, |_| {})).collect();
+    insert_all(&a, &calls).await;
+    let start = a.log_head().await.unwrap();
+    let writers: Vec<_> = calls
+        .into_iter()
+        .map(|mut call| {
+            let store = a.clone();
+            tokio::spawn(async move {
+                for n in 0..SAVES {
+                    call = next_version(&call, |p| p.customer_name = Some(format!("v{n}")));
+                    let e =
+                        event(&call, &format!("{}-{n}", call.id()), EventType::CallFlagged, t(1));
+                    store.save(&call, &[e]).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    let done = all_done(writers);
+    tokio::pin!(done);
+    let (mut read, mut last) = (Vec::new(), start);
+    loop {
+        let finished = tokio::select! {
+            () = &mut done => true,
+            () = tokio::task::yield_now() => false,
+        };
+        loop {
+            let page = b.log_after(last, 7).await.unwrap();
+            let Some(end) = page.last() else { break };
+            last = end.seq;
+            read.extend(page.into_iter().map(|e| (e.seq, e.event.id().clone())));
+        }
+        if finished {
+            break;
+        }
+    }
+    let all: Vec<(u64, EventId)> = a
+        .log_after(start, usize::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.seq, e.event.id().clone()))
+        .collect();
+    assert_eq!(all.len(), CALLS * SAVES, "a_reader_of_the_log_misses_nothing: every save logged");
+    let missed: Vec<&(u64, EventId)> = all.iter().filter(|e| !read.contains(e)).collect();
+    assert_eq!(
+        missed,
+        [] as [&(u64, EventId); 0],
+        "a_reader_of_the_log_misses_nothing: passed over"
+    );
+    assert_eq!(read, all, "a_reader_of_the_log_misses_nothing: read as it was written, once");
+}
+
+/// Waits for every task; a task's panic is the caller's.
+async fn all_done(tasks: Vec<tokio::task::JoinHandle<()>>) {
+    for task in tasks {
+        task.await.expect("a writer panicked");
+    }
 }
 
 async fn claims_from_two_stores_never_overlap((a, b): Pair) {
@@ -420,6 +488,40 @@ async fn insert_all(store: &Arc<dyn CallStore>, calls: &[Call]) {
 
 fn ids(calls: &[Call]) -> Vec<&str> {
     calls.iter().map(|c| c.id().as_str()).collect()
+}
+
+async fn the_log_is_read_in_the_order_it_was_written(store: Arc<dyn CallStore>) {
+    let name = "the_log_is_read_in_the_order_it_was_written";
+    assert_eq!(store.log_head().await.unwrap(), 0, "{name}: an empty log's head");
+    assert_eq!(store.log_after(0, 10).await.unwrap(), [], "{name}: an empty log");
+    let (x, y) = (call("x", 0, |_| {}), call("y", 0, |_| {}));
+    store
+        .insert(&[x.clone(), y.clone()], &[event(&x, "x1", EventType::CallScheduled, t(0))])
+        .await
+        .unwrap();
+    let y2 = next_version(&y, |p| p.customer_name = Some("y2".into()));
+    store.save(&y2, &[event(&y2, "y1", EventType::CallFlagged, t(1))]).await.unwrap();
+    let x2 = next_version(&x, |p| p.customer_name = Some("x2".into()));
+    let written = [
+        event(&x2, "x2", EventType::CallFlagged, t(2)),
+        event(&x2, "x3", EventType::CallFlagged, t(2)),
+    ];
+    store.save(&x2, &written).await.unwrap();
+    let log = store.log_after(0, 10).await.unwrap();
+    let read: Vec<(&str, &str)> =
+        log.iter().map(|e| (e.event.id().as_str(), e.call.id().as_str())).collect();
+    assert_eq!(read, [("x1", "x"), ("y1", "y"), ("x2", "x"), ("x3", "x")], "{name}: in order");
+    assert!(log.windows(2).all(|w| w[0].seq < w[1].seq), "{name}: positions grow: {log:?}");
+    assert_eq!(log[0].call, x2, "{name}: each entry's call as it is now");
+    assert_eq!(log[1].call, y2, "{name}: each entry's call as it is now");
+    assert_eq!(store.log_head().await.unwrap(), log[3].seq, "{name}: the head is the last");
+    let rest = store.log_after(log[1].seq, 1).await.unwrap();
+    assert_eq!(rest, [log[2].clone()], "{name}: after a position, at most the limit");
+    assert_eq!(
+        store.log_after(log[3].seq, 10).await.unwrap(),
+        [],
+        "{name}: nothing after the head"
+    );
 }
 
 async fn insert_and_get(store: Arc<dyn CallStore>) {

@@ -12,7 +12,7 @@ use crate::{
     alerts::{AlertPage, AlertQuery, AlertRecord, AlertWrites},
     ports::{
         AgentTotals, CallStore, Claim, Claimed, Cursor, HistoryQuery, LeaseRenewal, ListQuery,
-        MinuteTotals, Page, PageOrder, Queue, QueueTotals, StatsInputs, StoreError,
+        LogEntry, MinuteTotals, Page, PageOrder, Queue, QueueTotals, StatsInputs, StoreError,
     },
 };
 
@@ -28,6 +28,8 @@ struct State {
     calls: HashMap<CallId, Call>,
     events: HashMap<CallId, Vec<CallEvent>>,
     event_ids: HashMap<EventId, CallEvent>,
+    /// Every event in the order it was written: position `n` is `log[n - 1]`.
+    log: Vec<EventId>,
     queues: BTreeMap<QueueId, Queue>,
     /// The scheduled calls by due time: what `claim_due` takes from.
     due: BTreeSet<(DateTime<Utc>, CallId)>,
@@ -112,6 +114,7 @@ impl State {
     fn append(&mut self, events: &[CallEvent]) {
         for event in events {
             self.event_ids.insert(event.id().clone(), event.clone());
+            self.log.push(event.id().clone());
             self.events.entry(event.call_id().clone()).or_default().push(event.clone());
         }
     }
@@ -446,6 +449,21 @@ impl CallStore for MemoryStore {
 
     async fn event(&self, id: &EventId) -> Result<Option<CallEvent>, StoreError> {
         Ok(self.state().event_ids.get(id).cloned())
+    }
+
+    async fn log_after(&self, after: u64, limit: usize) -> Result<Vec<LogEntry>, StoreError> {
+        let state = self.state();
+        let from = usize::try_from(after).unwrap_or(usize::MAX).min(state.log.len());
+        let entries = state.log[from..].iter().take(limit).enumerate().filter_map(|(i, id)| {
+            let event = state.event_ids.get(id)?.clone();
+            let call = state.calls.get(event.call_id())?.clone();
+            Some(LogEntry { seq: (from + i + 1) as u64, event, call })
+        });
+        Ok(entries.collect())
+    }
+
+    async fn log_head(&self) -> Result<u64, StoreError> {
+        Ok(self.state().log.len() as u64)
     }
 
     async fn add_queue(&self, queue: &Queue) -> Result<(), StoreError> {

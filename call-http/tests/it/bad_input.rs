@@ -465,6 +465,16 @@ async fn slow_requests_time_out_with_a_json_error() {
         async fn event(&self, _: &EventId) -> Result<Option<CallEvent>, StoreError> {
             stall().await
         }
+        async fn log_after(
+            &self,
+            _: u64,
+            _: usize,
+        ) -> Result<Vec<call_core::ports::LogEntry>, StoreError> {
+            stall().await
+        }
+        async fn log_head(&self) -> Result<u64, StoreError> {
+            stall().await
+        }
         async fn add_queue(&self, _: &Queue) -> Result<(), StoreError> {
             stall().await
         }
