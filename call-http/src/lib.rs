@@ -73,7 +73,11 @@ pub struct AppState {
 
 struct Inner {
     engine: Engine,
-    live: BroadcastNotifier,
+    /// The engine's notifications: what wakes the feed.
+    hints: BroadcastNotifier,
+    /// The live stream, read from the store's log.
+    feed: live::Feed,
+    webhooks: Option<notify::WebhookNotifier>,
     metrics: Arc<metrics::Metrics>,
     api_key: Option<ApiKey>,
     provider_secret: Option<signature::ProviderSecret>,
@@ -99,6 +103,8 @@ impl AppState {
             body_limit: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             live_capacity: 4096,
+            replay_window: live::REPLAY_WINDOW,
+            webhooks: None,
         }
     }
 
@@ -139,9 +145,42 @@ impl AppState {
         WebSocketCount(self.clone())
     }
 
-    /// The live update stream the WebSocket serves.
-    pub fn live(&self) -> &BroadcastNotifier {
-        &self.inner.live
+    /// The live stream `/api/ws`, `/socket.io/` and the webhooks send.
+    pub(crate) fn feed(&self) -> &live::Feed {
+        &self.inner.feed
+    }
+
+    /// The position of the audit log the live stream starts after (its
+    /// head when first read): webhooks post every change committed after
+    /// it. Await it right after building the state, before changes the
+    /// webhooks must see (the binary does, before its worker starts).
+    ///
+    /// # Errors
+    ///
+    /// When the store cannot be read.
+    pub async fn live_start(&self) -> Result<u64, call_core::ports::StoreError> {
+        self.inner.feed.origin().await
+    }
+
+    /// Starts following the store's log, and the webhooks, once: when the
+    /// state is built inside a runtime, or else when it is served.
+    fn start_feed(&self) {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        let closing = {
+            let state = self.clone();
+            move || -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+                let state = state.clone();
+                Box::pin(async move { state.closing().await })
+            }
+        };
+        let inner = &self.inner;
+        if inner.feed.start(inner.hints.subscribe(), closing()) {
+            if let Some(webhooks) = &inner.webhooks {
+                webhooks.start(&inner.feed, closing);
+            }
+        }
     }
 
     /// Tells long-lived connections (WebSockets) to close, so that a
@@ -181,10 +220,12 @@ pub struct AppStateBuilder {
     body_limit: usize,
     request_timeout: Duration,
     live_capacity: usize,
+    replay_window: u64,
+    webhooks: Option<notify::WebhookNotifier>,
 }
 
 impl AppStateBuilder {
-    /// The server's counters, already here for notifiers that count
+    /// The server's counters, already here for what counts into them
     /// (a [`notify::WebhookNotifier`]).
     pub fn metrics(&self) -> &Arc<metrics::Metrics> {
         &self.metrics
@@ -216,7 +257,13 @@ impl AppStateBuilder {
         self
     }
 
-    /// Another destination for notifications, such as a [`notify::WebhookNotifier`].
+    /// Posts the live stream to these webhooks.
+    pub fn webhooks(mut self, webhooks: notify::WebhookNotifier) -> AppStateBuilder {
+        self.webhooks = Some(webhooks);
+        self
+    }
+
+    /// Another destination for the engine's notifications.
     pub fn notifier(mut self, notifier: Arc<dyn Notifier>) -> AppStateBuilder {
         self.notifiers.push(notifier);
         self
@@ -234,30 +281,43 @@ impl AppStateBuilder {
         self
     }
 
-    /// How many notifications a WebSocket subscriber may fall behind before
-    /// it is disconnected (4096 by default).
+    /// How many messages a live subscriber may fall behind before it is
+    /// disconnected (4096 by default); it may then resume with `?after=`.
     pub fn live_capacity(mut self, capacity: usize) -> AppStateBuilder {
         self.live_capacity = capacity;
         self
     }
 
-    /// The state, with an engine whose notifications go to the live
-    /// stream, the metrics, the log and the added notifiers.
+    /// How far behind the head of the log a live client may resume
+    /// (`?after=`), in positions ([`live::REPLAY_WINDOW`] by default); further
+    /// behind it is told to reload.
+    pub fn replay_window(mut self, positions: u64) -> AppStateBuilder {
+        self.replay_window = positions;
+        self
+    }
+
+    /// The state, with an engine whose notifications go to the metrics,
+    /// the log and the added notifiers, and wake the live stream. Built
+    /// inside a runtime, it starts following the store's log at once.
     pub fn build(self) -> AppState {
-        let live = BroadcastNotifier::new(self.live_capacity);
+        // A hint lost to lag costs nothing: the feed reads the log anyway.
+        let hints = BroadcastNotifier::new(4096);
         let metrics = self.metrics;
         let mut notifiers: Vec<Arc<dyn Notifier>> =
-            vec![Arc::new(live.clone()), metrics.clone(), Arc::new(LogNotifier)];
+            vec![Arc::new(hints.clone()), metrics.clone(), Arc::new(LogNotifier)];
         notifiers.extend(self.notifiers);
+        let feed = live::Feed::new(self.store.clone(), self.live_capacity, self.replay_window);
         let mut engine =
             Engine::builder(self.store).config(self.config).notifier(Arc::new(Fanout(notifiers)));
         if let Some(clock) = self.clock {
             engine = engine.clock(clock);
         }
-        AppState {
+        let state = AppState {
             inner: Arc::new(Inner {
                 engine: engine.build(),
-                live,
+                hints,
+                feed,
+                webhooks: self.webhooks,
                 metrics,
                 api_key: self.api_key,
                 provider_secret: self.provider_secret,
@@ -266,7 +326,9 @@ impl AppStateBuilder {
                 closing: tokio::sync::watch::Sender::new(false),
                 websocket_subscribers: std::sync::atomic::AtomicUsize::new(0),
             }),
-        }
+        };
+        state.start_feed();
+        state
     }
 }
 
@@ -282,6 +344,7 @@ impl Drop for WebSocketCount {
 /// The whole application: the API under `/api` (behind the key, when one
 /// is set), the dashboard and history pages, `/healthz` and `/metrics`.
 pub fn router(state: AppState) -> Router {
+    state.start_feed();
     let api =
         routes::api().route_layer(middleware::from_fn_with_state(state.clone(), auth::require_key));
     Router::new()

@@ -1,51 +1,516 @@
-//! What the WebSocket pushes and the webhooks POST: one JSON message per
-//! engine notification.
+//! The live stream that `/api/ws`, `/socket.io/` and the webhooks send:
+//! every entry of the audit log, in commit order, numbered by its position
+//! in the log (`seq`), so that a client that lost its connection resumes
+//! where it stopped.
+//!
+//! One task, the [`Feed`], follows the store's log
+//! ([`CallStore::log_after`]): at once when this process's engine changes
+//! something, and every [`POLL`] for changes other processes make (workers
+//! on other machines, `calls` on the same file). The entries of each
+//! change become a [`LiveMessage`] (its alerts and survey requests one
+//! each), serialized once and broadcast to every subscriber.
+//!
+//! A [`Subscription`] that starts after position `n` (`?after=n`) first
+//! reads what it missed from the store, then takes the broadcast, skipping
+//! what it already sent: so it gets every message after `n`, in order,
+//! once, across a restart of the server too, as long as `n` is within the
+//! replay window of the head. Further behind, or ahead of the log (a number
+//! from another database), it is told to reload instead.
 
-use call_core::ports::Notification;
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::Arc,
+    time::Duration,
+};
+
+use call_core::{
+    Call, EventId, EventType,
+    alerts::{AlertRecord, AlertWrites},
+    ports::{CallStore, LogEntry, Notification, StoreError},
+};
 use call_wire::{AlertJson, CallJson, EventJson};
 use serde::{Deserialize, Serialize};
+use tokio::sync::{
+    Mutex,
+    broadcast::{self, error::RecvError, error::TryRecvError},
+};
 
-/// One notification as JSON, tagged by `type`.
+/// How often the feed reads the log when this process changed nothing.
+pub const POLL: Duration = Duration::from_secs(1);
+
+/// How many entries one read of the log takes.
+const PAGE: usize = 500;
+
+/// The replay window by default: a client may resume up to this many
+/// positions behind the head of the log.
+pub const REPLAY_WINDOW: u64 = 10_000;
+
+/// One live message, tagged by `type`. Every message but `hello` and
+/// `reload` is made of entries of the audit log, and its `seq` is the
+/// position of its last: positions grow from message to message, but are
+/// not contiguous.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveMessage {
-    /// A call changed: the call as saved, and the events that changed it, in order.
+    /// The first message of a connection: the stream goes on after `seq`
+    /// (the `after` asked for, or the head of the log when none was).
+    Hello {
+        /// The position the stream goes on after.
+        seq: u64,
+    },
+    /// The first message of a connection whose `after` is outside the
+    /// replay window: what it missed cannot be sent, so reload the state
+    /// (`GET /api/calls`, `GET /api/alerts`); the stream goes on after `seq`.
+    Reload {
+        /// The position the stream goes on after.
+        seq: u64,
+        /// Why.
+        reason: String,
+    },
+    /// A call changed: the events of one change, and the call as it saved it
+    /// (replayed, or made by another process, the call as it is now: at or
+    /// after the event, so a client that applies messages in order ends up
+    /// right).
     CallChanged {
-        /// The call after the change.
+        /// The position of the change's last event in the log.
+        seq: u64,
+        /// The call.
         call: CallJson,
-        /// The audit-log entries written with it.
+        /// The change's audit-log entries, in order (but its alerts and
+        /// survey requests, which are messages of their own).
         events: Vec<EventJson>,
     },
-    /// A business rule raised an alert.
+    /// A business rule raised an alert (its `alert_raised` event).
     Alert {
-        /// The alert.
+        /// The event's position in the log.
+        seq: u64,
+        /// The alert, as it is now.
         alert: AlertJson,
     },
     /// An answered call ended: time to send the customer a survey.
     SurveyRequested {
+        /// The event's position in the log.
+        seq: u64,
         /// The ended call.
         call: CallJson,
     },
-}
-
-impl From<&Notification> for LiveMessage {
-    fn from(notification: &Notification) -> LiveMessage {
-        match notification {
-            Notification::CallChanged { call, events } => LiveMessage::CallChanged {
-                call: CallJson::from(call),
-                events: events.iter().map(EventJson::from).collect(),
-            },
-            Notification::Alert(alert) => LiveMessage::Alert { alert: AlertJson::from(alert) },
-            Notification::SurveyRequested { call } => {
-                LiveMessage::SurveyRequested { call: CallJson::from(call) }
-            }
-        }
-    }
 }
 
 impl LiveMessage {
     /// The message as JSON text.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("live messages serialize")
+    }
+
+    /// Its position: that of its log entry, or where the stream goes on after.
+    pub fn seq(&self) -> u64 {
+        match self {
+            LiveMessage::Hello { seq }
+            | LiveMessage::Reload { seq, .. }
+            | LiveMessage::CallChanged { seq, .. }
+            | LiveMessage::Alert { seq, .. }
+            | LiveMessage::SurveyRequested { seq, .. } => *seq,
+        }
+    }
+
+    /// Its `type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LiveMessage::Hello { .. } => "hello",
+            LiveMessage::Reload { .. } => "reload",
+            LiveMessage::CallChanged { .. } => "call_changed",
+            LiveMessage::Alert { .. } => "alert",
+            LiveMessage::SurveyRequested { .. } => "survey_requested",
+        }
+    }
+
+    /// The messages of entries read from the log, in order: each run of
+    /// entries one change wrote (one call, one `recorded_at`) is one
+    /// `call_changed`, whose `seq` is its last entry's, but that an
+    /// `alert_raised` or `survey_requested` entry is a message of its own
+    /// (an alert as it is now). So positions grow from message to message.
+    ///
+    /// `raised` holds alerts as this process raised them, by id; the
+    /// others are read as they are now.
+    async fn of(
+        store: &dyn CallStore,
+        entries: Vec<LogEntry>,
+        raised: &mut HashMap<EventId, AlertRecord>,
+    ) -> Result<Vec<LiveMessage>, StoreError> {
+        let mut messages = Vec::new();
+        let mut run: Vec<LogEntry> = Vec::new();
+        for entry in entries {
+            let kind = entry.event.event_type();
+            let alone = matches!(kind, EventType::AlertRaised | EventType::SurveyRequested);
+            let same_change = run.last().is_some_and(|last| {
+                last.event.call_id() == entry.event.call_id()
+                    && last.event.recorded_at() == entry.event.recorded_at()
+            });
+            if alone || !same_change {
+                messages.extend(LiveMessage::changed(std::mem::take(&mut run)));
+            }
+            if !alone {
+                run.push(entry);
+                continue;
+            }
+            let LogEntry { seq, event, call } = entry;
+            messages.push(if kind == EventType::SurveyRequested {
+                LiveMessage::SurveyRequested { seq, call: CallJson::from(&call) }
+            } else {
+                let record = match raised.remove(event.id()) {
+                    Some(record) => Some(record),
+                    None => match store.alert(event.id()).await? {
+                        Some(record) => Some(record),
+                        None => AlertWrites::of(&call, [&event]).raised.pop(),
+                    },
+                };
+                match record {
+                    Some(record) => LiveMessage::Alert { seq, alert: AlertJson::from(&record) },
+                    None => LiveMessage::changed(vec![LogEntry { seq, event, call }])
+                        .expect("one entry makes one message"),
+                }
+            });
+        }
+        messages.extend(LiveMessage::changed(run));
+        Ok(messages)
+    }
+
+    /// The `call_changed` of one run of entries, if any.
+    fn changed(run: Vec<LogEntry>) -> Option<LiveMessage> {
+        let last = run.last()?;
+        Some(LiveMessage::CallChanged {
+            seq: last.seq,
+            call: CallJson::from(&last.call),
+            events: run.iter().map(|e| EventJson::from(&e.event)).collect(),
+        })
+    }
+}
+
+/// A message as every subscriber is sent it: serialized once.
+#[derive(Debug)]
+pub struct Published {
+    /// The message.
+    pub message: LiveMessage,
+    /// Its JSON text.
+    pub json: String,
+}
+
+impl Published {
+    fn new(message: LiveMessage) -> Arc<Published> {
+        let json = message.to_json();
+        Arc::new(Published { message, json })
+    }
+
+    /// The message's position.
+    pub fn seq(&self) -> u64 {
+        self.message.seq()
+    }
+}
+
+/// Follows the store's log and broadcasts each entry; see the [module docs](self).
+#[derive(Clone)]
+pub(crate) struct Feed {
+    inner: Arc<FeedInner>,
+}
+
+struct FeedInner {
+    store: Arc<dyn CallStore>,
+    sender: broadcast::Sender<Arc<Published>>,
+    /// The position of the last message broadcast, once known. Held while
+    /// broadcasting and while subscribing, so that a new subscriber's
+    /// receiver has every message after the head it is told.
+    head: Mutex<Option<u64>>,
+    /// The first head read.
+    origin: std::sync::OnceLock<u64>,
+    window: u64,
+    started: std::sync::atomic::AtomicBool,
+}
+
+/// The calls as this process's engine saved them, by the events saved
+/// with them, and the alerts as it raised them: a message of the broadcast
+/// carries its call (or alert) as this process's change left it, when this
+/// process made the change (a later change may already be in the store),
+/// and as it is now otherwise.
+#[derive(Default)]
+struct Saved {
+    calls: HashMap<EventId, Call>,
+    /// Alerts as they were raised, by id.
+    alerts: HashMap<EventId, AlertRecord>,
+}
+
+impl Saved {
+    /// At most this many kept: an entry never read (nobody listened) is
+    /// not kept for ever.
+    const MAX: usize = 4 * PAGE;
+
+    fn keep(&mut self, notification: &Notification) {
+        if self.calls.len() + self.alerts.len() > Saved::MAX {
+            self.clear();
+        }
+        match notification {
+            Notification::CallChanged { call, events } => {
+                for event in events {
+                    self.calls.insert(event.id().clone(), call.clone());
+                }
+            }
+            Notification::Alert(alert) => {
+                self.alerts.insert(alert.id.clone(), AlertRecord::from(alert));
+            }
+            Notification::SurveyRequested { .. } => {}
+        }
+    }
+
+    fn clear(&mut self) {
+        self.calls.clear();
+        self.alerts.clear();
+    }
+}
+
+/// Why a subscription cannot go on.
+#[derive(Debug)]
+pub(crate) enum Missed {
+    /// It fell this many messages behind the broadcast.
+    Lagged(u64),
+    /// The store failed while it was catching up.
+    Store(StoreError),
+    /// The feed stopped: the server is shutting down.
+    Closed,
+}
+
+impl std::fmt::Display for Missed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Missed::Lagged(n) => write!(f, "too slow: missed {n} updates"),
+            Missed::Store(_) => f.write_str("the database is unavailable"),
+            Missed::Closed => f.write_str("the server is shutting down"),
+        }
+    }
+}
+
+impl Feed {
+    /// A feed of `store`'s log whose subscribers may fall `capacity`
+    /// messages behind, and resume up to `window` positions behind the head.
+    pub(crate) fn new(store: Arc<dyn CallStore>, capacity: usize, window: u64) -> Feed {
+        Feed {
+            inner: Arc::new(FeedInner {
+                store,
+                sender: broadcast::Sender::new(capacity.max(1)),
+                head: Mutex::new(None),
+                origin: std::sync::OnceLock::new(),
+                window,
+                started: std::sync::atomic::AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// Starts following the log on the current runtime, woken by `hints`
+    /// (this process's notifications) and every [`POLL`]; true the first
+    /// time, false (and nothing done) after.
+    pub(crate) fn start(
+        &self,
+        hints: broadcast::Receiver<Arc<Notification>>,
+        closing: impl Future<Output = ()> + Send + 'static,
+    ) -> bool {
+        if self.inner.started.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return false;
+        }
+        tokio::spawn(self.clone().run(hints, closing));
+        true
+    }
+
+    /// The head, read from the store the first time.
+    async fn head<'a>(&'a self) -> Result<tokio::sync::MutexGuard<'a, Option<u64>>, StoreError> {
+        let mut head = self.inner.head.lock().await;
+        if head.is_none() {
+            let origin = self.inner.store.log_head().await?;
+            let _ = self.inner.origin.set(origin);
+            *head = Some(origin);
+        }
+        Ok(head)
+    }
+
+    /// The position the feed started after: the head of the log when it
+    /// was first read.
+    pub(crate) async fn origin(&self) -> Result<u64, StoreError> {
+        drop(self.head().await?);
+        Ok(*self.inner.origin.get().expect("set with the head"))
+    }
+
+    async fn run(
+        self,
+        mut hints: broadcast::Receiver<Arc<Notification>>,
+        closing: impl Future<Output = ()> + Send + 'static,
+    ) {
+        tokio::pin!(closing);
+        let mut failing = false;
+        let mut last = None;
+        let mut saved = Saved::default();
+        loop {
+            match self.follow(&mut last, &mut saved).await {
+                Ok(()) if failing => {
+                    failing = false;
+                    tracing::info!("live stream: the database answers again");
+                }
+                Ok(()) => {}
+                Err(error) if !failing => {
+                    failing = true;
+                    tracing::warn!(%error, "live stream: cannot read the log; retrying every second");
+                }
+                Err(_) => {}
+            }
+            tokio::select! {
+                () = &mut closing => return,
+                hint = hints.recv() => match hint {
+                    Ok(notification) => saved.keep(&notification),
+                    Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return,
+                },
+                () = tokio::time::sleep(POLL) => {}
+            }
+            // Every hint that came meanwhile is answered by the one read.
+            loop {
+                match hints.try_recv() {
+                    Ok(notification) => saved.keep(&notification),
+                    Err(TryRecvError::Lagged(_)) => {}
+                    Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+                }
+            }
+        }
+    }
+
+    /// Broadcasts every entry after `last` (the head, the first time).
+    async fn follow(&self, last: &mut Option<u64>, saved: &mut Saved) -> Result<(), StoreError> {
+        let store = self.inner.store.as_ref();
+        let mut after = match *last {
+            Some(after) => after,
+            None => self.head().await?.unwrap_or_default(),
+        };
+        *last = Some(after);
+        loop {
+            if self.inner.sender.receiver_count() == 0 {
+                // No one listens: move the head on without reading the entries.
+                let stored = store.log_head().await?;
+                let mut head = self.inner.head.lock().await;
+                if self.inner.sender.receiver_count() == 0 {
+                    saved.clear();
+                    let moved = stored.max(after);
+                    *head = Some(moved);
+                    *last = Some(moved);
+                    return Ok(());
+                }
+            }
+            let mut page = store.log_after(after, PAGE).await?;
+            let full = page.len() == PAGE;
+            for entry in &mut page {
+                if let Some(call) = saved.calls.remove(entry.event.id()) {
+                    entry.call = call;
+                }
+            }
+            for message in LiveMessage::of(store, page, &mut saved.alerts).await? {
+                let message = Published::new(message);
+                let mut head = self.inner.head.lock().await;
+                after = message.seq();
+                let _ = self.inner.sender.send(message);
+                *head = Some(after);
+                *last = Some(after);
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// A subscription that goes on after `after`, or after the head when `None`.
+    pub(crate) async fn subscribe(&self, after: Option<u64>) -> Result<Subscription, StoreError> {
+        let (live, head) = {
+            let head = self.head().await?;
+            (self.inner.sender.subscribe(), head.unwrap_or_default())
+        };
+        let reload = |reason: String| LiveMessage::Reload { seq: head, reason };
+        let (first, last) = match after {
+            None => (LiveMessage::Hello { seq: head }, head),
+            Some(after) if after > head => {
+                // Perhaps written since, by another process; perhaps another database's.
+                let stored = self.inner.store.log_head().await?;
+                if after > stored {
+                    let reason = format!(
+                        "position {after} is ahead of this log, whose head is {stored}: reload"
+                    );
+                    (reload(reason), head)
+                } else {
+                    (LiveMessage::Hello { seq: after }, after)
+                }
+            }
+            Some(after) if head - after > self.inner.window => {
+                let reason = format!(
+                    "position {after} is more than {} behind the head ({head}): reload",
+                    self.inner.window
+                );
+                (reload(reason), head)
+            }
+            Some(after) => (LiveMessage::Hello { seq: after }, after),
+        };
+        Ok(Subscription {
+            store: self.inner.store.clone(),
+            live,
+            first: Some(Published::new(first)),
+            replay_to: head,
+            last,
+            replayed: VecDeque::new(),
+        })
+    }
+}
+
+/// One subscriber's stream: `hello` (or `reload`), what it missed, then
+/// the broadcast; see the [module docs](self).
+pub(crate) struct Subscription {
+    store: Arc<dyn CallStore>,
+    live: broadcast::Receiver<Arc<Published>>,
+    first: Option<Arc<Published>>,
+    /// Read the store until here; the broadcast has everything after.
+    replay_to: u64,
+    /// The position of the last message sent.
+    last: u64,
+    replayed: VecDeque<Arc<Published>>,
+}
+
+impl Subscription {
+    /// The next message.
+    pub(crate) async fn next(&mut self) -> Result<Arc<Published>, Missed> {
+        if let Some(first) = self.first.take() {
+            return Ok(first);
+        }
+        loop {
+            if let Some(message) = self.replayed.pop_front() {
+                self.last = message.seq();
+                return Ok(message);
+            }
+            if self.last < self.replay_to {
+                let store = self.store.as_ref();
+                let page = store.log_after(self.last, PAGE).await.map_err(Missed::Store)?;
+                if page.is_empty() {
+                    self.replay_to = self.last;
+                }
+                let messages = LiveMessage::of(store, page, &mut HashMap::new())
+                    .await
+                    .map_err(Missed::Store)?;
+                self.replayed.extend(messages.into_iter().map(Published::new));
+                continue;
+            }
+            match self.live.recv().await {
+                Ok(message) if message.seq() <= self.last => {}
+                Ok(message) => {
+                    self.last = message.seq();
+                    return Ok(message);
+                }
+                Err(RecvError::Lagged(missed)) => return Err(Missed::Lagged(missed)),
+                Err(RecvError::Closed) => return Err(Missed::Closed),
+            }
+        }
+    }
+
+    /// The position of the last message sent: where to resume.
+    pub(crate) fn last(&self) -> u64 {
+        self.last
     }
 }

@@ -254,12 +254,16 @@ async fn serve(args: Args) -> Result<(), Refused> {
     if !args.notify_urls.is_empty() {
         let mut config = WebhookConfig::new(args.notify_urls.clone());
         config.secret = args.notify_secret.clone().filter(|s| !s.is_empty());
-        let webhooks = WebhookNotifier::start(config, builder.metrics().clone())
+        let webhooks = WebhookNotifier::new(config, builder.metrics().clone())
             .map_err(|e| Refused::Failure(format!("cannot start webhooks: {e}")))?;
-        tracing::info!(urls = ?args.notify_urls, signed = args.notify_secret.is_some(), "posting notifications to webhooks");
-        builder = builder.notifier(Arc::new(webhooks));
+        tracing::info!(urls = ?args.notify_urls, signed = args.notify_secret.is_some(), "posting the live stream to webhooks");
+        builder = builder.webhooks(webhooks);
     }
     let state = builder.build();
+    state
+        .live_start()
+        .await
+        .map_err(|e| Refused::Failure(format!("cannot read the audit log: {e}")))?;
 
     let (stop_worker, worker_stopped) = watch::channel(false);
     let worker = if args.no_worker {

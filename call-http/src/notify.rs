@@ -1,23 +1,27 @@
-//! Outbound notifications: the `Notifier` port's HTTP adapter.
+//! Outbound notifications: every live message POSTed to webhooks.
 //!
-//! Every call change, alert and survey request is POSTed as the JSON of
-//! [`LiveMessage`] to each configured URL. With a secret, the body is
-//! signed: `X-Callwork-Signature: sha256=<hex HMAC-SHA256 of the body>`.
-//! Each URL has its own queue and delivery task, so a slow or dead endpoint
-//! delays only its own deliveries, and the engine never waits: when a
-//! queue is full the notification is dropped and logged. A failed POST
-//! (an error or a status other than 2xx) is retried with exponential
-//! backoff, then dropped and logged.
+//! Every message of the [live stream](crate::live) but `hello` and
+//! `reload` (call changes, alerts, survey requests) is POSTed as its JSON
+//! to each configured URL, in order, with its `seq`. With a secret, the
+//! body is signed: `X-Callwork-Signature: sha256=<hex HMAC-SHA256 of the
+//! body>`. Each URL follows the stream on its own, so a slow or dead
+//! endpoint delays only its own deliveries, and the engine never waits: an
+//! endpoint that falls behind the broadcast resumes from the audit log
+//! where it stopped (more than the replay window behind, it skips to the
+//! head, logged). A failed POST (an error or a status other than 2xx) is
+//! retried with exponential backoff, then dropped and logged.
+//!
+//! Deliveries start after the head of the log when the live stream first
+//! reads it ([`AppState::live_start`](crate::AppState::live_start)): what was
+//! committed before, while no server ran, is in the log, not posted.
 
 use std::{sync::Arc, time::Duration};
 
-use call_core::ports::{Notification, Notifier};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
-use tokio::sync::mpsc;
 
 use crate::{
-    live::LiveMessage,
+    live::{Feed, LiveMessage, Missed, Published},
     metrics::{Metrics, WebhookOutcome},
 };
 
@@ -29,7 +33,7 @@ pub const DELIVERY_HEADER: &str = "x-callwork-delivery";
 /// How webhooks are delivered.
 #[derive(Debug, Clone)]
 pub struct WebhookConfig {
-    /// Where to POST; each gets every notification.
+    /// Where to POST; each gets every message.
     pub urls: Vec<reqwest::Url>,
     /// Signs each body with HMAC-SHA256 when set.
     pub secret: Option<String>,
@@ -39,13 +43,10 @@ pub struct WebhookConfig {
     pub backoff: Duration,
     /// How long one POST may take.
     pub timeout: Duration,
-    /// Notifications waiting per URL, at most; more are dropped.
-    pub queue_capacity: usize,
 }
 
 impl WebhookConfig {
-    /// Delivery to `urls` with the defaults: 3 retries from 500 ms, 5 s per
-    /// POST, 10,000 waiting per URL.
+    /// Delivery to `urls` with the defaults: 3 retries from 500 ms, 5 s per POST.
     pub fn new(urls: Vec<reqwest::Url>) -> WebhookConfig {
         WebhookConfig {
             urls,
@@ -53,57 +54,52 @@ impl WebhookConfig {
             retries: 3,
             backoff: Duration::from_millis(500),
             timeout: Duration::from_secs(5),
-            queue_capacity: 10_000,
         }
     }
 }
 
-/// One notification, ready to send.
-#[derive(Debug)]
-struct Delivery {
-    id: uuid::Uuid,
-    kind: &'static str,
-    body: axum::body::Bytes,
-    signature: Option<String>,
-}
-
-/// Posts notifications to webhooks; see the [module docs](self).
-#[derive(Debug)]
+/// Posts the live stream to webhooks; see the [module docs](self). Given
+/// to [`AppStateBuilder::webhooks`](crate::AppStateBuilder::webhooks), it
+/// starts with the state.
+#[derive(Debug, Clone)]
 pub struct WebhookNotifier {
-    queues: Vec<(reqwest::Url, mpsc::Sender<Arc<Delivery>>)>,
-    secret: Option<Vec<u8>>,
+    client: reqwest::Client,
+    config: WebhookConfig,
     metrics: Arc<Metrics>,
 }
 
 impl WebhookNotifier {
-    /// Starts one delivery task per URL on the current runtime.
+    /// Webhooks to `config.urls`, counted in `metrics`.
     ///
     /// # Errors
     ///
     /// When the HTTP client cannot be built.
-    pub fn start(
+    pub fn new(
         config: WebhookConfig,
         metrics: Arc<Metrics>,
     ) -> Result<WebhookNotifier, reqwest::Error> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder().timeout(config.timeout).build()?;
-        let queues = config
-            .urls
-            .iter()
-            .map(|url| {
-                let (sender, receiver) = mpsc::channel(config.queue_capacity.max(1));
-                let task = Deliverer {
-                    client: client.clone(),
-                    url: url.clone(),
-                    retries: config.retries,
-                    backoff: config.backoff,
-                    metrics: metrics.clone(),
-                };
-                tokio::spawn(task.run(receiver));
-                (url.clone(), sender)
-            })
-            .collect();
-        Ok(WebhookNotifier { queues, secret: config.secret.map(String::into_bytes), metrics })
+        Ok(WebhookNotifier { client, config, metrics })
+    }
+
+    /// One delivery task per URL, each following `feed` until `closing`.
+    pub(crate) fn start(
+        &self,
+        feed: &Feed,
+        closing: impl Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+    ) {
+        for url in &self.config.urls {
+            let task = Deliverer {
+                client: self.client.clone(),
+                url: url.clone(),
+                secret: self.config.secret.clone().map(String::into_bytes),
+                retries: self.config.retries,
+                backoff: self.config.backoff,
+                metrics: self.metrics.clone(),
+            };
+            tokio::spawn(task.run(feed.clone(), closing()));
+        }
     }
 }
 
@@ -114,43 +110,85 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-impl Notifier for WebhookNotifier {
-    fn notify(&self, notification: &Notification) {
-        if self.queues.is_empty() {
-            return;
-        }
-        let message = LiveMessage::from(notification);
-        let kind = match message {
-            LiveMessage::CallChanged { .. } => "call_changed",
-            LiveMessage::Alert { .. } => "alert",
-            LiveMessage::SurveyRequested { .. } => "survey_requested",
-        };
-        let body = axum::body::Bytes::from(message.to_json());
-        let signature = self.secret.as_deref().map(|secret| sign(secret, &body));
-        let delivery = Arc::new(Delivery { id: uuid::Uuid::now_v7(), kind, body, signature });
-        for (url, queue) in &self.queues {
-            if queue.try_send(delivery.clone()).is_err() {
-                self.metrics.webhook(WebhookOutcome::Dropped);
-                tracing::warn!(%url, delivery = %delivery.id, kind, "webhook queue full: notification dropped");
-            }
-        }
-    }
+/// One message, ready to send.
+#[derive(Debug)]
+struct Delivery {
+    id: uuid::Uuid,
+    kind: &'static str,
+    body: axum::body::Bytes,
+    signature: Option<String>,
 }
 
-/// Delivers one URL's queue, in order.
+/// Delivers the live stream to one URL, in order.
 struct Deliverer {
     client: reqwest::Client,
     url: reqwest::Url,
+    secret: Option<Vec<u8>>,
     retries: u32,
     backoff: Duration,
     metrics: Arc<Metrics>,
 }
 
 impl Deliverer {
-    async fn run(self, mut queue: mpsc::Receiver<Arc<Delivery>>) {
-        while let Some(delivery) = queue.recv().await {
-            self.deliver(&delivery).await;
+    async fn run(self, feed: Feed, closing: impl Future<Output = ()>) {
+        tokio::pin!(closing);
+        // From where the feed started, however late this task runs.
+        let mut after = loop {
+            tokio::select! {
+                () = &mut closing => return,
+                origin = feed.origin() => match origin {
+                    Ok(origin) => break Some(origin),
+                    Err(error) => {
+                        tracing::debug!(url = %self.url, %error, "webhooks: cannot read the log yet");
+                        tokio::time::sleep(crate::live::POLL).await;
+                    }
+                },
+            }
+        };
+        loop {
+            let mut stream = tokio::select! {
+                () = &mut closing => return,
+                subscribed = feed.subscribe(after) => match subscribed {
+                    Ok(stream) => stream,
+                    Err(error) => {
+                        tracing::debug!(url = %self.url, %error, "webhooks: cannot read the log yet");
+                        tokio::time::sleep(crate::live::POLL).await;
+                        continue;
+                    }
+                },
+            };
+            loop {
+                let next = tokio::select! {
+                    () = &mut closing => return,
+                    next = stream.next() => next,
+                };
+                match next {
+                    Ok(message) => self.post_message(&message).await,
+                    Err(Missed::Closed) => return,
+                    Err(missed) => {
+                        tracing::info!(url = %self.url, %missed, after = stream.last(), "webhooks: resuming from the log");
+                        after = Some(stream.last());
+                        break;
+                    }
+                }
+            }
         }
+    }
+
+    async fn post_message(&self, message: &Published) {
+        match &message.message {
+            LiveMessage::Hello { .. } => return,
+            LiveMessage::Reload { reason, .. } => {
+                self.metrics.webhook(WebhookOutcome::Dropped);
+                tracing::warn!(url = %self.url, reason, "webhooks fell behind the replay window: messages skipped");
+                return;
+            }
+            _ => {}
+        }
+        let body = axum::body::Bytes::from(message.json.clone());
+        let signature = self.secret.as_deref().map(|secret| sign(secret, &body));
+        let kind = message.message.kind();
+        self.deliver(&Delivery { id: uuid::Uuid::now_v7(), kind, body, signature }).await;
     }
 
     async fn deliver(&self, delivery: &Delivery) {

@@ -1,41 +1,49 @@
-//! `/api/ws`: every call change and alert, as JSON, once each, in commit
-//! order (so in order per call).
+//! `/api/ws`: the live stream ([`crate::live`]) as JSON text messages:
+//! `hello`, then every entry of the audit log, once each, in commit order.
+//!
+//! `?after=N` resumes after position `N` (the `seq` of the last message a
+//! client saw): what it missed is sent first, in order, when `N` is within
+//! the replay window of the head; otherwise the first message is `reload`.
 //!
 //! A subscriber that falls more than the live stream's capacity behind, or
 //! whose socket does not take a message within [`SEND_TIMEOUT`], is
-//! disconnected with a close reason; the engine never waits for one.
+//! disconnected with a close reason that names the position to resume
+//! after; the engine never waits for one.
 
 use std::time::Duration;
 
 use axum::{
     extract::{
-        State, WebSocketUpgrade,
+        RawQuery, State, WebSocketUpgrade,
         ws::{CloseFrame, Message, WebSocket, close_code, rejection::WebSocketUpgradeRejection},
     },
     response::{IntoResponse, Response},
 };
-use call_core::ports::Notification;
-use std::sync::Arc;
-use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::{
     AppState,
     error::{ApiError, ErrorBody},
-    live::LiveMessage,
+    extract::QueryParams,
+    live::{LiveMessage, Missed, Subscription},
 };
 
 /// The longest one message may take to be taken by a subscriber's socket.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Live updates: upgrade to a WebSocket, then receive a `LiveMessage` per notification.
+/// Live updates: upgrade to a WebSocket, then receive a `LiveMessage` per entry of the audit log.
 #[utoipa::path(get, path = "/api/ws", tag = "live",
-    params(("api_key" = Option<String>, Query, description = "The API key, for browsers, which cannot set headers on a WebSocket")),
-    responses((status = 101, description = "Switching to WebSocket; each text message is a LiveMessage", body = LiveMessage),
-        (status = 400, body = ErrorBody, description = "Not a WebSocket upgrade request"),
-        (status = 401, body = ErrorBody)),
+    params(("api_key" = Option<String>, Query, description = "The API key, for browsers, which cannot set headers on a WebSocket"),
+        ("after" = Option<u64>, Query, description = "Resume after this position: the `seq` of the last message seen. \
+            Every message after it is sent first, in order, once, when it is at most 10,000 positions behind the head of the log; \
+            further behind (or ahead of the log) the first message is `reload`. Without it the stream starts at the head, with `hello`.")),
+    responses((status = 101, description = "Switching to WebSocket; each text message is a LiveMessage, the first `hello` or `reload`", body = LiveMessage),
+        (status = 400, body = ErrorBody, description = "Not a WebSocket upgrade request, or `after` is not a position"),
+        (status = 401, body = ErrorBody),
+        (status = 503, body = ErrorBody, description = "The database is unavailable")),
     security(("api_key" = [])))]
 pub(crate) async fn subscribe(
     State(state): State<AppState>,
+    RawQuery(query): RawQuery,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let upgrade = match upgrade {
@@ -45,16 +53,23 @@ pub(crate) async fn subscribe(
                 .into_response();
         }
     };
+    let after = match QueryParams::parse(query.as_deref()).one("after").map(str::parse::<u64>) {
+        None => None,
+        Some(Ok(after)) => Some(after),
+        Some(Err(_)) => {
+            return ApiError::invalid("after", "must be a position: a whole number, 0 or more")
+                .into_response();
+        }
+    };
     // Subscribed before the answer, so nothing committed after it is missed.
-    let updates = state.live().subscribe();
-    upgrade.on_upgrade(move |socket| serve(socket, updates, state))
+    let stream = match state.feed().subscribe(after).await {
+        Ok(stream) => stream,
+        Err(error) => return ApiError::from(call_core::Error::Store(error)).into_response(),
+    };
+    upgrade.on_upgrade(move |socket| serve(socket, stream, state))
 }
 
-async fn serve(
-    mut socket: WebSocket,
-    mut updates: broadcast::Receiver<Arc<Notification>>,
-    state: AppState,
-) {
+async fn serve(mut socket: WebSocket, mut stream: Subscription, state: AppState) {
     let _counted = state.count_websocket();
     let closing = state.closing();
     tokio::pin!(closing);
@@ -64,9 +79,9 @@ async fn serve(
                 close(socket, close_code::AWAY, "the server is shutting down".to_owned()).await;
                 return;
             }
-            update = updates.recv() => match update {
-                Ok(notification) => {
-                    let text = LiveMessage::from(notification.as_ref()).to_json();
+            next = stream.next() => match next {
+                Ok(message) => {
+                    let text = message.json.clone();
                     match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await {
                         Ok(Ok(())) => {}
                         Ok(Err(_)) => return,
@@ -76,13 +91,18 @@ async fn serve(
                         }
                     }
                 }
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "websocket subscriber fell behind: disconnected");
-                    close(socket, close_code::AGAIN, format!("too slow: missed {missed} updates; reconnect and reload")).await;
+                Err(Missed::Closed) => {
+                    close(socket, close_code::AWAY, "the server is shutting down".to_owned()).await;
                     return;
                 }
-                Err(RecvError::Closed) => {
-                    close(socket, close_code::AWAY, "the server is shutting down".to_owned()).await;
+                Err(missed) => {
+                    match &missed {
+                        Missed::Lagged(n) => tracing::warn!(missed = n, "websocket subscriber fell behind: disconnected"),
+                        Missed::Store(error) => tracing::warn!(%error, "websocket subscriber: cannot read the log: disconnected"),
+                        Missed::Closed => {}
+                    }
+                    let after = stream.last();
+                    close(socket, close_code::AGAIN, format!("{missed}; reconnect with ?after={after}")).await;
                     return;
                 }
             },

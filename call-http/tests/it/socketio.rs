@@ -13,12 +13,12 @@ use tokio::{
 
 use crate::{builder, client, serve};
 
-/// A client that connects (with `auth.api_key` when given one), prints a
-/// JSON line when connected or refused, then one per event until it has
-/// `want` of them.
+/// A client that connects (with `auth.api_key` and `auth.after` when given
+/// them), prints a JSON line when connected or refused, then one per event
+/// (`hello` uncounted) until it has `want` of them.
 const CLIENT: &str = r#"
 import asyncio, json, sys, socketio
-url, key, want = sys.argv[1], sys.argv[2], int(sys.argv[3])
+url, key, want, after = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 
 def say(value):
     sys.stdout.write(json.dumps(value) + "\n")
@@ -36,12 +36,18 @@ async def main():
             if len(got) >= want:
                 done.set()
         sio.on(name, handler)
-    on("call_update"); on("alert")
+    on("call_update"); on("alert"); on("reload")
+    async def hello(data):
+        say({"event": "hello", "data": data})
+    sio.on("hello", hello)
     async def connect_error(data):
         reason.append(data)
     sio.on("connect_error", connect_error)
     try:
-        await sio.connect(url, auth={"api_key": key} if key else None, wait_timeout=10)
+        auth = {"api_key": key} if key else {}
+        if after:
+            auth["after"] = int(after)
+        await sio.connect(url, auth=auth or None, wait_timeout=10)
     except socketio.exceptions.ConnectionError as error:
         say({"refused": str(error), "reason": reason})
         return
@@ -79,8 +85,18 @@ struct Subscriber {
 
 impl Subscriber {
     fn start(url: &str, key: &str, want: usize) -> Subscriber {
+        Subscriber::spawn(url, key, want, None)
+    }
+
+    /// One that resumes after position `after` (`auth.after`).
+    fn start_after(url: &str, key: &str, want: usize, after: u64) -> Subscriber {
+        Subscriber::spawn(url, key, want, Some(after))
+    }
+
+    fn spawn(url: &str, key: &str, want: usize, after: Option<u64>) -> Subscriber {
+        let after = after.map_or_else(String::new, |a| a.to_string());
         let mut child = Command::new("python3")
-            .args(["-c", CLIENT, url, key, &want.to_string()])
+            .args(["-c", CLIENT, url, key, &want.to_string(), &after])
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -118,7 +134,7 @@ async fn a_socket_io_client_gets_every_change_and_alert_once_in_order() {
     let mut by_query = Subscriber::start(&format!("{base}?api_key=s3cret"), "", 1);
     assert_eq!(by_query.next().await, json!({"connected": true}));
 
-    let mut subscriber = Subscriber::start(&base, "s3cret", 5);
+    let mut subscriber = Subscriber::start(&base, "s3cret", 6);
     assert_eq!(subscriber.next().await, json!({"connected": true}));
     let http = client();
     let post = |path: &str, body: Value| {
@@ -138,8 +154,10 @@ async fn a_socket_io_client_gets_every_change_and_alert_once_in_order() {
         .await;
     post("/api/events", json!({"event_type": "call_ended", "call_id": "in-1"})).await;
 
+    let hello = subscriber.next().await;
+    assert_eq!(hello["event"], "hello", "{hello}");
     let mut received = Vec::new();
-    for _ in 0..5 {
+    for _ in 0..6 {
         received.push(subscriber.next().await);
     }
     let summary: Vec<(String, String)> = received
@@ -155,6 +173,8 @@ async fn a_socket_io_client_gets_every_change_and_alert_once_in_order() {
         ("call_update", "initiated"),
         ("call_update", "active"),
         ("alert", "long_wait"),
+        // The answer's change went on after its alert: the call flagged long_wait.
+        ("call_update", "active"),
         ("call_update", "completed"),
     ];
     let expected: Vec<(String, String)> =
@@ -163,6 +183,19 @@ async fn a_socket_io_client_gets_every_change_and_alert_once_in_order() {
     assert_eq!(received[1]["data"]["id"], "in-1", "the call's JSON");
     assert_eq!(received[3]["data"]["call_id"], "in-1", "the alert's JSON");
     assert!(received[3]["data"]["id"].is_string() && received[3]["data"]["open"] == true);
-    // The other subscriber got the first change too, then stopped asking.
-    assert_eq!(by_query.next().await["event"], "call_update");
+    let seqs: Vec<u64> = received.iter().map(|m| m["data"]["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "each with its position: {seqs:?}");
+    assert_eq!(received[4]["data"]["flags"], json!(["long_wait"]));
+    // The other subscriber got its hello too, then stopped asking.
+    assert_eq!(by_query.next().await["event"], "hello");
+
+    // Resuming after the alert: exactly what came after it.
+    let mut resumed = Subscriber::start_after(&base, "s3cret", 3, seqs[3]);
+    assert_eq!(resumed.next().await, json!({"connected": true}));
+    let hello = resumed.next().await;
+    assert_eq!(hello, json!({"event": "hello", "data": {"seq": seqs[3]}}));
+    for want in &received[4..] {
+        let got = resumed.next().await;
+        assert_eq!((&got["event"], &got["data"]["seq"]), (&want["event"], &want["data"]["seq"]));
+    }
 }
