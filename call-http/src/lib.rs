@@ -281,8 +281,8 @@ impl AppStateBuilder {
         self
     }
 
-    /// How many messages a live subscriber may fall behind before it is
-    /// disconnected (4096 by default); it may then resume with `?after=`.
+    /// How many messages a live subscriber may fall behind the broadcast
+    /// (4096 by default) before it is caught up from the store's log instead.
     pub fn live_capacity(mut self, capacity: usize) -> AppStateBuilder {
         self.live_capacity = capacity;
         self

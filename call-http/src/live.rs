@@ -269,8 +269,6 @@ impl Saved {
 /// Why a subscription cannot go on.
 #[derive(Debug)]
 pub(crate) enum Missed {
-    /// It fell this many messages behind the broadcast.
-    Lagged(u64),
     /// The store failed while it was catching up.
     Store(StoreError),
     /// The feed stopped: the server is shutting down.
@@ -280,7 +278,6 @@ pub(crate) enum Missed {
 impl std::fmt::Display for Missed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Missed::Lagged(n) => write!(f, "too slow: missed {n} updates"),
             Missed::Store(_) => f.write_str("the database is unavailable"),
             Missed::Closed => f.write_str("the server is shutting down"),
         }
@@ -454,8 +451,9 @@ impl Feed {
             store: self.inner.store.clone(),
             live,
             first: Some(Published::new(first)),
-            replay_to: head,
+            catching_up: last < head,
             last,
+            window: self.inner.window,
             replayed: VecDeque::new(),
         })
     }
@@ -467,10 +465,12 @@ pub(crate) struct Subscription {
     store: Arc<dyn CallStore>,
     live: broadcast::Receiver<Arc<Published>>,
     first: Option<Arc<Published>>,
-    /// Read the store until here; the broadcast has everything after.
-    replay_to: u64,
+    /// Whether the next messages are read from the store: what a resumed
+    /// subscriber missed, or what the broadcast dropped while it lagged.
+    catching_up: bool,
     /// The position of the last message sent.
     last: u64,
+    window: u64,
     replayed: VecDeque<Arc<Published>>,
 }
 
@@ -485,12 +485,10 @@ impl Subscription {
                 self.last = message.seq();
                 return Ok(message);
             }
-            if self.last < self.replay_to {
+            if self.catching_up {
                 let store = self.store.as_ref();
                 let page = store.log_after(self.last, PAGE).await.map_err(Missed::Store)?;
-                if page.is_empty() {
-                    self.replay_to = self.last;
-                }
+                self.catching_up = page.len() == PAGE;
                 let messages = LiveMessage::of(store, page, &mut HashMap::new())
                     .await
                     .map_err(Missed::Store)?;
@@ -503,7 +501,20 @@ impl Subscription {
                     self.last = message.seq();
                     return Ok(message);
                 }
-                Err(RecvError::Lagged(missed)) => return Err(Missed::Lagged(missed)),
+                Err(RecvError::Lagged(_)) => {
+                    // The broadcast dropped messages this subscriber had not
+                    // taken: read them from the log, unless it is too far behind.
+                    let head = self.store.log_head().await.map_err(Missed::Store)?;
+                    if head.saturating_sub(self.last) > self.window {
+                        let reason = format!(
+                            "fell more than {} positions behind the head ({head}): reload",
+                            self.window
+                        );
+                        self.last = head;
+                        return Ok(Published::new(LiveMessage::Reload { seq: head, reason }));
+                    }
+                    self.catching_up = true;
+                }
                 Err(RecvError::Closed) => return Err(Missed::Closed),
             }
         }
@@ -512,5 +523,68 @@ impl Subscription {
     /// The position of the last message sent: where to resume.
     pub(crate) fn last(&self) -> u64 {
         self.last
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use call_core::{Engine, NewCall, PhoneNumber, testing::MemoryStore};
+
+    use super::*;
+
+    /// A feed whose broadcast holds 2 messages, and an engine on its store.
+    fn feed_of(window: u64) -> (Feed, Engine) {
+        let store: Arc<dyn CallStore> = Arc::new(MemoryStore::new());
+        (Feed::new(store.clone(), 2, window), Engine::builder(store).build())
+    }
+
+    async fn schedule(engine: &Engine, n: usize) -> Vec<String> {
+        let at = chrono::Utc::now() + chrono::TimeDelta::hours(1);
+        let calls = (0..n)
+            .map(|i| NewCall::to(PhoneNumber::parse(&format!("+1415555{i:04}")).unwrap()).at(at))
+            .collect();
+        engine.schedule_many(calls).await.unwrap().iter().map(|c| c.id().to_string()).collect()
+    }
+
+    fn call_of(message: &Published) -> String {
+        match &message.message {
+            LiveMessage::CallChanged { call, .. } => call.id.clone(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_the_broadcast_left_behind_reads_the_rest_from_the_log() {
+        let (feed, engine) = feed_of(100);
+        let mut stream = feed.subscribe(None).await.unwrap();
+        assert_eq!(stream.next().await.unwrap().message, LiveMessage::Hello { seq: 0 });
+        let ids = schedule(&engine, 10).await;
+        // Broadcast all ten while the subscriber takes none: it lags by eight.
+        feed.follow(&mut None, &mut Saved::default()).await.unwrap();
+        let mut got = Vec::new();
+        for _ in 0..10 {
+            got.push(call_of(&stream.next().await.unwrap()));
+        }
+        assert_eq!(got, ids, "in order, once");
+        assert_eq!(stream.last(), 10);
+        let more = tokio::time::timeout(Duration::from_millis(50), stream.next()).await;
+        assert!(more.is_err(), "nothing more: {more:?}");
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_left_further_behind_than_the_window_is_told_to_reload() {
+        let (feed, engine) = feed_of(5);
+        let mut stream = feed.subscribe(None).await.unwrap();
+        assert_eq!(stream.next().await.unwrap().message, LiveMessage::Hello { seq: 0 });
+        schedule(&engine, 10).await;
+        feed.follow(&mut None, &mut Saved::default()).await.unwrap();
+        match &stream.next().await.unwrap().message {
+            LiveMessage::Reload { seq: 10, reason } => {
+                assert!(reason.contains("more than 5"), "{reason}")
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let more = tokio::time::timeout(Duration::from_millis(50), stream.next()).await;
+        assert!(more.is_err(), "the broadcast's last two are behind the reload: {more:?}");
     }
 }

@@ -6,9 +6,8 @@
 //! body is signed: `X-Callwork-Signature: sha256=<hex HMAC-SHA256 of the
 //! body>`. Each URL follows the stream on its own, so a slow or dead
 //! endpoint delays only its own deliveries, and the engine never waits: an
-//! endpoint that falls behind the broadcast resumes from the audit log
-//! where it stopped (more than the replay window behind, it skips to the
-//! head, logged). A failed POST (an error or a status other than 2xx) is
+//! endpoint that falls behind the broadcast is caught up from the audit
+//! log (more than the replay window behind, it skips to the head, logged). A failed POST (an error or a status other than 2xx) is
 //! retried with exponential backoff, then dropped and logged.
 //!
 //! Deliveries start after the head of the log when the live stream first
@@ -168,6 +167,7 @@ impl Deliverer {
                     Err(missed) => {
                         tracing::info!(url = %self.url, %missed, after = stream.last(), "webhooks: resuming from the log");
                         after = Some(stream.last());
+                        tokio::time::sleep(crate::live::POLL).await;
                         break;
                     }
                 }

@@ -5,10 +5,11 @@
 //! client saw): what it missed is sent first, in order, when `N` is within
 //! the replay window of the head; otherwise the first message is `reload`.
 //!
-//! A subscriber that falls more than the live stream's capacity behind, or
-//! whose socket does not take a message within [`SEND_TIMEOUT`], is
-//! disconnected with a close reason that names the position to resume
-//! after; the engine never waits for one.
+//! A subscriber that falls more than the live stream's capacity behind is
+//! caught up from the log; one whose socket does not take a message within
+//! [`SEND_TIMEOUT`] is disconnected, and one the server cannot serve (the
+//! database down) is closed with a reason that names the position to
+//! resume after. The engine never waits for any.
 
 use std::time::Duration;
 
@@ -96,10 +97,8 @@ async fn serve(mut socket: WebSocket, mut stream: Subscription, state: AppState)
                     return;
                 }
                 Err(missed) => {
-                    match &missed {
-                        Missed::Lagged(n) => tracing::warn!(missed = n, "websocket subscriber fell behind: disconnected"),
-                        Missed::Store(error) => tracing::warn!(%error, "websocket subscriber: cannot read the log: disconnected"),
-                        Missed::Closed => {}
+                    if let Missed::Store(error) = &missed {
+                        tracing::warn!(%error, "websocket subscriber: cannot read the log: disconnected");
                     }
                     let after = stream.last();
                     close(socket, close_code::AGAIN, format!("{missed}; reconnect with ?after={after}")).await;
