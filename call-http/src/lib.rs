@@ -176,10 +176,10 @@ impl AppState {
             }
         };
         let inner = &self.inner;
-        if inner.feed.start(inner.hints.subscribe(), closing()) {
-            if let Some(webhooks) = &inner.webhooks {
-                webhooks.start(&inner.feed, closing);
-            }
+        if inner.feed.start(inner.hints.subscribe(), closing())
+            && let Some(webhooks) = &inner.webhooks
+        {
+            webhooks.start(&inner.feed, closing);
         }
     }
 
