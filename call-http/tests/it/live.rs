@@ -1,10 +1,10 @@
-//! The WebSocket on a real port: each change once, in order; slow subscribers dropped.
+//! The WebSocket on a real port: each change once, in order; resumed after a position, across a restart; slow subscribers caught up.
 
 use std::time::Duration;
 
 use call_http::{live::LiveMessage, router};
 use futures_util::StreamExt;
-use tokio_tungstenite::tungstenite::{Message, protocol::frame::coding::CloseCode};
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::{builder, serve};
 
