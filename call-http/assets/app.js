@@ -17,6 +17,7 @@ const state = {
   timeline: null,        // {call, events} of the selected call
   socket: null,
   alerts: [],            // the open alerts, newest first
+  seq: null,             // the position of the last live message, to resume after
 };
 
 const $ = (id) => document.getElementById(id);
@@ -384,21 +385,38 @@ function refreshStatsSoon() {
   statsTimer = setTimeout(() => loadStats().catch(() => {}), 500);
 }
 
+/** Reloads everything the live stream keeps up to date. */
+function reloadAll() {
+  loadCalls().catch(showError);
+  loadDispatch().catch(() => {});
+  loadAlerts().catch(() => {});
+  loadActivity().catch(() => {});
+}
+
+/**
+ * Follows the live stream. The first connection loads the page's state; a
+ * reconnection (the network dropped, the server restarted) resumes after
+ * the last message seen, so the server sends what happened meanwhile, and
+ * reloads only when told to (`reload`: too far behind).
+ */
 function connect() {
   const status = $("connection");
-  const socket = new WebSocket(liveUrl());
+  const socket = new WebSocket(liveUrl(state.seq));
   state.socket = socket;
   socket.onopen = () => {
     status.textContent = "live";
     status.dataset.state = "live";
-    loadCalls().catch(showError); // catch up on what happened while away
-    loadDispatch().catch(() => {});
-    loadAlerts().catch(() => {});
-    loadActivity().catch(() => {});
+    loadDispatch().catch(() => {}); // pauses are not in the audit log
   };
   socket.onmessage = (message) => {
     const update = JSON.parse(message.data);
-    if (update.type === "call_changed") {
+    const resumed = state.seq !== null;
+    state.seq = update.seq;
+    if (update.type === "hello") {
+      if (!resumed) reloadAll(); // the state as of the stream's start
+    } else if (update.type === "reload") {
+      reloadAll();
+    } else if (update.type === "call_changed") {
       upsert(update.call);
       renderSoon();
       if (update.call.id === state.selected) appendToTimeline(update.call, update.events);

@@ -58,11 +58,17 @@ async function api(path, options = {}) {
   }
 }
 
-/** The WebSocket URL of the live stream, with the key as a query parameter. */
-function liveUrl() {
+/**
+ * The WebSocket URL of the live stream, with the key as a query parameter;
+ * given the `seq` of the last message seen, it resumes after it.
+ */
+function liveUrl(after) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const key = apiKey() ? `?api_key=${encodeURIComponent(apiKey())}` : "";
-  return `${scheme}//${location.host}/api/ws${key}`;
+  const query = new URLSearchParams();
+  if (apiKey()) query.set("api_key", apiKey());
+  if (after !== undefined && after !== null) query.set("after", String(after));
+  const text = query.toString();
+  return `${scheme}//${location.host}/api/ws${text ? `?${text}` : ""}`;
 }
 
 function el(tag, attributes = {}, ...children) {

@@ -41,8 +41,13 @@ impl Drop for Process {
 
 /// The `call-http` binary on a free port, with `args`; its base URL.
 fn start_server(db: &std::path::Path, args: &[&str]) -> (Process, String) {
+    start_server_on("127.0.0.1:0", db, args)
+}
+
+/// The `call-http` binary listening on `listen`, with `args`; its base URL.
+fn start_server_on(listen: &str, db: &std::path::Path, args: &[&str]) -> (Process, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_call-http"))
-        .args(["--listen", "127.0.0.1:0", "--db"])
+        .args(["--listen", listen, "--db"])
         .arg(db)
         .args(args)
         .env("RUST_LOG", "info")
@@ -608,6 +613,77 @@ async fn the_dashboard_lists_open_alerts_on_load_and_acknowledges_with_one_click
     let kept: serde_json::Value = kept.json().await.unwrap();
     assert_eq!(kept["alerts"][0]["acknowledged_by"], "dashboard", "{kept}");
     assert_eq!(kept["alerts"][0]["closed_by"], "call_ended", "{kept}");
+    browser.quit().await;
+}
+
+/// Issue #17: a restart of the server loses nothing on an open page. The
+/// server is killed; while it is down, calls are scheduled on its database
+/// file; it starts again on the same port, and the page, resuming after
+/// the last message it saw, shows them without reloading.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromedriver: cargo test -p call-http --test browser -- --ignored"]
+async fn the_dashboard_misses_nothing_across_a_restart_of_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("calls.db");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = format!("127.0.0.1:{port}");
+    let (server, base) = start_server_on(&listen, &db, &["--no-worker"]);
+    let browser = Browser::start(dir.path()).await;
+    browser.goto(&format!("{base}/")).await;
+    let live = "return document.getElementById('connection').dataset.state === 'live'";
+    browser.wait_for("the live connection", live).await;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let answer = client
+        .post(format!("{base}/api/calls"))
+        .json(&json!({"phone_number": "+14155550100", "customer_name": "Before", "scheduled_at": "2030-01-01T09:00:00Z"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success());
+    let row = |name: &str| {
+        format!(
+            "return [...document.querySelectorAll('#calls tbody tr')].some(r => r.textContent.includes('{name}'))"
+        )
+    };
+    browser.wait_for("the first call, live", &row("Before")).await;
+    // Count the page's reloads of the calls table from here on.
+    browser
+        .script(
+            "window.callsReloads = 0; const fetched = window.fetch; \
+             window.fetch = (url, options) => { \
+               if (String(url).startsWith('/api/calls?') || String(url) === '/api/calls') window.callsReloads += 1; \
+               return fetched(url, options); }; return true",
+        )
+        .await;
+
+    drop(server);
+    browser
+        .wait_for(
+            "the page sees the server gone",
+            "return document.getElementById('connection').dataset.state === 'offline'",
+        )
+        .await;
+    {
+        let store = call_store_sqlite::SqliteStore::open(&db).await.unwrap();
+        let engine = call_core::Engine::builder(std::sync::Arc::new(store)).build();
+        for i in 1..=5 {
+            let number = call_core::PhoneNumber::parse(&format!("+1415555010{i}")).unwrap();
+            let at = chrono::Utc::now() + chrono::TimeDelta::hours(1);
+            let call =
+                call_core::NewCall::to(number).at(at).customer_name(format!("While away {i}"));
+            engine.schedule(call).await.unwrap();
+        }
+    }
+    let (_server, _) = start_server_on(&listen, &db, &["--no-worker"]);
+    browser.wait_for("the live connection again", live).await;
+    for i in 1..=5 {
+        browser
+            .wait_for(&format!("call {i} made while away"), &row(&format!("While away {i}")))
+            .await;
+    }
+    let reloads = browser.script("return window.callsReloads").await;
+    assert_eq!(reloads, json!(0), "resumed from the stream, not reloaded");
     browser.quit().await;
 }
 
