@@ -7,7 +7,9 @@
 //! and logs what it was told. Afterwards: every request answered 2xx is in
 //! the database, nothing is in it twice, no number was dialled twice (the
 //! stand-in runs in this process, so it outlives every kill), every call has
-//! ended, and every audit log is complete and in order.
+//! ended, every audit log is complete and in order, and every live
+//! subscriber, resuming after the last message it saw each time the server
+//! came back, got every entry of the log once, in order.
 //!
 //! ```sh
 //! cargo test -p call-http --test server_kill -- --ignored --nocapture                 # 10 kills
@@ -20,12 +22,13 @@ use std::{
     process::Stdio,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, Ordering},
     },
     time::Duration,
 };
 
 use call_core::{CallId, CallStatus, Direction, EventId, EventType, ports::CallStore};
+use call_http::live::LiveMessage;
 use call_provider_http::mock::{MockCallApi, MockOptions};
 use call_store_sqlite::SqliteStore;
 use futures_util::StreamExt;
@@ -167,21 +170,25 @@ async fn a_server_killed_under_load_loses_nothing_it_acknowledged() {
             }
         });
     }
-    let received = Arc::new(AtomicU64::new(0));
+    // Each subscriber resumes after the last message it saw every time the
+    // server comes back, and answers what it was sent.
     let mut subscribers = tokio::task::JoinSet::new();
     for _ in 0..n_subscribers {
-        let (url, stop, received) =
-            (format!("ws://127.0.0.1:{port}/api/ws"), stop.clone(), received.clone());
+        let (url, stop) = (format!("ws://127.0.0.1:{port}/api/ws"), stop.clone());
         subscribers.spawn(async move {
+            let mut seen = Subscribed::default();
             while !stop.load(Ordering::Relaxed) {
+                let url = match seen.last {
+                    Some(last) => format!("{url}?after={last}"),
+                    None => url.clone(),
+                };
                 if let Ok((mut socket, _)) = tokio_tungstenite::connect_async(&url).await {
+                    seen.connections += 1;
                     while let Ok(Some(Ok(message))) =
                         tokio::time::timeout(Duration::from_millis(500), socket.next()).await
                     {
                         if message.is_text() {
-                            let _: Value = serde_json::from_str(message.to_text().unwrap())
-                                .expect("a JSON message");
-                            received.fetch_add(1, Ordering::Relaxed);
+                            seen.take(serde_json::from_str(message.to_text().unwrap()).unwrap());
                         }
                         if stop.load(Ordering::Relaxed) {
                             break;
@@ -190,6 +197,7 @@ async fn a_server_killed_under_load_loses_nothing_it_acknowledged() {
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
+            seen
         });
     }
 
@@ -206,8 +214,9 @@ async fn a_server_killed_under_load_loses_nothing_it_acknowledged() {
     while let Some(done) = clients.join_next().await {
         done.unwrap();
     }
+    let mut subscribed = Vec::new();
     while let Some(done) = subscribers.join_next().await {
-        done.unwrap();
+        subscribed.push(done.unwrap());
     }
     let loaded_for = started.elapsed();
 
@@ -301,16 +310,86 @@ async fn a_server_killed_under_load_loses_nothing_it_acknowledged() {
         let outcome = format!("{} {}", call.direction(), call.status());
         *outcomes.entry(outcome).or_default() += 1;
     }
+    // Every live subscriber got each entry of the log from its first
+    // connection to its last message once, in order, across every kill.
+    let mut received = 0;
+    for seen in &subscribed {
+        let (Some(start), Some(last)) = (seen.start, seen.last) else { continue };
+        let log = store.log_after(start, usize::MAX).await.unwrap();
+        let mut expected: Vec<String> = Vec::new();
+        for entry in log.iter().take_while(|e| e.seq <= last) {
+            expected.push(match entry.event.event_type() {
+                EventType::SurveyRequested => format!("survey@{}", entry.seq),
+                _ => entry.event.id().to_string(),
+            });
+        }
+        assert_eq!(
+            seen.entries.len(),
+            expected.len(),
+            "a subscriber missed entries or got some twice"
+        );
+        assert_eq!(seen.entries, expected, "a subscriber's entries, in the log's order");
+        assert!(seen.connections > 1, "a subscriber that never had to resume");
+        received += seen.entries.len();
+    }
     println!(
         "server kill: {kills} SIGKILLs in {:.1} s under {n_clients} clients and {n_subscribers} live subscribers; \
          acknowledged {} schedules, {} inbound calls, {} events; stored {} calls, {n_events} audit events, none twice; \
-         {} dialled, none twice; outcomes {outcomes:?}; {} live messages received",
+         {} dialled, none twice; outcomes {outcomes:?}; {received} log entries received live by {} subscribers \
+         (resuming {} times), each once, in order, none missed",
         loaded_for.as_secs_f64(),
         scheduled.len(),
         inbound.len(),
         events.len(),
         all.len(),
         dialled.values().sum::<u64>(),
-        received.load(Ordering::Relaxed),
+        subscribed.len(),
+        subscribed.iter().map(|s| s.connections.saturating_sub(1)).sum::<usize>(),
     );
+}
+
+/// What one live subscriber was sent across its connections.
+#[derive(Default)]
+struct Subscribed {
+    /// The position its first connection started after.
+    start: Option<u64>,
+    /// The position of the last message: where it resumes.
+    last: Option<u64>,
+    /// The log entries its messages carried, in the order sent: event ids,
+    /// and `survey@seq` for survey requests (whose message names no event).
+    entries: Vec<String>,
+    connections: usize,
+}
+
+impl Subscribed {
+    fn take(&mut self, message: LiveMessage) {
+        let seq = message.seq();
+        match &message {
+            LiveMessage::Hello { seq } => {
+                assert!(
+                    self.last.is_none_or(|last| last == *seq),
+                    "resumed after {seq}, not {:?}",
+                    self.last
+                );
+                self.start.get_or_insert(*seq);
+            }
+            LiveMessage::Reload { reason, .. } => panic!("told to reload: {reason}"),
+            _ => {
+                assert!(
+                    self.last.is_none_or(|last| seq > last),
+                    "{seq} after {:?}: twice or out of order",
+                    self.last
+                );
+            }
+        }
+        match message {
+            LiveMessage::CallChanged { events, .. } => {
+                self.entries.extend(events.into_iter().map(|e| e.id))
+            }
+            LiveMessage::Alert { alert, .. } => self.entries.push(alert.id),
+            LiveMessage::SurveyRequested { seq, .. } => self.entries.push(format!("survey@{seq}")),
+            LiveMessage::Hello { .. } | LiveMessage::Reload { .. } => {}
+        }
+        self.last = Some(seq);
+    }
 }
