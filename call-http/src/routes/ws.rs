@@ -35,10 +35,11 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 #[utoipa::path(get, path = "/api/ws", tag = "live",
     params(("api_key" = Option<String>, Query, description = "The API key, for browsers, which cannot set headers on a WebSocket"),
         ("after" = Option<u64>, Query, description = "Resume after this position: the `seq` of the last message seen. \
-            Every message after it is sent first, in order, once, when it is at most 10,000 positions behind the head of the log; \
+            Every message after it is sent first, in order, once, when it is within the replay window (10,000 positions by default) of the head of the log; \
             further behind (or ahead of the log) the first message is `reload`. Without it the stream starts at the head, with `hello`.")),
     responses((status = 101, description = "Switching to WebSocket; each text message is a LiveMessage, the first `hello` or `reload`", body = LiveMessage),
-        (status = 400, body = ErrorBody, description = "Not a WebSocket upgrade request, or `after` is not a position"),
+        (status = 400, body = ErrorBody, description = "Not a WebSocket upgrade request"),
+        (status = 422, body = ErrorBody, description = "`after` is not a position"),
         (status = 401, body = ErrorBody),
         (status = 503, body = ErrorBody, description = "The database is unavailable")),
     security(("api_key" = [])))]
