@@ -18,13 +18,15 @@
 //!   block and costs one round trip;
 //! - **the audit log is read in commit order** ([`CallStore::log_after`],
 //!   what live clients resume from): each event's `seq` is taken under one
-//!   advisory lock held to commit (migration 0011), so commits that write
-//!   events take turns. To stay free of deadlocks a transaction takes that
-//!   lock after every row lock it may wait for and waits for none after it:
-//!   its events are its last write but for alert records (which only a
-//!   holder of the lock writes); a keyed insert writes calls, then keys,
-//!   then events; a series' next occurrence outside a claim takes the
-//!   lock before the series row, as a claim does;
+//!   advisory lock held to commit, taken by every statement that inserts
+//!   into `events` (migration 0011), so commits that write events take
+//!   turns. To stay free of deadlocks a transaction takes that lock after
+//!   every row lock it may wait for and waits for none after it: its
+//!   events are its last write but for alert records (which only a holder
+//!   of the lock writes), and calls it writes before a wait go in a
+//!   statement without events (`INSERT_CALLS`); so a keyed insert writes
+//!   calls, then keys, then events; a series' next occurrence outside a
+//!   claim takes the lock before the series row, as a claim does;
 //! - the schema is embedded (`migrations/`) and brought up to date on open,
 //!   under sqlx's advisory lock, so processes starting together are safe.
 //!
@@ -88,8 +90,8 @@ use crate::{
     pages::PageQuery,
     rows::{
         ALERT_COLUMNS, CLOSE_ALERTS, CallArrays, EventArrays, alert_from_row, call_from_row,
-        corrupt, do_not_call_from_row, event_from_row, held_key_from_row, insert_series,
-        insert_statement, series_from_row, write_alerts,
+        corrupt, do_not_call_from_row, event_from_row, held_key_from_row, insert_calls_statement,
+        insert_series, insert_statement, series_from_row, write_alerts,
     },
 };
 
@@ -682,7 +684,7 @@ impl CallStore for PgStore {
             // The calls, then their keys, then their events: the keys may
             // wait for another writer's, and the events take the log's lock,
             // which is held to commit, so they come last (migration 0011).
-            let (insert, call_ids, _) = insert_statement(calls, &[]);
+            let (insert, call_ids) = insert_calls_statement(calls);
             if let Err(error) = insert.execute(&mut *tx).await {
                 // Rolled back first: the lookup of the duplicate needs a connection of the pool.
                 tx.rollback().await.map_err(backend)?;
@@ -764,7 +766,7 @@ impl CallStore for PgStore {
         } else {
             // The new calls first, so that the save's events may name them.
             let mut tx = self.pool.begin().await.map_err(backend)?;
-            let (insert, call_ids, _) = insert_statement(new_calls, &[]);
+            let (insert, call_ids) = insert_calls_statement(new_calls);
             let mut written = insert.execute(&mut *tx).await.map(drop);
             let mut saved = 0;
             if written.is_ok() {

@@ -225,6 +225,13 @@ pub(crate) fn insert_statement(
     (event_arrays.bind(call_arrays.bind(sqlx::query(sql::INSERT))), call_ids, event_ids)
 }
 
+/// The statement that inserts `calls` without events ([`sql::INSERT_CALLS`]), and their ids.
+pub(crate) fn insert_calls_statement(calls: &[Call]) -> (PgQuery<'static>, Vec<String>) {
+    let call_arrays = CallArrays::of(calls);
+    let call_ids = call_arrays.ids().to_vec();
+    (call_arrays.bind(sqlx::query(sql::INSERT_CALLS)), call_ids)
+}
+
 /// A stored value the code cannot read: the database was written by something else.
 pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("unreadable {what} in the database: {detail}"))

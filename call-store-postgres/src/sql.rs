@@ -161,6 +161,13 @@ pub(crate) const INSERT: &str = concat!(
     " RETURNING 1) SELECT (SELECT count(*) FROM new_calls) AS calls"
 );
 
+/// New calls ($1–$38) alone. A statement that inserts into `events` takes
+/// the log's lock even when it inserts no event (migration 0011), so a
+/// transaction that writes calls before it waits for a row lock writes
+/// them with this one.
+pub(crate) const INSERT_CALLS: &str =
+    concat!("INSERT INTO calls (", call_columns!(), ") ", call_rows!());
+
 /// Replaces calls ($1–$38) whose stored version is one less, and appends
 /// the events ($39–$45) only if every call was replaced; answers the ids
 /// replaced. One statement, so it is all or nothing.
