@@ -7,8 +7,9 @@
 //! body>`. Each URL follows the stream on its own, so a slow or dead
 //! endpoint delays only its own deliveries, and the engine never waits: an
 //! endpoint that falls behind the broadcast is caught up from the audit
-//! log (more than the replay window behind, it skips to the head, logged). A failed POST (an error or a status other than 2xx) is
-//! retried with exponential backoff, then dropped and logged.
+//! log (more than the replay window behind, it skips to the head, logged).
+//! A failed POST (an error or a status other than 2xx) is retried with
+//! exponential backoff, then dropped and logged.
 //!
 //! Deliveries start after the head of the log when the live stream first
 //! reads it ([`AppState::live_start`](crate::AppState::live_start)): what was
