@@ -3,14 +3,14 @@
 //! in the log (`seq`), so that a client that lost its connection resumes
 //! where it stopped.
 //!
-//! One task, the [`Feed`], follows the store's log
+//! One task, the `Feed`, follows the store's log
 //! ([`CallStore::log_after`]): at once when this process's engine changes
 //! something, and every [`POLL`] for changes other processes make (workers
 //! on other machines, `calls` on the same file). The entries of each
 //! change become a [`LiveMessage`] (its alerts and survey requests one
 //! each), serialized once and broadcast to every subscriber.
 //!
-//! A [`Subscription`] that starts after position `n` (`?after=n`) first
+//! A `Subscription` that starts after position `n` (`?after=n`) first
 //! reads what it missed from the store, then takes the broadcast, skipping
 //! what it already sent: so it gets every message after `n`, in order,
 //! once, across a restart of the server too, as long as `n` is within the
