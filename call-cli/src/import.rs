@@ -36,7 +36,8 @@ const COLUMNS: [&str; 16] = [
     "redial_delay",
 ];
 
-/// Calls scheduled per batch with `--skip-bad-rows`.
+/// Rows checked, or scheduled, together: one transaction each. Bounds
+/// what an import holds in memory, whatever the file's size.
 const CHUNK: usize = 1_000;
 
 /// `calls import`'s arguments.
@@ -66,7 +67,7 @@ struct Rejected {
 }
 
 /// What an import did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 struct Summary {
     /// New calls made.
     scheduled: usize,
@@ -74,7 +75,8 @@ struct Summary {
     /// run again): nothing was made for them.
     already_scheduled: usize,
     rejected: Vec<Rejected>,
-    /// The call of every row scheduled, new or made before, in file order.
+    /// The call of every row scheduled, new or made before, in file order
+    /// (kept for `--json` only: a million ids are tens of megabytes).
     call_ids: Vec<String>,
 }
 
@@ -84,65 +86,116 @@ struct Row {
     call: NewCall,
 }
 
+/// Without `--skip-bad-rows`, two passes over the file, each a chunk at a
+/// time: the first checks every row (its fields, then the engine's own
+/// checks through [`Engine::check_each`]: the queue, the due time, the
+/// window, the do-not-call list) and writes nothing, so a file with a bad
+/// row schedules nothing; the second schedules the rows a chunk a
+/// transaction. With it, one pass schedules each chunk's good rows.
 pub(crate) async fn import(
     engine: &Engine,
     config: ImportConfig,
     out: &Output,
 ) -> Result<String, CliError> {
-    let text = std::fs::read(&config.file)
-        .map_err(|e| CliError::failure(format!("cannot read {}: {e}", config.file.display())))?;
     let known_queues: HashSet<QueueId> = engine.queues().await?.into_iter().map(|q| q.id).collect();
-    let (rows, mut rejected) = parse(&text, config.zone, config.region, &known_queues)?;
-    if !config.skip_bad_rows && !rejected.is_empty() {
-        return Err(refusal(&rejected, rows.len() + rejected.len()));
-    }
-    let progress = progress_bar(rows.len() as u64, out.json);
-    let mut scheduled: Vec<Scheduled> = Vec::with_capacity(rows.len());
-    if config.skip_bad_rows {
-        for chunk in rows.chunks(CHUNK) {
-            let mut pending: Vec<&Row> = chunk.iter().collect();
-            // Each refusal names one row: drop it and schedule the rest.
-            loop {
-                let calls = pending.iter().map(|row| row.call.clone()).collect();
-                match engine.schedule_each(calls).await {
-                    Ok(calls) => {
-                        scheduled.extend(calls);
-                        break;
-                    }
-                    Err(Error::Batch { index, error }) => {
-                        let row = pending.remove(index);
-                        rejected.push(Rejected { line: row.line, error: describe(&error) });
-                        progress.inc(1);
-                    }
-                    Err(other) => return Err(other.into()),
-                }
-            }
-            progress.inc(pending.len() as u64);
+    let mut summary = Summary::default();
+    // Rows in the file, once the first pass has counted them.
+    let mut n_rows = None;
+    if !config.skip_bad_rows {
+        let mut rows = Rows::open(&config, &known_queues)?;
+        let progress = progress_bar(rows.size, out.json, "checking every row");
+        let mut n_good = 0;
+        while let Some(chunk) = rows.next_chunk(&mut summary.rejected)? {
+            n_good += chunk.len();
+            settle(engine, chunk, &mut summary.rejected, Pass::Check).await?;
+            progress.set_position(rows.position());
         }
-        rejected.sort_by_key(|r| r.line);
-    } else {
-        progress.set_message("scheduling every row in one transaction");
-        let calls = rows.iter().map(|row| row.call.clone()).collect();
-        match engine.schedule_each(calls).await {
-            Ok(calls) => scheduled.extend(calls),
+        progress.finish_and_clear();
+        summary.rejected.sort_by_key(|r| r.line);
+        if !summary.rejected.is_empty() {
+            return Err(refusal(&summary.rejected, n_good + rows.n_rejected));
+        }
+        n_rows = Some(n_good);
+    }
+    let mut rows = Rows::open(&config, &known_queues)?;
+    let progress = progress_bar(rows.size, out.json, "scheduling");
+    let pass = if config.skip_bad_rows { Pass::ScheduleGood } else { Pass::ScheduleAll };
+    loop {
+        let line = rows.next_line();
+        let chunk = rows.next_chunk(&mut summary.rejected)?;
+        if let Some(n_rows) = n_rows
+            && !summary.rejected.is_empty()
+        {
+            // The file changed since the first pass.
+            progress.finish_and_clear();
+            return Err(stopped(&summary, line, n_rows));
+        }
+        let Some(chunk) = chunk else { break };
+        let scheduled = settle(engine, chunk, &mut summary.rejected, pass).await?;
+        if let Some(n_rows) = n_rows
+            && !summary.rejected.is_empty()
+        {
+            // Refused for what the first pass cannot see (a key held for
+            // another request) or what changed since: earlier chunks stay.
+            progress.finish_and_clear();
+            return Err(stopped(&summary, line, n_rows));
+        }
+        for s in &scheduled {
+            summary.scheduled += usize::from(s.is_new());
+            summary.already_scheduled += usize::from(!s.is_new());
+            if out.json {
+                summary.call_ids.push(s.call().id().to_string());
+            }
+        }
+        progress.set_position(rows.position());
+    }
+    progress.finish_and_clear();
+    if summary.scheduled + summary.already_scheduled == 0 && summary.rejected.is_empty() {
+        return Err(CliError::usage("the file has no rows to import"));
+    }
+    summary.rejected.sort_by_key(|r| r.line);
+    Ok(if out.json { render::json(&summary) } else { human(&summary) })
+}
+
+/// What [`settle`] does with a chunk.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// Checks every row, writing nothing.
+    Check,
+    /// Schedules every row or, at the first refusal, none.
+    ScheduleAll,
+    /// Schedules the rows that are not refused.
+    ScheduleGood,
+}
+
+/// Checks or schedules a chunk's rows through the engine. Each refusal
+/// names one row, which is added to `rejected`; unless the pass is
+/// [`Pass::ScheduleAll`], it is dropped and the rest tried again. Answers
+/// what was scheduled, in row order.
+async fn settle(
+    engine: &Engine,
+    mut pending: Vec<Row>,
+    rejected: &mut Vec<Rejected>,
+    pass: Pass,
+) -> Result<Vec<Scheduled>, CliError> {
+    loop {
+        let calls: Vec<NewCall> = pending.iter().map(|row| row.call.clone()).collect();
+        let done = match pass {
+            Pass::Check => engine.check_each(calls).await.map(|()| Vec::new()),
+            Pass::ScheduleAll | Pass::ScheduleGood => engine.schedule_each(calls).await,
+        };
+        match done {
+            Ok(scheduled) => return Ok(scheduled),
             Err(Error::Batch { index, error }) => {
-                let rejected = [Rejected { line: rows[index].line, error: describe(&error) }];
-                progress.finish_and_clear();
-                return Err(refusal(&rejected, rows.len()));
+                let row = pending.remove(index);
+                rejected.push(Rejected { line: row.line, error: describe(&error) });
+                if pass == Pass::ScheduleAll {
+                    return Ok(Vec::new());
+                }
             }
             Err(other) => return Err(other.into()),
         }
-        progress.inc(rows.len() as u64);
     }
-    progress.finish_and_clear();
-    let new = scheduled.iter().filter(|s| s.is_new()).count();
-    let summary = Summary {
-        scheduled: new,
-        already_scheduled: scheduled.len() - new,
-        rejected,
-        call_ids: scheduled.iter().map(|s| s.call().id().to_string()).collect(),
-    };
-    Ok(if out.json { render::json(&summary) } else { human(&summary) })
 }
 
 fn human(summary: &Summary) -> String {
@@ -175,57 +228,123 @@ fn refusal(rejected: &[Rejected], rows: usize) -> CliError {
     ))
 }
 
-fn progress_bar(len: u64, hidden: bool) -> ProgressBar {
+/// A row refused while scheduling, after every row was checked: the rows
+/// of the chunks before `line` (where the refused row's chunk starts)
+/// stay scheduled.
+fn stopped(summary: &Summary, line: u64, n_rows: usize) -> CliError {
+    let done = summary.scheduled + summary.already_scheduled;
+    if done == 0 {
+        return refusal(&summary.rejected, n_rows);
+    }
+    for r in &summary.rejected {
+        eprintln!("line {}: {}", r.line, r.error);
+    }
+    CliError::usage(format!(
+        "stopped at line {line}: the {done} rows before it were scheduled, it and the rest were \
+         not; rows with an idempotency_key are not scheduled again when the file is imported again"
+    ))
+}
+
+fn progress_bar(bytes: u64, hidden: bool, what: &'static str) -> ProgressBar {
     if hidden {
         return ProgressBar::hidden();
     }
-    // Draws only when stderr is a terminal.
-    let bar = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}") {
+    // Draws only when stderr is a terminal. The length is the file's
+    // size: the reader's offset tells how far it is, without counting rows first.
+    let bar = ProgressBar::new(bytes).with_message(what);
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {percent:>3}% {msg}") {
         bar.set_style(style);
     }
     bar
 }
 
-/// Reads every row; a file that is not CSV at all is an error, a bad row is a rejection.
-fn parse(
-    bytes: &[u8],
+/// The rows of a CSV file, read a chunk at a time.
+struct Rows<'a> {
+    reader: csv::Reader<std::fs::File>,
+    /// The file's size in bytes.
+    size: u64,
+    columns: Vec<&'static str>,
     zone: when::Zone,
     region: Option<call_core::Region>,
-    known_queues: &HashSet<QueueId>,
-) -> Result<(Vec<Row>, Vec<Rejected>), CliError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .comment(Some(b'#'))
-        .from_reader(bytes);
-    let mut columns: Vec<&str> = COLUMNS.to_vec();
-    let mut rows = Vec::new();
-    let mut rejected = Vec::new();
-    for (index, record) in reader.records().enumerate() {
-        let record = match record {
-            Ok(record) => record,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                rejected.push(Rejected { line, error: format!("not CSV: {e}") });
+    known_queues: &'a HashSet<QueueId>,
+    /// Records read, the header row included.
+    n_records: usize,
+    /// Rows refused while parsing.
+    n_rejected: usize,
+}
+
+impl<'a> Rows<'a> {
+    fn open(
+        config: &ImportConfig,
+        known_queues: &'a HashSet<QueueId>,
+    ) -> Result<Rows<'a>, CliError> {
+        let cannot_read = |e: std::io::Error| {
+            CliError::failure(format!("cannot read {}: {e}", config.file.display()))
+        };
+        let file = std::fs::File::open(&config.file).map_err(cannot_read)?;
+        let size = file.metadata().map_err(cannot_read)?.len();
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .comment(Some(b'#'))
+            .from_reader(file);
+        Ok(Rows {
+            reader,
+            size,
+            columns: COLUMNS.to_vec(),
+            zone: config.zone,
+            region: config.region,
+            known_queues,
+            n_records: 0,
+            n_rejected: 0,
+        })
+    }
+
+    /// How far into the file the reader is, in bytes.
+    fn position(&self) -> u64 {
+        self.reader.position().byte()
+    }
+
+    /// The line the next record starts on.
+    fn next_line(&self) -> u64 {
+        self.reader.position().line()
+    }
+
+    /// The next [`CHUNK`] rows that parse, each bad row on the way added to
+    /// `rejected`; `None` at the end of the file. A file that is not CSV
+    /// at all is an error; a bad row is a rejection.
+    fn next_chunk(&mut self, rejected: &mut Vec<Rejected>) -> Result<Option<Vec<Row>>, CliError> {
+        let mut rows = Vec::with_capacity(CHUNK);
+        let mut record = csv::StringRecord::new();
+        while rows.len() < CHUNK {
+            let index = self.n_records;
+            match self.reader.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => self.n_records += 1,
+                Err(e) => {
+                    self.n_records += 1;
+                    self.n_rejected += 1;
+                    let line = e.position().map_or(0, |p| p.line());
+                    rejected.push(Rejected { line, error: format!("not CSV: {e}") });
+                    continue;
+                }
+            }
+            let line = record.position().map_or(index as u64 + 1, |p| p.line());
+            if index == 0 && record.get(0).is_some_and(|f| f.eq_ignore_ascii_case("phone_number")) {
+                self.columns = header(&record)?;
                 continue;
             }
-        };
-        let line = record.position().map_or(index as u64 + 1, |p| p.line());
-        if index == 0 && record.get(0).is_some_and(|f| f.eq_ignore_ascii_case("phone_number")) {
-            columns = header(&record)?;
-            continue;
+            match row(&record, &self.columns, self.zone, self.region, self.known_queues) {
+                Ok(call) => rows.push(Row { line, call }),
+                Err(error) => {
+                    self.n_rejected += 1;
+                    rejected.push(Rejected { line, error });
+                }
+            }
         }
-        match row(&record, &columns, zone, region, known_queues) {
-            Ok(call) => rows.push(Row { line, call }),
-            Err(error) => rejected.push(Rejected { line, error }),
-        }
+        Ok((!rows.is_empty()).then_some(rows))
     }
-    if rows.is_empty() && rejected.is_empty() {
-        return Err(CliError::usage("the file has no rows to import"));
-    }
-    Ok((rows, rejected))
 }
 
 fn header(record: &csv::StringRecord) -> Result<Vec<&'static str>, CliError> {

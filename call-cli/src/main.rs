@@ -180,6 +180,15 @@ enum Command {
     /// (mon-fri) and _time_zone are `calls schedule --window` and its
     /// companions; redial ("busy,no_answer"), redial_max and redial_delay
     /// are `--redial` and its companions.
+    ///
+    /// Every row is checked before any is scheduled, so a file with a bad
+    /// row schedules nothing (unless --skip-bad-rows). The rows are then
+    /// written 1,000 to a transaction: should a row be refused while they
+    /// are (its idempotency_key made another request, or its number was
+    /// put on the do-not-call list since the check) or the database fail,
+    /// the rows before its thousand stay scheduled, the error says how
+    /// many, and nothing after it is written. Give the file an
+    /// idempotency_key column and importing it again makes only the rest.
     Import(ImportArgs),
     /// Print shell completions.
     Completions {

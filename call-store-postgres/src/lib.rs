@@ -79,7 +79,7 @@ use call_core::{
 };
 use chrono::{DateTime, Utc};
 use sqlx::{
-    Connection, PgConnection, PgPool, Row,
+    ConnectOptions, Connection, PgConnection, PgPool, Row,
     error::ErrorKind,
     migrate::{MigrateError, Migrator},
     postgres::{PgConnectOptions, PgPoolOptions, PgRow},
@@ -101,6 +101,9 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// past it, a server that went away is [`StoreError::Backend`] (a 503, one
 /// outage line from a worker) rather than a request left hanging.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A statement slower than this is logged as slow (at debug).
+const SLOW_STATEMENT: Duration = Duration::from_secs(1);
 
 /// Announcements kept for a worker that is slow to read them; past that it
 /// is told to look at the store (see [`Announcements::next`]).
@@ -232,7 +235,11 @@ impl PgStore {
         let location = redact(url);
         let connect = PgConnectOptions::from_str(url)
             .map_err(|e| OpenError::InvalidUrl { url: location.clone(), message: e.to_string() })?;
-        let connect = connect.application_name("callwork");
+        // Statements, slow ones too, are logged at debug only: a library's
+        // SQL does not reach its users' terminals unless they ask (RUST_LOG=sqlx=debug).
+        let connect = connect
+            .application_name("callwork")
+            .log_slow_statements(tracing::log::LevelFilter::Debug, SLOW_STATEMENT);
         // One connection first, to answer a refusal at once: the pool
         // retries a failed connection until its timeout.
         let probe =

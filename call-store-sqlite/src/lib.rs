@@ -62,7 +62,7 @@ use call_core::{
 };
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::{
-    Row, SqlitePool,
+    ConnectOptions, Row, SqlitePool,
     migrate::{MigrateError, Migrator},
     sqlite::{
         SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -87,6 +87,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The writer's page cache, in KiB as SQLite's negative `cache_size` takes
 /// it: the indexes a write touches stay in memory (SQLite's default is 2 MiB).
 const WRITER_CACHE_KIB: i64 = -64 * 1024;
+
+/// A statement slower than this is logged as slow (at debug).
+const SLOW_STATEMENT: Duration = Duration::from_secs(1);
 
 /// Read connections in the pool of a file store.
 const READERS: u32 = 4;
@@ -208,7 +211,11 @@ impl SqliteStore {
                 SqliteSynchronous::Normal
             })
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Statements, slow ones too, are logged at debug only: a
+            // library's SQL (a group commit's is megabytes of `?, ?`) does not
+            // reach its users' terminals unless they ask (RUST_LOG=sqlx=debug).
+            .log_slow_statements(tracing::log::LevelFilter::Debug, SLOW_STATEMENT);
         let open_error = |error: sqlx::Error| classify(&path, error);
         let mut writer_options = options.clone().pragma("cache_size", WRITER_CACHE_KIB.to_string());
         if let Some(bytes) = settings.max_size {
@@ -243,7 +250,8 @@ impl SqliteStore {
         let path = PathBuf::from(":memory:");
         let options = SqliteConnectOptions::from_str("sqlite::memory:")
             .map_err(|e| classify(&path, e))?
-            .foreign_keys(true);
+            .foreign_keys(true)
+            .log_slow_statements(tracing::log::LevelFilter::Debug, SLOW_STATEMENT);
         // One connection is the whole database: keep it open for the store's life.
         let pool = SqlitePoolOptions::new()
             .max_connections(1)

@@ -1,4 +1,5 @@
-//! `calls import`: many calls from a CSV file, all or nothing, or the good rows only.
+//! `calls import`: many calls from a CSV file, checked whole then written a
+//! thousand at a time, or the good rows only.
 
 use crate::Calls;
 
@@ -78,7 +79,7 @@ async fn skip_bad_rows_schedules_the_rest_and_reports_each_line() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_file_without_a_header_reads_columns_in_order_and_all_good_rows_commit_together() {
+async fn a_file_without_a_header_reads_columns_in_order_and_every_row_is_scheduled() {
     let calls = Calls::new();
     let file = calls.path("calls.csv");
     let rows: String =
@@ -310,4 +311,96 @@ async fn rows_as_people_type_them() {
     let listed: crate::Ran = dnc.env("CALLS_DEFAULT_REGION", "US").output().await.unwrap().into();
     assert_eq!(listed.code, 0, "{listed:?}");
     assert!(listed.stdout.contains("+12125550142"), "{listed:?}");
+}
+
+/// `n` rows to distinct numbers, due in 2030, keyed `row-{i}` when `keyed`.
+fn rows(n: usize, keyed: bool) -> String {
+    let mut text = String::from("phone_number,scheduled_at,idempotency_key\n");
+    for i in 0..n {
+        let key = if keyed { format!("row-{i}") } else { String::new() };
+        text.push_str(&format!("+1415555{i:04},2030-01-01T09:00:00Z,{key}\n"));
+    }
+    text
+}
+
+/// The file is imported a thousand rows to a transaction, but checked
+/// whole first: a bad row near its end (one the engine refuses, not the
+/// parser) leaves nothing scheduled, and nothing goes to stderr but the refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_file_is_checked_whole_before_any_row_is_scheduled() {
+    let calls = Calls::new();
+    calls.ok(&["dnc", "add", "+14155552400"]).await;
+    let file = calls.path("calls.csv");
+    std::fs::write(&file, rows(2_500, false)).unwrap();
+
+    let ran = calls.run(&["import", file.to_str().unwrap()]).await;
+    assert_eq!(ran.code, 2, "{ran:?}");
+    let lines: Vec<&str> = ran.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", ran.stderr);
+    assert!(lines[0].starts_with("line 2402: "), "{}", lines[0]);
+    assert!(lines[0].contains("do-not-call"), "{}", lines[0]);
+    assert_eq!(
+        lines[1],
+        "calls: 1 of 2500 rows are invalid; nothing was scheduled (--skip-bad-rows schedules the rest)"
+    );
+    assert!(calls.list().await.is_empty(), "nothing of the refused file was scheduled");
+
+    let ran = calls.run(&["import", file.to_str().unwrap(), "--skip-bad-rows"]).await;
+    assert_eq!((ran.code, ran.stderr.as_str()), (0, ""), "no log lines: {ran:?}");
+    assert_eq!(ran.stdout.lines().next(), Some("scheduled 2499 calls, skipped 1 rows:"));
+    assert_eq!(count(&calls).await, 2_499);
+}
+
+/// A row refused while the rows are written (its key made another request,
+/// which only the write finds) stops the import there: the thousands
+/// before it stay, the error says so, and importing the file again with
+/// that row fixed makes only the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_refused_while_writing_stops_the_import_and_says_what_was_scheduled() {
+    let calls = Calls::new();
+    calls
+        .schedule(&[
+            "+12125550100",
+            "--at",
+            "2030-01-01T09:00:00Z",
+            "--idempotency-key",
+            "row-2100",
+        ])
+        .await;
+    let file = calls.path("calls.csv");
+    std::fs::write(&file, rows(2_500, true)).unwrap();
+
+    let ran = calls.run(&["import", file.to_str().unwrap()]).await;
+    assert_eq!(ran.code, 2, "{ran:?}");
+    let lines: Vec<&str> = ran.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", ran.stderr);
+    assert!(
+        lines[0].starts_with(
+            "line 2102: invalid idempotency_key: key \"row-2100\" was used for a different request"
+        ),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with(
+            "calls: stopped at line 2002: the 2000 rows before it were scheduled, it and the rest were not"
+        ),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(count(&calls).await, 1 + 2_000);
+
+    let fixed = rows(2_500, true).replace(",row-2100\n", ",row-2100-again\n");
+    std::fs::write(&file, fixed).unwrap();
+    let again = calls.json(&["import", file.to_str().unwrap()]).await;
+    assert_eq!((&again["scheduled"], &again["already_scheduled"]), (&500.into(), &2_000.into()));
+    assert_eq!(again["call_ids"].as_array().unwrap().len(), 2_500);
+    assert_eq!(count(&calls).await, 1 + 2_500);
+}
+
+/// How many calls the database holds.
+async fn count(calls: &Calls) -> u64 {
+    use call_core::ports::CallStore;
+    let store = call_store_sqlite::SqliteStore::open(calls.db()).await.unwrap();
+    store.count_by_status().await.unwrap().iter().map(|(_, n)| n).sum()
 }

@@ -123,6 +123,16 @@ enum Slot {
     Repeat(usize),
 }
 
+/// What a batch of scheduling requests makes, before it is written.
+struct Batch {
+    calls: Vec<Call>,
+    events: Vec<CallEvent>,
+    keys: Vec<HeldKey>,
+    series: Vec<Series>,
+    /// What each request comes to, by its index in the batch.
+    slots: Vec<Slot>,
+}
+
 /// The refusal of a key used before for a different request.
 fn key_reused(key: &IdempotencyKey, call_id: &CallId) -> ValidationError {
     ValidationError::new(
@@ -314,6 +324,54 @@ impl Engine {
     /// the batch) for a different request.
     pub async fn schedule_each(&self, new_calls: Vec<NewCall>) -> Result<Vec<Scheduled>, Error> {
         let now = self.now();
+        let Batch { mut calls, mut events, mut keys, mut series, mut slots } =
+            self.prepare(new_calls, now).await?;
+        if keys.is_empty() && series.is_empty() {
+            self.inner.store.insert(&calls, &events).await?;
+        } else {
+            self.insert_keyed(&mut calls, &mut events, &mut series, &mut keys, &mut slots, now)
+                .await?;
+        }
+        // One `call_scheduled` event per new call, in the same order.
+        for (call, event) in calls.iter().zip(&events) {
+            let events = vec![event.clone()];
+            self.inner.notifier.notify(&Notification::CallChanged { call: call.clone(), events });
+        }
+        self.wake_workers_if_due_before(calls.iter().filter_map(Call::scheduled_at).min());
+
+        let mut new_calls: HashMap<CallId, Call> =
+            calls.into_iter().map(|c| (c.id().clone(), c)).collect();
+        let mut answers: Vec<Scheduled> = Vec::with_capacity(slots.len());
+        for slot in slots {
+            let answer = match slot {
+                Slot::New(id) => Scheduled::New(new_calls.remove(&id).ok_or(Error::NotFound(id))?),
+                Slot::Held(id) => Scheduled::Existing(
+                    self.inner.store.get(&id).await?.ok_or(Error::NotFound(id))?,
+                ),
+                Slot::Repeat(first) => Scheduled::Existing(answers[first].call().clone()),
+            };
+            answers.push(answer);
+        }
+        Ok(answers)
+    }
+
+    /// Checks every request of a batch as [`schedule_each`](Self::schedule_each)
+    /// would, without writing anything: the same refusals, from the same
+    /// code, for a caller that checks a large batch in parts before it
+    /// writes any (as `calls import` does).
+    ///
+    /// # Errors
+    ///
+    /// As [`schedule_each`](Self::schedule_each), but for a key held by an
+    /// earlier request in the store, which only a write can find.
+    pub async fn check_each(&self, new_calls: Vec<NewCall>) -> Result<(), Error> {
+        self.prepare(new_calls, self.now()).await.map(drop)
+    }
+
+    /// The calls, events, series and keys a batch of requests makes, each
+    /// request checked, and what each request comes to; refused as a whole
+    /// with [`Error::Batch`] naming the first bad request.
+    async fn prepare(&self, new_calls: Vec<NewCall>, now: DateTime<Utc>) -> Result<Batch, Error> {
         let mut known_queues: Vec<QueueId> = Vec::new();
         let mut calls = Vec::with_capacity(new_calls.len());
         let mut events = Vec::with_capacity(new_calls.len());
@@ -397,33 +455,7 @@ impl Engine {
             calls.push(change.call);
         }
         self.refuse_listed(&calls, &slots).await?;
-        if keys.is_empty() && series.is_empty() {
-            self.inner.store.insert(&calls, &events).await?;
-        } else {
-            self.insert_keyed(&mut calls, &mut events, &mut series, &mut keys, &mut slots, now)
-                .await?;
-        }
-        // One `call_scheduled` event per new call, in the same order.
-        for (call, event) in calls.iter().zip(&events) {
-            let events = vec![event.clone()];
-            self.inner.notifier.notify(&Notification::CallChanged { call: call.clone(), events });
-        }
-        self.wake_workers_if_due_before(calls.iter().filter_map(Call::scheduled_at).min());
-
-        let mut new_calls: HashMap<CallId, Call> =
-            calls.into_iter().map(|c| (c.id().clone(), c)).collect();
-        let mut answers: Vec<Scheduled> = Vec::with_capacity(slots.len());
-        for slot in slots {
-            let answer = match slot {
-                Slot::New(id) => Scheduled::New(new_calls.remove(&id).ok_or(Error::NotFound(id))?),
-                Slot::Held(id) => Scheduled::Existing(
-                    self.inner.store.get(&id).await?.ok_or(Error::NotFound(id))?,
-                ),
-                Slot::Repeat(first) => Scheduled::Existing(answers[first].call().clone()),
-            };
-            answers.push(answer);
-        }
-        Ok(answers)
+        Ok(Batch { calls, events, keys, series, slots })
     }
 
     /// Refuses the batch when any of `calls` is to a number on the
