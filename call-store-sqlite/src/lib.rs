@@ -36,6 +36,7 @@
 //! # }
 //! ```
 
+mod cache;
 mod pages;
 mod rows;
 mod watch;
@@ -55,8 +56,8 @@ use call_core::{
     alerts::{AlertCursor, AlertPage, AlertQuery, AlertRecord, AlertWrites, Closing},
     ports::{
         AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, LeaseRenewal,
-        ListQuery, LogEntry, MinuteTotals, Page, PageOrder, Queue, QueueTotals, StatsInputs,
-        StoreError,
+        ListQuery, LogEntry, MinuteTotals, Page, PageOrder, Queue, QueueTotals, ReadToChange,
+        StatsInputs, StoreError,
     },
     rules::AlertKind,
 };
@@ -71,6 +72,7 @@ use sqlx::{
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::{
+    cache::LiveCalls,
     pages::PageQuery,
     rows::{
         ALERT_COLUMNS, EVENT_COLUMNS, SERIES_BY_ID, SERIES_PAGE, alert_from_row, call_from_row,
@@ -147,6 +149,8 @@ pub struct SqliteStore {
     watch: Option<SqliteConnectOptions>,
     /// Started by the first [`CallStore::announcements`].
     announcer: Arc<OnceLock<broadcast::Sender<DateTime<Utc>>>>,
+    /// The calls in motion, for [`CallStore::get_to_change`].
+    live: Arc<LiveCalls>,
 }
 
 /// How [`SqliteStore::open_with`] opens a file; [`Default`] is what
@@ -162,6 +166,13 @@ pub struct SqliteOptions {
     /// unbounded when `None`. A write past it fails as on a full disk:
     /// [`StoreError::Backend`], nothing of it written, reads unaffected.
     pub max_size: Option<u64>,
+    /// Read every call the engine is about to change from the file, as
+    /// [`CallStore::get`] does, instead of from the calls in motion this
+    /// store keeps ([`CallStore::get_to_change`]). A kept call that another
+    /// process has changed since costs a refused save and a second try; a
+    /// store whose calls other processes change most of the time may be
+    /// faster without it. Off by default: the calls are kept.
+    pub uncached_reads: bool,
 }
 
 /// SQLite's default page size, which the schema keeps.
@@ -237,7 +248,8 @@ impl SqliteStore {
             .connect_with(read_only.clone())
             .await
             .map_err(open_error)?;
-        Ok(SqliteStore::start(readers, writers, path.display().to_string(), Some(read_only)))
+        let live = LiveCalls::new(!settings.uncached_reads);
+        Ok(SqliteStore::start(readers, writers, path.display().to_string(), Some(read_only), live))
     }
 
     /// A database in memory, gone when the store is dropped. Reads and
@@ -262,7 +274,8 @@ impl SqliteStore {
             .await
             .map_err(|e| classify(&path, e))?;
         migrate(&pool, &path).await?;
-        Ok(SqliteStore::start(pool.clone(), pool, ":memory:".to_owned(), None))
+        let live = LiveCalls::new(true);
+        Ok(SqliteStore::start(pool.clone(), pool, ":memory:".to_owned(), None, live))
     }
 
     fn start(
@@ -270,10 +283,18 @@ impl SqliteStore {
         writers: SqlitePool,
         location: String,
         watch: Option<SqliteConnectOptions>,
+        live: LiveCalls,
     ) -> SqliteStore {
         let (writer, jobs) = mpsc::channel(writer::MAX_BATCH * 4);
         tokio::spawn(writer::run(writers, jobs));
-        SqliteStore { readers, writer, location: location.into(), watch, announcer: Arc::default() }
+        SqliteStore {
+            readers,
+            writer,
+            location: location.into(),
+            watch,
+            announcer: Arc::default(),
+            live: Arc::new(live),
+        }
     }
 
     /// SQLite's own check of the whole file (`PRAGMA integrity_check`):
@@ -643,7 +664,9 @@ fn limit(n: usize) -> i64 {
 #[async_trait]
 impl CallStore for SqliteStore {
     async fn insert(&self, calls: &[Call], events: &[CallEvent]) -> Result<(), StoreError> {
-        self.write(Write::Insert { calls: calls.to_vec(), events: events.to_vec() }).await.map(drop)
+        self.write(Write::Insert { calls: calls.to_vec(), events: events.to_vec() }).await?;
+        self.live.keep_written(calls);
+        Ok(())
     }
 
     async fn insert_keyed(
@@ -662,7 +685,12 @@ impl CallStore for SqliteStore {
             now,
         };
         match self.write(write).await? {
-            Written::Held(held) => Ok(held),
+            Written::Held(held) => {
+                if held.is_empty() {
+                    self.live.keep_written(calls);
+                }
+                Ok(held)
+            }
             _ => Err(StoreError::Backend("the writer answered a keyed insert wrongly".into())),
         }
     }
@@ -673,7 +701,19 @@ impl CallStore for SqliteStore {
             .fetch_optional(&self.readers)
             .await
             .map_err(backend)?;
-        row.as_ref().map(call_from_row).transpose()
+        let call = row.as_ref().map(call_from_row).transpose()?;
+        if let Some(call) = &call {
+            self.live.keep(call);
+        }
+        Ok(call)
+    }
+
+    /// From the calls in motion this store keeps (see `cache.rs`), else from the file.
+    async fn get_to_change(&self, id: &CallId) -> Result<Option<ReadToChange>, StoreError> {
+        if let Some(call) = self.live.get(id) {
+            return Ok(Some(ReadToChange { call, cached: true }));
+        }
+        Ok(self.get(id).await?.map(|call| ReadToChange { call, cached: false }))
     }
 
     async fn get_by_external_id(&self, external_id: &str) -> Result<Option<Call>, StoreError> {
@@ -691,13 +731,23 @@ impl CallStore for SqliteStore {
         new_calls: &[Call],
         events: &[CallEvent],
     ) -> Result<(), StoreError> {
-        self.write(Write::Save {
-            call: Box::new(call.clone()),
-            new_calls: new_calls.to_vec(),
-            events: events.to_vec(),
-        })
-        .await
-        .map(drop)
+        let saved = self
+            .write(Write::Save {
+                call: Box::new(call.clone()),
+                new_calls: new_calls.to_vec(),
+                events: events.to_vec(),
+            })
+            .await;
+        match &saved {
+            Ok(_) => {
+                self.live.keep(call);
+                self.live.keep_written(new_calls);
+            }
+            // What is stored is newer than what the change was decided on.
+            Err(StoreError::Conflict { .. }) => self.live.forget(call.id()),
+            Err(_) => {}
+        }
+        saved.map(drop)
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page<Call>, StoreError> {
@@ -722,7 +772,12 @@ impl CallStore for SqliteStore {
 
     async fn claim_due(&self, claim: &Claim) -> Result<Vec<Claimed>, StoreError> {
         match self.write(Write::Claim(claim.clone())).await? {
-            Written::Claimed(claimed) => Ok(claimed),
+            Written::Claimed(claimed) => {
+                for claimed in &claimed {
+                    self.live.keep(&claimed.call);
+                }
+                Ok(claimed)
+            }
             _ => Err(StoreError::Backend("the writer answered a claim with something else".into())),
         }
     }
@@ -737,7 +792,13 @@ impl CallStore for SqliteStore {
         }
         let write = Write::RenewLeases { renewal: renewal.clone(), ids: ids.to_vec() };
         match self.write(write).await? {
-            Written::Renewed(renewed) => Ok(renewed),
+            Written::Renewed(renewed) => {
+                // Each renewal raised the call's version.
+                for id in &renewed {
+                    self.live.forget(id);
+                }
+                Ok(renewed)
+            }
             _ => {
                 Err(StoreError::Backend("the writer answered a renewal with something else".into()))
             }

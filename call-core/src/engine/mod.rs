@@ -1232,15 +1232,31 @@ impl Engine {
     /// Reads a call, decides its change, and saves it with the version it
     /// read; re-reads and decides again when another writer got there first.
     /// `decide` answers `None` when there is nothing to do.
+    ///
+    /// The first read may come from the store's cache
+    /// ([`CallStore::get_to_change`]); one after a conflict never does.
     async fn update<F>(&self, id: &CallId, mut decide: F) -> Result<Call, Error>
     where
         F: FnMut(Call, DateTime<Utc>) -> Result<Option<Change>, Error>,
     {
         let config = &self.inner.config.rules;
-        for _ in 0..MAX_CONFLICT_RETRIES {
-            let call = self.get(id).await?;
+        for attempt in 0..MAX_CONFLICT_RETRIES {
+            let (call, cached) = if attempt == 0 {
+                let read = self.inner.store.get_to_change(id).await?;
+                let read = read.ok_or_else(|| Error::NotFound(id.clone()))?;
+                (read.call, read.cached)
+            } else {
+                (self.get(id).await?, false)
+            };
             let now = self.now();
-            let Some(change) = decide(call.clone(), now)? else { return Ok(call) };
+            let change = match decide(call.clone(), now) {
+                Ok(Some(change)) => change,
+                // Refused, or nothing to do, on a call that may be older
+                // than what is stored: decide again on what is.
+                Ok(None) | Err(_) if cached => continue,
+                Ok(None) => return Ok(call),
+                Err(error) => return Err(error),
+            };
             let change = change.finish(config);
             let saved = match &change.redial {
                 None => self.inner.store.save(&change.call, &change.events).await,

@@ -12,7 +12,7 @@ pub use notifier::{Alert, BroadcastNotifier, Fanout, LogNotifier, Notification, 
 pub use provider::{CallProvider, PlaceCall, ProviderCall, ProviderError, ProviderStatus};
 pub use store::{
     AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, LeaseRenewal,
-    ListQuery, LogEntry, MinuteTotals, Page, PageOrder, Queue, QueueTotals, StatsInputs,
-    StoreError,
+    ListQuery, LogEntry, MinuteTotals, Page, PageOrder, Queue, QueueTotals, ReadToChange,
+    StatsInputs, StoreError,
 };
 pub(crate) use store::{not_a_cursor, position};

@@ -486,6 +486,16 @@ impl Announcements {
     }
 }
 
+/// What [`CallStore::get_to_change`] answers: the call, and whether it
+/// came from the store's cache (and so may be older than what is stored).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadToChange {
+    /// The call.
+    pub call: Call,
+    /// Whether it was answered from a cache, without reading the storage.
+    pub cached: bool,
+}
+
 /// Where calls, their audit log and the queue registry are kept.
 ///
 /// Every implementation MUST pass the conformance suite,
@@ -532,6 +542,22 @@ pub trait CallStore: Send + Sync {
 
     /// The call with this id.
     async fn get(&self, id: &CallId) -> Result<Option<Call>, StoreError>;
+
+    /// The call with this id, read to decide a change of it that
+    /// [`save`](Self::save) (or [`save_and_insert`](Self::save_and_insert))
+    /// will write. A store MAY answer from what it last wrote or read of
+    /// the call, without a round trip, though another process may have
+    /// changed it since: the save of a change decided on an older version
+    /// is refused with [`StoreError::Conflict`], after which the store MUST
+    /// answer this call's next read here afresh (the engine reads it again
+    /// with [`get`](Self::get) anyway). Every write that changes a call
+    /// MUST raise its version, so nothing decided on a stale call is ever
+    /// written; and a change refused on a cached call (a transition that
+    /// does not fit it) is decided again on a fresh read before the refusal
+    /// stands. By default, [`get`](Self::get), never cached.
+    async fn get_to_change(&self, id: &CallId) -> Result<Option<ReadToChange>, StoreError> {
+        Ok(self.get(id).await?.map(|call| ReadToChange { call, cached: false }))
+    }
 
     /// The call the provider knows as `external_id`.
     async fn get_by_external_id(&self, external_id: &str) -> Result<Option<Call>, StoreError>;

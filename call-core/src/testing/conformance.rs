@@ -44,6 +44,7 @@ where
     Fut: Future<Output = Arc<dyn CallStore>>,
 {
     insert_and_get(make_store().await).await;
+    a_read_to_change_is_the_call_as_written(make_store().await).await;
     insert_is_all_or_nothing(make_store().await).await;
     keyed_inserts_take_each_key_once(make_store().await).await;
     save_checks_the_version(make_store().await).await;
@@ -95,6 +96,7 @@ where
     one_occurrence_racing_on_two_stores_advances_once(make_pair().await).await;
     a_number_listed_on_one_store_is_never_claimed_on_the_other(make_pair().await).await;
     a_reader_of_the_log_misses_nothing(make_pair().await).await;
+    a_change_decided_on_what_the_other_replaced_is_decided_again(make_pair().await).await;
 }
 
 /// For a store that announces other processes' writes
@@ -190,6 +192,68 @@ async fn each_store_sees_the_others_writes((a, b): Pair) {
         Some(call_a.id().clone()),
         "each_store_sees_the_others_writes: an event"
     );
+}
+
+/// Two engines, one on each store, report one call's lifecycle in turns:
+/// each event is decided on what the other wrote, however a store answers
+/// [`CallStore::get_to_change`] (a cache of what it last wrote may be a
+/// step behind). A transition refused on an old read (`call_hold` on a
+/// call the other answered), and a save on one (`call_ended` on a call the
+/// other resumed), are decided again on what is stored.
+async fn a_change_decided_on_what_the_other_replaced_is_decided_again((a, b): Pair) {
+    use crate::{Engine, IncomingEvent, Initiated, Lifecycle, ports::ManualClock};
+
+    let clock = Arc::new(ManualClock::new(t(0)));
+    let on_a = Engine::builder(a).clock(clock.clone()).build();
+    let on_b = Engine::builder(b.clone()).clock(clock.clone()).build();
+    let id = CallId::parse("two-engines").unwrap();
+    let report = |engine: &Engine, lifecycle: Lifecycle| {
+        let (engine, id) = (engine.clone(), id.clone());
+        async move {
+            let event = IncomingEvent {
+                call_id: id,
+                event_id: None,
+                timestamp: None,
+                source: EventSource::Api,
+                lifecycle,
+            };
+            engine
+                .ingest(event)
+                .await
+                .map(|ingested| ingested.call.status())
+                .map_err(|e| e.to_string())
+        }
+    };
+    let what = "a_change_decided_on_what_the_other_replaced_is_decided_again";
+    let initiated = Lifecycle::Initiated(Initiated::default());
+    assert_eq!(report(&on_a, initiated).await, Ok(CallStatus::Initiated), "{what}");
+    clock.advance(std::time::Duration::from_secs(1));
+    let answered = Lifecycle::Answered { wait_time: None };
+    assert_eq!(report(&on_b, answered).await, Ok(CallStatus::Active), "{what}");
+    clock.advance(std::time::Duration::from_secs(1));
+    let hold = Lifecycle::Hold { hold_duration: None };
+    assert_eq!(report(&on_a, hold).await, Ok(CallStatus::OnHold), "{what}: hold after answered");
+    clock.advance(std::time::Duration::from_secs(1));
+    assert_eq!(report(&on_b, Lifecycle::Resumed).await, Ok(CallStatus::Active), "{what}");
+    clock.advance(std::time::Duration::from_secs(1));
+    let ended = Lifecycle::Ended { end_reason: None, duration: None };
+    assert_eq!(
+        report(&on_a, ended).await,
+        Ok(CallStatus::Completed),
+        "{what}: ended after resumed"
+    );
+    let types: Vec<EventType> =
+        b.events(&id).await.unwrap().iter().map(CallEvent::event_type).collect();
+    for expected in [
+        EventType::CallInitiated,
+        EventType::CallAnswered,
+        EventType::CallHold,
+        EventType::CallResumed,
+        EventType::CallEnded,
+    ] {
+        let n = types.iter().filter(|t| **t == expected).count();
+        assert_eq!(n, 1, "{what}: one {expected:?} in {types:?}");
+    }
 }
 
 /// Writers on one store save calls side by side while a reader on the other
@@ -570,6 +634,27 @@ async fn insert_and_get(store: Arc<dyn CallStore>) {
         Some(&events[1])
     );
     assert_eq!(store.event(&EventId::parse("e3").unwrap()).await.unwrap(), None);
+}
+
+/// [`CallStore::get_to_change`] answers what this store wrote: a call
+/// inserted, then saved, then refused a stale save; never a call that is
+/// not there.
+async fn a_read_to_change_is_the_call_as_written(store: Arc<dyn CallStore>) {
+    let what = "a_read_to_change_is_the_call_as_written";
+    let first = call("r", 0, |_| {});
+    insert_all(&store, std::slice::from_ref(&first)).await;
+    let read = |id: CallId| {
+        let store = store.clone();
+        async move { store.get_to_change(&id).await.unwrap().map(|read| read.call) }
+    };
+    assert_eq!(read(first.id().clone()).await.as_ref(), Some(&first), "{what}: inserted");
+    let second = next_version(&first, |p| p.customer_name = Some("second".into()));
+    store.save(&second, &[event(&second, "r1", EventType::CallFlagged, t(1))]).await.unwrap();
+    assert_eq!(read(first.id().clone()).await.as_ref(), Some(&second), "{what}: saved");
+    let stale = next_version(&first, |p| p.customer_name = Some("stale".into()));
+    assert!(store.save(&stale, &[]).await.is_err(), "{what}: a stale save is refused");
+    assert_eq!(read(first.id().clone()).await.as_ref(), Some(&second), "{what}: after a refusal");
+    assert_eq!(read(CallId::parse("nosuch").unwrap()).await, None, "{what}: no such call");
 }
 
 async fn insert_is_all_or_nothing(store: Arc<dyn CallStore>) {
