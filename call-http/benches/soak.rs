@@ -4,7 +4,7 @@
 //! calls, call-centre lifecycles, list and history reads, and WebSocket
 //! subscribers, all at once. After a warm-up long enough for the page
 //! caches to fill (90 s, and on SQLite until the file has outgrown the
-//! writer's 64 MiB cache by half again), the load goes on for the measured
+//! writer's cache by half again), the load goes on for the measured
 //! phase. Prints errors, p50/p99 per
 //! kind of request, the server's resident memory through the measured
 //! phase and the database's growth per call; fails if any request failed,
@@ -159,8 +159,8 @@ fn main() {
 }
 
 /// The file size past which SQLite's page caches are full: half again the
-/// writer's 64 MiB, so the readers' caches have filled too.
-const WARM_FILE: u64 = 96 * 1024 * 1024;
+/// writer's, so the readers' caches have filled too.
+const WARM_FILE: u64 = call_store_sqlite::WRITER_CACHE_BYTES * 3 / 2;
 
 /// Waits out the warm-up: `at_least`, and for a SQLite file in a full run
 /// until it has outgrown its caches (at most 15 minutes); how long it took.

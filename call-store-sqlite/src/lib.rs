@@ -86,9 +86,12 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// How long a connection waits for another process's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The writer's page cache, in KiB as SQLite's negative `cache_size` takes
-/// it: the indexes a write touches stay in memory (SQLite's default is 2 MiB).
-const WRITER_CACHE_KIB: i64 = -64 * 1024;
+/// The most the writer's page cache holds, in bytes: the index pages a
+/// write touches stay in memory (SQLite's default is 2 MiB). 16 MiB wrote
+/// as fast as 64 MiB in the store and import benchmarks, at 100,000 and
+/// 1,000,000 calls, and an import of a million rows then peaks at 55 MiB
+/// instead of 116 MiB (BENCHMARKS.md).
+pub const WRITER_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// A statement slower than this is logged as slow (at debug).
 const SLOW_STATEMENT: Duration = Duration::from_secs(1);
@@ -228,7 +231,9 @@ impl SqliteStore {
             // reach its users' terminals unless they ask (RUST_LOG=sqlx=debug).
             .log_slow_statements(tracing::log::LevelFilter::Debug, SLOW_STATEMENT);
         let open_error = |error: sqlx::Error| classify(&path, error);
-        let mut writer_options = options.clone().pragma("cache_size", WRITER_CACHE_KIB.to_string());
+        // A negative cache_size is in KiB.
+        let cache_size = format!("-{}", WRITER_CACHE_BYTES / 1024);
+        let mut writer_options = options.clone().pragma("cache_size", cache_size);
         if let Some(bytes) = settings.max_size {
             writer_options =
                 writer_options.pragma("max_page_count", (bytes / PAGE_SIZE).max(1).to_string());
