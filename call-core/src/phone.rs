@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use phonenumber::Mode;
+use rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneNumberFormat, ValidationError as Possible};
 
 use crate::ValidationError;
 
@@ -64,7 +64,7 @@ impl PhoneNumber {
         let international = trimmed.starts_with('+') || trimmed.starts_with("tel:+");
         let region = match (international, region) {
             (true, _) => None,
-            (false, Some(region)) => Some(region.0),
+            (false, Some(region)) => Some(region.id),
             (false, None) => {
                 return Err(invalid("must start with + and the country code".into()));
             }
@@ -79,12 +79,13 @@ impl PhoneNumber {
         {
             return Ok(PhoneNumber(format!("+{digits}")));
         }
-        let number =
-            phonenumber::parse(region, trimmed).map_err(|e| invalid(parse_error_reason(&e)))?;
-        if !number.is_valid() {
+        let number = PHONE_NUMBER_UTIL
+            .parse(trimmed, region)
+            .map_err(|e| invalid(parse_error_reason(&e).into()))?;
+        if !PHONE_NUMBER_UTIL.is_valid_number(&number) {
             return Err(invalid(length_reason(&number)));
         }
-        let e164 = number.format().mode(Mode::E164).to_string();
+        let e164 = PHONE_NUMBER_UTIL.format(&number, PhoneNumberFormat::E164).to_string();
         // libphonenumber's metadata passes some numbers longer than E.164
         // allows (found by fuzzing: +49 5544 434444 4446); the store would
         // then refuse to read them back.
@@ -142,7 +143,11 @@ impl PhoneNumber {
 /// people there type them: `US` reads `(415) 555-0100` as `+14155550100`.
 /// An ISO 3166-1 alpha-2 code that libphonenumber has a numbering plan for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Region(phonenumber::country::Id);
+pub struct Region {
+    id: rlibphonenumber::Region,
+    /// The code, upper case, for [`Region::as_str`].
+    code: [u8; 2],
+}
 
 impl Region {
     /// Reads a region code (`US`, `gb`), naming `field` in any error.
@@ -152,10 +157,14 @@ impl Region {
     /// A [`ValidationError`] on `field` when it is not a code with a numbering plan.
     pub fn parse(field: &'static str, text: &str) -> Result<Region, ValidationError> {
         let code = text.trim().to_ascii_uppercase();
-        code.parse::<phonenumber::country::Id>()
-            .ok()
-            .filter(|_| phonenumber::metadata::DATABASE.by_id(&code).is_some())
-            .map(Region)
+        let letters: Option<[u8; 2]> = code.as_bytes().try_into().ok();
+        letters
+            .filter(|l| l.iter().all(u8::is_ascii_uppercase))
+            .and_then(|letters| {
+                let id = rlibphonenumber::Region::from_code(&code).ok()?;
+                PHONE_NUMBER_UTIL.get_country_code_for_region(id)?;
+                Some(Region { id, code: letters })
+            })
             .ok_or_else(|| {
                 ValidationError::new(
                     field,
@@ -168,7 +177,8 @@ impl Region {
 
     /// The code, upper case (`US`).
     pub fn as_str(&self) -> &str {
-        self.0.as_ref()
+        // Two ASCII capitals, checked by `parse`.
+        std::str::from_utf8(&self.code).unwrap_or_default()
     }
 }
 
@@ -193,32 +203,11 @@ fn written_digits(text: &str) -> Option<String> {
 /// exactly as written: a known country code, then a national number that
 /// the metadata of the code's region matches, leading zeros and all.
 ///
-/// This is libphonenumber's own validity check (`is_valid`) on digits it has
-/// not rewritten; the `phonenumber` crate only offers it on a number it has
-/// parsed, and its parsing strips national prefixes (see `parse_field`).
+/// This is libphonenumber's own validity check (`is_valid_number`) on the
+/// number as written, built as libphonenumber keeps it (the national
+/// number's leading zeros as `italian_leading_zero` and their count); its
+/// parsing would strip national prefixes first (see `parse_in`).
 fn is_valid_e164_digits(digits: &str) -> bool {
-    use phonenumber::metadata::{DATABASE, Metadata};
-
-    fn matches_a_type(meta: &Metadata, national: &str) -> bool {
-        let d = meta.descriptors();
-        d.general().is_match(national)
-            && [
-                d.premium_rate(),
-                d.toll_free(),
-                d.shared_cost(),
-                d.voip(),
-                d.personal_number(),
-                d.pager(),
-                d.uan(),
-                d.voicemail(),
-                d.fixed_line(),
-                d.mobile(),
-            ]
-            .into_iter()
-            .flatten()
-            .any(|t| t.is_match(national))
-    }
-
     let well_formed = digits.len() <= MAX_E164_DIGITS
         && digits.bytes().all(|b| b.is_ascii_digit())
         && !digits.starts_with('0');
@@ -226,67 +215,42 @@ fn is_valid_e164_digits(digits: &str) -> bool {
         return false;
     }
     // Country codes are prefix-free: the first of 1 to 3 digits that is one is the code.
-    let Some((code, national, regions)) = (1..=3.min(digits.len())).find_map(|len| {
-        let code: u16 = digits[..len].parse().ok()?;
-        let regions = DATABASE.region(&code)?;
-        Some((code, &digits[len..], regions))
+    let Some((code, national)) = (1..=3.min(digits.len())).find_map(|len| {
+        let code: i32 = digits[..len].parse().ok()?;
+        PHONE_NUMBER_UTIL.get_region_for_country_code(code)?;
+        Some((code, &digits[len..]))
     }) else {
         return false;
     };
-    let meta = match regions.as_slice() {
-        // A non-geographic code (+800, +882, …) has metadata under the code itself.
-        ["001"] => DATABASE.by_code(&code).and_then(|metas| metas.into_iter().next()),
-        [region] => DATABASE.by_id(*region),
-        // A code shared by several regions (+1, +7, +44, …): the region whose
-        // leading digits the number starts with, or else whose numbers it matches.
-        _ => regions.iter().filter_map(|region| DATABASE.by_id(*region)).find(|meta| {
-            match meta.leading_digits() {
-                Some(leading) => leading.find(national).is_some_and(|m| m.start() == 0),
-                None => matches_a_type(meta, national),
-            }
-        }),
+    let Ok(national_number) = national.parse::<u64>() else { return false };
+    let zeros = national.bytes().take_while(|b| *b == b'0').count();
+    let number = rlibphonenumber::PhoneNumber {
+        country_code: code,
+        national_number,
+        italian_leading_zero: (zeros > 0).then_some(true),
+        number_of_leading_zeros: (zeros > 1).then(|| i32::try_from(zeros).unwrap_or(i32::MAX)),
+        ..Default::default()
     };
-    meta.is_some_and(|meta| matches_a_type(meta, national))
+    PHONE_NUMBER_UTIL.is_valid_number(&number)
 }
 
-fn parse_error_reason(error: &phonenumber::ParseError) -> String {
-    use phonenumber::ParseError as E;
+fn parse_error_reason(error: &rlibphonenumber::ParseError) -> &'static str {
+    use rlibphonenumber::ParseError as E;
     match error {
-        E::NoNumber => "not a phone number".into(),
-        E::InvalidCountryCode => "unknown country code".into(),
-        E::TooShortAfterIdd | E::TooShortNsn => "too short".into(),
-        E::TooLong => "too long".into(),
-        E::MalformedInteger(_) => "malformed digits".into(),
+        E::NotANumber(_) => "not a phone number",
+        E::InvalidCountryCode => "unknown country code",
+        E::TooShortAfterIdd | E::TooShortNsn => "too short",
+        E::TooLongNsn => "too long",
     }
 }
 
 /// Why a parsed number is not valid: too short, too long, or no such number
 /// range in its country.
-fn length_reason(number: &phonenumber::PhoneNumber) -> String {
-    let code = number.code().value();
-    let national_len = number.national().to_string().len();
-    // An invalid number has no region yet: take the lengths of its country code's regions.
-    let lengths: Vec<u16> = phonenumber::metadata::DATABASE
-        .by_code(&code)
-        .unwrap_or_default()
-        .iter()
-        .flat_map(|meta| {
-            let d = meta.descriptors();
-            let by_type = [d.fixed_line(), d.mobile(), d.toll_free(), d.premium_rate(), d.voip()];
-            let mut lengths = d.general().possible_length().to_vec();
-            lengths
-                .extend(by_type.into_iter().flatten().flat_map(|t| t.possible_length().to_vec()));
-            lengths
-        })
-        .collect();
-    let (min, max) = (lengths.iter().min(), lengths.iter().max());
-    match (min, max) {
-        (Some(&min), _) if national_len < usize::from(min) => {
-            format!("too short for country code +{code}")
-        }
-        (_, Some(&max)) if national_len > usize::from(max) => {
-            format!("too long for country code +{code}")
-        }
+fn length_reason(number: &rlibphonenumber::PhoneNumber) -> String {
+    let code = number.country_code;
+    match PHONE_NUMBER_UTIL.is_possible_number_with_reason(number) {
+        Err(Possible::TooShort) => format!("too short for country code +{code}"),
+        Err(Possible::TooLong) => format!("too long for country code +{code}"),
         _ => format!("not a valid number for country code +{code}"),
     }
 }
@@ -357,10 +321,13 @@ mod tests {
         check("+44 (0)20 7946 0958", Ok("+442079460958"));
         // Italy keeps its leading zero.
         check("+39 06 1234 5678", Ok("+390612345678"));
-        // No country code starts with 0, so "+054…" is not kept as written
-        // (which the store would refuse to read back); libphonenumber reads
-        // past the zero to Argentina's 54.
-        check("+054.1164952493", Ok("+541164952493"));
+        // No country code starts with 0, so "+054…" is not a number (the
+        // store would refuse to read it back as written; libphonenumber
+        // refuses it too).
+        check(
+            "+054.1164952493",
+            Err("invalid phone number \"+054.1164952493\": unknown country code"),
+        );
     }
 
     #[test]

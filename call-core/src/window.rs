@@ -507,7 +507,7 @@ impl FromStr for CallingWindow {
 
 /// libphonenumber's map from number prefixes (country code first) to the
 /// time zones a number with that prefix may ring in. No kept Rust crate
-/// carries this data (the `phonenumber` crate has no time zones), so the
+/// carries this data (`rlibphonenumber` has no time zones), so the
 /// file is embedded as published, licence header included, and read once.
 static PREFIX_ZONES: &str = include_str!("../data/phone_time_zones.txt");
 
