@@ -1,5 +1,6 @@
-//! `calls import` of a large file: its rate against a bare batched insert of
-//! the same rows into SQLite, and how much memory it holds.
+//! `calls import` of a large file, and `Engine::schedule_many` of the same
+//! rows: their rates against a bare batched insert of those rows into
+//! SQLite, and how much memory the import holds.
 //!
 //! Run with: cargo bench -p call-cli --bench import
 //! Quick check (CI): cargo bench -p call-cli --bench import -- --quick
@@ -54,6 +55,14 @@ async fn main() {
         import.peak_kib / 1024
     );
     println!("ratio import / bare insert: {:.2} (goal >= 0.3)", import_rate / bare_rate);
+    let many = schedule_many(&csv, &dir.path().join("many.db")).await;
+    let many_rate = rate(rate_rows, many);
+    println!(
+        "Engine::schedule_many of the same {rate_rows} rows: {:.2} s = {many_rate:.0} calls/s, \
+         ratio to the bare insert {:.2} (goal >= 0.5)",
+        secs(many),
+        many_rate / bare_rate
+    );
 
     let csv = dir.path().join("memory.csv");
     write_rows(&csv, memory_rows);
@@ -125,6 +134,27 @@ fn run_import(csv: &Path, db: &Path) -> Run {
 fn vm_hwm(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The same rows scheduled in one `Engine::schedule_many` on a fresh
+/// `SqliteStore`, their numbers parsed first (not timed).
+async fn schedule_many(csv: &Path, db: &Path) -> Duration {
+    use call_core::{Engine, NewCall, PhoneNumber};
+    let mut reader = csv::Reader::from_path(csv).expect("open the csv");
+    let calls: Vec<NewCall> = reader
+        .records()
+        .map(|record| {
+            let record = record.expect("a row");
+            NewCall::to(PhoneNumber::parse(&record[0]).expect("a number"))
+                .customer_name(&record[2])
+                .workflow(&record[3])
+        })
+        .collect();
+    let store = call_store_sqlite::SqliteStore::open(db).await.expect("open the store");
+    let engine = Engine::builder(std::sync::Arc::new(store)).build();
+    let started = Instant::now();
+    engine.schedule_many(calls).await.expect("schedule_many");
+    started.elapsed()
 }
 
 /// The same rows inserted as plainly as SQLite takes them: the CSV read
