@@ -55,7 +55,8 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
     .map_err(|e| redial_error(&e, "--default-redial"))?;
     let config = Config { default_window, default_redial, default_region, ..Config::default() };
     let database = call_db::Database::resolve(cli.db.as_deref());
-    let engine = open(&database, cli.db_pool, config).await?;
+    let options = call_db::OpenOptions { pool_size: Some(cli.db_pool), full_sync: cli.full_sync };
+    let engine = open(&database, &options, config).await?;
     match command {
         Checked::Schedule(new_call) => {
             let scheduled = engine.schedule_once(*new_call).await?;
@@ -205,10 +206,10 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
 /// Opens the database and builds an engine on `config` whose events say `cli`.
 pub(crate) async fn open(
     database: &call_db::Database,
-    pool: u32,
+    options: &call_db::OpenOptions,
     config: Config,
 ) -> Result<Engine, CliError> {
-    let store = database.open(Some(pool)).await?;
+    let store = database.open(options).await?;
     let config = Config { source: EventSource::Cli, ..config };
     Ok(Engine::builder(store).config(config).notifier(Arc::new(crate::run::TransitionLog)).build())
 }

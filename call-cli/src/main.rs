@@ -43,6 +43,12 @@ pub(crate) struct Cli {
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     db_pool: u32,
 
+    /// A SQLite file commits with synchronous=FULL: each commit waits for
+    /// the disk, so a power loss loses no acknowledged write either (a
+    /// killed process loses none without it). PostgreSQL ignores it.
+    #[arg(long, global = true, env = "CALLS_FULL_SYNC")]
+    full_sync: bool,
+
     /// Print JSON instead of tables: the shapes of the HTTP API.
     #[arg(long, global = true)]
     json: bool,
@@ -564,5 +570,13 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         super::command().debug_assert();
+    }
+
+    #[test]
+    fn full_sync_is_a_flag_of_every_command() {
+        use clap::Parser;
+        let cli = super::Cli::try_parse_from(["calls", "stats", "--full-sync"]).unwrap();
+        assert!(cli.full_sync);
+        assert!(!super::Cli::try_parse_from(["calls", "stats"]).unwrap().full_sync);
     }
 }

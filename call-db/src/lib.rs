@@ -13,7 +13,7 @@ use std::{path::PathBuf, sync::Arc};
 
 use call_core::ports::CallStore;
 use call_store_postgres::{PgOptions, PgStore};
-use call_store_sqlite::SqliteStore;
+use call_store_sqlite::{SqliteOptions, SqliteStore};
 
 /// The file used when neither `--db`, `CALLS_DB` nor `DATABASE_URL` names one.
 pub const DEFAULT_PATH: &str = "calls.db";
@@ -25,6 +25,33 @@ pub enum Database {
     Sqlite(PathBuf),
     /// A PostgreSQL database, by its URL.
     Postgres(String),
+}
+
+/// How the binaries open a store: the flags they share.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// PostgreSQL's connections, at most (its default when `None`); a
+    /// SQLite file has one writer and a fixed reader pool, and ignores it.
+    pub pool_size: Option<u32>,
+    /// A SQLite file commits with `synchronous = FULL`: each commit waits
+    /// for the disk, so a power loss loses no acknowledged write either
+    /// (a killed process loses none in both modes). PostgreSQL ignores it:
+    /// its durability is the server's (`synchronous_commit`).
+    pub full_sync: bool,
+}
+
+impl OpenOptions {
+    /// What these options mean to a SQLite file.
+    pub fn sqlite(&self) -> SqliteOptions {
+        let mut options = SqliteOptions::default();
+        options.full_sync = self.full_sync;
+        options
+    }
+
+    /// What these options mean to PostgreSQL.
+    pub fn postgres(&self) -> PgOptions {
+        self.pool_size.map_or_else(PgOptions::default, PgOptions::max_connections)
+    }
 }
 
 /// Why the store could not be opened: one line, naming the file or the
@@ -72,19 +99,18 @@ impl Database {
     }
 
     /// Opens the store, creating a SQLite file or bringing a schema up to
-    /// date as needed. `pool_size` caps PostgreSQL's connections (its
-    /// default when `None`); a SQLite file has one writer and a fixed
-    /// reader pool, and ignores it.
+    /// date as needed, with `options`.
     ///
     /// # Errors
     ///
     /// An [`OpenError`] naming the file or the server.
-    pub async fn open(&self, pool_size: Option<u32>) -> Result<Arc<dyn CallStore>, OpenError> {
+    pub async fn open(&self, options: &OpenOptions) -> Result<Arc<dyn CallStore>, OpenError> {
         Ok(match self {
-            Database::Sqlite(path) => Arc::new(SqliteStore::open(path).await?),
+            Database::Sqlite(path) => {
+                Arc::new(SqliteStore::open_with(path, &options.sqlite()).await?)
+            }
             Database::Postgres(url) => {
-                let options = pool_size.map_or_else(PgOptions::default, PgOptions::max_connections);
-                Arc::new(PgStore::open_with(url, &options).await?)
+                Arc::new(PgStore::open_with(url, &options.postgres()).await?)
             }
         })
     }
@@ -122,7 +148,15 @@ mod tests {
     async fn a_file_path_opens_a_sqlite_store() {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::parse(dir.path().join("calls.db").to_str().unwrap());
-        db.open(Some(3)).await.unwrap();
+        db.open(&OpenOptions { pool_size: Some(3), ..OpenOptions::default() }).await.unwrap();
         assert!(dir.path().join("calls.db").is_file());
+    }
+
+    #[test]
+    fn full_sync_is_sqlites_and_the_pool_postgres() {
+        let options = OpenOptions { pool_size: Some(3), full_sync: true };
+        assert!(options.sqlite().full_sync);
+        assert!(!OpenOptions::default().sqlite().full_sync);
+        assert_eq!(options.postgres(), PgOptions::max_connections(3));
     }
 }

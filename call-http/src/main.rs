@@ -40,6 +40,12 @@ struct Args {
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     db_pool: u32,
 
+    /// A SQLite file commits with synchronous=FULL: each commit waits for
+    /// the disk, so a power loss loses no acknowledged write either (a
+    /// killed process loses none without it). PostgreSQL ignores it.
+    #[arg(long, env = "CALLS_FULL_SYNC")]
+    full_sync: bool,
+
     /// Place calls through the provider at this URL (the Mock Call API, or a compatible one).
     #[arg(
         long,
@@ -241,7 +247,7 @@ async fn serve(args: Args) -> Result<(), Refused> {
 
     let database = Database::resolve(args.db.as_deref());
     let store = database
-        .open(Some(args.db_pool))
+        .open(&call_db::OpenOptions { pool_size: Some(args.db_pool), full_sync: args.full_sync })
         .await
         .map_err(|e| Refused::Failure(format!("cannot open the database: {e}")))?;
     let mut builder = AppState::builder(store).config(config);

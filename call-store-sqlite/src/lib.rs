@@ -312,6 +312,22 @@ impl SqliteStore {
         sqlx::query_scalar("PRAGMA integrity_check").fetch_all(&self.readers).await.map_err(backend)
     }
 
+    /// Whether each commit waits for the disk (`synchronous = FULL`,
+    /// [`SqliteOptions::full_sync`]) rather than for the WAL alone
+    /// (`NORMAL`), as SQLite reports it.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when SQLite cannot be asked.
+    pub async fn full_sync(&self) -> Result<bool, StoreError> {
+        let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&self.readers)
+            .await
+            .map_err(backend)?;
+        // 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA.
+        Ok(level >= 2)
+    }
+
     /// Where the database is: its path, or `:memory:`.
     pub fn location(&self) -> &str {
         &self.location

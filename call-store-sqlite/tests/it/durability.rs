@@ -16,6 +16,19 @@ fn phone(n: u32) -> PhoneNumber {
     PhoneNumber::parse(&format!("+1415555{n:04}")).unwrap()
 }
 
+/// WAL with `synchronous = NORMAL` unless asked for `FULL`, which waits
+/// for the disk at each commit (`calls --full-sync`, `call-http --full-sync`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commits_wait_for_the_disk_only_when_asked() {
+    let db = temp_db();
+    assert!(!open(&db.path).await.full_sync().await.unwrap(), "NORMAL by default");
+    let mut options = call_store_sqlite::SqliteOptions::default();
+    options.full_sync = true;
+    let store = call_store_sqlite::SqliteStore::open_with(&db.path, &options).await.unwrap();
+    assert!(store.full_sync().await.unwrap(), "FULL when asked");
+    engine(Arc::new(store)).schedule(NewCall::to(phone(1))).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_survives_close_and_reopen() {
     let db = temp_db();
