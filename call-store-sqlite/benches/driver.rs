@@ -1,0 +1,254 @@
+//! What the SQLite driver costs the store's writes and reads: the store as
+//! it runs (sqlx, its writer task, its reader pool) against the same
+//! statements on the same file through rusqlite on the caller's thread,
+//! with prepared statements kept, in one run (issue #15 item 1: the
+//! writer's driver is chosen by measurement).
+//!
+//! Run with: cargo bench -p call-store-sqlite --bench driver
+//! Quick check: cargo bench -p call-store-sqlite --bench driver -- --quick
+//!
+//! The file is made by the store (its migrations, every index) and holds
+//! calls scheduled through the engine. Then, alternating rounds of each:
+//!
+//! - one read: a call by its id, every column;
+//! - one write committed alone: a change of a call (all its columns, the
+//!   version checked and raised) with its audit event, as `save` writes it;
+//! - a group of 8 such writes in one transaction, as the writer commits
+//!   concurrent ones.
+//!
+//! Nothing here asserts a speed; the figures are printed.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use call_core::{
+    Call, CallParts, Engine, EventId, EventSource, EventType, NewCall, PhoneNumber,
+    ports::CallStore,
+};
+use call_store_sqlite::SqliteStore;
+use chrono::Utc;
+use rusqlite::{Connection, OpenFlags, params_from_iter, types::Value};
+
+/// Every column of `calls`, in the store's order; `version` is the last.
+const CALL_COLUMNS: &str = "id, direction, to_number, from_number, customer_name, \
+    workflow, media, queue_id, agent_id, metadata, status, scheduled_at, external_id, attempts, \
+    last_error, created_at, updated_at, initiated_at, routed_at, answered_at, held_at, ended_at, \
+    wait_seconds, hold_seconds, duration_seconds, end_reason, flags, deadline_at, lease_worker, \
+    lease_expires_at, series_id, occurrence, calling_window, redial, redial_attempt, redial_of, \
+    redialed_as, version";
+const N_COLUMNS: usize = 38;
+/// The column `customer_name`, changed by each write, by its place above.
+const NAME: usize = 4;
+
+#[tokio::main]
+async fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (n_calls, rounds, per_round) = if quick { (2_000, 2, 200) } else { (20_000, 5, 1_000) };
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("driver.db");
+    println!(
+        "SQLite driver, the store (sqlx) against rusqlite on the same file ({} mode): {n_calls} calls, \
+         {rounds} rounds of {per_round} operations each",
+        if quick { "quick" } else { "full" }
+    );
+
+    let store = Arc::new(SqliteStore::open(&path).await.expect("open the store"));
+    let engine = Engine::builder(store.clone()).build();
+    let new_calls: Vec<NewCall> = (0..n_calls)
+        .map(|n| {
+            NewCall::to(
+                PhoneNumber::parse(&format!("+1415{:07}", 5_000_000 + n)).expect("a number"),
+            )
+        })
+        .collect();
+    let mut calls = engine.schedule_many(new_calls).await.expect("schedule");
+    let conn = rusqlite_connection(&path);
+    let mut statements = Statements::new(&conn);
+
+    let (mut sqlx, mut rusqlite) = (Figures::default(), Figures::default());
+    let mut next = 0;
+    for _ in 0..rounds {
+        // The store as it runs.
+        let started = Instant::now();
+        for i in 0..per_round {
+            store.get(calls[(next + i) % calls.len()].id()).await.expect("get");
+        }
+        sqlx.read += started.elapsed();
+        let started = Instant::now();
+        for _ in 0..per_round {
+            let call = &mut calls[next % n_calls];
+            let changed = change(call);
+            store.save(&changed, &[event(&changed)]).await.expect("save");
+            *call = changed;
+            next += 1;
+        }
+        sqlx.lone_write += started.elapsed();
+        let started = Instant::now();
+        for _ in 0..per_round / 8 {
+            let mut saves = tokio::task::JoinSet::new();
+            for _ in 0..8 {
+                let call = &mut calls[next % n_calls];
+                let changed = change(call);
+                *call = changed.clone();
+                next += 1;
+                let store = store.clone();
+                saves.spawn(async move { store.save(&changed, &[event(&changed)]).await });
+            }
+            while let Some(saved) = saves.join_next().await {
+                saved.expect("a task").expect("save");
+            }
+        }
+        sqlx.group_write += started.elapsed();
+
+        // The same on rusqlite; its ids and versions read from the file,
+        // which is the same file.
+        let started = Instant::now();
+        for i in 0..per_round {
+            statements.read(calls[(next + i) % calls.len()].id().as_str());
+        }
+        rusqlite.read += started.elapsed();
+        let started = Instant::now();
+        for _ in 0..per_round {
+            let id = calls[next % calls.len()].id().as_str().to_owned();
+            statements.write_group(&conn, &[id]);
+            next += 1;
+        }
+        rusqlite.lone_write += started.elapsed();
+        let started = Instant::now();
+        for _ in 0..per_round / 8 {
+            let ids: Vec<String> =
+                (0..8).map(|k| calls[(next + k) % calls.len()].id().as_str().to_owned()).collect();
+            statements.write_group(&conn, &ids);
+            next += 8;
+        }
+        rusqlite.group_write += started.elapsed();
+        // The store's copies of the calls rusqlite changed are stale: read them again.
+        for call in calls.iter_mut() {
+            *call = store.get(call.id()).await.expect("get").expect("the call");
+        }
+    }
+
+    let ops = (rounds * per_round) as u32;
+    let groups = (rounds * (per_round / 8)) as u32;
+    let us = |d: Duration, n: u32| d.as_secs_f64() * 1e6 / f64::from(n);
+    for (what, s, r) in [
+        ("one read (a call by id, every column)", us(sqlx.read, ops), us(rusqlite.read, ops)),
+        (
+            "one write committed alone (a call and its event)",
+            us(sqlx.lone_write, ops),
+            us(rusqlite.lone_write, ops),
+        ),
+        (
+            "a group of 8 writes in one commit, per write",
+            us(sqlx.group_write, groups * 8),
+            us(rusqlite.group_write, groups * 8),
+        ),
+    ] {
+        println!("{what}: the store (sqlx) {s:.0} µs, rusqlite {r:.0} µs, ratio {:.1}", s / r);
+    }
+}
+
+#[derive(Default)]
+struct Figures {
+    read: Duration,
+    lone_write: Duration,
+    group_write: Duration,
+}
+
+/// The call's next version, its name changed.
+fn change(call: &Call) -> Call {
+    let mut parts: CallParts = call.parts().clone();
+    parts.version += 1;
+    parts.customer_name = Some(format!("v{}", parts.version));
+    parts.updated_at = Utc::now();
+    Call::from_parts(parts)
+}
+
+fn event(call: &Call) -> call_core::CallEvent {
+    call_core::CallEvent::new(
+        EventId::generate(),
+        call.id().clone(),
+        EventType::CallFlagged,
+        Utc::now(),
+        Utc::now(),
+        EventSource::Api,
+        serde_json::Map::new(),
+    )
+}
+
+/// A connection with the store's writer settings.
+fn rusqlite_connection(path: &std::path::Path) -> Connection {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .expect("open with rusqlite");
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA busy_timeout = 10000; PRAGMA cache_size = -16384;",
+    )
+    .expect("pragmas");
+    conn
+}
+
+/// The prepared statements, kept for the connection's life.
+struct Statements<'c> {
+    read: rusqlite::Statement<'c>,
+    update: rusqlite::Statement<'c>,
+    insert_event: rusqlite::Statement<'c>,
+    n_events: u64,
+}
+
+impl<'c> Statements<'c> {
+    fn new(conn: &'c Connection) -> Statements<'c> {
+        let placeholders: Vec<String> = (1..=N_COLUMNS).map(|n| format!("?{n}")).collect();
+        Statements {
+            read: conn
+                .prepare(&format!("SELECT {CALL_COLUMNS} FROM calls WHERE id = ?1"))
+                .expect("prepare"),
+            update: conn
+                .prepare(&format!(
+                    "UPDATE calls SET ({CALL_COLUMNS}) = ({}) WHERE id = ?1 AND version = ?{} - 1",
+                    placeholders.join(", "),
+                    N_COLUMNS
+                ))
+                .expect("prepare"),
+            insert_event: conn
+                .prepare(
+                    "INSERT INTO events (id, call_id, type, timestamp, recorded_at, source, metadata) \
+                     VALUES (?1, ?2, 'call_flagged', ?3, ?3, 'api', '{}')",
+                )
+                .expect("prepare"),
+            n_events: 0,
+        }
+    }
+
+    /// Every column of a call, as values.
+    fn read(&mut self, id: &str) -> Vec<Value> {
+        self.read
+            .query_row([id], |row| (0..N_COLUMNS).map(|i| row.get::<_, Value>(i)).collect())
+            .expect("read")
+    }
+
+    /// Changes each call (every column written, the version checked and
+    /// raised) and logs an event for it, in one `BEGIN IMMEDIATE` transaction.
+    fn write_group(&mut self, conn: &Connection, ids: &[String]) {
+        conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
+        for id in ids {
+            let mut row = self.read(id);
+            let Value::Integer(version) = row[N_COLUMNS - 1] else { panic!("a version") };
+            row[N_COLUMNS - 1] = Value::Integer(version + 1);
+            row[NAME] = Value::Text(format!("r{}", version + 1));
+            let n = self.update.execute(params_from_iter(row.iter())).expect("update");
+            assert_eq!(n, 1, "the version matched");
+            self.n_events += 1;
+            let now = Utc::now().timestamp_micros();
+            self.insert_event
+                .execute(rusqlite::params![format!("bench-{}", self.n_events), id, now])
+                .expect("insert the event");
+        }
+        conn.execute_batch("COMMIT").expect("commit");
+    }
+}
