@@ -19,6 +19,9 @@ use call_core::{
 use call_store_sqlite::{SqliteOptions, SqliteStore};
 use chrono::{TimeDelta, Utc};
 
+/// Reads of `stats_inputs` timed: each scans every call today.
+const STATS_SAMPLES: usize = 20;
+
 struct Sizes {
     schedule_many: usize,
     ingest_calls_per_task: usize,
@@ -303,6 +306,34 @@ async fn reads_on_a_large_table(dir: &tempfile::TempDir, sizes: &Sizes) {
         percentile(&history_times, 0.5).as_secs_f64() * 1e3,
         percentile(&history_times, 0.99).as_secs_f64() * 1e3
     );
+
+    // What every Prometheus scrape and every dashboard refresh reads.
+    let mut count_times = Vec::with_capacity(sizes.samples);
+    for _ in 0..sizes.samples {
+        let started = Instant::now();
+        let counts = store.count_by_status().await.expect("count_by_status");
+        count_times.push(started.elapsed());
+        assert!(!counts.is_empty());
+    }
+    count_times.sort();
+    let mut stats_times = Vec::with_capacity(STATS_SAMPLES);
+    for _ in 0..STATS_SAMPLES {
+        let started = Instant::now();
+        store.stats_inputs(30.0).await.expect("stats_inputs");
+        stats_times.push(started.elapsed());
+    }
+    stats_times.sort();
+    for (what, times) in [
+        ("count_by_status (GET /metrics)", &count_times),
+        ("stats_inputs (GET /api/stats)", &stats_times),
+    ] {
+        println!(
+            "{what}, {} calls: p50 {:.2} ms, p99 {:.2} ms (goal p99 < 20 ms at 5,000,000)",
+            sizes.table,
+            percentile(times, 0.5).as_secs_f64() * 1e3,
+            percentile(times, 0.99).as_secs_f64() * 1e3
+        );
+    }
 
     let due: Vec<Call> = (0..sizes.claim)
         .map(|i| {

@@ -34,7 +34,8 @@ use crate::{
     rows::{
         CALL_COLUMNS, CANCEL_SERIES, EVENT_COLUMNS, N_CALL_COLUMNS, N_EVENT_COLUMNS, SERIES_BY_ID,
         SERIES_COLUMNS, bind_call, bind_event, bind_series, call_from_row, do_not_call_from_row,
-        held_key_from_row, insert_calls, insert_events, micros, push_alert_writes, series_from_row,
+        held_key_from_row, insert_calls, insert_events, micros, push_alert_writes, push_counts,
+        series_from_row,
     },
 };
 
@@ -214,6 +215,7 @@ impl<'a> Group<'a> {
             b.push_values(chunk, |mut row, call| bind_call(&mut row, call));
             b.push("; ");
         }
+        push_counts(&mut b, self.inserts.iter().copied());
         for chunk in self.events.chunks(MAX_VARIABLES / N_EVENT_COLUMNS) {
             b.push(format!("INSERT INTO events ({EVENT_COLUMNS}) "));
             b.push_values(chunk, |mut row, event| bind_event(&mut row, event));

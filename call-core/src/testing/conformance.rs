@@ -1931,6 +1931,43 @@ async fn count_by_status(store: Arc<dyn CallStore>) {
         [(CallStatus::Scheduled, 2), (CallStatus::Active, 1), (CallStatus::Completed, 1)],
         "count_by_status: in CallStatus::ALL order, empty statuses left out"
     );
+    // Every kind of write that moves a call keeps the counts: a save, a
+    // claim (whose listed number is canceled), a save refused as stale, a
+    // save that changes no status, a renewal.
+    let active = next_version(&calls[3], |p| p.status = CallStatus::Completed);
+    store.save(&active, &[]).await.unwrap();
+    let stale = next_version(&calls[3], |p| p.status = CallStatus::Failed);
+    assert!(store.save(&stale, &[]).await.is_err(), "count_by_status: a stale save");
+    let renamed = next_version(&active, |p| p.customer_name = Some("renamed".into()));
+    store.save(&renamed, &[]).await.unwrap();
+    store.add_do_not_call(&listed(9, 0)).await.unwrap();
+    let to_listed = call("e", 4, |p| p.to = Some(phone(9)));
+    store.insert(std::slice::from_ref(&to_listed), &[]).await.unwrap();
+    // A keyed insert, and a save that makes a new call with it (a redial).
+    let keyed = call("f", 5, |p| p.status = CallStatus::Failed);
+    let key = held_key("count-f", &keyed, "f", 1_000);
+    let held = store.insert_keyed(std::slice::from_ref(&keyed), &[], &[], &[key], t(5)).await;
+    assert_eq!(held, Ok(Vec::new()), "count_by_status: a keyed insert");
+    let redial = call("g", 6, |p| p.scheduled_at = Some(t(10_000)));
+    let retried = next_version(&keyed, |p| p.customer_name = Some("redialed".into()));
+    store.save_and_insert(&retried, std::slice::from_ref(&redial), &[]).await.unwrap();
+    let worker = WorkerId::parse("w1").unwrap();
+    let claim = Claim { now: t(100), worker: worker.clone(), lease_until: t(130), limit: 10 };
+    let claimed = store.claim_due(&claim).await.unwrap();
+    assert_eq!(claimed.len(), 3, "count_by_status: a, c and the listed e");
+    let renewal = LeaseRenewal { worker, until: t(160) };
+    store.renew_leases(&renewal, &[id("a"), id("c")]).await.unwrap();
+    assert_eq!(
+        store.count_by_status().await.unwrap(),
+        [
+            (CallStatus::Scheduled, 1),
+            (CallStatus::Dispatching, 2),
+            (CallStatus::Completed, 2),
+            (CallStatus::Failed, 1),
+            (CallStatus::Canceled, 1),
+        ],
+        "count_by_status: after inserts, saves, a claim and a renewal"
+    );
 }
 
 async fn stats_inputs(store: Arc<dyn CallStore>) {
