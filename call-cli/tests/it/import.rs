@@ -333,10 +333,7 @@ async fn a_large_file_is_checked_whole_before_any_row_is_scheduled() {
     let file = calls.path("calls.csv");
     std::fs::write(&file, rows(2_500, false)).unwrap();
 
-    let ran = calls.run(&["import", file.to_str().unwrap()]).await;
-    assert_eq!(ran.code, 2, "{ran:?}");
-    let lines: Vec<&str> = ran.stderr.lines().collect();
-    assert_eq!(lines.len(), 2, "{}", ran.stderr);
+    let lines = refused(&calls, &file).await;
     assert!(lines[0].starts_with("line 2402: "), "{}", lines[0]);
     assert!(lines[0].contains("do-not-call"), "{}", lines[0]);
     assert_eq!(
@@ -370,10 +367,7 @@ async fn a_row_refused_while_writing_stops_the_import_and_says_what_was_schedule
     let file = calls.path("calls.csv");
     std::fs::write(&file, rows(2_500, true)).unwrap();
 
-    let ran = calls.run(&["import", file.to_str().unwrap()]).await;
-    assert_eq!(ran.code, 2, "{ran:?}");
-    let lines: Vec<&str> = ran.stderr.lines().collect();
-    assert_eq!(lines.len(), 2, "{}", ran.stderr);
+    let lines = refused(&calls, &file).await;
     assert!(
         lines[0].starts_with(
             "line 2102: invalid idempotency_key: key \"row-2100\" was used for a different request"
@@ -396,6 +390,16 @@ async fn a_row_refused_while_writing_stops_the_import_and_says_what_was_schedule
     assert_eq!((&again["scheduled"], &again["already_scheduled"]), (&500.into(), &2_000.into()));
     assert_eq!(again["call_ids"].as_array().unwrap().len(), 2_500);
     assert_eq!(count(&calls).await, 1 + 2_500);
+}
+
+/// Imports `file` without --skip-bad-rows, which must be refused (exit 2)
+/// in two lines on stderr: the refused row's, then the error's.
+async fn refused(calls: &Calls, file: &std::path::Path) -> Vec<String> {
+    let ran = calls.run(&["import", file.to_str().unwrap()]).await;
+    assert_eq!(ran.code, 2, "{ran:?}");
+    let lines: Vec<String> = ran.stderr.lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 2, "{}", ran.stderr);
+    lines
 }
 
 /// How many calls the database holds.
