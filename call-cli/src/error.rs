@@ -31,6 +31,11 @@ impl CliError {
         CliError { kind: Kind::Failure, message: message.into() }
     }
 
+    /// The same error, its message rewritten by `f`.
+    pub(crate) fn map_message(self, f: impl FnOnce(String) -> String) -> CliError {
+        CliError { kind: self.kind, message: f(self.message) }
+    }
+
     /// 2 for usage errors, 1 for failures, as clap and most Unix tools do.
     pub(crate) fn exit_code(&self) -> ExitCode {
         match self.kind {

@@ -131,7 +131,20 @@ pub(crate) async fn import(
             return Err(stopped(&summary, line, n_rows));
         }
         let Some(chunk) = chunk else { break };
-        let scheduled = settle(engine, chunk, &mut summary.rejected, pass).await?;
+        let done = summary.scheduled + summary.already_scheduled;
+        let scheduled =
+            settle(engine, chunk, &mut summary.rejected, pass).await.map_err(|error| {
+                // The database failed half-way: say what stays.
+                if done == 0 {
+                    return error;
+                }
+                error.map_message(|message| {
+                    format!(
+                        "{message}; stopped at line {line}: the {done} rows before it were scheduled, \
+                         it and the rest were not"
+                    )
+                })
+            })?;
         if let Some(n_rows) = n_rows
             && !summary.rejected.is_empty()
         {

@@ -2,6 +2,7 @@
 //!
 //! Run with: cargo bench -p call-store-sqlite --bench store
 //! Quick check (CI): cargo bench -p call-store-sqlite --bench store -- --quick
+//! The reads at several sizes: STORE_BENCH_TABLES=100000,1000000,5000000 cargo bench -p call-store-sqlite --bench store
 //!
 //! Each figure is printed with its goal; the goals are issue #3's. Nothing
 //! here asserts a speed: a slow machine prints a slow figure.
@@ -22,6 +23,7 @@ use chrono::{TimeDelta, Utc};
 /// Reads of `stats_inputs` timed: each scans every call today.
 const STATS_SAMPLES: usize = 20;
 
+#[derive(Clone, Copy)]
 struct Sizes {
     schedule_many: usize,
     ingest_calls_per_task: usize,
@@ -77,7 +79,18 @@ async fn main() {
 
     schedule_many(&dir, &sizes).await;
     concurrent_ingest(&dir, &sizes).await;
-    reads_on_a_large_table(&dir, &sizes).await;
+    // How the reads' cost grows: STORE_BENCH_TABLES=100000,1000000,5000000
+    // runs them on a table of each size in turn.
+    let tables: Vec<usize> = match std::env::var("STORE_BENCH_TABLES") {
+        Ok(list) => list
+            .split(',')
+            .map(|n| n.trim().parse().expect("STORE_BENCH_TABLES is a list of sizes"))
+            .collect(),
+        Err(_) => vec![sizes.table],
+    };
+    for table in tables {
+        reads_on_a_large_table(&dir, &Sizes { table, ..sizes }).await;
+    }
 }
 
 async fn schedule_many(dir: &tempfile::TempDir, sizes: &Sizes) {
@@ -193,7 +206,7 @@ async fn ingest(engine: &Engine, run: &str, sizes: &Sizes) -> f64 {
 /// A table of `sizes.table` calls, most of them ended, `sizes.history` of
 /// them with one number; then list pages, histories and claims on it.
 async fn reads_on_a_large_table(dir: &tempfile::TempDir, sizes: &Sizes) {
-    let store = fresh_store(dir, "large.db").await;
+    let store = fresh_store(dir, &format!("large-{}.db", sizes.table)).await;
     let hot = phone(123_456_789);
     let now = Utc::now();
     let statuses = [
