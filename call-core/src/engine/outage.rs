@@ -21,10 +21,26 @@ pub(super) fn is_outage(error: &Error) -> bool {
     matches!(error, Error::Store(StoreError::Backend(_)))
 }
 
+/// How long the store must keep answering before an outage is over. A
+/// store going down answers now and then on its way (PostgreSQL's shutdown
+/// ends its connections one by one, and a pooled one still answers for a
+/// moment): without this, one outage was logged as two.
+const SETTLE: Duration = Duration::from_secs(1);
+
+/// An outage under way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Down {
+    /// When the first failure was.
+    since: DateTime<Utc>,
+    failures: u32,
+    /// Since when the store has answered every time, if it has.
+    answering_since: Option<DateTime<Utc>>,
+}
+
 /// Since when, and how often, the store has failed.
 #[derive(Debug, Default)]
 pub(super) struct Outage {
-    state: Mutex<Option<(DateTime<Utc>, u32)>>,
+    state: Mutex<Option<Down>>,
 }
 
 impl Outage {
@@ -33,27 +49,37 @@ impl Outage {
     pub(super) fn failed(&self, now: DateTime<Utc>, what: &str, error: &Error) -> Duration {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let failures = match &mut *state {
-            Some((_, failures)) => {
-                *failures += 1;
+            Some(down) => {
+                down.failures += 1;
+                down.answering_since = None;
                 tracing::debug!(%error, what, "the store is still not answering");
-                *failures
+                down.failures
             }
             None => {
                 tracing::error!(%error, what, "the store is not answering; the worker tries again with backoff until it does");
-                *state = Some((now, 1));
+                *state = Some(Down { since: now, failures: 1, answering_since: None });
                 1
             }
         };
         backoff(failures)
     }
 
-    /// Records that the store answered at `now`: logs the end of an outage.
+    /// Records that the store answered at `now`: once it has answered every
+    /// time for [`SETTLE`], logs the end of an outage.
     pub(super) fn answered(&self, now: DateTime<Utc>) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((since, failures)) = state.take() {
-            let seconds = (now - since).num_milliseconds() as f64 / 1000.0;
-            tracing::warn!(seconds, failures, "the store answers again; the worker goes on");
+        let Some(down) = &mut *state else { return };
+        let answering_since = *down.answering_since.get_or_insert(now);
+        if (now - answering_since).to_std().unwrap_or_default() < SETTLE {
+            return;
         }
+        let seconds = (answering_since - down.since).num_milliseconds() as f64 / 1000.0;
+        tracing::warn!(
+            seconds,
+            failures = down.failures,
+            "the store answers again; the worker goes on"
+        );
+        *state = None;
     }
 }
 
@@ -70,7 +96,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_backoff_grows_to_a_cap_and_an_outage_ends_once() {
+    fn the_backoff_grows_to_a_cap_and_an_outage_ends_once_the_store_keeps_answering() {
         for (failures, low, high) in
             [(1, 125, 250), (2, 250, 500), (3, 500, 1000), (10, 2500, 5000)]
         {
@@ -87,8 +113,19 @@ mod tests {
         ))));
         outage.failed(now, "a claim", &down);
         outage.failed(now, "a claim", &down);
-        assert_eq!(*outage.state.lock().unwrap(), Some((now, 2)));
-        outage.answered(now);
+        let failing = Down { since: now, failures: 2, answering_since: None };
+        assert_eq!(*outage.state.lock().unwrap(), Some(failing));
+        // It answers once and fails again: the same outage goes on.
+        let later = |ms: i64| now + chrono::TimeDelta::milliseconds(ms);
+        outage.answered(later(10));
+        outage.failed(later(20), "a claim", &down);
+        let still = Down { since: now, failures: 3, answering_since: None };
+        assert_eq!(*outage.state.lock().unwrap(), Some(still));
+        // It answers every time for a second: the outage is over.
+        outage.answered(later(500));
+        outage.answered(later(1_000));
+        assert!(outage.state.lock().unwrap().is_some(), "answering for 0.5 s only");
+        outage.answered(later(1_500));
         assert_eq!(*outage.state.lock().unwrap(), None);
     }
 }
