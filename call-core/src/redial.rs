@@ -258,52 +258,27 @@ impl FromStr for Redial {
     }
 }
 
-/// Parses a duration written as a number and a unit, or several: `90s`,
-/// `10m`, `2h`, `1d`, `1h30m`, `250ms`.
+/// Parses a duration as people type it: a number and a unit, or several
+/// (`90s`, `10m`, `2h`, `1d`, `1h30m`, `1h 30m`, `250ms`, `1.5h`, `2 days`),
+/// with `humantime`'s units; to the millisecond at the finest.
 ///
 /// # Errors
 ///
-/// A [`ValidationError`] on `field` for anything else.
+/// A [`ValidationError`] on `field` for anything else, a negative duration
+/// or one finer than a millisecond.
 pub fn parse_duration(field: &'static str, input: &str) -> Result<Duration, ValidationError> {
-    let bad = || {
-        ValidationError::new(
-            field,
-            format!(
-                "{input:?} is not a duration: use a number and a unit, as in 90s, 5m, 2h, 1d or 1h30m"
-            ),
-        )
-    };
-    let mut rest = input.trim();
-    if rest.is_empty() {
-        return Err(bad());
+    let refuse = |why: String| ValidationError::new(field, format!("{input:?} {why}"));
+    let text = input.trim();
+    if let Some(forward) = text.strip_prefix('-') {
+        return Err(refuse(format!("is negative: a duration counts forward, as in {forward}")));
     }
-    if let Some(forward) = rest.strip_prefix('-') {
-        return Err(ValidationError::new(
-            field,
-            format!("{input:?} is negative: a duration counts forward, as in {forward}"),
-        ));
+    let duration = humantime::parse_duration(text).map_err(|_| {
+        refuse("is not a duration: use a number and a unit, as in 90s, 5m, 2h, 1d or 1h30m".into())
+    })?;
+    if duration.subsec_nanos() % 1_000_000 != 0 {
+        return Err(refuse("is finer than a millisecond".into()));
     }
-    let mut total: u64 = 0;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        if digits == 0 {
-            return Err(bad());
-        }
-        let amount: u64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        let millis = match &rest[..unit_len] {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            _ => return Err(bad()),
-        };
-        rest = &rest[unit_len..];
-        total = amount.checked_mul(millis).and_then(|t| total.checked_add(t)).ok_or_else(bad)?;
-    }
-    Ok(Duration::from_millis(total))
+    Ok(duration)
 }
 
 /// A duration as [`parse_duration`] reads it, in its largest whole units:
@@ -450,9 +425,20 @@ mod tests {
         assert_eq!(secs("1h30m"), 5_400);
         assert_eq!(secs("1d"), 86_400);
         assert_eq!(parse_duration("d", "1s250ms").unwrap(), Duration::from_millis(1_250));
-        for bad in ["", "10", "m", "10x", "1.5h", "-1s"] {
+        assert_eq!(secs("1.5h"), 5_400);
+        assert_eq!(secs("1h 30m"), 5_400);
+        assert_eq!(secs("2 days"), 172_800);
+        for bad in ["", "10", "m", "10x", "-1s", "1.5ms", "99999999999999999999s"] {
             assert!(parse_duration("d", bad).is_err(), "{bad:?}");
         }
+        assert_eq!(
+            parse_duration("delay", " 10x ").unwrap_err().message(),
+            "\" 10x \" is not a duration: use a number and a unit, as in 90s, 5m, 2h, 1d or 1h30m"
+        );
+        assert_eq!(
+            parse_duration("delay", "-5m").unwrap_err().message(),
+            "\"-5m\" is negative: a duration counts forward, as in 5m"
+        );
         for text in ["10m", "1h30m", "1d", "1m30s", "45s", "250ms", "0s"] {
             assert_eq!(show_duration(parse_duration("d", text).unwrap()), text);
         }
