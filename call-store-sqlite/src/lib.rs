@@ -604,8 +604,9 @@ pub(crate) const PURGE_EXPIRED_KEYS: &str = "DELETE FROM idempotency_keys \
 pub(crate) const HELD_KEYS: &str = "SELECT key, fingerprint, call_id, expires_at \
      FROM idempotency_keys WHERE key IN";
 
-/// Kept as calls change by the triggers of migration 0011, so it reads a
-/// row per status however many calls there are.
+/// Kept as calls change (migration 0011: the writer counts each insert's
+/// calls, a trigger each change of status), so it reads a row per status
+/// however many calls there are.
 const COUNT_BY_STATUS: &str = "SELECT status, n FROM call_counts WHERE n > 0";
 
 /// Calls that ended in `[?1, ?2)`, per minute by outcome (`MinuteTotals`).
