@@ -31,17 +31,6 @@ use call_store_sqlite::SqliteStore;
 use chrono::Utc;
 use rusqlite::{Connection, OpenFlags, params_from_iter, types::Value};
 
-/// Every column of `calls`, in the store's order; `version` is the last.
-const CALL_COLUMNS: &str = "id, direction, to_number, from_number, customer_name, \
-    workflow, media, queue_id, agent_id, metadata, status, scheduled_at, external_id, attempts, \
-    last_error, created_at, updated_at, initiated_at, routed_at, answered_at, held_at, ended_at, \
-    wait_seconds, hold_seconds, duration_seconds, end_reason, flags, deadline_at, lease_worker, \
-    lease_expires_at, series_id, occurrence, calling_window, redial, redial_attempt, redial_of, \
-    redialed_as, version";
-const N_COLUMNS: usize = 38;
-/// The column `customer_name`, changed by each write, by its place above.
-const NAME: usize = 4;
-
 #[tokio::main]
 async fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
@@ -198,21 +187,36 @@ struct Statements<'c> {
     read: rusqlite::Statement<'c>,
     update: rusqlite::Statement<'c>,
     insert_event: rusqlite::Statement<'c>,
+    /// How many columns `calls` has, and where `version` and
+    /// `customer_name` are among them.
+    n_columns: usize,
+    version: usize,
+    name: usize,
     n_events: u64,
 }
 
 impl<'c> Statements<'c> {
+    /// The statements on every column of `calls` as the store's migrations
+    /// made it (read from the file, so the bench follows the schema).
     fn new(conn: &'c Connection) -> Statements<'c> {
-        let placeholders: Vec<String> = (1..=N_COLUMNS).map(|n| format!("?{n}")).collect();
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('calls') ORDER BY cid")
+            .and_then(|mut names| names.query_map([], |row| row.get(0))?.collect())
+            .expect("the columns of calls");
+        let place = |name: &str| columns.iter().position(|c| c == name).expect("a column");
+        let (id, version, name) = (place("id"), place("version"), place("customer_name"));
+        let list = columns.join(", ");
+        let placeholders: Vec<String> = (1..=columns.len()).map(|n| format!("?{n}")).collect();
         Statements {
             read: conn
-                .prepare(&format!("SELECT {CALL_COLUMNS} FROM calls WHERE id = ?1"))
+                .prepare(&format!("SELECT {list} FROM calls WHERE id = ?1"))
                 .expect("prepare"),
             update: conn
                 .prepare(&format!(
-                    "UPDATE calls SET ({CALL_COLUMNS}) = ({}) WHERE id = ?1 AND version = ?{} - 1",
+                    "UPDATE calls SET ({list}) = ({}) WHERE id = ?{} AND version = ?{} - 1",
                     placeholders.join(", "),
-                    N_COLUMNS
+                    id + 1,
+                    version + 1,
                 ))
                 .expect("prepare"),
             insert_event: conn
@@ -221,14 +225,18 @@ impl<'c> Statements<'c> {
                      VALUES (?1, ?2, 'call_flagged', ?3, ?3, 'api', '{}')",
                 )
                 .expect("prepare"),
+            n_columns: columns.len(),
+            version,
+            name,
             n_events: 0,
         }
     }
 
     /// Every column of a call, as values.
     fn read(&mut self, id: &str) -> Vec<Value> {
+        let n_columns = self.n_columns;
         self.read
-            .query_row([id], |row| (0..N_COLUMNS).map(|i| row.get::<_, Value>(i)).collect())
+            .query_row([id], |row| (0..n_columns).map(|i| row.get::<_, Value>(i)).collect())
             .expect("read")
     }
 
@@ -238,9 +246,9 @@ impl<'c> Statements<'c> {
         conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
         for id in ids {
             let mut row = self.read(id);
-            let Value::Integer(version) = row[N_COLUMNS - 1] else { panic!("a version") };
-            row[N_COLUMNS - 1] = Value::Integer(version + 1);
-            row[NAME] = Value::Text(format!("r{}", version + 1));
+            let Value::Integer(version) = row[self.version] else { panic!("a version") };
+            row[self.version] = Value::Integer(version + 1);
+            row[self.name] = Value::Text(format!("r{}", version + 1));
             let n = self.update.execute(params_from_iter(row.iter())).expect("update");
             assert_eq!(n, 1, "the version matched");
             self.n_events += 1;
