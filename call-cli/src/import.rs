@@ -80,6 +80,13 @@ struct Summary {
     call_ids: Vec<String>,
 }
 
+impl Summary {
+    /// Rows scheduled so far, new calls or made before.
+    fn n_scheduled(&self) -> usize {
+        self.scheduled + self.already_scheduled
+    }
+}
+
 /// A row that parsed, with its line for error reports.
 struct Row {
     line: u64,
@@ -123,35 +130,32 @@ pub(crate) async fn import(
     loop {
         let line = rows.next_line();
         let chunk = rows.next_chunk(&mut summary.rejected)?;
-        if let Some(n_rows) = n_rows
-            && !summary.rejected.is_empty()
-        {
-            // The file changed since the first pass.
-            progress.finish_and_clear();
-            return Err(stopped(&summary, line, n_rows));
-        }
-        let Some(chunk) = chunk else { break };
-        let done = summary.scheduled + summary.already_scheduled;
-        let scheduled =
-            settle(engine, chunk, &mut summary.rejected, pass).await.map_err(|error| {
-                // The database failed half-way: say what stays.
-                if done == 0 {
-                    return error;
-                }
-                error.map_message(|message| {
-                    format!(
-                        "{message}; stopped at line {line}: the {done} rows before it were scheduled, \
-                         it and the rest were not"
-                    )
-                })
-            })?;
+        let end = chunk.is_none();
+        // Without --skip-bad-rows, a row refused on the way (the file
+        // changed since the first pass) stops the import before its chunk.
+        let scheduled = match chunk {
+            Some(chunk) if n_rows.is_none() || summary.rejected.is_empty() => {
+                let done = summary.n_scheduled();
+                settle(engine, chunk, &mut summary.rejected, pass).await.map_err(|error| {
+                    // The database failed half-way: say what stays.
+                    if done == 0 {
+                        return error;
+                    }
+                    error.map_message(|message| format!("{message}; {}", stopped_at(line, done)))
+                })?
+            }
+            _ => Vec::new(),
+        };
         if let Some(n_rows) = n_rows
             && !summary.rejected.is_empty()
         {
             // Refused for what the first pass cannot see (a key held for
-            // another request) or what changed since: earlier chunks stay.
+            // another request), or the file changed since: earlier chunks stay.
             progress.finish_and_clear();
             return Err(stopped(&summary, line, n_rows));
+        }
+        if end {
+            break;
         }
         for s in &scheduled {
             summary.scheduled += usize::from(s.is_new());
@@ -163,7 +167,7 @@ pub(crate) async fn import(
         progress.set_position(rows.position());
     }
     progress.finish_and_clear();
-    if summary.scheduled + summary.already_scheduled == 0 && summary.rejected.is_empty() {
+    if summary.n_scheduled() == 0 && summary.rejected.is_empty() {
         return Err(CliError::usage("the file has no rows to import"));
     }
     summary.rejected.sort_by_key(|r| r.line);
@@ -245,7 +249,7 @@ fn refusal(rejected: &[Rejected], rows: usize) -> CliError {
 /// of the chunks before `line` (where the refused row's chunk starts)
 /// stay scheduled.
 fn stopped(summary: &Summary, line: u64, n_rows: usize) -> CliError {
-    let done = summary.scheduled + summary.already_scheduled;
+    let done = summary.n_scheduled();
     if done == 0 {
         return refusal(&summary.rejected, n_rows);
     }
@@ -253,9 +257,16 @@ fn stopped(summary: &Summary, line: u64, n_rows: usize) -> CliError {
         eprintln!("line {}: {}", r.line, r.error);
     }
     CliError::usage(format!(
-        "stopped at line {line}: the {done} rows before it were scheduled, it and the rest were \
-         not; rows with an idempotency_key are not scheduled again when the file is imported again"
+        "{}; rows with an idempotency_key are not scheduled again when the file is imported again",
+        stopped_at(line, done)
     ))
+}
+
+/// What an import stopped at `line` leaves, `done` rows in.
+fn stopped_at(line: u64, done: usize) -> String {
+    format!(
+        "stopped at line {line}: the {done} rows before it were scheduled, it and the rest were not"
+    )
 }
 
 fn progress_bar(bytes: u64, hidden: bool, what: &'static str) -> ProgressBar {

@@ -159,8 +159,8 @@ impl Region {
         let code = text.trim().to_ascii_uppercase();
         let letters: Option<[u8; 2]> = code.as_bytes().try_into().ok();
         letters
-            .filter(|l| l.iter().all(u8::is_ascii_uppercase))
             .and_then(|letters| {
+                // Two ASCII letters, or no region: `from_code` checks.
                 let id = rlibphonenumber::Region::from_code(&code).ok()?;
                 PHONE_NUMBER_UTIL.get_country_code_for_region(id)?;
                 Some(Region { id, code: letters })
@@ -177,7 +177,7 @@ impl Region {
 
     /// The code, upper case (`US`).
     pub fn as_str(&self) -> &str {
-        // Two ASCII capitals, checked by `parse`.
+        // Two ASCII capitals: `parse` took only codes `from_code` read.
         std::str::from_utf8(&self.code).unwrap_or_default()
     }
 }

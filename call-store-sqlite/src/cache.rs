@@ -29,7 +29,7 @@ use call_core::{Call, CallId};
 const CAPACITY: usize = 16_384;
 
 /// Writes of more calls than this keep none of them.
-pub(crate) const MAX_KEPT_PER_WRITE: usize = 64;
+const MAX_KEPT_PER_WRITE: usize = 64;
 
 #[derive(Debug)]
 pub(crate) struct LiveCalls {
