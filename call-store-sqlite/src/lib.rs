@@ -457,6 +457,8 @@ impl SqliteStore {
             ("the log's head".to_owned(), LOG_HEAD.to_owned()),
             ("event by id".to_owned(), format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?")),
             ("count by status".to_owned(), COUNT_BY_STATUS.to_owned()),
+            ("queue totals".to_owned(), QUEUE_TOTALS.to_owned()),
+            ("agent totals".to_owned(), AGENT_TOTALS.to_owned()),
             ("ended per minute".to_owned(), ENDED_PER_MINUTE.to_owned()),
             ("placed per minute".to_owned(), PLACED_PER_MINUTE.to_owned()),
             ("expired keys".to_owned(), PURGE_EXPIRED_KEYS.to_owned()),
@@ -608,6 +610,22 @@ pub(crate) const HELD_KEYS: &str = "SELECT key, fingerprint, call_id, expires_at
 /// calls, a trigger each change of status), so it reads a row per status
 /// however many calls there are.
 const COUNT_BY_STATUS: &str = "SELECT status, n FROM call_counts WHERE n > 0";
+
+/// Each queue offered calls, with its sums and its answered calls that
+/// waited at most `?2` ms (`?1` is `?2` in whole seconds, rounded down),
+/// from the sums kept as calls change (0012_kept_stats.sql): a row per
+/// queue, and at most a thousand per queue for the SLA.
+const QUEUE_TOTALS: &str = "SELECT q.queue_id, q.offered, q.answered, q.abandoned, \
+        q.wait_us, q.hold_us, \
+        (SELECT coalesce(SUM(n), 0) FROM queue_wait_seconds w WHERE w.queue_id = q.queue_id AND w.s <= ?1) \
+        + (SELECT coalesce(SUM(n), 0) FROM queue_wait_millis m \
+           WHERE m.queue_id = q.queue_id AND m.ms > ?1 * 1000 AND m.ms <= ?2) AS within_sla \
+     FROM queue_totals q WHERE q.offered > 0 ORDER BY q.queue_id";
+
+/// Each agent's sums, kept as calls change and reroutes are recorded
+/// (0012_kept_stats.sql).
+const AGENT_TOTALS: &str = "SELECT agent_id, answered, wait_us, ended, talk_us, hold_us, reroutes \
+     FROM agent_totals WHERE answered > 0 OR reroutes > 0 ORDER BY agent_id";
 
 /// Calls that ended in `[?1, ?2)`, per minute by outcome (`MinuteTotals`).
 const ENDED_PER_MINUTE: &str = "SELECT ended_at / 60000000 AS minute, \
@@ -1119,73 +1137,57 @@ impl CallStore for SqliteStore {
     }
 
     async fn stats_inputs(&self, sla_seconds: f64) -> Result<StatsInputs, StoreError> {
-        let queue_rows = sqlx::query(
-            "SELECT queue_id, COUNT(*) AS offered, \
-                    SUM(answered_at IS NOT NULL) AS answered, \
-                    SUM(status = 'abandoned') AS abandoned, \
-                    SUM(answered_at IS NOT NULL AND COALESCE(wait_seconds, 0) <= ?) AS within_sla, \
-                    TOTAL(CASE WHEN answered_at IS NOT NULL THEN wait_seconds END) AS wait, \
-                    TOTAL(CASE WHEN answered_at IS NOT NULL THEN hold_seconds END) AS hold \
-             FROM calls INDEXED BY calls_by_queue \
-             WHERE queue_id IS NOT NULL AND status NOT IN ('scheduled', 'dispatching', 'canceled') \
-             GROUP BY queue_id ORDER BY queue_id",
-        )
-        .bind(sla_seconds)
-        .fetch_all(&self.readers)
-        .await
-        .map_err(backend)?;
-        let agent_rows = sqlx::query(
-            "SELECT agent_id, COUNT(*) AS answered, TOTAL(wait_seconds) AS wait, \
-                    COUNT(duration_seconds) AS ended, TOTAL(duration_seconds) AS talk, TOTAL(hold_seconds) AS hold \
-             FROM calls WHERE agent_id IS NOT NULL AND answered_at IS NOT NULL GROUP BY agent_id",
-        )
-        .fetch_all(&self.readers)
-        .await
-        .map_err(backend)?;
-        let reroute_rows = sqlx::query(
-            "SELECT json_extract(metadata, '$.agent_id') AS agent_id, COUNT(*) AS n FROM events \
-             WHERE type = 'call_retransfer' AND json_extract(metadata, '$.agent_id') IS NOT NULL \
-             GROUP BY 1",
-        )
-        .fetch_all(&self.readers)
-        .await
-        .map_err(backend)?;
+        // The threshold in whole milliseconds, as the kept counts are (0012_kept_stats.sql).
+        let sla_ms = (sla_seconds * 1000.0).round() as i64;
+        let queue_rows = sqlx::query(QUEUE_TOTALS)
+            .bind(sla_ms.div_euclid(1000))
+            .bind(sla_ms)
+            .fetch_all(&self.readers)
+            .await
+            .map_err(backend)?;
+        let agent_rows =
+            sqlx::query(AGENT_TOTALS).fetch_all(&self.readers).await.map_err(backend)?;
 
         let count = |row: &SqliteRow, column: &str| -> Result<u64, StoreError> {
             let n: i64 = row.try_get(column).map_err(backend)?;
             Ok(u64::try_from(n).unwrap_or(0))
         };
-        let agent = |row: &SqliteRow| -> Result<AgentId, StoreError> {
-            let id: String = row.try_get("agent_id").map_err(backend)?;
-            AgentId::parse(id).map_err(|e| StoreError::Backend(e.to_string()))
+        let seconds = |row: &SqliteRow, column: &str| -> Result<f64, StoreError> {
+            let micros: i64 = row.try_get(column).map_err(backend)?;
+            Ok(micros as f64 / 1e6)
         };
         let mut queues = Vec::with_capacity(queue_rows.len());
         for row in &queue_rows {
             let id: String = row.try_get("queue_id").map_err(backend)?;
             queues.push(QueueTotals {
-                queue_id: QueueId::parse(id).map_err(|e| StoreError::Backend(e.to_string()))?,
+                queue_id: QueueId::parse(id).map_err(|e| crate::rows::corrupt("queue_id", e))?,
                 offered: count(row, "offered")?,
                 answered: count(row, "answered")?,
                 abandoned: count(row, "abandoned")?,
                 answered_within_sla: count(row, "within_sla")?,
-                wait_seconds: row.try_get("wait").map_err(backend)?,
-                hold_seconds: row.try_get("hold").map_err(backend)?,
+                wait_seconds: seconds(row, "wait_us")?,
+                hold_seconds: seconds(row, "hold_us")?,
             });
         }
         let mut answered = Vec::with_capacity(agent_rows.len());
+        let mut reroutes = Vec::new();
         for row in &agent_rows {
-            answered.push(AgentTotals {
-                answered: count(row, "answered")?,
-                wait_seconds: row.try_get("wait").map_err(backend)?,
-                ended: count(row, "ended")?,
-                talk_seconds: row.try_get("talk").map_err(backend)?,
-                hold_seconds: row.try_get("hold").map_err(backend)?,
-                ..AgentTotals::new(agent(row)?)
-            });
-        }
-        let mut reroutes = Vec::with_capacity(reroute_rows.len());
-        for row in &reroute_rows {
-            reroutes.push((agent(row)?, count(row, "n")?));
+            let id: String = row.try_get("agent_id").map_err(backend)?;
+            let agent_id = AgentId::parse(id).map_err(|e| crate::rows::corrupt("agent_id", e))?;
+            let rerouted = count(row, "reroutes")?;
+            if rerouted > 0 {
+                reroutes.push((agent_id.clone(), rerouted));
+            }
+            if count(row, "answered")? > 0 {
+                answered.push(AgentTotals {
+                    answered: count(row, "answered")?,
+                    wait_seconds: seconds(row, "wait_us")?,
+                    ended: count(row, "ended")?,
+                    talk_seconds: seconds(row, "talk_us")?,
+                    hold_seconds: seconds(row, "hold_us")?,
+                    ..AgentTotals::new(agent_id)
+                });
+            }
         }
         Ok(StatsInputs::new(queues, answered, reroutes))
     }
