@@ -44,22 +44,23 @@ mod writer;
 
 use std::{
     path::{Path, PathBuf},
-    str::FromStr,
-    sync::{Arc, OnceLock},
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
 use async_trait::async_trait;
 use call_core::{
-    AgentId, Call, CallEvent, CallId, CallStatus, DoNotCall, EventId, EventType, HeldKey, Pause,
-    PhoneNumber, QueueId, Series, SeriesId, StatusGroup,
-    alerts::{AlertCursor, AlertPage, AlertQuery, AlertRecord, AlertWrites, Closing},
+    AgentId, Call, CallEvent, CallId, CallStatus, DoNotCall, EventId, HeldKey, Pause, PhoneNumber,
+    QueueId, Series, SeriesId, StatusGroup,
+    alerts::{AlertCursor, AlertPage, AlertQuery, AlertRecord},
     ports::{
         AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, LeaseRenewal,
         ListQuery, LogEntry, MinuteTotals, Page, PageOrder, Queue, QueueTotals, ReadToChange,
         StatsInputs, StoreError,
     },
-    rules::AlertKind,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::{
@@ -76,10 +77,15 @@ use crate::{
     pages::PageQuery,
     rows::{
         ALERT_COLUMNS, EVENT_COLUMNS, SERIES_BY_ID, SERIES_PAGE, alert_from_row, call_from_row,
-        do_not_call_from_row, event_from_row, micros, push_alert_writes, series_from_row,
+        close_alerts, do_not_call_from_row, event_from_row, micros, series_from_row,
     },
-    writer::{Job, Write, Written, backend},
+    writer::{Job, Write, Written},
 };
+
+/// The database failing, as a reader sees it.
+pub(crate) fn backend(error: sqlx::Error) -> StoreError {
+    StoreError::Backend(error.to_string())
+}
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
@@ -231,22 +237,17 @@ impl SqliteStore {
             // reach its users' terminals unless they ask (RUST_LOG=sqlx=debug).
             .log_slow_statements(tracing::log::LevelFilter::Debug, SLOW_STATEMENT);
         let open_error = |error: sqlx::Error| classify(&path, error);
-        // A negative cache_size is in KiB.
-        let cache_size = format!("-{}", WRITER_CACHE_BYTES / 1024);
-        let mut writer_options = options.clone().pragma("cache_size", cache_size);
-        if let Some(bytes) = settings.max_size {
-            writer_options =
-                writer_options.pragma("max_page_count", (bytes / PAGE_SIZE).max(1).to_string());
-        }
-        let writers = SqlitePoolOptions::new()
+        // The schema first, on a connection of its own (sqlx's migrator,
+        // whose bookkeeping table the file has always had).
+        let migrations = SqlitePoolOptions::new()
             .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(writer_options)
+            .connect_with(options.clone())
             .await
             .map_err(open_error)?;
-        migrate(&writers, &path).await?;
+        migrate(&migrations, &path).await?;
+        migrations.close().await;
+        let writer = writer_connection(&path.to_string_lossy(), settings, Journal::Wal)
+            .map_err(|e| OpenError::Other { path: path.clone(), message: e.to_string() })?;
         let read_only = options.read_only(true);
         let readers = SqlitePoolOptions::new()
             .max_connections(READERS)
@@ -254,52 +255,67 @@ impl SqliteStore {
             .await
             .map_err(open_error)?;
         let live = LiveCalls::new(!settings.uncached_reads);
-        Ok(SqliteStore::start(readers, writers, path.display().to_string(), Some(read_only), live))
+        SqliteStore::start(readers, writer, &path, Some(read_only), live)
     }
 
-    /// A database in memory, gone when the store is dropped. Reads and
-    /// writes share its one connection.
+    /// A database in memory, gone when the store is dropped.
     ///
     /// # Errors
     ///
     /// An [`OpenError`] if SQLite cannot start one.
     pub async fn open_in_memory() -> Result<SqliteStore, OpenError> {
+        /// Tells the databases of one process apart.
+        static NEXT: AtomicU64 = AtomicU64::new(0);
         let path = PathBuf::from(":memory:");
-        let options = SqliteConnectOptions::from_str("sqlite::memory:")
-            .map_err(|e| classify(&path, e))?
+        let other = |message: String| OpenError::Other { path: path.clone(), message };
+        // SQLite's memdb VFS shares a database whose name starts with `/`
+        // among the connections of one process, with the usual locking (a
+        // rollback journal: WAL needs shared memory it does not have). The
+        // writer's connection holds it from first to last.
+        let name =
+            format!("/callwork-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let writer = writer_connection(
+            &format!("file:{name}?vfs=memdb"),
+            &SqliteOptions::default(),
+            Journal::Memory,
+        )
+        .map_err(|e| other(e.to_string()))?;
+        let options = SqliteConnectOptions::new()
+            .filename(&name)
+            .vfs("memdb")
+            .journal_mode(SqliteJournalMode::Memory)
+            .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
             .log_slow_statements(tracing::log::LevelFilter::Debug, SLOW_STATEMENT);
-        // One connection is the whole database: keep it open for the store's life.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
+        let readers = SqlitePoolOptions::new()
+            .max_connections(READERS)
             .connect_with(options)
             .await
             .map_err(|e| classify(&path, e))?;
-        migrate(&pool, &path).await?;
-        let live = LiveCalls::new(true);
-        Ok(SqliteStore::start(pool.clone(), pool, ":memory:".to_owned(), None, live))
+        migrate(&readers, &path).await?;
+        SqliteStore::start(readers, writer, &path, None, LiveCalls::new(true))
     }
 
     fn start(
         readers: SqlitePool,
-        writers: SqlitePool,
-        location: String,
+        writer: rusqlite::Connection,
+        path: &Path,
         watch: Option<SqliteConnectOptions>,
         live: LiveCalls,
-    ) -> SqliteStore {
-        let (writer, jobs) = mpsc::channel(writer::MAX_BATCH * 4);
-        tokio::spawn(writer::run(writers, jobs));
-        SqliteStore {
+    ) -> Result<SqliteStore, OpenError> {
+        let (sender, jobs) = mpsc::channel(writer::MAX_BATCH * 4);
+        writer::spawn(writer, jobs).map_err(|e| OpenError::Other {
+            path: path.to_path_buf(),
+            message: format!("cannot start the writer thread: {e}"),
+        })?;
+        Ok(SqliteStore {
             readers,
-            writer,
-            location: location.into(),
+            writer: sender,
+            location: path.display().to_string().into(),
             watch,
             announcer: Arc::default(),
             live: Arc::new(live),
-        }
+        })
     }
 
     /// SQLite's own check of the whole file (`PRAGMA integrity_check`):
@@ -362,22 +378,6 @@ impl SqliteStore {
         let ended = StatusGroup::Ended.statuses();
         let alert_cursor = AlertCursor { at: now, id: EventId::generate() };
         let alert_shape = |query: &AlertQuery| alerts_query(query).sql().as_str().to_owned();
-        let close_alerts_shape = || {
-            let mut b = sqlx::QueryBuilder::new("");
-            push_alert_writes(
-                &mut b,
-                &AlertWrites {
-                    closed: vec![Closing {
-                        call_id: CallId::generate(),
-                        kinds: vec![AlertKind::SlaBreach],
-                        at: now,
-                        by: EventType::CallAnswered,
-                    }],
-                    ..AlertWrites::default()
-                },
-            );
-            b.sql().as_str().trim().trim_end_matches(';').to_owned()
-        };
         let page = |statuses: &[CallStatus],
                     queue: Option<&QueueId>,
                     phone: Option<&PhoneNumber>,
@@ -439,7 +439,7 @@ impl SqliteStore {
                 }),
             ),
             ("alert by id".to_owned(), format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?")),
-            ("closing a call's alerts".to_owned(), close_alerts_shape()),
+            ("closing a call's alerts".to_owned(), close_alerts(2)),
             ("due".to_owned(), DUE_CALLS.to_owned()),
             ("due and listed".to_owned(), DUE_LISTED.to_owned()),
             ("do-not-call among".to_owned(), DO_NOT_CALL_AMONG.to_owned()),
@@ -462,7 +462,7 @@ impl SqliteStore {
             ("ended per minute".to_owned(), ENDED_PER_MINUTE.to_owned()),
             ("placed per minute".to_owned(), PLACED_PER_MINUTE.to_owned()),
             ("expired keys".to_owned(), PURGE_EXPIRED_KEYS.to_owned()),
-            ("held keys".to_owned(), format!("{HELD_KEYS} (?, ?)")),
+            ("held keys".to_owned(), HELD_KEY.to_owned()),
         ];
         let mut plans = Vec::new();
         for (name, sql) in shapes {
@@ -541,6 +541,49 @@ async fn migrate(pool: &SqlitePool, path: &Path) -> Result<(), OpenError> {
     }
 }
 
+/// How the writer's connection journals.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Journal {
+    /// A file: write-ahead log.
+    Wal,
+    /// In memory (memdb).
+    Memory,
+}
+
+/// The writer's connection to `uri` (a path or a `file:` URI), with the
+/// pragmas every connection to the file has and the writer's own: its
+/// page cache and the file's size bound.
+fn writer_connection(
+    uri: &str,
+    settings: &SqliteOptions,
+    journal: Journal,
+) -> rusqlite::Result<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    let conn = rusqlite::Connection::open_with_flags(
+        uri,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mode = if journal == Journal::Wal { "WAL" } else { "MEMORY" };
+    conn.pragma_update_and_check(None, "journal_mode", mode, |_| Ok(()))?;
+    conn.pragma_update(None, "synchronous", if settings.full_sync { "FULL" } else { "NORMAL" })?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Statement journals (each statement of a transaction that may have to
+    // undo itself, each savepoint) in memory, not in a temporary file: one
+    // write per statement otherwise.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // A negative cache_size is in KiB.
+    conn.pragma_update(None, "cache_size", -((WRITER_CACHE_BYTES / 1024) as i64))?;
+    if let Some(bytes) = settings.max_size {
+        let pages = (bytes / PAGE_SIZE).max(1) as i64;
+        conn.pragma_update_and_check(None, "max_page_count", pages, |_| Ok(()))?;
+    }
+    Ok(conn)
+}
+
 fn classify(path: &Path, error: sqlx::Error) -> OpenError {
     let path = path.to_path_buf();
     if let sqlx::Error::Database(db) = &error
@@ -602,9 +645,9 @@ const LOG_HEAD: &str = "SELECT coalesce(max(seq), 0) FROM events";
 pub(crate) const PURGE_EXPIRED_KEYS: &str = "DELETE FROM idempotency_keys \
      INDEXED BY idempotency_keys_by_expiry WHERE expires_at <= ?";
 
-/// The keys among a list that follows, closed with `)`, that are held.
-pub(crate) const HELD_KEYS: &str = "SELECT key, fingerprint, call_id, expires_at \
-     FROM idempotency_keys WHERE key IN";
+/// The key `?1`, if it is held.
+pub(crate) const HELD_KEY: &str = "SELECT key, fingerprint, call_id, expires_at \
+     FROM idempotency_keys WHERE key = ?1";
 
 /// Kept as calls change (migration 0011: the writer counts each insert's
 /// calls, a trigger each change of status), so it reads a row per status

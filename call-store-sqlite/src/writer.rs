@@ -1,22 +1,18 @@
-//! The single writer: every write goes through one task that owns the
+//! The single writer: every write goes through one thread that owns the
 //! write connection and commits whatever is waiting together.
 //!
-//! sqlx spends ~80–100 µs per statement here and a commit costs a WAL
-//! append, so throughput comes from fewer statements and fewer commits, not
-//! more connections. Callers send a [`Write`] and await its own answer; the
-//! task takes every write waiting (up to [`MAX_BATCH`]) and commits them in
-//! one `BEGIN IMMEDIATE` transaction:
-//!
-//! - together, when they are saves and inserts of distinct calls: one
-//!   `UPDATE … FROM (VALUES …)` for every save, one `INSERT` for every new
-//!   call, one for every event — a handful of statements however many
-//!   writes;
-//! - one by one, each in a savepoint of its own, when they are of other
-//!   kinds or when the group was refused (a stale version, a duplicate id):
-//!   the group is rolled back and replayed this way, so a refused write
-//!   leaves the others in. A lone write on this path skips the savepoint.
+//! It runs on rusqlite in a thread of its own, not on sqlx: sqlx hands each
+//! statement to its connection's thread and back, ~80–130 µs a statement on
+//! 2 cores, more than SQLite's own work; here a statement is prepared once
+//! for the life of the writer and run on the thread that owns the
+//! connection (BENCHMARKS.md, "the driver, measured"). Callers send a
+//! [`Write`] and await its own answer; the thread takes every write
+//! waiting (up to [`MAX_BATCH`]) and commits them in one `BEGIN IMMEDIATE`
+//! transaction, each write in a savepoint of its own, so a refused write
+//! (a stale version, a duplicate id) is rolled back alone and the others
+//! stay. A lone write skips the savepoint.
 
-use std::collections::HashSet;
+use std::{collections::HashSet, sync::LazyLock};
 
 use call_core::{
     Call, CallEvent, CallId, CallStatus, DoNotCall, HeldKey, Pause, PhoneNumber, QueueId, Series,
@@ -25,30 +21,32 @@ use call_core::{
     ports::{Claim, Claimed, LeaseRenewal, Queue, StoreError},
 };
 use chrono::{DateTime, Utc};
-use sqlx::{Connection, Row, SqliteConnection, SqlitePool, error::ErrorKind};
+use rusqlite::{
+    Connection, ErrorCode, OptionalExtension, TransactionBehavior, params, params_from_iter,
+};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
-    DO_NOT_CALL_AMONG, DUE_CALLS, DUE_LISTED, FORGET_LAPSED_PAUSES, HELD_KEYS, PURGE_EXPIRED_KEYS,
+    DO_NOT_CALL_AMONG, DUE_CALLS, DUE_LISTED, FORGET_LAPSED_PAUSES, HELD_KEY, PURGE_EXPIRED_KEYS,
     pause_scope,
     rows::{
-        CALL_COLUMNS, CANCEL_SERIES, EVENT_COLUMNS, N_CALL_COLUMNS, N_EVENT_COLUMNS, SERIES_BY_ID,
-        SERIES_COLUMNS, bind_call, bind_event, bind_series, call_from_row, do_not_call_from_row,
-        held_key_from_row, insert_calls, insert_events, micros, push_alert_writes, push_counts,
-        series_from_row,
+        ACKNOWLEDGE_ALERT, ADD_TO_COUNT, ALERT_COLUMNS, CALL_COLUMNS, CANCEL_SERIES, EVENT_COLUMNS,
+        N_CALL_COLUMNS, N_EVENT_COLUMNS, SERIES_BY_ID, SERIES_COLUMNS, alert_values, call_from_row,
+        call_values, close_alerts, do_not_call_from_row, event_values, held_key_from_row, micros,
+        series_from_row, series_values, status_counts,
     },
 };
 
 /// The most writes committed together.
 pub(crate) const MAX_BATCH: usize = 512;
 
-/// SQLite's limit on bound values in one statement.
-const MAX_VARIABLES: usize = 32_766;
-
 /// A heartbeat's renewal of one lease, by the call's primary key: only a
 /// lease of this worker on a call still being placed.
 pub(crate) const RENEW_LEASE: &str = "UPDATE calls SET lease_expires_at = ?1, version = version + 1 \
      WHERE id = ?2 AND status = 'dispatching' AND lease_worker = ?3";
+
+/// Statements prepared once and kept for the writer's life.
+const PREPARED_STATEMENTS: usize = 64;
 
 /// One write, as a caller asks for it.
 pub(crate) enum Write {
@@ -116,206 +114,119 @@ pub(crate) struct Job {
     pub(crate) reply: oneshot::Sender<Result<Written, StoreError>>,
 }
 
-pub(crate) fn backend(error: sqlx::Error) -> StoreError {
+/// The database failing (not a write refused), as callers see it.
+pub(crate) fn failed(error: rusqlite::Error) -> StoreError {
     StoreError::Backend(error.to_string())
 }
 
-/// Runs until every sender is dropped.
-pub(crate) async fn run(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let writes: Vec<&Write> = batch.iter().map(|job| &job.write).collect();
-        let answers = match commit(&pool, &writes).await {
-            Ok(answers) => answers,
-            Err(error) => {
-                tracing::error!(%error, n_writes = writes.len(), "a write transaction failed");
-                let error = backend(error);
-                writes.iter().map(|_| Err(error.clone())).collect()
-            }
-        };
-        for (job, answer) in batch.drain(..).zip(answers) {
-            // A caller that stopped waiting does not care.
-            let _ = job.reply.send(answer);
-        }
-    }
-    pool.close().await;
+/// A row the writer read back that does not decode: the database failing.
+fn undecodable(error: StoreError) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(Box::new(error))
 }
 
-/// Runs `writes` in one transaction; the outer error means nothing was committed.
-async fn commit(
-    pool: &SqlitePool,
-    writes: &[&Write],
-) -> Result<Vec<Result<Written, StoreError>>, sqlx::Error> {
-    if let Some(group) = Group::of(writes)
-        && group.commit(pool).await?
-    {
-        return Ok(writes.iter().map(|_| Ok(Written::Done)).collect());
-    }
-    commit_one_by_one(pool, writes).await
-}
-
-/// Saves and inserts of distinct calls, to be written together.
-struct Group<'a> {
-    saves: Vec<&'a Call>,
-    inserts: Vec<&'a Call>,
-    events: Vec<&'a CallEvent>,
-}
-
-impl<'a> Group<'a> {
-    /// `None` unless every write is a save or an insert and no call or
-    /// event id appears twice (those need the one-by-one path's answers).
-    fn of(writes: &[&'a Write]) -> Option<Group<'a>> {
-        let mut group = Group { saves: Vec::new(), inserts: Vec::new(), events: Vec::new() };
-        for write in writes {
-            match write {
-                Write::Save { call, new_calls, events } => {
-                    group.saves.push(call.as_ref());
-                    group.inserts.extend(new_calls);
-                    group.events.extend(events);
+/// Starts the writer on a thread of its own; it runs until every sender is
+/// dropped, then closes `conn`.
+pub(crate) fn spawn(mut conn: Connection, mut jobs: mpsc::Receiver<Job>) -> std::io::Result<()> {
+    conn.set_prepared_statement_cache_capacity(PREPARED_STATEMENTS);
+    std::thread::Builder::new().name("callwork-sqlite-writer".into()).spawn(move || {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while let Some(job) = jobs.blocking_recv() {
+            batch.push(job);
+            // Whatever else is waiting commits with it.
+            while batch.len() < MAX_BATCH {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
                 }
-                Write::Insert { calls, events } => {
-                    group.inserts.extend(calls);
-                    group.events.extend(events);
+            }
+            let writes: Vec<&Write> = batch.iter().map(|job| &job.write).collect();
+            let answers = match commit(&mut conn, &writes) {
+                Ok(answers) => answers,
+                Err(error) => {
+                    tracing::error!(%error, n_writes = writes.len(), "a write transaction failed");
+                    let error = failed(error);
+                    writes.iter().map(|_| Err(error.clone())).collect()
                 }
-                _ => return None,
+            };
+            for (job, answer) in batch.drain(..).zip(answers) {
+                // A caller that stopped waiting does not care.
+                let _ = job.reply.send(answer);
             }
         }
-        let distinct_calls =
-            repeated(group.saves.iter().chain(&group.inserts).map(|c| c.id())).is_none();
-        let distinct_events = repeated(group.events.iter().map(|e| e.id())).is_none();
-        (distinct_calls && distinct_events).then_some(group)
-    }
-
-    /// Writes the group; `false` (with nothing written) when any part of it
-    /// was refused, for the caller to replay it one by one.
-    ///
-    /// Two round trips to SQLite's thread, whatever the group's size: one
-    /// query string holding `BEGIN IMMEDIATE`, the updates and the inserts
-    /// (sqlx binds the arguments across its statements in order), then
-    /// `COMMIT`, or `ROLLBACK` when an update found a stale version or an
-    /// insert a duplicate id.
-    async fn commit(&self, pool: &SqlitePool) -> Result<bool, sqlx::Error> {
-        let mut conn = pool.acquire().await?;
-        let mut b = sqlx::QueryBuilder::new("BEGIN IMMEDIATE; ");
-        for chunk in self.saves.chunks(MAX_VARIABLES / N_CALL_COLUMNS) {
-            b.push(format!("UPDATE calls SET ({CALL_COLUMNS}) = ("));
-            let mut columns = b.separated(", ");
-            for n in 1..=N_CALL_COLUMNS {
-                columns.push(format!("v.column{n}"));
-            }
-            b.push(") FROM (");
-            b.push_values(chunk, |mut row, call| bind_call(&mut row, call));
-            b.push(format!(
-                ") AS v WHERE calls.id = v.column1 AND calls.version = v.column{N_CALL_COLUMNS} - 1 \
-                 RETURNING calls.id; "
-            ));
-        }
-        for chunk in self.inserts.chunks(MAX_VARIABLES / N_CALL_COLUMNS) {
-            b.push(format!("INSERT INTO calls ({CALL_COLUMNS}) "));
-            b.push_values(chunk, |mut row, call| bind_call(&mut row, call));
-            b.push("; ");
-        }
-        push_counts(&mut b, self.inserts.iter().copied());
-        for chunk in self.events.chunks(MAX_VARIABLES / N_EVENT_COLUMNS) {
-            b.push(format!("INSERT INTO events ({EVENT_COLUMNS}) "));
-            b.push_values(chunk, |mut row, event| bind_event(&mut row, event));
-            b.push("; ");
-        }
-        let calls = self.saves.iter().chain(&self.inserts).copied();
-        for writes in AlertWrites::for_calls(calls, self.events.iter().copied()) {
-            push_alert_writes(&mut b, &writes);
-        }
-        let updated = match b.build().fetch_all(&mut *conn).await {
-            Ok(rows) => rows.len(),
-            Err(error) => {
-                // The transaction may or may not have begun; either way, nothing stays.
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                return if is_unique_violation(&error) { Ok(false) } else { Err(error) };
-            }
-        };
-        let ok = updated == self.saves.len();
-        sqlx::query(if ok { "COMMIT" } else { "ROLLBACK" }).execute(&mut *conn).await?;
-        Ok(ok)
-    }
+    })?;
+    Ok(())
 }
 
-/// Runs `writes` in one transaction, each in a savepoint of its own.
-async fn commit_one_by_one(
-    pool: &SqlitePool,
+/// Runs `writes` in one transaction, each in a savepoint of its own; the
+/// outer error means nothing was committed.
+fn commit(
+    conn: &mut Connection,
     writes: &[&Write],
-) -> Result<Vec<Result<Written, StoreError>>, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
-    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+) -> Result<Vec<Result<Written, StoreError>>, rusqlite::Error> {
+    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut answers = Vec::with_capacity(writes.len());
     if let [write] = writes {
-        let answer = apply(&mut tx, write).await?;
+        let answer = apply(&tx, write)?;
         if answer.is_err() {
-            tx.rollback().await?;
+            tx.rollback()?;
             return Ok(vec![answer]);
         }
         answers.push(answer);
     } else {
         for write in writes {
-            let mut savepoint = tx.begin().await?;
-            let answer = apply(&mut savepoint, write).await?;
+            let savepoint = tx.savepoint()?;
+            let answer = apply(&savepoint, write)?;
             if answer.is_ok() {
-                savepoint.commit().await?;
-            } else {
-                savepoint.rollback().await?;
+                savepoint.commit()?;
             }
+            // Dropped without a commit, a savepoint rolls back to where it began.
             answers.push(answer);
         }
     }
-    tx.commit().await?;
+    tx.commit()?;
     Ok(answers)
 }
 
 /// One write. The outer error is the database failing; the inner one the
 /// write being refused, which rolls back only this write.
-async fn apply(
-    conn: &mut SqliteConnection,
-    write: &Write,
-) -> Result<Result<Written, StoreError>, sqlx::Error> {
+fn apply(conn: &Connection, write: &Write) -> Result<Result<Written, StoreError>, rusqlite::Error> {
     match write {
-        Write::Insert { calls, events } => insert(conn, calls, events).await,
+        Write::Insert { calls, events } => insert(conn, calls, events),
         Write::InsertKeyed { calls, events, series, keys, now } => {
-            insert_keyed(conn, calls, events, series, keys, *now).await
+            insert_keyed(conn, calls, events, series, keys, *now)
         }
-        Write::Save { call, new_calls, events } => save(conn, call, new_calls, events).await,
-        Write::Claim(claim) => claim_due(conn, claim).await.map(|c| Ok(Written::Claimed(c))),
+        Write::Save { call, new_calls, events } => save(conn, call, new_calls, events),
+        Write::Claim(claim) => claim_due(conn, claim).map(|c| Ok(Written::Claimed(c))),
         Write::RenewLeases { renewal, ids } => {
+            let mut renew = conn.prepare_cached(RENEW_LEASE)?;
             let mut renewed = Vec::with_capacity(ids.len());
             for id in ids {
-                let done = sqlx::query(RENEW_LEASE)
-                    .bind(micros(renewal.until))
-                    .bind(id.as_str())
-                    .bind(renewal.worker.as_str())
-                    .execute(&mut *conn)
-                    .await?;
-                if done.rows_affected() > 0 && !renewed.contains(id) {
+                let changed = renew.execute(params![
+                    micros(renewal.until),
+                    id.as_str(),
+                    renewal.worker.as_str()
+                ])?;
+                if changed > 0 && !renewed.contains(id) {
                     renewed.push(id.clone());
                 }
             }
             Ok(Ok(Written::Renewed(renewed)))
         }
         Write::AdvanceSeries { previous, now } => advance_series(conn, previous, *now)
-            .await
             .map(|made| Ok(Written::Advanced(made.map(Box::new)))),
         Write::CancelSeries { id, now } => {
-            let row = sqlx::query(CANCEL_SERIES)
-                .bind(micros(*now))
-                .bind(id.as_str())
-                .fetch_optional(&mut *conn)
-                .await?;
-            let series = row.as_ref().map(series_from_row).transpose().map_err(decode)?;
+            let series = conn
+                .prepare_cached(CANCEL_SERIES)?
+                .query_row(params![micros(*now), id.as_str()], |row| {
+                    series_from_row(row).map_err(undecodable)
+                })
+                .optional()?;
             Ok(Ok(Written::CanceledSeries(series.map(Box::new))))
         }
         Write::AddQueue(queue) => {
-            let inserted = sqlx::query("INSERT INTO queues (id, created_at) VALUES (?, ?)")
-                .bind(queue.id.to_string())
-                .bind(micros(queue.created_at))
-                .execute(&mut *conn)
-                .await;
+            let inserted = conn
+                .prepare_cached("INSERT INTO queues (id, created_at) VALUES (?1, ?2)")?
+                .execute(params![queue.id.as_str(), micros(queue.created_at)]);
             match inserted {
                 Ok(_) => Ok(Ok(Written::Done)),
                 Err(e) if is_unique_violation(&e) => {
@@ -325,64 +236,62 @@ async fn apply(
             }
         }
         Write::RemoveQueue(id) => {
-            let done = sqlx::query("DELETE FROM queues WHERE id = ?")
-                .bind(id.to_string())
-                .execute(&mut *conn)
-                .await?;
-            Ok(Ok(Written::Removed(done.rows_affected() > 0)))
+            let removed =
+                conn.prepare_cached("DELETE FROM queues WHERE id = ?1")?.execute([id.as_str()])?;
+            Ok(Ok(Written::Removed(removed > 0)))
         }
         Write::Pause(pause) => {
-            sqlx::query(
-                "INSERT INTO dispatch_pauses (scope, paused_at, until) VALUES (?, ?, ?) \
+            conn.prepare_cached(
+                "INSERT INTO dispatch_pauses (scope, paused_at, until) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (scope) DO UPDATE SET paused_at = excluded.paused_at, \
                  until = excluded.until",
-            )
-            .bind(pause_scope(pause.queue.as_ref()))
-            .bind(micros(pause.paused_at))
-            .bind(pause.until.map(micros))
-            .execute(&mut *conn)
-            .await?;
+            )?
+            .execute(params![
+                pause_scope(pause.queue.as_ref()),
+                micros(pause.paused_at),
+                pause.until.map(micros)
+            ])?;
             Ok(Ok(Written::Done))
         }
         Write::AddDoNotCall(entry) => {
-            let added = sqlx::query(
-                "INSERT INTO do_not_call (phone, added_at, reason) VALUES (?, ?, ?) \
-                 ON CONFLICT (phone) DO NOTHING",
-            )
-            .bind(entry.phone.as_str())
-            .bind(micros(entry.added_at))
-            .bind(entry.reason.as_deref())
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
+            let added = conn
+                .prepare_cached(
+                    "INSERT INTO do_not_call (phone, added_at, reason) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (phone) DO NOTHING",
+                )?
+                .execute(params![
+                    entry.phone.as_str(),
+                    micros(entry.added_at),
+                    entry.reason.as_deref()
+                ])?;
             if added == 1 {
                 return Ok(Ok(Written::Listed(None)));
             }
-            let row = sqlx::query(DO_NOT_CALL_AMONG)
-                .bind(serde_json::json!([entry.phone.as_str()]).to_string())
-                .fetch_one(&mut *conn)
-                .await?;
-            Ok(do_not_call_from_row(&row).map(|listed| Written::Listed(Some(listed))))
+            let phones = serde_json::json!([entry.phone.as_str()]).to_string();
+            let listed = conn
+                .prepare_cached(DO_NOT_CALL_AMONG)?
+                .query_row([phones], |row| Ok(do_not_call_from_row(row)))?;
+            Ok(listed.map(|listed| Written::Listed(Some(listed))))
         }
         Write::RemoveDoNotCall(phone) => {
-            let done = sqlx::query("DELETE FROM do_not_call WHERE phone = ?")
-                .bind(phone.as_str())
-                .execute(&mut *conn)
-                .await?;
-            Ok(Ok(Written::Removed(done.rows_affected() > 0)))
+            let removed = conn
+                .prepare_cached("DELETE FROM do_not_call WHERE phone = ?1")?
+                .execute([phone.as_str()])?;
+            Ok(Ok(Written::Removed(removed > 0)))
         }
         Write::Resume(queue) => {
-            let done = sqlx::query("DELETE FROM dispatch_pauses WHERE scope = ?")
-                .bind(pause_scope(queue.as_ref()))
-                .execute(&mut *conn)
-                .await?;
-            Ok(Ok(Written::Removed(done.rows_affected() > 0)))
+            let removed = conn
+                .prepare_cached("DELETE FROM dispatch_pauses WHERE scope = ?1")?
+                .execute([pause_scope(queue.as_ref())])?;
+            Ok(Ok(Written::Removed(removed > 0)))
         }
     }
 }
 
-fn is_unique_violation(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(e) if e.kind() == ErrorKind::UniqueViolation)
+fn is_unique_violation(error: &rusqlite::Error) -> bool {
+    matches!(error, rusqlite::Error::SqliteFailure(e, _) if e.code == ErrorCode::ConstraintViolation
+        && matches!(e.extended_code, rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            | rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE))
 }
 
 /// The first id that appears twice in `ids`.
@@ -391,267 +300,289 @@ fn repeated<'a, T: Eq + std::hash::Hash>(ids: impl IntoIterator<Item = &'a T>) -
     ids.into_iter().find(|id| !seen.insert(*id))
 }
 
-async fn insert(
-    conn: &mut SqliteConnection,
+/// Inserts `calls` with their `events` and what the events do to alerts;
+/// a call or event id already recorded refuses the write.
+fn insert(
+    conn: &Connection,
     calls: &[Call],
     events: &[CallEvent],
-) -> Result<Result<Written, StoreError>, sqlx::Error> {
-    let ids: Vec<&str> = calls.iter().map(|c| c.id().as_str()).collect();
-    let per_statement = MAX_VARIABLES / N_CALL_COLUMNS;
-    let chunks = calls.chunks(per_statement).map(insert_calls);
-    if let Some(duplicate) = insert_new(conn, "calls", &ids, per_statement, chunks).await? {
-        let id = calls.iter().map(Call::id).find(|id| id.as_str() == duplicate);
-        return Ok(Err(StoreError::DuplicateCall(id.unwrap_or(calls[0].id()).clone())));
+) -> Result<Result<Written, StoreError>, rusqlite::Error> {
+    if let Some(duplicate) = insert_calls(conn, calls)? {
+        return Ok(Err(StoreError::DuplicateCall(duplicate.clone())));
     }
-    if let Err(refused) = append(conn, events).await? {
+    if let Err(refused) = append(conn, events)? {
         return Ok(Err(refused));
     }
     for writes in AlertWrites::for_calls(calls, events) {
-        write_alerts(conn, &writes).await?;
+        write_alerts(conn, &writes)?;
     }
     Ok(Ok(Written::Done))
 }
 
-/// Writes what a batch of events does to alerts, when it does anything.
-async fn write_alerts(
-    conn: &mut SqliteConnection,
-    writes: &AlertWrites,
-) -> Result<(), sqlx::Error> {
-    if !writes.is_empty() {
-        let mut b = sqlx::QueryBuilder::new("");
-        push_alert_writes(&mut b, writes);
-        b.build().execute(&mut *conn).await?;
+/// Inserts `calls` and adds them to the counts of their statuses; answers
+/// the first id repeated among them or already stored, having stopped there.
+fn insert_calls<'c>(
+    conn: &Connection,
+    calls: &'c [Call],
+) -> Result<Option<&'c CallId>, rusqlite::Error> {
+    if let Some(id) = repeated(calls.iter().map(Call::id)) {
+        return Ok(Some(id));
+    }
+    let mut statement = conn.prepare_cached(&INSERT_CALL)?;
+    for call in calls {
+        match statement.execute(params_from_iter(call_values(call))) {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => return Ok(Some(call.id())),
+            Err(e) => return Err(e),
+        }
+    }
+    let mut count = conn.prepare_cached(ADD_TO_COUNT)?;
+    for (status, n) in status_counts(calls) {
+        count.execute(params![status, n])?;
+    }
+    Ok(None)
+}
+
+/// `?1, ?2, …, ?n`.
+fn placeholders(n: usize) -> String {
+    (1..=n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// A new call, its columns bound in [`CALL_COLUMNS`] order.
+static INSERT_CALL: LazyLock<String> = LazyLock::new(|| {
+    format!("INSERT INTO calls ({CALL_COLUMNS}) VALUES ({})", placeholders(N_CALL_COLUMNS))
+});
+
+/// A changed call, its columns bound in [`CALL_COLUMNS`] order (`?1` its
+/// id), then the version it replaces.
+static SAVE_CALL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE calls SET ({CALL_COLUMNS}) = ({}) WHERE id = ?1 AND version = ?{}",
+        placeholders(N_CALL_COLUMNS),
+        N_CALL_COLUMNS + 1
+    )
+});
+
+/// A new event, its columns bound in [`EVENT_COLUMNS`] order.
+static INSERT_EVENT: LazyLock<String> = LazyLock::new(|| {
+    format!("INSERT INTO events ({EVENT_COLUMNS}) VALUES ({})", placeholders(N_EVENT_COLUMNS))
+});
+
+/// A raised alert, its columns bound in [`ALERT_COLUMNS`] order.
+static INSERT_ALERT: LazyLock<String> =
+    LazyLock::new(|| format!("INSERT INTO alerts ({ALERT_COLUMNS}) VALUES ({})", placeholders(12)));
+
+/// The claim of the due calls ([`DUE_CALLS`]) for worker `?1` until `?2`,
+/// at `?3`, at most `?4`: every column of each claimed call.
+static CLAIM_DUE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE calls SET status = 'dispatching', lease_worker = ?1, lease_expires_at = ?2, \
+         version = version + 1, updated_at = ?3 \
+         WHERE id IN ({DUE_CALLS}) RETURNING {CALL_COLUMNS}"
+    )
+});
+
+/// Appends events; a recorded id refuses the write.
+fn append(
+    conn: &Connection,
+    events: &[CallEvent],
+) -> Result<Result<(), StoreError>, rusqlite::Error> {
+    if let Some(id) = repeated(events.iter().map(CallEvent::id)) {
+        return Ok(Err(StoreError::DuplicateEvent(id.clone())));
+    }
+    let mut statement = conn.prepare_cached(&INSERT_EVENT)?;
+    for event in events {
+        match statement.execute(params_from_iter(event_values(event))) {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Ok(Err(StoreError::DuplicateEvent(event.id().clone())));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// Writes what a batch of events does to alerts.
+fn write_alerts(conn: &Connection, writes: &AlertWrites) -> Result<(), rusqlite::Error> {
+    if !writes.raised.is_empty() {
+        let mut raise = conn.prepare_cached(&INSERT_ALERT)?;
+        for alert in &writes.raised {
+            raise.execute(params_from_iter(alert_values(alert)))?;
+        }
+    }
+    for (id, by, at) in &writes.acknowledged {
+        conn.prepare_cached(ACKNOWLEDGE_ALERT)?.execute(params![micros(*at), by, id.as_str()])?;
+    }
+    for closing in &writes.closed {
+        let mut values: Vec<rusqlite::types::Value> = vec![
+            micros(closing.at).into(),
+            closing.by.as_str().to_owned().into(),
+            closing.call_id.to_string().into(),
+        ];
+        values.extend(closing.kinds.iter().map(|kind| kind.as_str().to_owned().into()));
+        conn.prepare_cached(&close_alerts(closing.kinds.len()))?
+            .execute(params_from_iter(values))?;
     }
     Ok(())
 }
 
 /// Inserts `calls` and `series` and takes their `keys`, unless one of the keys is held.
-async fn insert_keyed(
-    conn: &mut SqliteConnection,
+fn insert_keyed(
+    conn: &Connection,
     calls: &[Call],
     events: &[CallEvent],
     series: &[Series],
     keys: &[HeldKey],
     now: DateTime<Utc>,
-) -> Result<Result<Written, StoreError>, sqlx::Error> {
-    sqlx::query(PURGE_EXPIRED_KEYS).bind(micros(now)).execute(&mut *conn).await?;
+) -> Result<Result<Written, StoreError>, rusqlite::Error> {
+    conn.prepare_cached(PURGE_EXPIRED_KEYS)?.execute([micros(now)])?;
     let mut held = Vec::new();
-    for chunk in keys.chunks(MAX_VARIABLES) {
-        let mut b = sqlx::QueryBuilder::new(format!("{HELD_KEYS} ("));
-        let mut list = b.separated(", ");
-        for key in chunk {
-            list.push_bind(key.key.as_str());
-        }
-        b.push(")");
-        for row in b.build().fetch_all(&mut *conn).await? {
-            held.push(held_key_from_row(&row).map_err(decode)?);
+    {
+        let mut find = conn.prepare_cached(HELD_KEY)?;
+        for key in keys {
+            let found =
+                find.query_row([key.key.as_str()], |row| Ok(held_key_from_row(row))).optional()?;
+            if let Some(found) = found {
+                held.push(found.map_err(undecodable)?);
+            }
         }
     }
     if !held.is_empty() {
         return Ok(Ok(Written::Held(held)));
     }
-    if let Err(refused) = insert(conn, calls, events).await? {
+    if let Err(refused) = insert(conn, calls, events)? {
         return Ok(Err(refused));
     }
-    for chunk in series.chunks(MAX_VARIABLES / 8) {
-        let mut b = sqlx::QueryBuilder::new(format!("INSERT INTO series ({SERIES_COLUMNS}) "));
-        b.push_values(chunk, |mut row, series| bind_series(&mut row, series));
-        b.build().execute(&mut *conn).await?;
+    let mut add_series = conn.prepare_cached(&format!(
+        "INSERT INTO series ({SERIES_COLUMNS}) VALUES ({})",
+        placeholders(8)
+    ))?;
+    for series in series {
+        add_series.execute(params_from_iter(series_values(series)))?;
     }
     // The keys are distinct (the engine merges repeats) and free (checked above).
-    for chunk in keys.chunks(MAX_VARIABLES / 4) {
-        let mut b = sqlx::QueryBuilder::new(
-            "INSERT INTO idempotency_keys (key, fingerprint, call_id, expires_at) ",
-        );
-        b.push_values(chunk, |mut row, key| {
-            row.push_bind(key.key.as_str())
-                .push_bind(key.fingerprint.as_str())
-                .push_bind(key.call_id.as_str())
-                .push_bind(micros(key.expires_at));
-        });
-        b.build().execute(&mut *conn).await?;
+    let mut take = conn.prepare_cached(
+        "INSERT INTO idempotency_keys (key, fingerprint, call_id, expires_at) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for key in keys {
+        take.execute(params![
+            key.key.as_str(),
+            key.fingerprint.as_str(),
+            key.call_id.as_str(),
+            micros(key.expires_at)
+        ])?;
     }
     Ok(Ok(Written::Held(Vec::new())))
 }
 
-/// Appends events; a recorded id refuses the write.
-async fn append(
-    conn: &mut SqliteConnection,
-    events: &[CallEvent],
-) -> Result<Result<(), StoreError>, sqlx::Error> {
-    let ids: Vec<&str> = events.iter().map(|e| e.id().as_str()).collect();
-    let per_statement = MAX_VARIABLES / N_EVENT_COLUMNS;
-    let chunks = events.chunks(per_statement).map(insert_events);
-    if let Some(duplicate) = insert_new(conn, "events", &ids, per_statement, chunks).await? {
-        let id = events.iter().map(CallEvent::id).find(|id| id.as_str() == duplicate);
-        return Ok(Err(StoreError::DuplicateEvent(id.unwrap_or(events[0].id()).clone())));
-    }
-    Ok(Ok(()))
-}
-
-/// Runs the multi-row inserts of rows whose ids are `ids`, `per_statement`
-/// rows a statement; on a unique violation (an id repeated among them or
-/// already in `table`), stops and answers that id, leaving the caller to
-/// roll back.
-async fn insert_new(
-    conn: &mut SqliteConnection,
-    table: &str,
-    ids: &[&str],
-    per_statement: usize,
-    statements: impl Iterator<Item = sqlx::QueryBuilder<sqlx::Sqlite>>,
-) -> Result<Option<String>, sqlx::Error> {
-    if let Some(id) = repeated(ids.iter()) {
-        return Ok(Some((*id).to_owned()));
-    }
-    for (mut statement, chunk) in statements.zip(ids.chunks(per_statement)) {
-        if let Err(error) = statement.build().execute(&mut *conn).await {
-            if !is_unique_violation(&error) {
-                return Err(error);
-            }
-            // Only this statement's rows: the earlier ones are in the table now.
-            let chunk: Vec<String> = chunk.iter().map(|id| (*id).to_owned()).collect();
-            let existing = first_existing(conn, table, &chunk).await?;
-            return Ok(Some(existing.unwrap_or_else(|| chunk[0].clone())));
-        }
-    }
-    Ok(None)
-}
-
-/// The first of `ids` already in `table`.
-async fn first_existing(
-    conn: &mut SqliteConnection,
-    table: &str,
-    ids: &[String],
-) -> Result<Option<String>, sqlx::Error> {
-    let mut b = sqlx::QueryBuilder::new(format!("SELECT id FROM {table} WHERE id IN ("));
-    let mut list = b.separated(", ");
-    for id in ids {
-        list.push_bind(id.clone());
-    }
-    b.push(") LIMIT 1");
-    let row = b.build().fetch_optional(&mut *conn).await?;
-    Ok(row.map(|r| r.get::<String, _>(0)))
-}
-
 /// Saves `call` and inserts `new_calls`, then appends `events`; the caller
 /// rolls back whatever this refuses.
-async fn save(
-    conn: &mut SqliteConnection,
+fn save(
+    conn: &Connection,
     call: &Call,
     new_calls: &[Call],
     events: &[CallEvent],
-) -> Result<Result<Written, StoreError>, sqlx::Error> {
+) -> Result<Result<Written, StoreError>, rusqlite::Error> {
     let expected = call.version().wrapping_sub(1);
-    let mut b = sqlx::QueryBuilder::new(format!("UPDATE calls SET ({CALL_COLUMNS}) = ("));
-    bind_call(&mut b.separated(", "), call);
-    b.push(") WHERE id = ").push_bind(call.id().to_string());
-    b.push(" AND version = ").push_bind(i64::try_from(expected).unwrap_or(i64::MAX));
-    if b.build().execute(&mut *conn).await?.rows_affected() == 0 {
-        let exists = sqlx::query("SELECT 1 FROM calls WHERE id = ?")
-            .bind(call.id().to_string())
-            .fetch_optional(&mut *conn)
-            .await?
-            .is_some();
+    let [id, rest @ ..] = call_values(call);
+    let mut values = Vec::with_capacity(N_CALL_COLUMNS + 1);
+    values.push(id);
+    values.extend(rest);
+    values.push(i64::try_from(expected).unwrap_or(i64::MAX).into());
+    if conn.prepare_cached(&SAVE_CALL)?.execute(params_from_iter(values))? == 0 {
+        let exists = conn
+            .prepare_cached("SELECT 1 FROM calls WHERE id = ?1")?
+            .exists([call.id().as_str()])?;
         return Ok(Err(if exists {
             StoreError::Conflict { id: call.id().clone(), expected }
         } else {
             StoreError::NotFound(call.id().clone())
         }));
     }
-    let inserted = insert(conn, new_calls, events).await?;
+    let inserted = insert(conn, new_calls, events)?;
     if inserted.is_ok() {
         for writes in AlertWrites::for_calls([call], events) {
-            write_alerts(conn, &writes).await?;
+            write_alerts(conn, &writes)?;
         }
     }
     Ok(inserted)
 }
 
 /// Makes the occurrence after `previous`, as `CallStore::advance_series` does.
-async fn advance_series(
-    conn: &mut SqliteConnection,
+fn advance_series(
+    conn: &Connection,
     previous: &Call,
     now: DateTime<Utc>,
-) -> Result<Option<(Call, CallEvent)>, sqlx::Error> {
+) -> Result<Option<(Call, CallEvent)>, rusqlite::Error> {
     let Some(occurrence) = previous.occurrence() else { return Ok(None) };
-    let row = sqlx::query(SERIES_BY_ID)
-        .bind(occurrence.series_id.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some(series) = row.as_ref().map(series_from_row).transpose().map_err(decode)? else {
-        return Ok(None);
-    };
+    let series = conn
+        .prepare_cached(SERIES_BY_ID)?
+        .query_row([occurrence.series_id.as_str()], |row| Ok(series_from_row(row)))
+        .optional()?
+        .transpose()
+        .map_err(undecodable)?;
+    let Some(series) = series else { return Ok(None) };
     let Some((call, event)) = series.successor(previous, now) else { return Ok(None) };
     // The writer is the only one in this transaction, and it read the
     // count just now: the condition only restates what makes this safe.
-    let raised = sqlx::query(
-        "UPDATE series SET occurrences = occurrences + 1 \
-         WHERE id = ? AND occurrences = ? AND canceled_at IS NULL",
-    )
-    .bind(series.id.as_str())
-    .bind(i64::from(occurrence.number))
-    .execute(&mut *conn)
-    .await?;
-    if raised.rows_affected() == 0 {
+    let raised = conn
+        .prepare_cached(
+            "UPDATE series SET occurrences = occurrences + 1 \
+             WHERE id = ?1 AND occurrences = ?2 AND canceled_at IS NULL",
+        )?
+        .execute(params![series.id.as_str(), i64::from(occurrence.number)])?;
+    if raised == 0 {
         return Ok(None);
     }
-    insert_calls(std::slice::from_ref(&call)).build().execute(&mut *conn).await?;
-    insert_events(std::slice::from_ref(&event)).build().execute(&mut *conn).await?;
+    if let Some(id) = insert_calls(conn, std::slice::from_ref(&call))? {
+        return Err(undecodable(StoreError::DuplicateCall(id.clone())));
+    }
+    if let Err(refused) = append(conn, std::slice::from_ref(&event))? {
+        return Err(undecodable(refused));
+    }
     Ok(Some((call, event)))
 }
 
-fn decode(error: StoreError) -> sqlx::Error {
-    sqlx::Error::Decode(error.into())
-}
-
-async fn claim_due(
-    conn: &mut SqliteConnection,
-    claim: &Claim,
-) -> Result<Vec<Claimed>, sqlx::Error> {
-    sqlx::query(FORGET_LAPSED_PAUSES).bind(micros(claim.now)).execute(&mut *conn).await?;
+fn claim_due(conn: &Connection, claim: &Claim) -> Result<Vec<Claimed>, rusqlite::Error> {
+    conn.prepare_cached(FORGET_LAPSED_PAUSES)?.execute([micros(claim.now)])?;
     let limit = i64::try_from(claim.limit).unwrap_or(i64::MAX);
     let mut claimed = Vec::new();
     // The listed numbers' due calls first: canceled, never dispatched.
-    let listed =
-        sqlx::query(DUE_LISTED).bind(micros(claim.now)).bind(limit).fetch_all(&mut *conn).await?;
-    for row in &listed {
-        let (call, event) = claim.do_not_call(&call_from_row(row).map_err(decode)?);
+    let listed: Vec<Result<Call, StoreError>> = conn
+        .prepare_cached(DUE_LISTED)?
+        .query_map(params![micros(claim.now), limit], |row| Ok(call_from_row(row)))?
+        .collect::<Result<_, _>>()?;
+    for call in listed {
+        let (call, event) = claim.do_not_call(&call.map_err(undecodable)?);
         // This transaction holds the database: the version it read stands.
-        if let Err(refused) = save(conn, &call, &[], std::slice::from_ref(&event)).await? {
-            return Err(sqlx::Error::Protocol(refused.to_string()));
+        if let Err(refused) = save(conn, &call, &[], std::slice::from_ref(&event))? {
+            return Err(undecodable(refused));
         }
-        let successor = advance_series(conn, &call, claim.now).await?;
+        let successor = advance_series(conn, &call, claim.now)?;
         claimed.push(Claimed { call, event, successor });
     }
     let limit = limit - i64::try_from(claimed.len()).unwrap_or(i64::MAX);
     if limit <= 0 {
         return Ok(claimed);
     }
-    let sql = format!(
-        "UPDATE calls SET status = 'dispatching', lease_worker = ?1, lease_expires_at = ?2, \
-         version = version + 1, updated_at = ?3 \
-         WHERE id IN ({DUE_CALLS}) RETURNING {CALL_COLUMNS}"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(claim.worker.to_string())
-        .bind(micros(claim.lease_until))
-        .bind(micros(claim.now))
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut calls = Vec::with_capacity(rows.len());
-    for row in &rows {
-        calls.push(call_from_row(row).map_err(decode)?);
-    }
+    let mut calls = conn
+        .prepare_cached(&CLAIM_DUE)?
+        .query_map(
+            params![claim.worker.as_str(), micros(claim.lease_until), micros(claim.now), limit],
+            |row| Ok(call_from_row(row)),
+        )?
+        .map(|row| row?.map_err(undecodable))
+        .collect::<Result<Vec<Call>, _>>()?;
     calls.sort_by(|a, b| (a.scheduled_at(), a.id()).cmp(&(b.scheduled_at(), b.id())));
     debug_assert!(calls.iter().all(|c| c.status() == CallStatus::Dispatching));
     let events: Vec<CallEvent> = calls.iter().map(|call| claim.dispatched_event(call)).collect();
     // Generated ids cannot collide; a refusal here is the database failing.
-    if let Err(refused) = append(conn, &events).await? {
-        return Err(sqlx::Error::Protocol(refused.to_string()));
+    if let Err(refused) = append(conn, &events)? {
+        return Err(undecodable(refused));
     }
     for (call, event) in calls.into_iter().zip(events) {
-        let successor = advance_series(conn, &call, claim.now).await?;
+        let successor = advance_series(conn, &call, claim.now)?;
         claimed.push(Claimed { call, event, successor });
     }
     Ok(claimed)
