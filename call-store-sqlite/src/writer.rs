@@ -23,6 +23,7 @@ use call_core::{
 use chrono::{DateTime, Utc};
 use rusqlite::{
     Connection, ErrorCode, OptionalExtension, TransactionBehavior, params, params_from_iter,
+    types::Value as Sql,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -328,13 +329,8 @@ fn insert_calls<'c>(
     if let Some(id) = repeated(calls.iter().map(Call::id)) {
         return Ok(Some(id));
     }
-    let mut statement = conn.prepare_cached(&INSERT_CALL)?;
-    for call in calls {
-        match statement.execute(params_from_iter(call_values(call))) {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => return Ok(Some(call.id())),
-            Err(e) => return Err(e),
-        }
+    if let Some(refused) = insert_rows(conn, &CALL_INSERTS, calls, call_values)? {
+        return Ok(Some(calls[refused].id()));
     }
     let mut count = conn.prepare_cached(ADD_TO_COUNT)?;
     for (status, n) in status_counts(calls) {
@@ -348,10 +344,77 @@ fn placeholders(n: usize) -> String {
     (1..=n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
 }
 
-/// A new call, its columns bound in [`CALL_COLUMNS`] order.
-static INSERT_CALL: LazyLock<String> = LazyLock::new(|| {
-    format!("INSERT INTO calls ({CALL_COLUMNS}) VALUES ({})", placeholders(N_CALL_COLUMNS))
-});
+/// Rows one multi-row `INSERT` takes. SQLite sets a statement up on each
+/// run (the constant `IN` lists of the partial indexes' conditions become
+/// temporary tables, once per run), so one run of 64 rows costs far less
+/// than 64 runs of one.
+const ROWS_PER_INSERT: usize = 64;
+
+/// The inserts into a table: one row, and [`ROWS_PER_INSERT`] rows.
+struct Inserts {
+    one: String,
+    many: String,
+}
+
+impl Inserts {
+    fn new(table: &str, columns: &str, n_columns: usize) -> Inserts {
+        let row = |first: usize| {
+            format!(
+                "({})",
+                (first..first + n_columns).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+            )
+        };
+        let rows: Vec<String> = (0..ROWS_PER_INSERT).map(|r| row(1 + r * n_columns)).collect();
+        Inserts {
+            one: format!("INSERT INTO {table} ({columns}) VALUES {}", row(1)),
+            many: format!("INSERT INTO {table} ({columns}) VALUES {}", rows.join(", ")),
+        }
+    }
+}
+
+static CALL_INSERTS: LazyLock<Inserts> =
+    LazyLock::new(|| Inserts::new("calls", CALL_COLUMNS, N_CALL_COLUMNS));
+
+static EVENT_INSERTS: LazyLock<Inserts> =
+    LazyLock::new(|| Inserts::new("events", EVENT_COLUMNS, N_EVENT_COLUMNS));
+
+/// Inserts `rows`, [`ROWS_PER_INSERT`] to a statement; on a unique
+/// violation answers the index of the row refused (the rows before it may
+/// be written: the caller rolls the write back).
+fn insert_rows<T, const N: usize>(
+    conn: &Connection,
+    inserts: &Inserts,
+    rows: &[T],
+    values: impl Fn(&T) -> [Sql; N],
+) -> Result<Option<usize>, rusqlite::Error> {
+    let mut one = conn.prepare_cached(&inserts.one)?;
+    let mut first = 0;
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        if chunk.len() == ROWS_PER_INSERT {
+            let inserted = conn
+                .prepare_cached(&inserts.many)?
+                .execute(params_from_iter(chunk.iter().flat_map(&values)));
+            match inserted {
+                Ok(_) => {
+                    first += chunk.len();
+                    continue;
+                }
+                // The statement wrote none of its rows: find the one refused below.
+                Err(e) if is_unique_violation(&e) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        for (i, row) in chunk.iter().enumerate() {
+            match one.execute(params_from_iter(values(row))) {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => return Ok(Some(first + i)),
+                Err(e) => return Err(e),
+            }
+        }
+        first += chunk.len();
+    }
+    Ok(None)
+}
 
 /// A changed call, its columns bound in [`CALL_COLUMNS`] order (`?1` its
 /// id), then the version it replaces.
@@ -361,11 +424,6 @@ static SAVE_CALL: LazyLock<String> = LazyLock::new(|| {
         placeholders(N_CALL_COLUMNS),
         N_CALL_COLUMNS + 1
     )
-});
-
-/// A new event, its columns bound in [`EVENT_COLUMNS`] order.
-static INSERT_EVENT: LazyLock<String> = LazyLock::new(|| {
-    format!("INSERT INTO events ({EVENT_COLUMNS}) VALUES ({})", placeholders(N_EVENT_COLUMNS))
 });
 
 /// A raised alert, its columns bound in [`ALERT_COLUMNS`] order.
@@ -390,15 +448,8 @@ fn append(
     if let Some(id) = repeated(events.iter().map(CallEvent::id)) {
         return Ok(Err(StoreError::DuplicateEvent(id.clone())));
     }
-    let mut statement = conn.prepare_cached(&INSERT_EVENT)?;
-    for event in events {
-        match statement.execute(params_from_iter(event_values(event))) {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                return Ok(Err(StoreError::DuplicateEvent(event.id().clone())));
-            }
-            Err(e) => return Err(e),
-        }
+    if let Some(refused) = insert_rows(conn, &EVENT_INSERTS, events, event_values)? {
+        return Ok(Err(StoreError::DuplicateEvent(events[refused].id().clone())));
     }
     Ok(Ok(()))
 }

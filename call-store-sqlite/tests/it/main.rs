@@ -6,3 +6,4 @@ mod durability;
 mod helpers;
 mod plans;
 mod stats;
+mod writes;
