@@ -22,8 +22,7 @@ use call_core::{
 };
 use chrono::{DateTime, Utc};
 use rusqlite::{
-    Connection, ErrorCode, OptionalExtension, TransactionBehavior, params, params_from_iter,
-    types::Value as Sql,
+    Connection, ErrorCode, TransactionBehavior, params, params_from_iter, types::Value as Sql,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -31,10 +30,10 @@ use crate::{
     DO_NOT_CALL_AMONG, DUE_CALLS, DUE_LISTED, FORGET_LAPSED_PAUSES, HELD_KEY, PURGE_EXPIRED_KEYS,
     pause_scope,
     rows::{
-        ACKNOWLEDGE_ALERT, ADD_TO_COUNT, ALERT_COLUMNS, CALL_COLUMNS, CANCEL_SERIES, EVENT_COLUMNS,
-        N_CALL_COLUMNS, N_EVENT_COLUMNS, SERIES_BY_ID, SERIES_COLUMNS, alert_values, call_from_row,
-        call_values, close_alerts, do_not_call_from_row, event_values, held_key_from_row, micros,
-        series_from_row, series_values, status_counts,
+        ACKNOWLEDGE_ALERT, ADD_TO_COUNT, ALERT_COLUMNS, CALL_COLUMNS, CANCEL_SERIES, ColumnIndex,
+        EVENT_COLUMNS, N_CALL_COLUMNS, N_EVENT_COLUMNS, Named, SERIES_BY_ID, SERIES_COLUMNS,
+        alert_values, call_from_row, call_values, close_alerts, do_not_call_from_row, event_values,
+        held_key_from_row, micros, series_from_row, series_values, status_counts,
     },
 };
 
@@ -216,13 +215,10 @@ fn apply(conn: &Connection, write: &Write) -> Result<Result<Written, StoreError>
         Write::AdvanceSeries { previous, now } => advance_series(conn, previous, *now)
             .map(|made| Ok(Written::Advanced(made.map(Box::new)))),
         Write::CancelSeries { id, now } => {
-            let series = conn
-                .prepare_cached(CANCEL_SERIES)?
-                .query_row(params![micros(*now), id.as_str()], |row| {
-                    series_from_row(row).map_err(undecodable)
-                })
-                .optional()?;
-            Ok(Ok(Written::CanceledSeries(series.map(Box::new))))
+            let series = decoded(conn, CANCEL_SERIES, params![micros(*now), id.as_str()], |row| {
+                series_from_row(row)
+            })?;
+            Ok(Ok(Written::CanceledSeries(series.into_iter().next().map(Box::new))))
         }
         Write::AddQueue(queue) => {
             let inserted = conn
@@ -269,10 +265,9 @@ fn apply(conn: &Connection, write: &Write) -> Result<Result<Written, StoreError>
                 return Ok(Ok(Written::Listed(None)));
             }
             let phones = serde_json::json!([entry.phone.as_str()]).to_string();
-            let listed = conn
-                .prepare_cached(DO_NOT_CALL_AMONG)?
-                .query_row([phones], |row| Ok(do_not_call_from_row(row)))?;
-            Ok(listed.map(|listed| Written::Listed(Some(listed))))
+            let listed =
+                decoded(conn, DO_NOT_CALL_AMONG, [phones], |row| do_not_call_from_row(row))?;
+            Ok(Ok(Written::Listed(listed.into_iter().next())))
         }
         Write::RemoveDoNotCall(phone) => {
             let removed = conn
@@ -440,6 +435,19 @@ static CLAIM_DUE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// The rows `sql` answers, each decoded by `decode`.
+fn decoded<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    decode: impl Fn(&Named<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, rusqlite::Error> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let columns = ColumnIndex::of(&statement);
+    let rows = statement.query_map(params, |row| Ok(decode(&Named { row, columns: &columns })))?;
+    rows.map(|row| row?.map_err(undecodable)).collect()
+}
+
 /// Appends events; a recorded id refuses the write.
 fn append(
     conn: &Connection,
@@ -489,15 +497,8 @@ fn insert_keyed(
 ) -> Result<Result<Written, StoreError>, rusqlite::Error> {
     conn.prepare_cached(PURGE_EXPIRED_KEYS)?.execute([micros(now)])?;
     let mut held = Vec::new();
-    {
-        let mut find = conn.prepare_cached(HELD_KEY)?;
-        for key in keys {
-            let found =
-                find.query_row([key.key.as_str()], |row| Ok(held_key_from_row(row))).optional()?;
-            if let Some(found) = found {
-                held.push(found.map_err(undecodable)?);
-            }
-        }
+    for key in keys {
+        held.extend(decoded(conn, HELD_KEY, [key.key.as_str()], |row| held_key_from_row(row))?);
     }
     if !held.is_empty() {
         return Ok(Ok(Written::Held(held)));
@@ -567,13 +568,9 @@ fn advance_series(
     now: DateTime<Utc>,
 ) -> Result<Option<(Call, CallEvent)>, rusqlite::Error> {
     let Some(occurrence) = previous.occurrence() else { return Ok(None) };
-    let series = conn
-        .prepare_cached(SERIES_BY_ID)?
-        .query_row([occurrence.series_id.as_str()], |row| Ok(series_from_row(row)))
-        .optional()?
-        .transpose()
-        .map_err(undecodable)?;
-    let Some(series) = series else { return Ok(None) };
+    let series =
+        decoded(conn, SERIES_BY_ID, [occurrence.series_id.as_str()], |row| series_from_row(row))?;
+    let Some(series) = series.into_iter().next() else { return Ok(None) };
     let Some((call, event)) = series.successor(previous, now) else { return Ok(None) };
     // The writer is the only one in this transaction, and it read the
     // count just now: the condition only restates what makes this safe.
@@ -600,12 +597,10 @@ fn claim_due(conn: &Connection, claim: &Claim) -> Result<Vec<Claimed>, rusqlite:
     let limit = i64::try_from(claim.limit).unwrap_or(i64::MAX);
     let mut claimed = Vec::new();
     // The listed numbers' due calls first: canceled, never dispatched.
-    let listed: Vec<Result<Call, StoreError>> = conn
-        .prepare_cached(DUE_LISTED)?
-        .query_map(params![micros(claim.now), limit], |row| Ok(call_from_row(row)))?
-        .collect::<Result<_, _>>()?;
+    let listed =
+        decoded(conn, DUE_LISTED, params![micros(claim.now), limit], |row| call_from_row(row))?;
     for call in listed {
-        let (call, event) = claim.do_not_call(&call.map_err(undecodable)?);
+        let (call, event) = claim.do_not_call(&call);
         // This transaction holds the database: the version it read stands.
         if let Err(refused) = save(conn, &call, &[], std::slice::from_ref(&event))? {
             return Err(undecodable(refused));
@@ -617,14 +612,9 @@ fn claim_due(conn: &Connection, claim: &Claim) -> Result<Vec<Claimed>, rusqlite:
     if limit <= 0 {
         return Ok(claimed);
     }
-    let mut calls = conn
-        .prepare_cached(&CLAIM_DUE)?
-        .query_map(
-            params![claim.worker.as_str(), micros(claim.lease_until), micros(claim.now), limit],
-            |row| Ok(call_from_row(row)),
-        )?
-        .map(|row| row?.map_err(undecodable))
-        .collect::<Result<Vec<Call>, _>>()?;
+    let claiming =
+        params![claim.worker.as_str(), micros(claim.lease_until), micros(claim.now), limit];
+    let mut calls = decoded(conn, &CLAIM_DUE, claiming, |row| call_from_row(row))?;
     calls.sort_by(|a, b| (a.scheduled_at(), a.id()).cmp(&(b.scheduled_at(), b.id())));
     debug_assert!(calls.iter().all(|c| c.status() == CallStatus::Dispatching));
     let events: Vec<CallEvent> = calls.iter().map(|call| claim.dispatched_event(call)).collect();
