@@ -38,6 +38,7 @@
 
 mod cache;
 mod pages;
+mod readers;
 mod rows;
 mod watch;
 mod writer;
@@ -74,10 +75,11 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::{
     cache::LiveCalls,
+    readers::Readers,
     pages::PageQuery,
     rows::{
         ALERT_COLUMNS, EVENT_COLUMNS, SERIES_BY_ID, SERIES_PAGE, alert_from_row, call_from_row,
-        close_alerts, do_not_call_from_row, event_from_row, micros, series_from_row,
+        close_alerts, do_not_call_from_row, event_from_row, micros, series_from_row, text,
     },
     writer::{Job, Write, Written},
 };
@@ -150,7 +152,9 @@ pub enum OpenError {
 /// clones share the connections and the writer.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    readers: SqlitePool,
+    /// The readers on sqlx, for the reads not yet moved to [`Readers`].
+    pool: SqlitePool,
+    readers: Arc<Readers>,
     writer: mpsc::Sender<Job>,
     location: Arc<str>,
     /// How to open a connection that watches the file for other processes'
@@ -255,7 +259,12 @@ impl SqliteStore {
             .await
             .map_err(open_error)?;
         let live = LiveCalls::new(!settings.uncached_reads);
-        SqliteStore::start(readers, writer, &path, Some(read_only), live)
+        let uri = path.to_string_lossy();
+        let connections = (0..READERS)
+            .map(|_| reader_connection(&uri))
+            .collect::<Result<_, _>>()
+            .map_err(|e| OpenError::Other { path: path.clone(), message: e.to_string() })?;
+        SqliteStore::start(readers, Readers::new(connections), writer, &path, Some(read_only), live)
     }
 
     /// A database in memory, gone when the store is dropped.
@@ -293,11 +302,17 @@ impl SqliteStore {
             .await
             .map_err(|e| classify(&path, e))?;
         migrate(&readers, &path).await?;
-        SqliteStore::start(readers, writer, &path, None, LiveCalls::new(true))
+        let connections = (0..READERS)
+            .map(|_| reader_connection(&format!("file:{name}?vfs=memdb")))
+            .collect::<Result<_, _>>()
+            .map_err(|e| other(e.to_string()))?;
+        let live = LiveCalls::new(true);
+        SqliteStore::start(readers, Readers::new(connections), writer, &path, None, live)
     }
 
     fn start(
-        readers: SqlitePool,
+        pool: SqlitePool,
+        readers: Readers,
         writer: rusqlite::Connection,
         path: &Path,
         watch: Option<SqliteConnectOptions>,
@@ -309,7 +324,8 @@ impl SqliteStore {
             message: format!("cannot start the writer thread: {e}"),
         })?;
         Ok(SqliteStore {
-            readers,
+            pool,
+            readers: Arc::new(readers),
             writer: sender,
             location: path.display().to_string().into(),
             watch,
@@ -325,7 +341,7 @@ impl SqliteStore {
     ///
     /// [`StoreError::Backend`] when the file cannot be read.
     pub async fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
-        sqlx::query_scalar("PRAGMA integrity_check").fetch_all(&self.readers).await.map_err(backend)
+        sqlx::query_scalar("PRAGMA integrity_check").fetch_all(&self.pool).await.map_err(backend)
     }
 
     /// Whether each commit waits for the disk (`synchronous = FULL`,
@@ -337,7 +353,7 @@ impl SqliteStore {
     /// [`StoreError::Backend`] when SQLite cannot be asked.
     pub async fn full_sync(&self) -> Result<bool, StoreError> {
         let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(&self.readers)
+            .fetch_one(&self.pool)
             .await
             .map_err(backend)?;
         // 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA.
@@ -467,7 +483,7 @@ impl SqliteStore {
         let mut plans = Vec::new();
         for (name, sql) in shapes {
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
-                .fetch_all(&self.readers)
+                .fetch_all(&self.pool)
                 .await
                 .map_err(backend)?;
             plans.push((name, rows.iter().map(|r| r.get::<String, _>("detail")).collect()));
@@ -539,6 +555,18 @@ async fn migrate(pool: &SqlitePool, path: &Path) -> Result<(), OpenError> {
             Err(OpenError::Other { path: path.to_path_buf(), message: other.to_string() })
         }
     }
+}
+
+/// A read-only connection to `uri` (a path or a `file:` URI).
+fn reader_connection(uri: &str) -> rusqlite::Result<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    let conn = rusqlite::Connection::open_with_flags(
+        uri,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
 }
 
 /// How the writer's connection journals.
@@ -780,12 +808,7 @@ impl CallStore for SqliteStore {
     }
 
     async fn get(&self, id: &CallId) -> Result<Option<Call>, StoreError> {
-        let row = sqlx::query(GET_CALL)
-            .bind(id.to_string())
-            .fetch_optional(&self.readers)
-            .await
-            .map_err(backend)?;
-        let call = row.as_ref().map(call_from_row).transpose()?;
+        let call = self.readers.row(GET_CALL, vec![text(id)], |row| call_from_row(row)).await?;
         if let Some(call) = &call {
             self.live.keep(call);
         }
@@ -803,7 +826,7 @@ impl CallStore for SqliteStore {
     async fn get_by_external_id(&self, external_id: &str) -> Result<Option<Call>, StoreError> {
         let row = sqlx::query(GET_BY_EXTERNAL_ID)
             .bind(external_id)
-            .fetch_optional(&self.readers)
+            .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
         row.as_ref().map(call_from_row).transpose()
@@ -850,7 +873,7 @@ impl CallStore for SqliteStore {
             cursor: query.cursor.as_ref(),
             limit: query.limit,
         };
-        let rows = page_query.build().build().fetch_all(&self.readers).await.map_err(backend)?;
+        let rows = page_query.build().build().fetch_all(&self.pool).await.map_err(backend)?;
         page(&rows, PageOrder::Created, query.limit)
     }
 
@@ -907,7 +930,7 @@ impl CallStore for SqliteStore {
     async fn series(&self, id: &SeriesId) -> Result<Option<Series>, StoreError> {
         let row = sqlx::query(SERIES_BY_ID)
             .bind(id.as_str())
-            .fetch_optional(&self.readers)
+            .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
         row.as_ref().map(series_from_row).transpose()
@@ -921,7 +944,7 @@ impl CallStore for SqliteStore {
         let rows = sqlx::query(SERIES_PAGE)
             .bind(before.map_or("\u{ffff}", SeriesId::as_str))
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&self.readers)
+            .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
         rows.iter().map(series_from_row).collect()
@@ -939,7 +962,7 @@ impl CallStore for SqliteStore {
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let row = sqlx::query(NEXT_DUE).fetch_one(&self.readers).await.map_err(backend)?;
+        let row = sqlx::query(NEXT_DUE).fetch_one(&self.pool).await.map_err(backend)?;
         let micros: Option<i64> = row.try_get("t").map_err(backend)?;
         Ok(micros.and_then(|m| Utc.timestamp_micros(m).single()))
     }
@@ -948,7 +971,7 @@ impl CallStore for SqliteStore {
         let rows = sqlx::query(DEADLINES_DUE)
             .bind(micros(now))
             .bind(limit(n))
-            .fetch_all(&self.readers)
+            .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
         calls(&rows)
@@ -958,7 +981,7 @@ impl CallStore for SqliteStore {
         let rows = sqlx::query(EXPIRED_LEASES)
             .bind(micros(now))
             .bind(limit(n))
-            .fetch_all(&self.readers)
+            .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
         calls(&rows)
@@ -968,14 +991,14 @@ impl CallStore for SqliteStore {
         let rows = sqlx::query(FOLLOWING)
             .bind(after.map_or(String::new(), ToString::to_string))
             .bind(limit(n))
-            .fetch_all(&self.readers)
+            .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
         calls(&rows)
     }
 
     async fn alerts(&self, query: &AlertQuery) -> Result<AlertPage, StoreError> {
-        let rows = alerts_query(query).build().fetch_all(&self.readers).await.map_err(backend)?;
+        let rows = alerts_query(query).build().fetch_all(&self.pool).await.map_err(backend)?;
         let items = rows.iter().map(alert_from_row).collect::<Result<Vec<_>, _>>()?;
         Ok(AlertPage::of(items, query.limit))
     }
@@ -985,7 +1008,7 @@ impl CallStore for SqliteStore {
             "SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?"
         )))
         .bind(id.to_string())
-        .fetch_optional(&self.readers)
+        .fetch_optional(&self.pool)
         .await
         .map_err(backend)?;
         row.as_ref().map(alert_from_row).transpose()
@@ -999,7 +1022,7 @@ impl CallStore for SqliteStore {
         let rows = history_query(number, query)
             .build()
             .build()
-            .fetch_all(&self.readers)
+            .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
         page(&rows, PageOrder::Happened, query.limit)
@@ -1008,7 +1031,7 @@ impl CallStore for SqliteStore {
     async fn events(&self, id: &CallId) -> Result<Vec<CallEvent>, StoreError> {
         let rows = sqlx::query(EVENTS_OF_CALL)
             .bind(id.to_string())
-            .fetch_all(&self.readers)
+            .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
         rows.iter().map(event_from_row).collect()
@@ -1017,7 +1040,7 @@ impl CallStore for SqliteStore {
     async fn event(&self, id: &EventId) -> Result<Option<CallEvent>, StoreError> {
         let row = sqlx::query("SELECT * FROM events WHERE id = ?")
             .bind(id.to_string())
-            .fetch_optional(&self.readers)
+            .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
         row.as_ref().map(event_from_row).transpose()
@@ -1027,7 +1050,7 @@ impl CallStore for SqliteStore {
         let rows = sqlx::query(LOG_AFTER)
             .bind(i64::try_from(after).unwrap_or(i64::MAX))
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&self.readers)
+            .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
         let mut events = Vec::with_capacity(rows.len());
@@ -1041,7 +1064,7 @@ impl CallStore for SqliteStore {
         let ids: Vec<&str> = events.iter().map(|(_, e)| e.call_id().as_str()).collect();
         let rows = sqlx::query(CALLS_AMONG)
             .bind(serde_json::json!(ids).to_string())
-            .fetch_all(&self.readers)
+            .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
         let calls = rows.iter().map(call_from_row).collect::<Result<Vec<_>, _>>()?;
@@ -1050,7 +1073,7 @@ impl CallStore for SqliteStore {
 
     async fn log_head(&self) -> Result<u64, StoreError> {
         let head: i64 =
-            sqlx::query_scalar(LOG_HEAD).fetch_one(&self.readers).await.map_err(backend)?;
+            sqlx::query_scalar(LOG_HEAD).fetch_one(&self.pool).await.map_err(backend)?;
         Ok(head as u64)
     }
 
@@ -1070,7 +1093,7 @@ impl CallStore for SqliteStore {
     async fn queue(&self, id: &QueueId) -> Result<Option<Queue>, StoreError> {
         let row = sqlx::query("SELECT id, created_at FROM queues WHERE id = ?")
             .bind(id.to_string())
-            .fetch_optional(&self.readers)
+            .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
         row.as_ref().map(queue_from_row).transpose()
@@ -1078,7 +1101,7 @@ impl CallStore for SqliteStore {
 
     async fn queues(&self) -> Result<Vec<Queue>, StoreError> {
         let rows = sqlx::query("SELECT id, created_at FROM queues ORDER BY id")
-            .fetch_all(&self.readers)
+            .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
         rows.iter().map(queue_from_row).collect()
@@ -1113,7 +1136,7 @@ impl CallStore for SqliteStore {
         let numbers: Vec<&str> = phones.iter().map(PhoneNumber::as_str).collect();
         let rows = sqlx::query(DO_NOT_CALL_AMONG)
             .bind(serde_json::json!(numbers).to_string())
-            .fetch_all(&self.readers)
+            .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
         rows.iter().map(do_not_call_from_row).collect()
@@ -1127,7 +1150,7 @@ impl CallStore for SqliteStore {
         let rows = sqlx::query(DO_NOT_CALL_PAGE)
             .bind(after.map_or("", PhoneNumber::as_str))
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&self.readers)
+            .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
         rows.iter().map(do_not_call_from_row).collect()
@@ -1145,14 +1168,14 @@ impl CallStore for SqliteStore {
     async fn pauses(&self) -> Result<Vec<Pause>, StoreError> {
         let rows =
             sqlx::query("SELECT scope, paused_at, until FROM dispatch_pauses ORDER BY scope")
-                .fetch_all(&self.readers)
+                .fetch_all(&self.pool)
                 .await
                 .map_err(backend)?;
         rows.iter().map(pause_from_row).collect()
     }
 
     async fn count_by_status(&self) -> Result<Vec<(CallStatus, u64)>, StoreError> {
-        let rows = sqlx::query(COUNT_BY_STATUS).fetch_all(&self.readers).await.map_err(backend)?;
+        let rows = sqlx::query(COUNT_BY_STATUS).fetch_all(&self.pool).await.map_err(backend)?;
         let mut counts = Vec::with_capacity(rows.len());
         for row in rows {
             let status: String = row.try_get(0).map_err(backend)?;
@@ -1185,11 +1208,11 @@ impl CallStore for SqliteStore {
         let queue_rows = sqlx::query(QUEUE_TOTALS)
             .bind(sla_ms.div_euclid(1000))
             .bind(sla_ms)
-            .fetch_all(&self.readers)
+            .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
         let agent_rows =
-            sqlx::query(AGENT_TOTALS).fetch_all(&self.readers).await.map_err(backend)?;
+            sqlx::query(AGENT_TOTALS).fetch_all(&self.pool).await.map_err(backend)?;
 
         let count = |row: &SqliteRow, column: &str| -> Result<u64, StoreError> {
             let n: i64 = row.try_get(column).map_err(backend)?;
@@ -1241,9 +1264,9 @@ impl CallStore for SqliteStore {
         until: DateTime<Utc>,
     ) -> Result<Vec<MinuteTotals>, StoreError> {
         let span = |sql| sqlx::query(sql).bind(micros(since)).bind(micros(until));
-        let ended_rows = span(ENDED_PER_MINUTE).fetch_all(&self.readers).await.map_err(backend)?;
+        let ended_rows = span(ENDED_PER_MINUTE).fetch_all(&self.pool).await.map_err(backend)?;
         let placed_rows =
-            span(PLACED_PER_MINUTE).fetch_all(&self.readers).await.map_err(backend)?;
+            span(PLACED_PER_MINUTE).fetch_all(&self.pool).await.map_err(backend)?;
         let count = |row: &SqliteRow, column: &str| -> Result<u64, StoreError> {
             let n: i64 = row.try_get(column).map_err(backend)?;
             Ok(u64::try_from(n).unwrap_or(0))

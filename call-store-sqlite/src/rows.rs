@@ -43,7 +43,7 @@ fn json(map: &Map<String, Value>) -> String {
     Value::Object(map.clone()).to_string()
 }
 
-fn text(value: impl ToString) -> Sql {
+pub(crate) fn text(value: impl ToString) -> Sql {
     Sql::Text(value.to_string())
 }
 
