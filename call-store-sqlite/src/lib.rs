@@ -63,31 +63,25 @@ use call_core::{
         StatsInputs, StoreError,
     },
 };
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::{
-    ConnectOptions, Row, SqlitePool,
+    ConnectOptions, SqlitePool,
     migrate::{MigrateError, Migrator},
-    sqlite::{
-        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-    },
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::{
     cache::LiveCalls,
-    readers::Readers,
     pages::PageQuery,
+    readers::Readers,
     rows::{
-        ALERT_COLUMNS, EVENT_COLUMNS, SERIES_BY_ID, SERIES_PAGE, alert_from_row, call_from_row,
-        close_alerts, do_not_call_from_row, event_from_row, micros, series_from_row, text,
+        ALERT_COLUMNS, Columns, SERIES_BY_ID, SERIES_PAGE, Statement, alert_from_row,
+        call_from_row, close_alerts, corrupt, count_of, do_not_call_from_row, event_from_row,
+        int_of, micros, opt_time, parsed, required, series_from_row, text, text_of, time_of,
     },
     writer::{Job, Write, Written},
 };
-
-/// The database failing, as a reader sees it.
-pub(crate) fn backend(error: sqlx::Error) -> StoreError {
-    StoreError::Backend(error.to_string())
-}
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
@@ -152,8 +146,6 @@ pub enum OpenError {
 /// clones share the connections and the writer.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    /// The readers on sqlx, for the reads not yet moved to [`Readers`].
-    pool: SqlitePool,
     readers: Arc<Readers>,
     writer: mpsc::Sender<Job>,
     location: Arc<str>,
@@ -252,19 +244,14 @@ impl SqliteStore {
         migrations.close().await;
         let writer = writer_connection(&path.to_string_lossy(), settings, Journal::Wal)
             .map_err(|e| OpenError::Other { path: path.clone(), message: e.to_string() })?;
-        let read_only = options.read_only(true);
-        let readers = SqlitePoolOptions::new()
-            .max_connections(READERS)
-            .connect_with(read_only.clone())
-            .await
-            .map_err(open_error)?;
-        let live = LiveCalls::new(!settings.uncached_reads);
         let uri = path.to_string_lossy();
-        let connections = (0..READERS)
-            .map(|_| reader_connection(&uri))
+        let readers = (0..READERS)
+            .map(|_| reader_connection(&uri, settings))
             .collect::<Result<_, _>>()
             .map_err(|e| OpenError::Other { path: path.clone(), message: e.to_string() })?;
-        SqliteStore::start(readers, Readers::new(connections), writer, &path, Some(read_only), live)
+        let live = LiveCalls::new(!settings.uncached_reads);
+        let watch = options.read_only(true);
+        SqliteStore::start(Readers::new(readers), writer, &path, Some(watch), live)
     }
 
     /// A database in memory, gone when the store is dropped.
@@ -296,22 +283,23 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
             .log_slow_statements(tracing::log::LevelFilter::Debug, SLOW_STATEMENT);
-        let readers = SqlitePoolOptions::new()
-            .max_connections(READERS)
+        let migrations = SqlitePoolOptions::new()
+            .max_connections(1)
             .connect_with(options)
             .await
             .map_err(|e| classify(&path, e))?;
-        migrate(&readers, &path).await?;
-        let connections = (0..READERS)
-            .map(|_| reader_connection(&format!("file:{name}?vfs=memdb")))
+        migrate(&migrations, &path).await?;
+        migrations.close().await;
+        let readers = (0..READERS)
+            .map(|_| {
+                reader_connection(&format!("file:{name}?vfs=memdb"), &SqliteOptions::default())
+            })
             .collect::<Result<_, _>>()
             .map_err(|e| other(e.to_string()))?;
-        let live = LiveCalls::new(true);
-        SqliteStore::start(readers, Readers::new(connections), writer, &path, None, live)
+        SqliteStore::start(Readers::new(readers), writer, &path, None, LiveCalls::new(true))
     }
 
     fn start(
-        pool: SqlitePool,
         readers: Readers,
         writer: rusqlite::Connection,
         path: &Path,
@@ -324,7 +312,6 @@ impl SqliteStore {
             message: format!("cannot start the writer thread: {e}"),
         })?;
         Ok(SqliteStore {
-            pool,
             readers: Arc::new(readers),
             writer: sender,
             location: path.display().to_string().into(),
@@ -341,7 +328,9 @@ impl SqliteStore {
     ///
     /// [`StoreError::Backend`] when the file cannot be read.
     pub async fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
-        sqlx::query_scalar("PRAGMA integrity_check").fetch_all(&self.pool).await.map_err(backend)
+        self.readers
+            .rows("PRAGMA integrity_check", Vec::new(), |row| text_of(row, "integrity_check"))
+            .await
     }
 
     /// Whether each commit waits for the disk (`synchronous = FULL`,
@@ -352,10 +341,11 @@ impl SqliteStore {
     ///
     /// [`StoreError::Backend`] when SQLite cannot be asked.
     pub async fn full_sync(&self) -> Result<bool, StoreError> {
-        let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend)?;
+        let level = self
+            .readers
+            .row("PRAGMA synchronous", Vec::new(), |row| int_of(row, "synchronous"))
+            .await?
+            .unwrap_or(0);
         // 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA.
         Ok(level >= 2)
     }
@@ -393,7 +383,7 @@ impl SqliteStore {
         };
         let ended = StatusGroup::Ended.statuses();
         let alert_cursor = AlertCursor { at: now, id: EventId::generate() };
-        let alert_shape = |query: &AlertQuery| alerts_query(query).sql().as_str().to_owned();
+        let alert_shape = |query: &AlertQuery| alerts_query(query).sql;
         let page = |statuses: &[CallStatus],
                     queue: Option<&QueueId>,
                     phone: Option<&PhoneNumber>,
@@ -410,9 +400,7 @@ impl SqliteStore {
                 limit: 50,
             }
             .build()
-            .sql()
-            .as_str()
-            .to_owned()
+            .sql
         };
         let shapes = vec![
             ("list".to_owned(), page(&[], None, None, None)),
@@ -426,10 +414,7 @@ impl SqliteStore {
             ),
             ("series by id".to_owned(), SERIES_BY_ID.to_owned()),
             ("series page".to_owned(), SERIES_PAGE.to_owned()),
-            (
-                "history".to_owned(),
-                history_query(&phone, &history).build().sql().as_str().to_owned(),
-            ),
+            ("history".to_owned(), history_query(&phone, &history).build().sql),
             (
                 "alerts".to_owned(),
                 alert_shape(&AlertQuery {
@@ -471,7 +456,7 @@ impl SqliteStore {
             ("the log after a position".to_owned(), LOG_AFTER.to_owned()),
             ("calls among ids".to_owned(), CALLS_AMONG.to_owned()),
             ("the log's head".to_owned(), LOG_HEAD.to_owned()),
-            ("event by id".to_owned(), format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?")),
+            ("event by id".to_owned(), EVENT_BY_ID.to_owned()),
             ("count by status".to_owned(), COUNT_BY_STATUS.to_owned()),
             ("queue totals".to_owned(), QUEUE_TOTALS.to_owned()),
             ("agent totals".to_owned(), AGENT_TOTALS.to_owned()),
@@ -482,11 +467,15 @@ impl SqliteStore {
         ];
         let mut plans = Vec::new();
         for (name, sql) in shapes {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(backend)?;
-            plans.push((name, rows.iter().map(|r| r.get::<String, _>("detail")).collect()));
+            let explain = format!("EXPLAIN QUERY PLAN {sql}");
+            // A shape's values do not change its plan: every one bound to NULL.
+            let n_params = self.readers.run({
+                let explain = explain.clone();
+                move |conn| Ok(conn.prepare(&explain).map_err(readers::failed)?.parameter_count())
+            });
+            let params = vec![rusqlite::types::Value::Null; n_params.await?];
+            let details = self.readers.rows(explain, params, |row| text_of(row, "detail")).await?;
+            plans.push((name, details));
         }
         Ok(plans)
     }
@@ -557,14 +546,21 @@ async fn migrate(pool: &SqlitePool, path: &Path) -> Result<(), OpenError> {
     }
 }
 
-/// A read-only connection to `uri` (a path or a `file:` URI).
-fn reader_connection(uri: &str) -> rusqlite::Result<rusqlite::Connection> {
+/// A read-only connection to `uri` (a path or a `file:` URI). Its
+/// `synchronous` is the store's, for [`SqliteStore::full_sync`] to report.
+fn reader_connection(
+    uri: &str,
+    settings: &SqliteOptions,
+) -> rusqlite::Result<rusqlite::Connection> {
     use rusqlite::OpenFlags;
     let conn = rusqlite::Connection::open_with_flags(
         uri,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "synchronous", if settings.full_sync { "FULL" } else { "NORMAL" })?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
@@ -667,7 +663,9 @@ const LOG_AFTER: &str = "SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?
 /// The calls whose ids are in the JSON array `?`.
 const CALLS_AMONG: &str = "SELECT * FROM calls WHERE id IN (SELECT value FROM json_each(?))";
 
-const LOG_HEAD: &str = "SELECT coalesce(max(seq), 0) FROM events";
+const LOG_HEAD: &str = "SELECT coalesce(max(seq), 0) AS head FROM events";
+
+const EVENT_BY_ID: &str = "SELECT * FROM events WHERE id = ?";
 
 /// Deletes the keys expired at `?`, so that they are free again.
 pub(crate) const PURGE_EXPIRED_KEYS: &str = "DELETE FROM idempotency_keys \
@@ -717,15 +715,14 @@ const PLACED_PER_MINUTE: &str = "SELECT initiated_at / 60000000 AS minute, COUNT
      GROUP BY 1 ORDER BY 1";
 
 /// A page of alerts, newest first, on the index its filters call for.
-fn alerts_query(query: &AlertQuery) -> sqlx::QueryBuilder<sqlx::Sqlite> {
+fn alerts_query(query: &AlertQuery) -> Statement {
     let index = match (&query.queue, query.open) {
         (Some(_), _) => "alerts_by_queue",
         (None, true) => "alerts_open",
         (None, false) => "alerts_by_raised",
     };
-    let mut b = sqlx::QueryBuilder::new(format!(
-        "SELECT {ALERT_COLUMNS} FROM alerts INDEXED BY {index} WHERE 1"
-    ));
+    let mut b =
+        Statement::new(format!("SELECT {ALERT_COLUMNS} FROM alerts INDEXED BY {index} WHERE 1"));
     if let Some(queue) = &query.queue {
         b.push(" AND queue_id = ").push_bind(queue.to_string());
     }
@@ -757,12 +754,7 @@ fn history_query<'a>(number: &'a PhoneNumber, query: &'a HistoryQuery) -> PageQu
     }
 }
 
-fn calls(rows: &[SqliteRow]) -> Result<Vec<Call>, StoreError> {
-    rows.iter().map(call_from_row).collect()
-}
-
-fn page(rows: &[SqliteRow], order: PageOrder, limit: usize) -> Result<Page<Call>, StoreError> {
-    let items = calls(rows)?;
+fn page(items: Vec<Call>, order: PageOrder, limit: usize) -> Result<Page<Call>, StoreError> {
     let next_cursor = (items.len() == limit.max(1))
         .then(|| items.last().map(|call| Cursor::after(call, order)))
         .flatten();
@@ -824,12 +816,9 @@ impl CallStore for SqliteStore {
     }
 
     async fn get_by_external_id(&self, external_id: &str) -> Result<Option<Call>, StoreError> {
-        let row = sqlx::query(GET_BY_EXTERNAL_ID)
-            .bind(external_id)
-            .fetch_optional(&self.pool)
+        self.readers
+            .row(GET_BY_EXTERNAL_ID, vec![text(external_id)], |row| call_from_row(row))
             .await
-            .map_err(backend)?;
-        row.as_ref().map(call_from_row).transpose()
     }
 
     async fn save_and_insert(
@@ -873,8 +862,9 @@ impl CallStore for SqliteStore {
             cursor: query.cursor.as_ref(),
             limit: query.limit,
         };
-        let rows = page_query.build().build().fetch_all(&self.pool).await.map_err(backend)?;
-        page(&rows, PageOrder::Created, query.limit)
+        let Statement { sql, params } = page_query.build();
+        let calls = self.readers.rows(sql, params, |row| call_from_row(row)).await?;
+        page(calls, PageOrder::Created, query.limit)
     }
 
     async fn claim_due(&self, claim: &Claim) -> Result<Vec<Claimed>, StoreError> {
@@ -928,12 +918,7 @@ impl CallStore for SqliteStore {
     }
 
     async fn series(&self, id: &SeriesId) -> Result<Option<Series>, StoreError> {
-        let row = sqlx::query(SERIES_BY_ID)
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(series_from_row).transpose()
+        self.readers.row(SERIES_BY_ID, vec![text(id)], |row| series_from_row(row)).await
     }
 
     async fn list_series(
@@ -941,13 +926,8 @@ impl CallStore for SqliteStore {
         before: Option<&SeriesId>,
         limit: usize,
     ) -> Result<Vec<Series>, StoreError> {
-        let rows = sqlx::query(SERIES_PAGE)
-            .bind(before.map_or("\u{ffff}", SeriesId::as_str))
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        rows.iter().map(series_from_row).collect()
+        let params = vec![text(before.map_or("\u{ffff}", SeriesId::as_str)), count(limit)];
+        self.readers.rows(SERIES_PAGE, params, |row| series_from_row(row)).await
     }
 
     async fn cancel_series(
@@ -962,56 +942,34 @@ impl CallStore for SqliteStore {
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let row = sqlx::query(NEXT_DUE).fetch_one(&self.pool).await.map_err(backend)?;
-        let micros: Option<i64> = row.try_get("t").map_err(backend)?;
-        Ok(micros.and_then(|m| Utc.timestamp_micros(m).single()))
+        let due = self.readers.row(NEXT_DUE, Vec::new(), |row| opt_time(row, "t")).await?;
+        Ok(due.flatten())
     }
 
     async fn deadlines_due(&self, now: DateTime<Utc>, n: usize) -> Result<Vec<Call>, StoreError> {
-        let rows = sqlx::query(DEADLINES_DUE)
-            .bind(micros(now))
-            .bind(limit(n))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        calls(&rows)
+        let params = vec![micros(now).into(), count(n)];
+        self.readers.rows(DEADLINES_DUE, params, |row| call_from_row(row)).await
     }
 
     async fn expired_leases(&self, now: DateTime<Utc>, n: usize) -> Result<Vec<Call>, StoreError> {
-        let rows = sqlx::query(EXPIRED_LEASES)
-            .bind(micros(now))
-            .bind(limit(n))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        calls(&rows)
+        let params = vec![micros(now).into(), count(n)];
+        self.readers.rows(EXPIRED_LEASES, params, |row| call_from_row(row)).await
     }
 
     async fn following(&self, after: Option<&CallId>, n: usize) -> Result<Vec<Call>, StoreError> {
-        let rows = sqlx::query(FOLLOWING)
-            .bind(after.map_or(String::new(), ToString::to_string))
-            .bind(limit(n))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        calls(&rows)
+        let params = vec![text(after.map_or("", CallId::as_str)), count(n)];
+        self.readers.rows(FOLLOWING, params, |row| call_from_row(row)).await
     }
 
     async fn alerts(&self, query: &AlertQuery) -> Result<AlertPage, StoreError> {
-        let rows = alerts_query(query).build().fetch_all(&self.pool).await.map_err(backend)?;
-        let items = rows.iter().map(alert_from_row).collect::<Result<Vec<_>, _>>()?;
+        let Statement { sql, params } = alerts_query(query);
+        let items = self.readers.rows(sql, params, |row| alert_from_row(row)).await?;
         Ok(AlertPage::of(items, query.limit))
     }
 
     async fn alert(&self, id: &EventId) -> Result<Option<AlertRecord>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?"
-        )))
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        row.as_ref().map(alert_from_row).transpose()
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?");
+        self.readers.row(sql, vec![text(id)], |row| alert_from_row(row)).await
     }
 
     async fn history(
@@ -1019,62 +977,37 @@ impl CallStore for SqliteStore {
         number: &PhoneNumber,
         query: &HistoryQuery,
     ) -> Result<Page<Call>, StoreError> {
-        let rows = history_query(number, query)
-            .build()
-            .build()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        page(&rows, PageOrder::Happened, query.limit)
+        let Statement { sql, params } = history_query(number, query).build();
+        let calls = self.readers.rows(sql, params, |row| call_from_row(row)).await?;
+        page(calls, PageOrder::Happened, query.limit)
     }
 
     async fn events(&self, id: &CallId) -> Result<Vec<CallEvent>, StoreError> {
-        let rows = sqlx::query(EVENTS_OF_CALL)
-            .bind(id.to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        rows.iter().map(event_from_row).collect()
+        self.readers.rows(EVENTS_OF_CALL, vec![text(id)], |row| event_from_row(row)).await
     }
 
     async fn event(&self, id: &EventId) -> Result<Option<CallEvent>, StoreError> {
-        let row = sqlx::query("SELECT * FROM events WHERE id = ?")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(event_from_row).transpose()
+        self.readers.row(EVENT_BY_ID, vec![text(id)], |row| event_from_row(row)).await
     }
 
     async fn log_after(&self, after: u64, limit: usize) -> Result<Vec<LogEntry>, StoreError> {
-        let rows = sqlx::query(LOG_AFTER)
-            .bind(i64::try_from(after).unwrap_or(i64::MAX))
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        let mut events = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let seq: i64 = row.try_get("seq").map_err(|e| crate::rows::corrupt("seq", e))?;
-            events.push((seq as u64, event_from_row(row)?));
-        }
+        let params = vec![count(after), count(limit)];
+        let events = self
+            .readers
+            .rows(LOG_AFTER, params, |row| Ok((count_of(row, "seq")?, event_from_row(row)?)))
+            .await?;
         if events.is_empty() {
             return Ok(Vec::new());
         }
         let ids: Vec<&str> = events.iter().map(|(_, e)| e.call_id().as_str()).collect();
-        let rows = sqlx::query(CALLS_AMONG)
-            .bind(serde_json::json!(ids).to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        let calls = rows.iter().map(call_from_row).collect::<Result<Vec<_>, _>>()?;
+        let params = vec![serde_json::json!(ids).to_string().into()];
+        let calls = self.readers.rows(CALLS_AMONG, params, |row| call_from_row(row)).await?;
         Ok(LogEntry::pair(events, calls))
     }
 
     async fn log_head(&self) -> Result<u64, StoreError> {
-        let head: i64 =
-            sqlx::query_scalar(LOG_HEAD).fetch_one(&self.pool).await.map_err(backend)?;
-        Ok(head as u64)
+        let head = self.readers.row(LOG_HEAD, Vec::new(), |row| count_of(row, "head")).await?;
+        Ok(head.unwrap_or(0))
     }
 
     async fn add_queue(&self, queue: &Queue) -> Result<(), StoreError> {
@@ -1091,20 +1024,13 @@ impl CallStore for SqliteStore {
     }
 
     async fn queue(&self, id: &QueueId) -> Result<Option<Queue>, StoreError> {
-        let row = sqlx::query("SELECT id, created_at FROM queues WHERE id = ?")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(queue_from_row).transpose()
+        let sql = "SELECT id, created_at FROM queues WHERE id = ?";
+        self.readers.row(sql, vec![text(id)], |row| queue_from_row(row)).await
     }
 
     async fn queues(&self) -> Result<Vec<Queue>, StoreError> {
-        let rows = sqlx::query("SELECT id, created_at FROM queues ORDER BY id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        rows.iter().map(queue_from_row).collect()
+        let sql = "SELECT id, created_at FROM queues ORDER BY id";
+        self.readers.rows(sql, Vec::new(), |row| queue_from_row(row)).await
     }
 
     async fn pause(&self, pause: &Pause) -> Result<(), StoreError> {
@@ -1134,12 +1060,8 @@ impl CallStore for SqliteStore {
             return Ok(Vec::new());
         }
         let numbers: Vec<&str> = phones.iter().map(PhoneNumber::as_str).collect();
-        let rows = sqlx::query(DO_NOT_CALL_AMONG)
-            .bind(serde_json::json!(numbers).to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        rows.iter().map(do_not_call_from_row).collect()
+        let params = vec![serde_json::json!(numbers).to_string().into()];
+        self.readers.rows(DO_NOT_CALL_AMONG, params, |row| do_not_call_from_row(row)).await
     }
 
     async fn list_do_not_call(
@@ -1147,13 +1069,8 @@ impl CallStore for SqliteStore {
         after: Option<&PhoneNumber>,
         limit: usize,
     ) -> Result<Vec<DoNotCall>, StoreError> {
-        let rows = sqlx::query(DO_NOT_CALL_PAGE)
-            .bind(after.map_or("", PhoneNumber::as_str))
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        rows.iter().map(do_not_call_from_row).collect()
+        let params = vec![text(after.map_or("", PhoneNumber::as_str)), count(limit)];
+        self.readers.rows(DO_NOT_CALL_PAGE, params, |row| do_not_call_from_row(row)).await
     }
 
     async fn resume(&self, queue: Option<&QueueId>) -> Result<bool, StoreError> {
@@ -1166,24 +1083,17 @@ impl CallStore for SqliteStore {
     }
 
     async fn pauses(&self) -> Result<Vec<Pause>, StoreError> {
-        let rows =
-            sqlx::query("SELECT scope, paused_at, until FROM dispatch_pauses ORDER BY scope")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(backend)?;
-        rows.iter().map(pause_from_row).collect()
+        let sql = "SELECT scope, paused_at, until FROM dispatch_pauses ORDER BY scope";
+        self.readers.rows(sql, Vec::new(), |row| pause_from_row(row)).await
     }
 
     async fn count_by_status(&self) -> Result<Vec<(CallStatus, u64)>, StoreError> {
-        let rows = sqlx::query(COUNT_BY_STATUS).fetch_all(&self.pool).await.map_err(backend)?;
-        let mut counts = Vec::with_capacity(rows.len());
-        for row in rows {
-            let status: String = row.try_get(0).map_err(backend)?;
-            let status =
-                CallStatus::parse(&status).map_err(|e| StoreError::Backend(e.to_string()))?;
-            let n: i64 = row.try_get(1).map_err(backend)?;
-            counts.push((status, n as u64));
-        }
+        let mut counts = self
+            .readers
+            .rows(COUNT_BY_STATUS, Vec::new(), |row| {
+                Ok((parsed(row, "status", CallStatus::parse)?, count_of(row, "n")?))
+            })
+            .await?;
         counts.sort_by_key(|&(status, _)| CallStatus::ALL.iter().position(|s| *s == status));
         Ok(counts)
     }
@@ -1205,56 +1115,36 @@ impl CallStore for SqliteStore {
     async fn stats_inputs(&self, sla_seconds: f64) -> Result<StatsInputs, StoreError> {
         // The threshold in whole milliseconds, as the kept counts are (0012_kept_stats.sql).
         let sla_ms = (sla_seconds * 1000.0).round() as i64;
-        let queue_rows = sqlx::query(QUEUE_TOTALS)
-            .bind(sla_ms.div_euclid(1000))
-            .bind(sla_ms)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        let agent_rows =
-            sqlx::query(AGENT_TOTALS).fetch_all(&self.pool).await.map_err(backend)?;
-
-        let count = |row: &SqliteRow, column: &str| -> Result<u64, StoreError> {
-            let n: i64 = row.try_get(column).map_err(backend)?;
-            Ok(u64::try_from(n).unwrap_or(0))
-        };
-        let seconds = |row: &SqliteRow, column: &str| -> Result<f64, StoreError> {
-            let micros: i64 = row.try_get(column).map_err(backend)?;
-            Ok(micros as f64 / 1e6)
-        };
-        let mut queues = Vec::with_capacity(queue_rows.len());
-        for row in &queue_rows {
-            let id: String = row.try_get("queue_id").map_err(backend)?;
-            queues.push(QueueTotals {
-                queue_id: QueueId::parse(id).map_err(|e| crate::rows::corrupt("queue_id", e))?,
-                offered: count(row, "offered")?,
-                answered: count(row, "answered")?,
-                abandoned: count(row, "abandoned")?,
-                answered_within_sla: count(row, "within_sla")?,
+        let params = vec![sla_ms.div_euclid(1000).into(), sla_ms.into()];
+        let queues = self.readers.rows(QUEUE_TOTALS, params, |row| {
+            Ok(QueueTotals {
+                queue_id: parsed(row, "queue_id", |q| QueueId::parse(q))?,
+                offered: count_of(row, "offered")?,
+                answered: count_of(row, "answered")?,
+                abandoned: count_of(row, "abandoned")?,
+                answered_within_sla: count_of(row, "within_sla")?,
                 wait_seconds: seconds(row, "wait_us")?,
                 hold_seconds: seconds(row, "hold_us")?,
-            });
-        }
-        let mut answered = Vec::with_capacity(agent_rows.len());
-        let mut reroutes = Vec::new();
-        for row in &agent_rows {
-            let id: String = row.try_get("agent_id").map_err(backend)?;
-            let agent_id = AgentId::parse(id).map_err(|e| crate::rows::corrupt("agent_id", e))?;
-            let rerouted = count(row, "reroutes")?;
-            if rerouted > 0 {
-                reroutes.push((agent_id.clone(), rerouted));
-            }
-            if count(row, "answered")? > 0 {
-                answered.push(AgentTotals {
-                    answered: count(row, "answered")?,
-                    wait_seconds: seconds(row, "wait_us")?,
-                    ended: count(row, "ended")?,
-                    talk_seconds: seconds(row, "talk_us")?,
-                    hold_seconds: seconds(row, "hold_us")?,
-                    ..AgentTotals::new(agent_id)
-                });
-            }
-        }
+            })
+        });
+        let agents = self.readers.rows(AGENT_TOTALS, Vec::new(), |row| {
+            Ok(AgentTotals {
+                answered: count_of(row, "answered")?,
+                wait_seconds: seconds(row, "wait_us")?,
+                ended: count_of(row, "ended")?,
+                talk_seconds: seconds(row, "talk_us")?,
+                hold_seconds: seconds(row, "hold_us")?,
+                reroutes: count_of(row, "reroutes")?,
+                ..AgentTotals::new(parsed(row, "agent_id", |a| AgentId::parse(a))?)
+            })
+        });
+        let (queues, agents) = (queues.await?, agents.await?);
+        let reroutes = agents
+            .iter()
+            .filter(|agent| agent.reroutes > 0)
+            .map(|agent| (agent.agent_id.clone(), agent.reroutes))
+            .collect();
+        let answered = agents.into_iter().filter(|agent| agent.answered > 0).collect();
         Ok(StatsInputs::new(queues, answered, reroutes))
     }
 
@@ -1263,63 +1153,54 @@ impl CallStore for SqliteStore {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Vec<MinuteTotals>, StoreError> {
-        let span = |sql| sqlx::query(sql).bind(micros(since)).bind(micros(until));
-        let ended_rows = span(ENDED_PER_MINUTE).fetch_all(&self.pool).await.map_err(backend)?;
-        let placed_rows =
-            span(PLACED_PER_MINUTE).fetch_all(&self.pool).await.map_err(backend)?;
-        let count = |row: &SqliteRow, column: &str| -> Result<u64, StoreError> {
-            let n: i64 = row.try_get(column).map_err(backend)?;
-            Ok(u64::try_from(n).unwrap_or(0))
-        };
-        let mut ended = Vec::with_capacity(ended_rows.len());
-        for row in &ended_rows {
-            ended.push(MinuteTotals {
-                minute: row.try_get("minute").map_err(backend)?,
-                completed: count(row, "completed")?,
-                missed: count(row, "missed")?,
-                failed: count(row, "failed")?,
+        let span = || vec![micros(since).into(), micros(until).into()];
+        let ended = self.readers.rows(ENDED_PER_MINUTE, span(), |row| {
+            Ok(MinuteTotals {
+                minute: int_of(row, "minute")?,
+                completed: count_of(row, "completed")?,
+                missed: count_of(row, "missed")?,
+                failed: count_of(row, "failed")?,
                 ..MinuteTotals::default()
-            });
-        }
-        let mut placed = Vec::with_capacity(placed_rows.len());
-        for row in &placed_rows {
-            placed.push(MinuteTotals {
-                minute: row.try_get("minute").map_err(backend)?,
-                placed: count(row, "placed")?,
-                lateness_seconds: row.try_get("lateness").map_err(backend)?,
-                max_lateness_seconds: row.try_get("max_lateness").map_err(backend)?,
+            })
+        });
+        let placed = self.readers.rows(PLACED_PER_MINUTE, span(), |row| {
+            Ok(MinuteTotals {
+                minute: int_of(row, "minute")?,
+                placed: count_of(row, "placed")?,
+                lateness_seconds: required(row.real("lateness")?, "lateness")?,
+                max_lateness_seconds: required(row.real("max_lateness")?, "max_lateness")?,
                 ..MinuteTotals::default()
-            });
-        }
+            })
+        });
+        let (ended, placed) = (ended.await?, placed.await?);
         Ok(MinuteTotals::join(ended, placed))
     }
 }
 
-fn queue_from_row(row: &SqliteRow) -> Result<Queue, StoreError> {
-    let id: String = row.try_get("id").map_err(backend)?;
-    let created_at: i64 = row.try_get("created_at").map_err(backend)?;
+fn queue_from_row(row: &impl Columns) -> Result<Queue, StoreError> {
     Ok(Queue {
-        id: QueueId::parse(id).map_err(|e| StoreError::Backend(e.to_string()))?,
-        created_at: Utc
-            .timestamp_micros(created_at)
-            .single()
-            .ok_or_else(|| StoreError::Backend(format!("unreadable created_at {created_at}")))?,
+        id: parsed(row, "id", |q| QueueId::parse(q))?,
+        created_at: time_of(row, "created_at")?,
     })
 }
 
-fn pause_from_row(row: &SqliteRow) -> Result<Pause, StoreError> {
-    let scope: String = row.try_get("scope").map_err(backend)?;
-    let time = |micros: i64| {
-        Utc.timestamp_micros(micros)
-            .single()
-            .ok_or_else(|| StoreError::Backend(format!("unreadable pause time {micros}")))
-    };
-    let until: Option<i64> = row.try_get("until").map_err(backend)?;
+fn pause_from_row(row: &impl Columns) -> Result<Pause, StoreError> {
+    let scope = text_of(row, "scope")?;
     Ok(Pause {
         queue: (!scope.is_empty())
-            .then(|| QueueId::parse(scope).map_err(|e| StoreError::Backend(e.to_string())))
+            .then(|| QueueId::parse(scope).map_err(|e| corrupt("scope", e)))
             .transpose()?,
-        paused_at: time(row.try_get("paused_at").map_err(backend)?)?,
-        until: until.map(time).transpose()?,
+        paused_at: time_of(row, "paused_at")?,
+        until: opt_time(row, "until")?,
     })
+}
+
+/// A seconds sum kept in microseconds.
+fn seconds(row: &impl Columns, column: &str) -> Result<f64, StoreError> {
+    Ok(int_of(row, column)? as f64 / 1e6)
+}
+
+/// A count or a position bound as SQLite's integer.
+fn count(n: impl TryInto<i64>) -> rusqlite::types::Value {
+    n.try_into().unwrap_or(i64::MAX).into()
 }

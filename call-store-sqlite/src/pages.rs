@@ -7,13 +7,11 @@
 //! rows; the arms are merged and cut to `limit`. So a page costs about
 //! `arms × limit` rows read, however large the table, and never a scan.
 
+use crate::rows::{CALL_COLUMNS, Statement, micros};
 use call_core::{
     CallStatus, PhoneNumber, QueueId, SeriesId,
     ports::{Cursor, PageOrder},
 };
-use sqlx::{QueryBuilder, Sqlite};
-
-use crate::rows::{CALL_COLUMNS, micros};
 
 /// What a page asks for.
 pub(crate) struct PageQuery<'a> {
@@ -72,10 +70,10 @@ impl PageQuery<'_> {
     }
 
     /// The statement.
-    pub(crate) fn build(&self) -> QueryBuilder<Sqlite> {
+    pub(crate) fn build(&self) -> Statement {
         let limit = i64::try_from(self.limit.max(1)).unwrap_or(i64::MAX);
         let arms = self.arms();
-        let mut b = QueryBuilder::new("");
+        let mut b = Statement::default();
         let compound = arms.len() > 1;
         for (i, arm) in arms.iter().enumerate() {
             if i > 0 {
@@ -95,7 +93,7 @@ impl PageQuery<'_> {
         b
     }
 
-    fn push_arm(&self, b: &mut QueryBuilder<Sqlite>, arm: &Arm<'_>, limit: i64) {
+    fn push_arm(&self, b: &mut Statement, arm: &Arm<'_>, limit: i64) {
         let index = match (arm, self.order) {
             (Arm::Number("to_number", _), PageOrder::Happened) => "calls_history_to",
             (Arm::Number(_, _), PageOrder::Happened) => "calls_history_from",
@@ -128,7 +126,7 @@ impl PageQuery<'_> {
                 }
             }
             Arm::Status(status) => {
-                b.push(" AND status = ").push_bind(status.as_str());
+                b.push(" AND status = ").push_bind(status.as_str().to_owned());
             }
             Arm::Queue | Arm::All => {}
         }
@@ -157,7 +155,7 @@ impl PageQuery<'_> {
     /// uses a partial index only when the query's WHERE holds the index's
     /// own terms, and it cannot see a bound value. The history indexes of
     /// migration 0008 are partial on [`call_core::HISTORY_STATUSES`], in that order.
-    fn push_statuses(&self, b: &mut QueryBuilder<Sqlite>) {
+    fn push_statuses(&self, b: &mut Statement) {
         if !self.statuses.is_empty() {
             let list: Vec<String> =
                 self.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();

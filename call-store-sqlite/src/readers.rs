@@ -34,7 +34,10 @@ pub(crate) fn failed(error: rusqlite::Error) -> StoreError {
 
 impl Readers {
     pub(crate) fn new(connections: Vec<Connection>) -> Readers {
-        Readers { connections: connections.into_iter().map(Mutex::new).collect(), next: AtomicUsize::new(0) }
+        Readers {
+            connections: connections.into_iter().map(Mutex::new).collect(),
+            next: AtomicUsize::new(0),
+        }
     }
 
     /// A connection no other read holds, if one is free; else the next in turn.

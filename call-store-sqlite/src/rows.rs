@@ -217,15 +217,40 @@ impl Columns for Named<'_> {
     }
 }
 
-fn required<T>(value: Option<T>, column: &str) -> Result<T, StoreError> {
+/// A statement built a piece at a time, with the values its `?` bind.
+#[derive(Debug, Default)]
+pub(crate) struct Statement {
+    pub(crate) sql: String,
+    pub(crate) params: Vec<Sql>,
+}
+
+impl Statement {
+    pub(crate) fn new(sql: impl Into<String>) -> Statement {
+        Statement { sql: sql.into(), params: Vec::new() }
+    }
+
+    pub(crate) fn push(&mut self, sql: impl AsRef<str>) -> &mut Statement {
+        self.sql.push_str(sql.as_ref());
+        self
+    }
+
+    /// A `?` bound to `value`.
+    pub(crate) fn push_bind(&mut self, value: impl Into<Sql>) -> &mut Statement {
+        self.sql.push('?');
+        self.params.push(value.into());
+        self
+    }
+}
+
+pub(crate) fn required<T>(value: Option<T>, column: &str) -> Result<T, StoreError> {
     value.ok_or_else(|| corrupt(column, "NULL"))
 }
 
-fn int_of(row: &impl Columns, column: &str) -> Result<i64, StoreError> {
+pub(crate) fn int_of(row: &impl Columns, column: &str) -> Result<i64, StoreError> {
     required(row.int(column)?, column)
 }
 
-fn text_of(row: &impl Columns, column: &str) -> Result<String, StoreError> {
+pub(crate) fn text_of(row: &impl Columns, column: &str) -> Result<String, StoreError> {
     required(row.text(column)?, column)
 }
 
@@ -233,15 +258,18 @@ fn time(value: i64, column: &str) -> Result<DateTime<Utc>, StoreError> {
     Utc.timestamp_micros(value).single().ok_or_else(|| corrupt(column, value))
 }
 
-fn time_of(row: &impl Columns, column: &str) -> Result<DateTime<Utc>, StoreError> {
+pub(crate) fn time_of(row: &impl Columns, column: &str) -> Result<DateTime<Utc>, StoreError> {
     time(int_of(row, column)?, column)
 }
 
-fn opt_time(row: &impl Columns, column: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+pub(crate) fn opt_time(
+    row: &impl Columns,
+    column: &str,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
     row.int(column)?.map(|v| time(v, column)).transpose()
 }
 
-fn parsed<T, E: std::fmt::Display>(
+pub(crate) fn parsed<T, E: std::fmt::Display>(
     row: &impl Columns,
     column: &str,
     parse: impl FnOnce(&str) -> Result<T, E>,
@@ -260,7 +288,7 @@ fn opt_parsed<T, E: std::fmt::Display>(
 }
 
 /// A count: a non-negative integer that fits `T`.
-fn count_of<T: TryFrom<i64>>(row: &impl Columns, column: &str) -> Result<T, StoreError>
+pub(crate) fn count_of<T: TryFrom<i64>>(row: &impl Columns, column: &str) -> Result<T, StoreError>
 where
     T::Error: std::fmt::Display,
 {
