@@ -7,11 +7,14 @@
 //!   being killed; a power loss may lose the last commits, never corrupt
 //!   the file: [`SqliteOptions::full_sync`] loses none), a busy timeout,
 //!   foreign keys on;
-//! - every write goes through one writer task with `BEGIN IMMEDIATE`,
+//! - every write goes through one writer thread with `BEGIN IMMEDIATE`,
 //!   which commits all the writes waiting together (group commit): many
 //!   concurrent callers cost one transaction, not one each;
-//! - reads go through a pool of read-only connections;
-//! - the schema is embedded (`migrations/`) and brought up to date on open.
+//! - reads go through a few read-only connections, each read run whole on a
+//!   blocking thread;
+//! - both on rusqlite, statements prepared once per connection; the schema
+//!   is embedded (`migrations/`) and brought up to date on open (sqlx's
+//!   migrator).
 //!
 //! Every query shape has an index (see `migrations/0001_init.sql`); claims
 //! are one `UPDATE … RETURNING` under the write lock, so two stores on one
