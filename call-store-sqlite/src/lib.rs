@@ -803,7 +803,7 @@ impl CallStore for SqliteStore {
     }
 
     async fn get(&self, id: &CallId) -> Result<Option<Call>, StoreError> {
-        let call = self.readers.row(GET_CALL, vec![text(id)], |row| call_from_row(row)).await?;
+        let call = self.readers.by_key(GET_CALL, vec![text(id)], |row| call_from_row(row)).await?;
         if let Some(call) = &call {
             self.live.keep(call);
         }
@@ -820,7 +820,7 @@ impl CallStore for SqliteStore {
 
     async fn get_by_external_id(&self, external_id: &str) -> Result<Option<Call>, StoreError> {
         self.readers
-            .row(GET_BY_EXTERNAL_ID, vec![text(external_id)], |row| call_from_row(row))
+            .by_key(GET_BY_EXTERNAL_ID, vec![text(external_id)], |row| call_from_row(row))
             .await
     }
 
@@ -921,7 +921,7 @@ impl CallStore for SqliteStore {
     }
 
     async fn series(&self, id: &SeriesId) -> Result<Option<Series>, StoreError> {
-        self.readers.row(SERIES_BY_ID, vec![text(id)], |row| series_from_row(row)).await
+        self.readers.by_key(SERIES_BY_ID, vec![text(id)], |row| series_from_row(row)).await
     }
 
     async fn list_series(
@@ -990,7 +990,7 @@ impl CallStore for SqliteStore {
     }
 
     async fn event(&self, id: &EventId) -> Result<Option<CallEvent>, StoreError> {
-        self.readers.row(EVENT_BY_ID, vec![text(id)], |row| event_from_row(row)).await
+        self.readers.by_key(EVENT_BY_ID, vec![text(id)], |row| event_from_row(row)).await
     }
 
     async fn log_after(&self, after: u64, limit: usize) -> Result<Vec<LogEntry>, StoreError> {
@@ -1028,7 +1028,7 @@ impl CallStore for SqliteStore {
 
     async fn queue(&self, id: &QueueId) -> Result<Option<Queue>, StoreError> {
         let sql = "SELECT id, created_at FROM queues WHERE id = ?";
-        self.readers.row(sql, vec![text(id)], |row| queue_from_row(row)).await
+        self.readers.by_key(sql, vec![text(id)], |row| queue_from_row(row)).await
     }
 
     async fn queues(&self) -> Result<Vec<Queue>, StoreError> {

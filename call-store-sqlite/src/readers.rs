@@ -71,17 +71,7 @@ impl Readers {
         decode: fn(&Named<'_>) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
         let sql = sql.into();
-        self.run(move |conn| {
-            let mut statement = conn.prepare_cached(&sql).map_err(failed)?;
-            let columns = ColumnIndex::of(&statement);
-            let rows = statement
-                .query_map(rusqlite::params_from_iter(params), |row| {
-                    Ok(decode(&Named { row, columns: &columns }))
-                })
-                .map_err(failed)?;
-            rows.map(|row| row.map_err(failed)?).collect()
-        })
-        .await
+        self.run(move |conn| read(conn, &sql, params, decode)).await
     }
 
     /// The first row `sql` answers with `params`, decoded by `decode`.
@@ -93,4 +83,38 @@ impl Readers {
     ) -> Result<Option<T>, StoreError> {
         Ok(self.rows(sql, params, decode).await?.into_iter().next())
     }
+
+    /// A row found by a key (`sql` reads one row through an index), read on
+    /// the caller's thread when a connection is free: such a read costs a
+    /// few microseconds, less than handing it to another thread and back
+    /// (BENCHMARKS.md), and a reader on the WAL never waits for a writer.
+    /// Else as [`Readers::row`].
+    pub(crate) async fn by_key<T: Send + 'static>(
+        self: &Arc<Self>,
+        sql: &'static str,
+        params: Vec<Sql>,
+        decode: fn(&Named<'_>) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        if let Some(conn) = self.connections.iter().find_map(|conn| conn.try_lock().ok()) {
+            return Ok(read(&conn, sql, params, decode)?.into_iter().next());
+        }
+        self.row(sql, params, decode).await
+    }
+}
+
+/// The rows `sql` answers with `params` on `conn`, each decoded by `decode`.
+fn read<T>(
+    conn: &Connection,
+    sql: &str,
+    params: Vec<Sql>,
+    decode: fn(&Named<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut statement = conn.prepare_cached(sql).map_err(failed)?;
+    let columns = ColumnIndex::of(&statement);
+    let rows = statement
+        .query_map(rusqlite::params_from_iter(params), |row| {
+            Ok(decode(&Named { row, columns: &columns }))
+        })
+        .map_err(failed)?;
+    rows.map(|row| row.map_err(failed)?).collect()
 }
