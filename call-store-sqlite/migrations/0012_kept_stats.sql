@@ -103,7 +103,9 @@ DROP INDEX events_reroutes;
 
 -- A call's part in the sums, added (NEW) or taken away (OLD). The two
 -- triggers on `calls` run the same statements on NEW; SQLite has no
--- procedures to share them through.
+-- procedures to share them through. A status is tested with `<>`, not
+-- `NOT IN (…)`: SQLite builds a temporary table for a list of more than two
+-- values each time a statement runs, and these run for every change.
 
 CREATE TRIGGER calls_summed_on_insert AFTER INSERT ON calls
     WHEN NEW.queue_id IS NOT NULL OR NEW.agent_id IS NOT NULL
@@ -112,19 +114,19 @@ BEGIN
     SELECT NEW.queue_id, 1, NEW.answered_at IS NOT NULL, NEW.status = 'abandoned',
            CASE WHEN NEW.answered_at IS NOT NULL THEN CAST(round(coalesce(NEW.wait_seconds, 0) * 1e6) AS INTEGER) ELSE 0 END,
            CASE WHEN NEW.answered_at IS NOT NULL THEN CAST(round(coalesce(NEW.hold_seconds, 0) * 1e6) AS INTEGER) ELSE 0 END
-    WHERE NEW.queue_id IS NOT NULL AND NEW.status NOT IN ('scheduled', 'dispatching', 'canceled')
+    WHERE NEW.queue_id IS NOT NULL AND NEW.status <> 'scheduled' AND NEW.status <> 'dispatching' AND NEW.status <> 'canceled'
     ON CONFLICT (queue_id) DO UPDATE SET offered = offered + 1, answered = answered + excluded.answered,
         abandoned = abandoned + excluded.abandoned, wait_us = wait_us + excluded.wait_us,
         hold_us = hold_us + excluded.hold_us;
     INSERT INTO queue_wait_seconds (queue_id, s, n)
     SELECT NEW.queue_id, (CAST(round(coalesce(NEW.wait_seconds, 0) * 1e6) AS INTEGER) + 999999) / 1000000, 1
     WHERE NEW.queue_id IS NOT NULL AND NEW.answered_at IS NOT NULL
-      AND NEW.status NOT IN ('scheduled', 'dispatching', 'canceled')
+      AND NEW.status <> 'scheduled' AND NEW.status <> 'dispatching' AND NEW.status <> 'canceled'
     ON CONFLICT (queue_id, s) DO UPDATE SET n = n + 1;
     INSERT INTO queue_wait_millis (queue_id, ms, n)
     SELECT NEW.queue_id, (CAST(round(coalesce(NEW.wait_seconds, 0) * 1e6) AS INTEGER) + 999) / 1000, 1
     WHERE NEW.queue_id IS NOT NULL AND NEW.answered_at IS NOT NULL
-      AND NEW.status NOT IN ('scheduled', 'dispatching', 'canceled')
+      AND NEW.status <> 'scheduled' AND NEW.status <> 'dispatching' AND NEW.status <> 'canceled'
     ON CONFLICT (queue_id, ms) DO UPDATE SET n = n + 1;
     INSERT INTO agent_totals (agent_id, answered, wait_us, ended, talk_us, hold_us, reroutes)
     SELECT NEW.agent_id, 1, CAST(round(coalesce(NEW.wait_seconds, 0) * 1e6) AS INTEGER),
@@ -151,14 +153,14 @@ BEGIN
         abandoned = abandoned - (OLD.status = 'abandoned'),
         wait_us = wait_us - CASE WHEN OLD.answered_at IS NOT NULL THEN CAST(round(coalesce(OLD.wait_seconds, 0) * 1e6) AS INTEGER) ELSE 0 END,
         hold_us = hold_us - CASE WHEN OLD.answered_at IS NOT NULL THEN CAST(round(coalesce(OLD.hold_seconds, 0) * 1e6) AS INTEGER) ELSE 0 END
-    WHERE queue_id = OLD.queue_id AND OLD.status NOT IN ('scheduled', 'dispatching', 'canceled');
+    WHERE queue_id = OLD.queue_id AND OLD.status <> 'scheduled' AND OLD.status <> 'dispatching' AND OLD.status <> 'canceled';
     UPDATE queue_wait_seconds SET n = n - 1
     WHERE queue_id = OLD.queue_id AND OLD.answered_at IS NOT NULL
-      AND OLD.status NOT IN ('scheduled', 'dispatching', 'canceled')
+      AND OLD.status <> 'scheduled' AND OLD.status <> 'dispatching' AND OLD.status <> 'canceled'
       AND s = (CAST(round(coalesce(OLD.wait_seconds, 0) * 1e6) AS INTEGER) + 999999) / 1000000;
     UPDATE queue_wait_millis SET n = n - 1
     WHERE queue_id = OLD.queue_id AND OLD.answered_at IS NOT NULL
-      AND OLD.status NOT IN ('scheduled', 'dispatching', 'canceled')
+      AND OLD.status <> 'scheduled' AND OLD.status <> 'dispatching' AND OLD.status <> 'canceled'
       AND ms = (CAST(round(coalesce(OLD.wait_seconds, 0) * 1e6) AS INTEGER) + 999) / 1000;
     UPDATE agent_totals SET answered = answered - 1,
         wait_us = wait_us - CAST(round(coalesce(OLD.wait_seconds, 0) * 1e6) AS INTEGER),
@@ -172,19 +174,19 @@ BEGIN
     SELECT NEW.queue_id, 1, NEW.answered_at IS NOT NULL, NEW.status = 'abandoned',
            CASE WHEN NEW.answered_at IS NOT NULL THEN CAST(round(coalesce(NEW.wait_seconds, 0) * 1e6) AS INTEGER) ELSE 0 END,
            CASE WHEN NEW.answered_at IS NOT NULL THEN CAST(round(coalesce(NEW.hold_seconds, 0) * 1e6) AS INTEGER) ELSE 0 END
-    WHERE NEW.queue_id IS NOT NULL AND NEW.status NOT IN ('scheduled', 'dispatching', 'canceled')
+    WHERE NEW.queue_id IS NOT NULL AND NEW.status <> 'scheduled' AND NEW.status <> 'dispatching' AND NEW.status <> 'canceled'
     ON CONFLICT (queue_id) DO UPDATE SET offered = offered + 1, answered = answered + excluded.answered,
         abandoned = abandoned + excluded.abandoned, wait_us = wait_us + excluded.wait_us,
         hold_us = hold_us + excluded.hold_us;
     INSERT INTO queue_wait_seconds (queue_id, s, n)
     SELECT NEW.queue_id, (CAST(round(coalesce(NEW.wait_seconds, 0) * 1e6) AS INTEGER) + 999999) / 1000000, 1
     WHERE NEW.queue_id IS NOT NULL AND NEW.answered_at IS NOT NULL
-      AND NEW.status NOT IN ('scheduled', 'dispatching', 'canceled')
+      AND NEW.status <> 'scheduled' AND NEW.status <> 'dispatching' AND NEW.status <> 'canceled'
     ON CONFLICT (queue_id, s) DO UPDATE SET n = n + 1;
     INSERT INTO queue_wait_millis (queue_id, ms, n)
     SELECT NEW.queue_id, (CAST(round(coalesce(NEW.wait_seconds, 0) * 1e6) AS INTEGER) + 999) / 1000, 1
     WHERE NEW.queue_id IS NOT NULL AND NEW.answered_at IS NOT NULL
-      AND NEW.status NOT IN ('scheduled', 'dispatching', 'canceled')
+      AND NEW.status <> 'scheduled' AND NEW.status <> 'dispatching' AND NEW.status <> 'canceled'
     ON CONFLICT (queue_id, ms) DO UPDATE SET n = n + 1;
     INSERT INTO agent_totals (agent_id, answered, wait_us, ended, talk_us, hold_us, reroutes)
     SELECT NEW.agent_id, 1, CAST(round(coalesce(NEW.wait_seconds, 0) * 1e6) AS INTEGER),

@@ -833,6 +833,11 @@ impl CallStore for SqliteStore {
         let saved = self
             .write(Write::Save {
                 call: Box::new(call.clone()),
+                changed: self
+                    .live
+                    .get(call.id())
+                    .filter(|kept| kept.version().wrapping_add(1) == call.version())
+                    .map(|kept| crate::rows::changed_columns(&kept, call)),
                 new_calls: new_calls.to_vec(),
                 events: events.to_vec(),
             })

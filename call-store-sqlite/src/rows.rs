@@ -108,6 +108,13 @@ pub(crate) fn call_values(call: &Call) -> [Sql; N_CALL_COLUMNS] {
     ]
 }
 
+/// The columns (positions in [`CALL_COLUMNS`]) whose values differ between
+/// two versions of a call.
+pub(crate) fn changed_columns(before: &Call, after: &Call) -> Vec<usize> {
+    let (before, after) = (call_values(before), call_values(after));
+    (0..N_CALL_COLUMNS).filter(|&i| before[i] != after[i]).collect()
+}
+
 fn p_version(p: &CallParts) -> i64 {
     i64::try_from(p.version).unwrap_or(i64::MAX)
 }

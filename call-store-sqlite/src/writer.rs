@@ -45,8 +45,9 @@ pub(crate) const MAX_BATCH: usize = 512;
 pub(crate) const RENEW_LEASE: &str = "UPDATE calls SET lease_expires_at = ?1, version = version + 1 \
      WHERE id = ?2 AND status = 'dispatching' AND lease_worker = ?3";
 
-/// Statements prepared once and kept for the writer's life.
-const PREPARED_STATEMENTS: usize = 64;
+/// Statements prepared once and kept for the writer's life: the fixed ones
+/// and a save's for each set of columns it changes.
+const PREPARED_STATEMENTS: usize = 256;
 
 /// One write, as a caller asks for it.
 pub(crate) enum Write {
@@ -64,6 +65,9 @@ pub(crate) enum Write {
     /// Saves a call, inserting the new calls it makes with it (a redial).
     Save {
         call: Box<Call>,
+        /// The columns it changes (positions in `CALL_COLUMNS`), when the
+        /// version it replaces is known; else every column is written.
+        changed: Option<Vec<usize>>,
         new_calls: Vec<Call>,
         events: Vec<CallEvent>,
     },
@@ -195,7 +199,9 @@ fn apply(conn: &Connection, write: &Write) -> Result<Result<Written, StoreError>
         Write::InsertKeyed { calls, events, series, keys, now } => {
             insert_keyed(conn, calls, events, series, keys, *now)
         }
-        Write::Save { call, new_calls, events } => save(conn, call, new_calls, events),
+        Write::Save { call, changed, new_calls, events } => {
+            save(conn, call, changed.as_deref(), new_calls, events)
+        }
         Write::Claim(claim) => claim_due(conn, claim).map(|c| Ok(Written::Claimed(c))),
         Write::RenewLeases { renewal, ids } => {
             let mut renew = conn.prepare_cached(RENEW_LEASE)?;
@@ -411,6 +417,10 @@ fn insert_rows<T, const N: usize>(
     Ok(None)
 }
 
+/// The names of the columns of [`CALL_COLUMNS`], in its order.
+static CALL_COLUMN_NAMES: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| CALL_COLUMNS.split(',').map(str::trim).collect());
+
 /// A changed call, its columns bound in [`CALL_COLUMNS`] order (`?1` its
 /// id), then the version it replaces.
 static SAVE_CALL: LazyLock<String> = LazyLock::new(|| {
@@ -533,16 +543,39 @@ fn insert_keyed(
 fn save(
     conn: &Connection,
     call: &Call,
+    changed: Option<&[usize]>,
     new_calls: &[Call],
     events: &[CallEvent],
 ) -> Result<Result<Written, StoreError>, rusqlite::Error> {
     let expected = call.version().wrapping_sub(1);
-    let [id, rest @ ..] = call_values(call);
-    let mut values = Vec::with_capacity(N_CALL_COLUMNS + 1);
-    values.push(id);
-    values.extend(rest);
-    values.push(i64::try_from(expected).unwrap_or(i64::MAX).into());
-    if conn.prepare_cached(&SAVE_CALL)?.execute(params_from_iter(values))? == 0 {
+    let expected_value = Sql::Integer(i64::try_from(expected).unwrap_or(i64::MAX));
+    let values = call_values(call);
+    let updated = match changed {
+        // Only what changed: SQLite maintains an index only when a column
+        // it holds is set, and a full row set touches every index on calls.
+        Some(columns) if !columns.is_empty() => {
+            let set: Vec<String> = columns
+                .iter()
+                .enumerate()
+                .map(|(n, &column)| format!("{} = ?{}", CALL_COLUMN_NAMES[column], n + 1))
+                .collect();
+            let n = columns.len();
+            let sql = format!(
+                "UPDATE calls SET {} WHERE id = ?{} AND version = ?{}",
+                set.join(", "),
+                n + 1,
+                n + 2
+            );
+            let mut params: Vec<&Sql> = columns.iter().map(|&column| &values[column]).collect();
+            params.extend([&values[0], &expected_value]);
+            conn.prepare_cached(&sql)?.execute(params_from_iter(params))?
+        }
+        _ => {
+            let params = values.iter().chain([&expected_value]);
+            conn.prepare_cached(&SAVE_CALL)?.execute(params_from_iter(params))?
+        }
+    };
+    if updated == 0 {
         let exists = conn
             .prepare_cached("SELECT 1 FROM calls WHERE id = ?1")?
             .exists([call.id().as_str()])?;
@@ -602,7 +635,7 @@ fn claim_due(conn: &Connection, claim: &Claim) -> Result<Vec<Claimed>, rusqlite:
     for call in listed {
         let (call, event) = claim.do_not_call(&call);
         // This transaction holds the database: the version it read stands.
-        if let Err(refused) = save(conn, &call, &[], std::slice::from_ref(&event))? {
+        if let Err(refused) = save(conn, &call, None, &[], std::slice::from_ref(&event))? {
             return Err(undecodable(refused));
         }
         let successor = advance_series(conn, &call, claim.now)?;
