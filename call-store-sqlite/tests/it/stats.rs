@@ -68,6 +68,18 @@ fn random_parts(rng: &mut fastrand::Rng, mut parts: CallParts) -> CallParts {
     parts
 }
 
+/// `n` new calls, each in a random state.
+fn new_calls(rng: &mut fastrand::Rng, n: usize) -> Vec<Call> {
+    let created = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+    (0..n)
+        .map(|_| {
+            let id = CallId::generate();
+            let parts = CallParts::new(id, Direction::Inbound, CallStatus::Initiated, created);
+            Call::from_parts(random_parts(rng, parts))
+        })
+        .collect()
+}
+
 fn reroute(n: usize, call: &Call, agent: &str) -> CallEvent {
     let mut metadata = Map::new();
     metadata.insert("agent_id".into(), json!(agent));
@@ -126,22 +138,12 @@ async fn the_kept_sums_are_what_summing_every_call_gives() {
     let sqlite = SqliteStore::open(&db.path).await.unwrap();
     let memory = MemoryStore::new();
     let mut rng = fastrand::Rng::with_seed(15);
-    let created = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
     let mut calls: Vec<Call> = Vec::new();
     let mut reroutes = 0;
     for round in 0..30 {
         // New calls, some of them at once in one insert.
-        let fresh: Vec<Call> = (0..rng.usize(1..6))
-            .map(|_| {
-                let parts = CallParts::new(
-                    CallId::generate(),
-                    Direction::Inbound,
-                    CallStatus::Initiated,
-                    created,
-                );
-                Call::from_parts(random_parts(&mut rng, parts))
-            })
-            .collect();
+        let n = rng.usize(1..6);
+        let fresh = new_calls(&mut rng, n);
         for store in [&sqlite as &dyn CallStore, &memory] {
             store.insert(&fresh, &[]).await.unwrap();
         }
@@ -172,20 +174,9 @@ async fn a_file_from_before_the_kept_sums_gets_them_from_its_calls() {
     let db = crate::helpers::temp_db();
     let memory = MemoryStore::new();
     let mut rng = fastrand::Rng::with_seed(16);
-    let created = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
     {
         let sqlite = SqliteStore::open(&db.path).await.unwrap();
-        let calls: Vec<Call> = (0..200)
-            .map(|_| {
-                let parts = CallParts::new(
-                    CallId::generate(),
-                    Direction::Inbound,
-                    CallStatus::Initiated,
-                    created,
-                );
-                Call::from_parts(random_parts(&mut rng, parts))
-            })
-            .collect();
+        let calls = new_calls(&mut rng, 200);
         let events: Vec<CallEvent> =
             (0..20).map(|n| reroute(n, &calls[n], pick(&mut rng, &["ann", "cy"]))).collect();
         for store in [&sqlite as &dyn CallStore, &memory] {
