@@ -18,7 +18,8 @@ use chrono::TimeDelta;
 
 mod common;
 
-use common::{all_calls, calls, import_spread, setting};
+use call_test_support::{all_calls, setting};
+use common::{calls, import_spread};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a suite, not a unit test: cargo test -p call-cli --test crash -- --ignored"]

@@ -23,7 +23,8 @@ use chrono::TimeDelta;
 
 mod common;
 
-use common::{all_calls, calls, import_spread, setting};
+use call_test_support::{all_calls, setting};
+use common::{calls, import_spread};
 
 fn faulty() -> MockOptions {
     MockOptions {

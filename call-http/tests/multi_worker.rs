@@ -28,11 +28,7 @@ use call_store_postgres::{PgStore, testing::TestServer};
 use chrono::{TimeDelta, Utc};
 use tokio::process::{Child, Command};
 
-mod support;
-
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+use call_test_support::{all_calls, free_port, setting, until_every_call_ended};
 
 /// The `calls` binary, built beside this package's `call-http` when missing.
 fn calls_binary() -> PathBuf {
@@ -67,10 +63,6 @@ fn worker(calls: &PathBuf, db: &str, provider: &str) -> Child {
         .kill_on_drop(true)
         .spawn()
         .expect("start calls run")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// `call-http --no-worker` on `db`, answering: the child, its base URL, and
@@ -164,7 +156,7 @@ async fn workers_on_many_processes_share_one_schedule_and_dial_each_call_once() 
 
     // Every call ends: placed, followed to completed, or failed as cut off.
     let store = PgStore::open(&db).await.unwrap();
-    support::until_every_call_ended(&store, run_for + Duration::from_secs(120)).await;
+    until_every_call_ended(&store, run_for + Duration::from_secs(120)).await;
     for mut worker in workers {
         worker.start_kill().unwrap();
         let _ = worker.wait().await;
@@ -172,7 +164,7 @@ async fn workers_on_many_processes_share_one_schedule_and_dial_each_call_once() 
     http.start_kill().unwrap();
     let _ = http.wait().await;
 
-    let all = support::all_calls(&store).await;
+    let all = all_calls(&store).await;
     assert_eq!(all.len(), n_calls, "every acknowledged schedule is stored, once");
 
     let dialled = api.stats().by_number;
@@ -292,7 +284,7 @@ async fn the_schedule_survives_a_postgresql_restart_mid_run() {
     }
 
     let store = PgStore::open(&db).await.unwrap();
-    support::until_every_call_ended(&store, Duration::from_secs(120)).await;
+    until_every_call_ended(&store, Duration::from_secs(120)).await;
     // A worker logs the end of an outage once the store has answered for a
     // second; the last call can end sooner than that after the restart.
     for n in 0..2 {
@@ -313,7 +305,7 @@ async fn the_schedule_survives_a_postgresql_restart_mid_run() {
     http.start_kill().unwrap();
     let _ = http.wait().await;
 
-    let all = support::all_calls(&store).await;
+    let all = all_calls(&store).await;
     assert_eq!(all.len(), n_calls + 1, "every acknowledged schedule is stored, once");
     let dialled = api.stats().by_number;
     let mut by_status: BTreeMap<String, usize> = BTreeMap::new();

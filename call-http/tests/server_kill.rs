@@ -35,11 +35,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
-mod support;
-
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+use call_test_support::{all_calls, free_port, setting, until_every_call_ended};
 
 /// Starts `call-http` on `db`, placing calls through `provider`, and waits
 /// until it answers.
@@ -128,7 +124,7 @@ async fn a_server_killed_under_load_loses_nothing_it_acknowledged() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("calls.db");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = start_server(&db, port, api.url(), &client).await;
 
@@ -223,11 +219,11 @@ async fn a_server_killed_under_load_loses_nothing_it_acknowledged() {
     // The last server finishes the calls: placed and followed, or failed as
     // cut off by a kill once their lease lapsed.
     let store = SqliteStore::open(&db).await.unwrap();
-    support::until_every_call_ended(&store, Duration::from_secs(120)).await;
+    until_every_call_ended(&store, Duration::from_secs(120)).await;
     server.start_kill().unwrap();
     let _ = server.wait().await;
 
-    let all = support::all_calls(&store).await;
+    let all = all_calls(&store).await;
     let scheduled = acknowledged.scheduled.lock().unwrap().clone();
     let inbound = acknowledged.inbound.lock().unwrap().clone();
     let events = acknowledged.events.lock().unwrap().clone();

@@ -1,19 +1,10 @@
-//! What the crash and fault suites share: their settings, the `calls`
-//! binary on a database, scheduling a spread of calls, reading them back.
+//! What the crash and fault suites share: the `calls` binary on a
+//! database and scheduling a spread of calls (what every suite shares is
+//! in `call-test-support`).
 
 use std::path::Path;
 
-use call_core::{
-    Call,
-    ports::{CallStore, ListQuery},
-};
-use call_store_sqlite::SqliteStore;
 use chrono::{TimeDelta, Utc};
-
-/// The environment variable `name` as a number, or `default`.
-pub(crate) fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 /// `calls ARGS` on the database `db`, quiet but for warnings.
 pub(crate) fn calls(db: &Path, args: &[&str]) -> tokio::process::Command {
@@ -37,18 +28,4 @@ pub(crate) async fn import_spread(db: &Path, n: usize, after: TimeDelta, across:
     std::fs::write(&file, csv).unwrap();
     let imported = calls(db, &["import", file.to_str().unwrap()]).output().await.unwrap();
     assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
-}
-
-/// Every call in the database, newest first.
-pub(crate) async fn all_calls(store: &SqliteStore) -> Vec<Call> {
-    let mut all = Vec::new();
-    let mut query = ListQuery { limit: 1_000, ..ListQuery::default() };
-    loop {
-        let page = store.list(&query).await.unwrap();
-        all.extend(page.items);
-        match page.next_cursor {
-            Some(cursor) => query.cursor = Some(cursor),
-            None => return all,
-        }
-    }
 }

@@ -59,7 +59,7 @@ async fn database_url_is_read_when_no_db_is_given() {
 
 #[tokio::test]
 async fn an_unreachable_server_is_one_line_without_the_password() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = call_test_support::free_port();
     let calls = Calls::on(format!("postgres://callwork:hunter2@127.0.0.1:{port}/calls"));
     let ran = calls.run(&["list"]).await;
     assert_eq!(ran.code, 1, "{ran:?}");

@@ -625,7 +625,7 @@ async fn the_dashboard_lists_open_alerts_on_load_and_acknowledges_with_one_click
 async fn the_dashboard_misses_nothing_across_a_restart_of_the_server() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("calls.db");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = call_test_support::free_port();
     let listen = format!("127.0.0.1:{port}");
     let (server, base) = start_server_on(&listen, &db, &["--no-worker"]);
     let browser = Browser::start(dir.path()).await;

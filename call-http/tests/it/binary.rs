@@ -68,7 +68,7 @@ fn a_bad_default_window_or_redial_is_a_usage_error_naming_the_flag() {
 
 #[test]
 fn an_unreachable_database_server_is_one_line_without_the_password() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = call_test_support::free_port();
     let output = Command::new(env!("CARGO_BIN_EXE_call-http"))
         .args(["--listen", "127.0.0.1:0", "--no-worker", "--db"])
         .arg(format!("postgres://callwork:hunter2@127.0.0.1:{port}/calls"))
@@ -89,7 +89,7 @@ async fn start_server(db: &str) -> (tokio::process::Child, String) {
 
 /// `call-http` serving `db` with `args`, up and answering; its base URL.
 async fn start_server_with(db: &str, args: &[&str]) -> (tokio::process::Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = call_test_support::free_port();
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_call-http"))
         .args(["--listen", &format!("127.0.0.1:{port}"), "--db", db])
         .args(args)

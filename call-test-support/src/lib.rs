@@ -1,0 +1,70 @@
+//! What callwork's test suites share, so that each helper is written once:
+//! settings read from the environment, a free loopback port, every call of
+//! a store, and a bounded wait for a store's calls to end. For tests only
+//! (`publish = false`); each helper panics, naming what went wrong, as a
+//! test helper should.
+
+use std::time::Duration;
+
+use call_core::{
+    Call,
+    ports::{CallStore, ListQuery},
+};
+
+/// The environment variable `name` as a number, or `default` when it is
+/// unset or not a number: how a suite's size is turned up or down
+/// (`CRASH_CALLS=300`).
+pub fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// A loopback port free when asked (another process may take it before
+/// the caller binds it; the suites start their servers at once).
+///
+/// # Panics
+///
+/// When the system has no port to give.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// Every call in `store`, newest first.
+///
+/// # Panics
+///
+/// When the store fails.
+pub async fn all_calls(store: &dyn CallStore) -> Vec<Call> {
+    let mut all = Vec::new();
+    let mut query = ListQuery { limit: 1_000, ..ListQuery::default() };
+    loop {
+        let page = store.list(&query).await.expect("a page of calls");
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => return all,
+        }
+    }
+}
+
+/// Waits until every call in `store` has ended, for at most `within`,
+/// looking every 200 ms.
+///
+/// # Panics
+///
+/// When calls are still open after `within`, naming the counts, or when
+/// the store fails.
+pub async fn until_every_call_ended(store: &dyn CallStore, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let counts = store.count_by_status().await.expect("the counts by status");
+        let open: u64 = counts.iter().filter(|(s, _)| !s.is_terminal()).map(|(_, n)| n).sum();
+        if open == 0 {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "calls still open: {counts:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
