@@ -67,7 +67,7 @@ impl RunConfig {
 
 /// Runs the worker until Ctrl-C, SIGTERM, or (with `--until-idle`) idleness.
 pub(crate) async fn run(engine: Engine, config: RunConfig) -> Result<(), CliError> {
-    let signal = shutdown_signal();
+    let signal = call_signal::shutdown_signal();
     tracing::info!(
         provider = %config.provider_url,
         worker = %config.worker.worker_id,
@@ -90,38 +90,6 @@ pub(crate) async fn run(engine: Engine, config: RunConfig) -> Result<(), CliErro
     worker.run(stop).await;
     tracing::info!("worker stopped");
     Ok(())
-}
-
-/// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is
-/// called, not when the future is first polled: a service manager may send
-/// SIGTERM as soon as the worker says it started.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{Signal, SignalKind, signal};
-        async fn received(signal: Option<Signal>) {
-            match signal {
-                Some(mut signal) => {
-                    signal.recv().await;
-                }
-                None => std::future::pending().await,
-            }
-        }
-        let interrupt = signal(SignalKind::interrupt()).ok();
-        let terminate = signal(SignalKind::terminate()).ok();
-        async move {
-            tokio::select! {
-                () = received(interrupt) => {}
-                () = received(terminate) => {}
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    }
 }
 
 /// Returns once no outbound call is being placed or followed and none is

@@ -298,9 +298,10 @@ async fn serve(args: Args) -> Result<(), Refused> {
     );
     let app = router(state.clone());
     let closing = state.clone();
+    let signal = call_signal::shutdown_signal();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
-            shutdown_signal().await;
+            signal.await;
             tracing::info!("shutting down: finishing requests and calls in flight");
             closing.close_connections();
         })
@@ -316,29 +317,6 @@ async fn serve(args: Args) -> Result<(), Refused> {
     }
     tracing::info!("stopped");
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
 }
 
 /// A redial option's error, naming the option (`--default-redial-max`).

@@ -249,7 +249,7 @@ impl MockCallApi {
 
     /// Runs until Ctrl-C or SIGTERM, then stops.
     pub async fn serve_until_signal(self) {
-        shutdown_signal().await;
+        call_signal::shutdown_signal().await;
         self.stop().await;
     }
 }
@@ -259,27 +259,6 @@ impl Drop for MockCallApi {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
     }
 }
 
