@@ -8,7 +8,11 @@ mod store;
 
 pub(crate) use clock::to_micros;
 pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(feature = "testing")]
+pub use notifier::MockNotifier;
 pub use notifier::{Alert, BroadcastNotifier, Fanout, LogNotifier, Notification, Notifier};
+#[cfg(feature = "testing")]
+pub use provider::MockCallProvider;
 pub use provider::{CallProvider, PlaceCall, ProviderCall, ProviderError, ProviderStatus};
 pub use store::{
     AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, LeaseRenewal,

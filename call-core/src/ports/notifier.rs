@@ -49,6 +49,7 @@ pub enum Notification {
 ///
 /// The engine calls `notify` once for each notification, after the change
 /// behind it is committed, in commit order for any one call.
+#[cfg_attr(feature = "testing", mockall::automock)]
 pub trait Notifier: Send + Sync {
     /// Takes one notification.
     ///

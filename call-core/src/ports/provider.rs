@@ -109,6 +109,7 @@ pub enum ProviderError {
 }
 
 /// A telephony provider that places calls and reports their status.
+#[cfg_attr(feature = "testing", mockall::automock)]
 #[async_trait]
 pub trait CallProvider: Send + Sync {
     /// Asks the provider to dial `request.to`.

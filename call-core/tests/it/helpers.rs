@@ -2,7 +2,7 @@ use std::{sync::Arc, time::Duration};
 
 use call_core::{
     CallId, Engine, EventSource, IncomingEvent, Lifecycle, PhoneNumber, WorkerConfig,
-    ports::{Clock, ManualClock},
+    ports::{CallProvider, Clock, ManualClock},
     testing::{FakeProvider, MemoryStore, RecordingNotifier},
 };
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -60,8 +60,17 @@ impl TestApp {
     }
 
     pub(crate) fn start_worker(&self, config: WorkerConfig) -> RunningWorker {
+        self.start_worker_with(self.provider.clone(), config)
+    }
+
+    /// A worker placing calls through `provider` instead of the fake one.
+    pub(crate) fn start_worker_with(
+        &self,
+        provider: Arc<dyn CallProvider>,
+        config: WorkerConfig,
+    ) -> RunningWorker {
         let (stop, stopped) = oneshot::channel::<()>();
-        let worker = self.engine.worker(self.provider.clone(), config).unwrap();
+        let worker = self.engine.worker(provider, config).unwrap();
         let handle = tokio::spawn(worker.run(async {
             let _ = stopped.await;
         }));

@@ -1,0 +1,125 @@
+//! The engine's promises that are about how many times a port is called,
+//! checked on mocks (mockall): each expectation says how often a call may
+//! come, and a mock dropped with one unmet fails the test. The fakes
+//! (`FakeProvider`, `RecordingNotifier`) stay for behaviour over time.
+
+use std::sync::Arc;
+
+use call_core::{
+    CallStatus, Engine, EventType, Flag, NewCall, WorkerConfig, WorkerId,
+    ports::{CallStore, Claim, Notification, ProviderError},
+    testing::{MemoryStore, MockCallProvider, MockNotifier},
+};
+use mockall::Sequence;
+
+use crate::helpers::{eventually, phone, secs, settle, spawn_app};
+
+fn config() -> WorkerConfig {
+    WorkerConfig { worker_id: WorkerId::parse("w1").unwrap(), ..WorkerConfig::default() }
+}
+
+/// A provider no call may reach: any placement or poll fails the test.
+fn unreachable_provider() -> Arc<MockCallProvider> {
+    let mut provider = MockCallProvider::new();
+    provider.expect_place_call().never();
+    provider.expect_fetch_call().never();
+    Arc::new(provider)
+}
+
+#[tokio::test]
+async fn a_permanent_error_places_the_call_once() {
+    let app = spawn_app();
+    let mut provider = MockCallProvider::new();
+    provider
+        .expect_place_call()
+        .withf(|request| request.to == phone(1))
+        .times(1)
+        .returning(|_| Err(ProviderError::Permanent { message: "Invalid phone number".into() }));
+    provider.expect_fetch_call().never();
+    let provider = Arc::new(provider);
+    let worker = app.start_worker_with(provider.clone(), config());
+    let call = app.engine.schedule(NewCall::to(phone(1))).await.unwrap();
+    eventually("failed", || async {
+        app.engine.get(call.id()).await.unwrap().status() == CallStatus::Failed
+    })
+    .await;
+    // Time for any retry to be tried: none may be.
+    app.advance(secs(600), secs(30)).await;
+    worker.stop().await;
+    // The last holder: an unmet `times(1)` fails here.
+    drop(Arc::into_inner(provider).expect("the worker let go of the provider"));
+}
+
+#[tokio::test]
+async fn a_canceled_call_is_never_placed() {
+    let app = spawn_app();
+    let provider = unreachable_provider();
+    let worker = app.start_worker_with(provider.clone(), config());
+    let call = app.engine.schedule(NewCall::to(phone(1)).at(app.at(10.0))).await.unwrap();
+    app.engine.cancel(call.id()).await.unwrap();
+    app.advance(secs(60), secs(1)).await;
+    settle().await;
+    worker.stop().await;
+    let events: Vec<EventType> =
+        app.engine.events(call.id()).await.unwrap().iter().map(|e| e.event_type()).collect();
+    assert_eq!(events, [EventType::CallScheduled, EventType::CallCanceled]);
+    drop(Arc::into_inner(provider).expect("the worker let go of the provider"));
+}
+
+#[tokio::test]
+async fn a_lost_claim_is_never_placed_again() {
+    let app = spawn_app();
+    let call = app.engine.schedule(NewCall::to(phone(1))).await.unwrap();
+    // A worker that died after claiming the call, before its request went out.
+    let claim = Claim {
+        now: app.now(),
+        worker: WorkerId::parse("dead").unwrap(),
+        lease_until: app.at(60.0),
+        limit: 10,
+    };
+    assert_eq!(app.store.claim_due(&claim).await.unwrap().len(), 1);
+    let provider = unreachable_provider();
+    let worker = app.start_worker_with(provider.clone(), config());
+    app.advance(secs(61), secs(1)).await;
+    eventually("failed", || async {
+        app.engine.get(call.id()).await.unwrap().status() == CallStatus::Failed
+    })
+    .await;
+    app.advance(secs(600), secs(30)).await;
+    worker.stop().await;
+    let failed = app.engine.get(call.id()).await.unwrap();
+    assert!(failed.flags().contains(Flag::OutcomeUnknown), "{:?}", failed.flags());
+    drop(Arc::into_inner(provider).expect("the worker let go of the provider"));
+}
+
+/// The first event of a change notification, if it is one.
+fn first_event(notification: &Notification) -> Option<EventType> {
+    match notification {
+        Notification::CallChanged { events, .. } => events.first().map(|e| e.event_type()),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn the_notifier_gets_each_change_once_in_order() {
+    let mut notifier = MockNotifier::new();
+    let mut order = Sequence::new();
+    for event in [EventType::CallScheduled, EventType::CallRescheduled, EventType::CallCanceled] {
+        notifier
+            .expect_notify()
+            .withf(move |n| first_event(n) == Some(event))
+            .times(1)
+            .in_sequence(&mut order)
+            .return_const(());
+    }
+    let engine = Engine::builder(Arc::new(MemoryStore::new())).notifier(Arc::new(notifier)).build();
+    let call =
+        engine.schedule(NewCall::to(phone(1)).at(chrono::Utc::now() + secs(3600))).await.unwrap();
+    let later = call.scheduled_at().unwrap() + secs(60);
+    engine.reschedule(call.id(), later).await.unwrap();
+    engine.cancel(call.id()).await.unwrap();
+    // A change that changes nothing notifies nothing: canceling again is refused.
+    assert!(engine.cancel(call.id()).await.is_err());
+    // The engine, and with it the notifier, dropped: each `times(1)` checked.
+    drop(engine);
+}
