@@ -1,20 +1,17 @@
-//! Just enough of the W3C WebDriver protocol, over reqwest, to drive
-//! headless Chromium through chromedriver.
+//! Headless Chromium through chromedriver, driven with `fantoccini` (the
+//! W3C WebDriver protocol), behind the few verbs the dashboard tests use.
 
 use std::{
-    net::TcpListener,
     path::Path,
     process::{Command, Stdio},
     time::Duration,
 };
 
-use base64::Engine as _;
+use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
 use crate::Process;
-
-/// The key WebDriver answers element references under.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// Flags that keep Chromium quiet on a machine without internet, as root.
 const CHROMIUM_FLAGS: [&str; 10] = [
@@ -32,8 +29,7 @@ const CHROMIUM_FLAGS: [&str; 10] = [
 
 /// A browser session.
 pub(crate) struct Browser {
-    client: reqwest::Client,
-    session: String,
+    client: Client,
     _driver: Process,
 }
 
@@ -45,100 +41,74 @@ impl Browser {
     /// Starts chromedriver on a free port and opens a headless Chromium
     /// session with its profile in `profile_root`.
     pub(crate) async fn start(profile_root: &Path) -> Browser {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = call_test_support::free_port();
         let driver = Command::new(program("CHROMEDRIVER", "/usr/bin/chromedriver"))
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .spawn()
             .expect("chromedriver is installed (apt-get install chromium-driver), or CHROMEDRIVER names it");
         let driver = Process(driver);
-        let client = reqwest::Client::new();
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let ready = client.get(format!("{base}/status")).send().await.ok();
-            if let Some(response) = ready
-                && response.json::<Value>().await.is_ok_and(|v| v["value"]["ready"] == true)
-            {
-                break;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "chromedriver did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
         let profile = profile_root.join("chromium-profile");
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|f| f.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.display()));
-        let capabilities = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {"binary": program("CHROMIUM", "/usr/bin/chromium"), "args": args},
-        }}});
-        let answer: Value = client
-            .post(format!("{base}/session"))
-            .json(&capabilities)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let session = answer["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {answer}"))
-            .to_owned();
-        Browser { client, session: format!("{base}/session/{session}"), _driver: driver }
-    }
-
-    async fn command(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let request = self.client.request(method, format!("{}{path}", self.session));
-        let request = if body.is_null() { request } else { request.json(&body) };
-        let answer: Value = request.send().await.unwrap().json().await.unwrap();
-        if answer["value"]["error"].is_string() {
-            panic!("webdriver {path}: {}", answer["value"]);
-        }
-        answer["value"].clone()
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".into(), json!("chrome"));
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({"binary": program("CHROMIUM", "/usr/bin/chromium"), "args": args}),
+        );
+        let mut builder = ClientBuilder::new(HttpConnector::new());
+        builder.capabilities(capabilities);
+        // chromedriver takes a moment to listen.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let client = loop {
+            match builder.connect(&format!("http://127.0.0.1:{port}")).await {
+                Ok(client) => break client,
+                Err(error) => {
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "no session from chromedriver: {error}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
+        Browser { client, _driver: driver }
     }
 
     pub(crate) async fn goto(&self, url: &str) {
-        self.command(reqwest::Method::POST, "/url", json!({"url": url})).await;
+        self.client.goto(url).await.unwrap_or_else(|e| panic!("webdriver: go to {url}: {e}"));
     }
 
     /// Runs JavaScript in the page; its return value.
     pub(crate) async fn script(&self, script: &str) -> Value {
-        self.command(reqwest::Method::POST, "/execute/sync", json!({"script": script, "args": []}))
+        self.client
+            .execute(script, Vec::new())
             .await
+            .unwrap_or_else(|e| panic!("webdriver: script {script}: {e}"))
     }
 
-    async fn element(&self, css: &str) -> String {
-        let found = self
-            .command(
-                reqwest::Method::POST,
-                "/element",
-                json!({"using": "css selector", "value": css}),
-            )
-            .await;
-        found[ELEMENT].as_str().unwrap().to_owned()
+    async fn element(&self, css: &str) -> Element {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("webdriver: no element {css}: {e}"))
     }
 
     /// Types as a user would, key by key.
     pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let element = self.element(css).await;
-        self.command(
-            reqwest::Method::POST,
-            &format!("/element/{element}/value"),
-            json!({"text": text}),
-        )
-        .await;
+        element.send_keys(text).await.unwrap_or_else(|e| panic!("webdriver: type into {css}: {e}"));
     }
 
     pub(crate) async fn clear(&self, css: &str) {
         let element = self.element(css).await;
-        self.command(reqwest::Method::POST, &format!("/element/{element}/clear"), json!({})).await;
+        element.clear().await.unwrap_or_else(|e| panic!("webdriver: clear {css}: {e}"));
     }
 
     pub(crate) async fn click(&self, css: &str) {
         let element = self.element(css).await;
-        self.command(reqwest::Method::POST, &format!("/element/{element}/click"), json!({})).await;
+        element.click().await.unwrap_or_else(|e| panic!("webdriver: click {css}: {e}"));
     }
 
     /// Waits up to 30 s for `script` to return a value other than null or false.
@@ -163,12 +133,11 @@ impl Browser {
     pub(crate) async fn set_viewport(&self, width: i64, height: i64) {
         let mut size = (width, height);
         for _ in 0..3 {
-            self.command(
-                reqwest::Method::POST,
-                "/window/rect",
-                json!({"width": size.0, "height": size.1}),
-            )
-            .await;
+            let pixels = |n: i64| u32::try_from(n).expect("a window size in pixels");
+            self.client
+                .set_window_size(pixels(size.0), pixels(size.1))
+                .await
+                .unwrap_or_else(|e| panic!("webdriver: resize the window: {e}"));
             let inner = self.script("return [window.innerWidth, window.innerHeight]").await;
             let (w, h) = (inner[0].as_i64().unwrap(), inner[1].as_i64().unwrap());
             if (w, h) == (width, height) {
@@ -182,13 +151,12 @@ impl Browser {
 
     /// Saves a PNG of the window.
     pub(crate) async fn screenshot(&self, path: &Path) {
-        let png = self.command(reqwest::Method::GET, "/screenshot", Value::Null).await;
-        let bytes =
-            base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap();
-        std::fs::write(path, bytes).unwrap();
+        let png =
+            self.client.screenshot().await.unwrap_or_else(|e| panic!("webdriver: screenshot: {e}"));
+        std::fs::write(path, png).unwrap();
     }
 
     pub(crate) async fn quit(&self) {
-        self.command(reqwest::Method::DELETE, "", Value::Null).await;
+        self.client.clone().close().await.unwrap_or_else(|e| panic!("webdriver: quit: {e}"));
     }
 }
