@@ -1,8 +1,9 @@
 use std::{sync::Arc, time::Duration};
 
 use call_core::{
-    CallId, Engine, EventSource, IncomingEvent, Lifecycle, PhoneNumber, WorkerConfig,
-    ports::{CallProvider, Clock, ManualClock},
+    CallId, Engine, EventSource, IncomingEvent, Lifecycle, NewCall, PhoneNumber, WorkerConfig,
+    WorkerId,
+    ports::{CallProvider, CallStore, Claim, Clock, ManualClock},
     testing::{FakeProvider, MemoryStore, RecordingNotifier},
 };
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -172,4 +173,19 @@ pub(crate) fn secs(n: u64) -> Duration {
 
 pub(crate) fn millis(n: u64) -> Duration {
     Duration::from_millis(n)
+}
+
+/// A claim whose worker died mid-request: the call sits in `dispatching`
+/// with a lease that will lapse.
+pub(crate) async fn claim_by_a_dead_worker(app: &TestApp) -> call_core::CallId {
+    let call = app.engine.schedule(NewCall::to(phone(1))).await.unwrap();
+    let claim = Claim {
+        now: app.now(),
+        worker: WorkerId::parse("dead").unwrap(),
+        lease_until: app.at(60.0),
+        limit: 10,
+    };
+    let claimed = app.store.claim_due(&claim).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    call.id().clone()
 }

@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use call_core::{
     CallStatus, Engine, EventType, Flag, NewCall, WorkerConfig, WorkerId,
-    ports::{CallStore, Claim, Notification, ProviderError},
+    ports::{Notification, ProviderError},
     testing::{MemoryStore, MockCallProvider, MockNotifier},
 };
 use mockall::Sequence;
 
-use crate::helpers::{eventually, phone, secs, settle, spawn_app};
+use crate::helpers::{claim_by_a_dead_worker, eventually, phone, secs, settle, spawn_app};
 
 fn config() -> WorkerConfig {
     WorkerConfig { worker_id: WorkerId::parse("w1").unwrap(), ..WorkerConfig::default() }
@@ -69,25 +69,18 @@ async fn a_canceled_call_is_never_placed() {
 #[tokio::test]
 async fn a_lost_claim_is_never_placed_again() {
     let app = spawn_app();
-    let call = app.engine.schedule(NewCall::to(phone(1))).await.unwrap();
     // A worker that died after claiming the call, before its request went out.
-    let claim = Claim {
-        now: app.now(),
-        worker: WorkerId::parse("dead").unwrap(),
-        lease_until: app.at(60.0),
-        limit: 10,
-    };
-    assert_eq!(app.store.claim_due(&claim).await.unwrap().len(), 1);
+    let call = claim_by_a_dead_worker(&app).await;
     let provider = unreachable_provider();
     let worker = app.start_worker_with(provider.clone(), config());
     app.advance(secs(61), secs(1)).await;
     eventually("failed", || async {
-        app.engine.get(call.id()).await.unwrap().status() == CallStatus::Failed
+        app.engine.get(&call).await.unwrap().status() == CallStatus::Failed
     })
     .await;
     app.advance(secs(600), secs(30)).await;
     worker.stop().await;
-    let failed = app.engine.get(call.id()).await.unwrap();
+    let failed = app.engine.get(&call).await.unwrap();
     assert!(failed.flags().contains(Flag::OutcomeUnknown), "{:?}", failed.flags());
     drop(Arc::into_inner(provider).expect("the worker let go of the provider"));
 }

@@ -5,12 +5,14 @@ use std::time::Duration;
 use call_core::{
     AgentId, CallStatus, EventSource, EventType, Flag, Initiated, Lifecycle, LostDispatch, NewCall,
     RetryPolicy, WorkerConfig, WorkerId,
-    ports::{CallStore, Claim, ProviderCall, ProviderError, ProviderStatus},
+    ports::{CallStore, ProviderCall, ProviderError, ProviderStatus},
     rules::AlertKind,
 };
 use chrono::TimeDelta;
 
-use crate::helpers::{TestApp, eventually, id, millis, phone, secs, settle, spawn_app};
+use crate::helpers::{
+    TestApp, claim_by_a_dead_worker, eventually, id, millis, phone, secs, settle, spawn_app,
+};
 
 fn config() -> WorkerConfig {
     WorkerConfig { worker_id: WorkerId::parse("w1").unwrap(), ..WorkerConfig::default() }
@@ -390,21 +392,6 @@ async fn a_busy_callee_ends_the_call_busy() {
     app.advance(secs(6), secs(1)).await;
     eventually("busy", || status_is(&app, call.id(), CallStatus::Busy)).await;
     worker.stop().await;
-}
-
-/// A claim whose worker died mid-request: the call sits in `dispatching`
-/// with a lease that will lapse.
-async fn claim_by_a_dead_worker(app: &TestApp) -> call_core::CallId {
-    let call = app.engine.schedule(NewCall::to(phone(1))).await.unwrap();
-    let claim = Claim {
-        now: app.now(),
-        worker: WorkerId::parse("dead").unwrap(),
-        lease_until: app.at(60.0),
-        limit: 10,
-    };
-    let claimed = app.store.claim_due(&claim).await.unwrap();
-    assert_eq!(claimed.len(), 1);
-    call.id().clone()
 }
 
 #[tokio::test]
