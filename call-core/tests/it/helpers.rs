@@ -179,13 +179,19 @@ pub(crate) fn millis(n: u64) -> Duration {
 /// with a lease that will lapse.
 pub(crate) async fn claim_by_a_dead_worker(app: &TestApp) -> call_core::CallId {
     let call = app.engine.schedule(NewCall::to(phone(1))).await.unwrap();
+    let claimed = claim_as_a_dead_worker(app).await;
+    assert_eq!(claimed.len(), 1);
+    call.id().clone()
+}
+
+/// What is due now, claimed by a worker `dead` whose lease lapses in 60 s
+/// and which never places anything.
+pub(crate) async fn claim_as_a_dead_worker(app: &TestApp) -> Vec<call_core::ports::Claimed> {
     let claim = Claim {
         now: app.now(),
         worker: WorkerId::parse("dead").unwrap(),
         lease_until: app.at(60.0),
         limit: 10,
     };
-    let claimed = app.store.claim_due(&claim).await.unwrap();
-    assert_eq!(claimed.len(), 1);
-    call.id().clone()
+    app.store.claim_due(&claim).await.unwrap()
 }

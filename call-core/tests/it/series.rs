@@ -2,12 +2,11 @@
 
 use call_core::{
     Call, CallStatus, Error, IdempotencyKey, NewCall, Recurrence, SeriesId, StatusFilter,
-    WorkerConfig, WorkerId,
-    ports::{CallStore, Claim, ListQuery},
+    WorkerConfig, WorkerId, ports::ListQuery,
 };
 use chrono::{DateTime, Utc};
 
-use crate::helpers::{TestApp, eventually, phone, secs, settle, spawn_app};
+use crate::helpers::{TestApp, claim_as_a_dead_worker, eventually, phone, secs, settle, spawn_app};
 
 fn utc(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
@@ -87,13 +86,7 @@ async fn a_worker_dying_after_its_claim_skips_and_doubles_nothing() {
 
     // A worker claims the first and dies before placing it: the claim made
     // the next occurrence in its own transaction.
-    let claim = Claim {
-        now: app.now(),
-        worker: WorkerId::parse("dead").unwrap(),
-        lease_until: app.at(60.0),
-        limit: 10,
-    };
-    let claimed = app.store.claim_due(&claim).await.unwrap();
+    let claimed = claim_as_a_dead_worker(&app).await;
     assert_eq!(claimed.len(), 1);
     let (second, _) = claimed[0].successor.clone().expect("made with the claim");
     assert_eq!(second.scheduled_at(), Some(utc("2026-10-24T07:00:00Z")));
