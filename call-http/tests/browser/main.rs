@@ -323,8 +323,10 @@ async fn the_dashboard_schedules_a_call_and_shows_it_complete_live() {
     assert_eq!(marker, json!(" ↻1"));
 
     // Calling hours: a window that ends before it starts is refused on its
-    // field; days that exclude today in the callee's zone (Los Angeles, for
-    // +1 415) move the call to their first opening, and the form says so.
+    // field; an hour that starts two hours or more from now in the callee's
+    // zone (Los Angeles, for +1 415), or ended hours ago, moves the call to
+    // its opening, hours away whatever the time, and the form says so. (Weekdays or weekends alone put the opening minutes away late on a
+    // Friday or a Sunday there.)
     browser.type_into("#phone_number", "+1 415 555 0144").await;
     browser.type_into("#customer_name", "Window Caller").await;
     browser
@@ -337,13 +339,15 @@ async fn the_dashboard_schedules_a_call_and_shows_it_complete_live() {
         .wait_for_value("the window's error", "return document.querySelector('.field-error[data-for=\"calling_window.end\"]').textContent || null")
         .await;
     assert!(message.as_str().unwrap().contains("must start before it ends"), "{message}");
-    browser
+    let hours = browser
         .script(
-            "const today = new Intl.DateTimeFormat('en-US', {timeZone: 'America/Los_Angeles', weekday: 'short'}).format(new Date()); \
-             document.getElementById('window_start').value = ''; \
-             document.getElementById('window_end').value = ''; \
-             document.getElementById('window_days').value = ['Sat', 'Sun'].includes(today) ? 'mon-fri' : 'sat-sun'; \
-             return null",
+            "const hour = Number(new Intl.DateTimeFormat('en-US', {timeZone: 'America/Los_Angeles', hour: '2-digit', hourCycle: 'h23'}).format(new Date())); \
+             const start = hour + 4 <= 23 ? hour + 3 : hour - 4; \
+             const hh = (h) => String(h).padStart(2, '0') + ':00'; \
+             document.getElementById('window_start').value = hh(start); \
+             document.getElementById('window_end').value = hh(start + 1); \
+             document.getElementById('window_days').value = ''; \
+             return hh(start) + '–' + hh(start + 1)",
         )
         .await;
     browser.click("#schedule-submit").await;
@@ -373,7 +377,8 @@ async fn the_dashboard_schedules_a_call_and_shows_it_complete_live() {
              return r && r.querySelector('.window') ? r.querySelector('.window').title : null",
         )
         .await;
-    assert!(marker.as_str().unwrap().starts_with("rings 00:00–24:00"), "{marker}");
+    let hours = hours.as_str().expect("the hours chosen");
+    assert!(marker.as_str().unwrap().starts_with(&format!("rings {hours}")), "{marker}");
 
     // The number's history page.
     browser.goto(&format!("{base}/calls/%2B14155550100")).await;
