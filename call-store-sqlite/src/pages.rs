@@ -7,11 +7,12 @@
 //! rows; the arms are merged and cut to `limit`. So a page costs about
 //! `arms × limit` rows read, however large the table, and never a scan.
 
-use crate::rows::{CALL_COLUMNS, Statement, micros};
 use call_core::{
     CallStatus, PhoneNumber, QueueId, SeriesId,
     ports::{Cursor, PageOrder},
 };
+
+use crate::rows::{CALL_COLUMNS, Statement, micros};
 
 /// What a page asks for.
 pub(crate) struct PageQuery<'a> {
