@@ -79,9 +79,9 @@ use crate::{
     pages::PageQuery,
     readers::Readers,
     rows::{
-        ALERT_COLUMNS, Columns, SERIES_BY_ID, SERIES_PAGE, Statement, alert_from_row,
-        call_from_row, close_alerts, corrupt, count_of, do_not_call_from_row, event_from_row,
-        int_of, micros, opt_time, parsed, required, series_from_row, text, text_of, time_of,
+        ALERT_COLUMNS, Named, SERIES_BY_ID, SERIES_PAGE, Statement, alert_from_row, call_from_row,
+        close_alerts, corrupt, count_of, do_not_call_from_row, event_from_row, int_of, micros,
+        opt_time, parsed, required, series_from_row, text, text_of, time_of,
     },
     writer::{Job, Write, Written},
 };
@@ -803,7 +803,7 @@ impl CallStore for SqliteStore {
     }
 
     async fn get(&self, id: &CallId) -> Result<Option<Call>, StoreError> {
-        let call = self.readers.by_key(GET_CALL, vec![text(id)], |row| call_from_row(row)).await?;
+        let call = self.readers.by_key(GET_CALL, vec![text(id)], call_from_row).await?;
         if let Some(call) = &call {
             self.live.keep(call);
         }
@@ -819,9 +819,7 @@ impl CallStore for SqliteStore {
     }
 
     async fn get_by_external_id(&self, external_id: &str) -> Result<Option<Call>, StoreError> {
-        self.readers
-            .by_key(GET_BY_EXTERNAL_ID, vec![text(external_id)], |row| call_from_row(row))
-            .await
+        self.readers.by_key(GET_BY_EXTERNAL_ID, vec![text(external_id)], call_from_row).await
     }
 
     async fn save_and_insert(
@@ -871,7 +869,7 @@ impl CallStore for SqliteStore {
             limit: query.limit,
         };
         let Statement { sql, params } = page_query.build();
-        let calls = self.readers.rows(sql, params, |row| call_from_row(row)).await?;
+        let calls = self.readers.rows(sql, params, call_from_row).await?;
         page(calls, PageOrder::Created, query.limit)
     }
 
@@ -926,7 +924,7 @@ impl CallStore for SqliteStore {
     }
 
     async fn series(&self, id: &SeriesId) -> Result<Option<Series>, StoreError> {
-        self.readers.by_key(SERIES_BY_ID, vec![text(id)], |row| series_from_row(row)).await
+        self.readers.by_key(SERIES_BY_ID, vec![text(id)], series_from_row).await
     }
 
     async fn list_series(
@@ -935,7 +933,7 @@ impl CallStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<Series>, StoreError> {
         let params = vec![text(before.map_or("\u{ffff}", SeriesId::as_str)), count(limit)];
-        self.readers.rows(SERIES_PAGE, params, |row| series_from_row(row)).await
+        self.readers.rows(SERIES_PAGE, params, series_from_row).await
     }
 
     async fn cancel_series(
@@ -956,28 +954,28 @@ impl CallStore for SqliteStore {
 
     async fn deadlines_due(&self, now: DateTime<Utc>, n: usize) -> Result<Vec<Call>, StoreError> {
         let params = vec![micros(now).into(), count(n)];
-        self.readers.rows(DEADLINES_DUE, params, |row| call_from_row(row)).await
+        self.readers.rows(DEADLINES_DUE, params, call_from_row).await
     }
 
     async fn expired_leases(&self, now: DateTime<Utc>, n: usize) -> Result<Vec<Call>, StoreError> {
         let params = vec![micros(now).into(), count(n)];
-        self.readers.rows(EXPIRED_LEASES, params, |row| call_from_row(row)).await
+        self.readers.rows(EXPIRED_LEASES, params, call_from_row).await
     }
 
     async fn following(&self, after: Option<&CallId>, n: usize) -> Result<Vec<Call>, StoreError> {
         let params = vec![text(after.map_or("", CallId::as_str)), count(n)];
-        self.readers.rows(FOLLOWING, params, |row| call_from_row(row)).await
+        self.readers.rows(FOLLOWING, params, call_from_row).await
     }
 
     async fn alerts(&self, query: &AlertQuery) -> Result<AlertPage, StoreError> {
         let Statement { sql, params } = alerts_query(query);
-        let items = self.readers.rows(sql, params, |row| alert_from_row(row)).await?;
+        let items = self.readers.rows(sql, params, alert_from_row).await?;
         Ok(AlertPage::of(items, query.limit))
     }
 
     async fn alert(&self, id: &EventId) -> Result<Option<AlertRecord>, StoreError> {
         let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?");
-        self.readers.row(sql, vec![text(id)], |row| alert_from_row(row)).await
+        self.readers.row(sql, vec![text(id)], alert_from_row).await
     }
 
     async fn history(
@@ -986,16 +984,16 @@ impl CallStore for SqliteStore {
         query: &HistoryQuery,
     ) -> Result<Page<Call>, StoreError> {
         let Statement { sql, params } = history_query(number, query).build();
-        let calls = self.readers.rows(sql, params, |row| call_from_row(row)).await?;
+        let calls = self.readers.rows(sql, params, call_from_row).await?;
         page(calls, PageOrder::Happened, query.limit)
     }
 
     async fn events(&self, id: &CallId) -> Result<Vec<CallEvent>, StoreError> {
-        self.readers.rows(EVENTS_OF_CALL, vec![text(id)], |row| event_from_row(row)).await
+        self.readers.rows(EVENTS_OF_CALL, vec![text(id)], event_from_row).await
     }
 
     async fn event(&self, id: &EventId) -> Result<Option<CallEvent>, StoreError> {
-        self.readers.by_key(EVENT_BY_ID, vec![text(id)], |row| event_from_row(row)).await
+        self.readers.by_key(EVENT_BY_ID, vec![text(id)], event_from_row).await
     }
 
     async fn log_after(&self, after: u64, limit: usize) -> Result<Vec<LogEntry>, StoreError> {
@@ -1009,7 +1007,7 @@ impl CallStore for SqliteStore {
         }
         let ids: Vec<&str> = events.iter().map(|(_, e)| e.call_id().as_str()).collect();
         let params = vec![serde_json::json!(ids).to_string().into()];
-        let calls = self.readers.rows(CALLS_AMONG, params, |row| call_from_row(row)).await?;
+        let calls = self.readers.rows(CALLS_AMONG, params, call_from_row).await?;
         Ok(LogEntry::pair(events, calls))
     }
 
@@ -1033,12 +1031,12 @@ impl CallStore for SqliteStore {
 
     async fn queue(&self, id: &QueueId) -> Result<Option<Queue>, StoreError> {
         let sql = "SELECT id, created_at FROM queues WHERE id = ?";
-        self.readers.by_key(sql, vec![text(id)], |row| queue_from_row(row)).await
+        self.readers.by_key(sql, vec![text(id)], queue_from_row).await
     }
 
     async fn queues(&self) -> Result<Vec<Queue>, StoreError> {
         let sql = "SELECT id, created_at FROM queues ORDER BY id";
-        self.readers.rows(sql, Vec::new(), |row| queue_from_row(row)).await
+        self.readers.rows(sql, Vec::new(), queue_from_row).await
     }
 
     async fn pause(&self, pause: &Pause) -> Result<(), StoreError> {
@@ -1069,7 +1067,7 @@ impl CallStore for SqliteStore {
         }
         let numbers: Vec<&str> = phones.iter().map(PhoneNumber::as_str).collect();
         let params = vec![serde_json::json!(numbers).to_string().into()];
-        self.readers.rows(DO_NOT_CALL_AMONG, params, |row| do_not_call_from_row(row)).await
+        self.readers.rows(DO_NOT_CALL_AMONG, params, do_not_call_from_row).await
     }
 
     async fn list_do_not_call(
@@ -1078,7 +1076,7 @@ impl CallStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<DoNotCall>, StoreError> {
         let params = vec![text(after.map_or("", PhoneNumber::as_str)), count(limit)];
-        self.readers.rows(DO_NOT_CALL_PAGE, params, |row| do_not_call_from_row(row)).await
+        self.readers.rows(DO_NOT_CALL_PAGE, params, do_not_call_from_row).await
     }
 
     async fn resume(&self, queue: Option<&QueueId>) -> Result<bool, StoreError> {
@@ -1092,7 +1090,7 @@ impl CallStore for SqliteStore {
 
     async fn pauses(&self) -> Result<Vec<Pause>, StoreError> {
         let sql = "SELECT scope, paused_at, until FROM dispatch_pauses ORDER BY scope";
-        self.readers.rows(sql, Vec::new(), |row| pause_from_row(row)).await
+        self.readers.rows(sql, Vec::new(), pause_from_row).await
     }
 
     async fn count_by_status(&self) -> Result<Vec<(CallStatus, u64)>, StoreError> {
@@ -1185,14 +1183,14 @@ impl CallStore for SqliteStore {
     }
 }
 
-fn queue_from_row(row: &impl Columns) -> Result<Queue, StoreError> {
+fn queue_from_row(row: &Named<'_>) -> Result<Queue, StoreError> {
     Ok(Queue {
         id: parsed(row, "id", |q| QueueId::parse(q))?,
         created_at: time_of(row, "created_at")?,
     })
 }
 
-fn pause_from_row(row: &impl Columns) -> Result<Pause, StoreError> {
+fn pause_from_row(row: &Named<'_>) -> Result<Pause, StoreError> {
     let scope = text_of(row, "scope")?;
     Ok(Pause {
         queue: (!scope.is_empty())
@@ -1204,7 +1202,7 @@ fn pause_from_row(row: &impl Columns) -> Result<Pause, StoreError> {
 }
 
 /// A seconds sum kept in microseconds.
-fn seconds(row: &impl Columns, column: &str) -> Result<f64, StoreError> {
+fn seconds(row: &Named<'_>, column: &str) -> Result<f64, StoreError> {
     Ok(int_of(row, column)? as f64 / 1e6)
 }
 

@@ -1,6 +1,5 @@
 //! Between calls and events and their rows: the column lists, the values
-//! the writer binds (rusqlite), and decoding, from a row of either driver
-//! (the writer's rusqlite, the readers' sqlx) through [`Columns`].
+//! the writer binds, and decoding from a row read by name ([`Named`]).
 
 use call_core::{
     AgentId, Call, CallEvent, CallId, CallParts, CallStatus, Direction, DoNotCall, EndReason,
@@ -11,7 +10,6 @@ use call_core::{
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::types::Value as Sql;
 use serde_json::{Map, Value};
-use sqlx::{Row, sqlite::SqliteRow};
 
 /// Every column of `calls`, in the order [`bind_call`] binds them.
 pub(crate) const CALL_COLUMNS: &str = "id, direction, to_number, from_number, customer_name, \
@@ -160,30 +158,10 @@ pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError 
     StoreError::Backend(format!("unreadable {what} in the database: {detail}"))
 }
 
-/// A row of either driver, read by column name: the writer's (rusqlite)
-/// and the readers' (sqlx) rows decode through the same functions below.
-pub(crate) trait Columns {
-    fn int(&self, column: &str) -> Result<Option<i64>, StoreError>;
-    fn real(&self, column: &str) -> Result<Option<f64>, StoreError>;
-    fn text(&self, column: &str) -> Result<Option<String>, StoreError>;
-}
-
-impl Columns for SqliteRow {
-    fn int(&self, column: &str) -> Result<Option<i64>, StoreError> {
-        self.try_get(column).map_err(|e| corrupt(column, e))
-    }
-    fn real(&self, column: &str) -> Result<Option<f64>, StoreError> {
-        self.try_get(column).map_err(|e| corrupt(column, e))
-    }
-    fn text(&self, column: &str) -> Result<Option<String>, StoreError> {
-        self.try_get(column).map_err(|e| corrupt(column, e))
-    }
-}
-
-/// A row of the writer's statement with its columns found by a map made
-/// once per statement: rusqlite looks a name up by comparing it with every
-/// column's name through SQLite, which cost a claim of 1,000 calls
-/// milliseconds (38 columns a row).
+/// A row read by column name, through a map made once per statement:
+/// rusqlite looks a name up by comparing it with every column's name
+/// through SQLite, which cost a claim of 1,000 calls milliseconds (38
+/// columns a row). The writer's and the readers' rows decode through it.
 pub(crate) struct Named<'r> {
     pub(crate) row: &'r rusqlite::Row<'r>,
     pub(crate) columns: &'r ColumnIndex,
@@ -210,16 +188,16 @@ impl Named<'_> {
         let index = *self.columns.0.get(column).ok_or_else(|| corrupt(column, "no such column"))?;
         self.row.get(index).map_err(|e| corrupt(column, e))
     }
-}
 
-impl Columns for Named<'_> {
-    fn int(&self, column: &str) -> Result<Option<i64>, StoreError> {
+    pub(crate) fn int(&self, column: &str) -> Result<Option<i64>, StoreError> {
         self.get(column)
     }
-    fn real(&self, column: &str) -> Result<Option<f64>, StoreError> {
+
+    pub(crate) fn real(&self, column: &str) -> Result<Option<f64>, StoreError> {
         self.get(column)
     }
-    fn text(&self, column: &str) -> Result<Option<String>, StoreError> {
+
+    pub(crate) fn text(&self, column: &str) -> Result<Option<String>, StoreError> {
         self.get(column)
     }
 }
@@ -253,11 +231,11 @@ pub(crate) fn required<T>(value: Option<T>, column: &str) -> Result<T, StoreErro
     value.ok_or_else(|| corrupt(column, "NULL"))
 }
 
-pub(crate) fn int_of(row: &impl Columns, column: &str) -> Result<i64, StoreError> {
+pub(crate) fn int_of(row: &Named<'_>, column: &str) -> Result<i64, StoreError> {
     required(row.int(column)?, column)
 }
 
-pub(crate) fn text_of(row: &impl Columns, column: &str) -> Result<String, StoreError> {
+pub(crate) fn text_of(row: &Named<'_>, column: &str) -> Result<String, StoreError> {
     required(row.text(column)?, column)
 }
 
@@ -265,19 +243,16 @@ fn time(value: i64, column: &str) -> Result<DateTime<Utc>, StoreError> {
     Utc.timestamp_micros(value).single().ok_or_else(|| corrupt(column, value))
 }
 
-pub(crate) fn time_of(row: &impl Columns, column: &str) -> Result<DateTime<Utc>, StoreError> {
+pub(crate) fn time_of(row: &Named<'_>, column: &str) -> Result<DateTime<Utc>, StoreError> {
     time(int_of(row, column)?, column)
 }
 
-pub(crate) fn opt_time(
-    row: &impl Columns,
-    column: &str,
-) -> Result<Option<DateTime<Utc>>, StoreError> {
+pub(crate) fn opt_time(row: &Named<'_>, column: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
     row.int(column)?.map(|v| time(v, column)).transpose()
 }
 
 pub(crate) fn parsed<T, E: std::fmt::Display>(
-    row: &impl Columns,
+    row: &Named<'_>,
     column: &str,
     parse: impl FnOnce(&str) -> Result<T, E>,
 ) -> Result<T, StoreError> {
@@ -286,7 +261,7 @@ pub(crate) fn parsed<T, E: std::fmt::Display>(
 }
 
 fn opt_parsed<T, E: std::fmt::Display>(
-    row: &impl Columns,
+    row: &Named<'_>,
     column: &str,
     parse: impl FnOnce(&str) -> Result<T, E>,
 ) -> Result<Option<T>, StoreError> {
@@ -295,14 +270,14 @@ fn opt_parsed<T, E: std::fmt::Display>(
 }
 
 /// A count: a non-negative integer that fits `T`.
-pub(crate) fn count_of<T: TryFrom<i64>>(row: &impl Columns, column: &str) -> Result<T, StoreError>
+pub(crate) fn count_of<T: TryFrom<i64>>(row: &Named<'_>, column: &str) -> Result<T, StoreError>
 where
     T::Error: std::fmt::Display,
 {
     T::try_from(int_of(row, column)?).map_err(|e| corrupt(column, e))
 }
 
-fn metadata(row: &impl Columns, column: &str) -> Result<Map<String, Value>, StoreError> {
+fn metadata(row: &Named<'_>, column: &str) -> Result<Map<String, Value>, StoreError> {
     parsed(row, column, |text| match serde_json::from_str(text) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err("not a JSON object".to_owned()),
@@ -311,7 +286,7 @@ fn metadata(row: &impl Columns, column: &str) -> Result<Map<String, Value>, Stor
 }
 
 /// A held key from a row of `idempotency_keys`.
-pub(crate) fn held_key_from_row(row: &impl Columns) -> Result<HeldKey, StoreError> {
+pub(crate) fn held_key_from_row(row: &Named<'_>) -> Result<HeldKey, StoreError> {
     Ok(HeldKey {
         key: parsed(row, "key", |k| IdempotencyKey::parse(k))?,
         fingerprint: text_of(row, "fingerprint")?,
@@ -321,7 +296,7 @@ pub(crate) fn held_key_from_row(row: &impl Columns) -> Result<HeldKey, StoreErro
 }
 
 /// A call from a row holding [`CALL_COLUMNS`].
-pub(crate) fn call_from_row(row: &impl Columns) -> Result<Call, StoreError> {
+pub(crate) fn call_from_row(row: &Named<'_>) -> Result<Call, StoreError> {
     let lease = match (row.text("lease_worker")?, opt_time(row, "lease_expires_at")?) {
         (Some(worker), Some(expires_at)) => Some(Lease {
             worker: WorkerId::parse(worker).map_err(|e| corrupt("lease_worker", e))?,
@@ -370,7 +345,7 @@ pub(crate) fn call_from_row(row: &impl Columns) -> Result<Call, StoreError> {
 }
 
 /// A do-not-call entry from a row of `do_not_call`.
-pub(crate) fn do_not_call_from_row(row: &impl Columns) -> Result<DoNotCall, StoreError> {
+pub(crate) fn do_not_call_from_row(row: &Named<'_>) -> Result<DoNotCall, StoreError> {
     Ok(DoNotCall {
         phone: parsed(row, "phone", PhoneNumber::from_e164)?,
         added_at: time_of(row, "added_at")?,
@@ -378,7 +353,7 @@ pub(crate) fn do_not_call_from_row(row: &impl Columns) -> Result<DoNotCall, Stor
     })
 }
 
-fn occurrence(row: &impl Columns) -> Result<Option<Occurrence>, StoreError> {
+fn occurrence(row: &Named<'_>) -> Result<Option<Occurrence>, StoreError> {
     let Some(series_id) = opt_parsed(row, "series_id", |s| SeriesId::parse(s))? else {
         return Ok(None);
     };
@@ -425,7 +400,7 @@ pub(crate) fn series_values(series: &Series) -> [Sql; 8] {
 }
 
 /// A series from a row holding [`SERIES_COLUMNS`].
-pub(crate) fn series_from_row(row: &impl Columns) -> Result<Series, StoreError> {
+pub(crate) fn series_from_row(row: &Named<'_>) -> Result<Series, StoreError> {
     let count: Option<i64> = row.int("count")?;
     let count = count.map(u32::try_from).transpose().map_err(|e| corrupt("count", e))?;
     let cron = text_of(row, "cron")?;
@@ -442,7 +417,7 @@ pub(crate) fn series_from_row(row: &impl Columns) -> Result<Series, StoreError> 
 }
 
 /// An event from a row holding [`EVENT_COLUMNS`].
-pub(crate) fn event_from_row(row: &impl Columns) -> Result<CallEvent, StoreError> {
+pub(crate) fn event_from_row(row: &Named<'_>) -> Result<CallEvent, StoreError> {
     Ok(CallEvent::new(
         parsed(row, "id", |s| EventId::parse(s))?,
         parsed(row, "call_id", |s| CallId::parse(s))?,
@@ -492,7 +467,7 @@ pub(crate) fn close_alerts(n_kinds: usize) -> String {
     )
 }
 
-pub(crate) fn alert_from_row(row: &impl Columns) -> Result<AlertRecord, StoreError> {
+pub(crate) fn alert_from_row(row: &Named<'_>) -> Result<AlertRecord, StoreError> {
     Ok(AlertRecord {
         id: parsed(row, "id", |t| EventId::parse(t))?,
         call_id: parsed(row, "call_id", |t| CallId::parse(t))?,

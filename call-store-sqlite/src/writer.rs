@@ -271,8 +271,7 @@ fn apply(conn: &Connection, write: &Write) -> Result<Result<Written, StoreError>
                 return Ok(Ok(Written::Listed(None)));
             }
             let phones = serde_json::json!([entry.phone.as_str()]).to_string();
-            let listed =
-                decoded(conn, DO_NOT_CALL_AMONG, [phones], |row| do_not_call_from_row(row))?;
+            let listed = decoded(conn, DO_NOT_CALL_AMONG, [phones], do_not_call_from_row)?;
             Ok(Ok(Written::Listed(listed.into_iter().next())))
         }
         Write::RemoveDoNotCall(phone) => {
@@ -508,7 +507,7 @@ fn insert_keyed(
     conn.prepare_cached(PURGE_EXPIRED_KEYS)?.execute([micros(now)])?;
     let mut held = Vec::new();
     for key in keys {
-        held.extend(decoded(conn, HELD_KEY, [key.key.as_str()], |row| held_key_from_row(row))?);
+        held.extend(decoded(conn, HELD_KEY, [key.key.as_str()], held_key_from_row)?);
     }
     if !held.is_empty() {
         return Ok(Ok(Written::Held(held)));
@@ -601,8 +600,7 @@ fn advance_series(
     now: DateTime<Utc>,
 ) -> Result<Option<(Call, CallEvent)>, rusqlite::Error> {
     let Some(occurrence) = previous.occurrence() else { return Ok(None) };
-    let series =
-        decoded(conn, SERIES_BY_ID, [occurrence.series_id.as_str()], |row| series_from_row(row))?;
+    let series = decoded(conn, SERIES_BY_ID, [occurrence.series_id.as_str()], series_from_row)?;
     let Some(series) = series.into_iter().next() else { return Ok(None) };
     let Some((call, event)) = series.successor(previous, now) else { return Ok(None) };
     // The writer is the only one in this transaction, and it read the
@@ -630,8 +628,7 @@ fn claim_due(conn: &Connection, claim: &Claim) -> Result<Vec<Claimed>, rusqlite:
     let limit = i64::try_from(claim.limit).unwrap_or(i64::MAX);
     let mut claimed = Vec::new();
     // The listed numbers' due calls first: canceled, never dispatched.
-    let listed =
-        decoded(conn, DUE_LISTED, params![micros(claim.now), limit], |row| call_from_row(row))?;
+    let listed = decoded(conn, DUE_LISTED, params![micros(claim.now), limit], call_from_row)?;
     for call in listed {
         let (call, event) = claim.do_not_call(&call);
         // This transaction holds the database: the version it read stands.
@@ -647,7 +644,7 @@ fn claim_due(conn: &Connection, claim: &Claim) -> Result<Vec<Claimed>, rusqlite:
     }
     let claiming =
         params![claim.worker.as_str(), micros(claim.lease_until), micros(claim.now), limit];
-    let mut calls = decoded(conn, &CLAIM_DUE, claiming, |row| call_from_row(row))?;
+    let mut calls = decoded(conn, &CLAIM_DUE, claiming, call_from_row)?;
     calls.sort_by(|a, b| (a.scheduled_at(), a.id()).cmp(&(b.scheduled_at(), b.id())));
     debug_assert!(calls.iter().all(|c| c.status() == CallStatus::Dispatching));
     let events: Vec<CallEvent> = calls.iter().map(|call| claim.dispatched_event(call)).collect();
