@@ -471,13 +471,18 @@ impl SqliteStore {
         let mut plans = Vec::new();
         for (name, sql) in shapes {
             let explain = format!("EXPLAIN QUERY PLAN {sql}");
-            // A shape's values do not change its plan: every one bound to NULL.
-            let n_params = self.readers.run({
-                let explain = explain.clone();
-                move |conn| Ok(conn.prepare(&explain).map_err(readers::failed)?.parameter_count())
-            });
-            let params = vec![rusqlite::types::Value::Null; n_params.await?];
-            let details = self.readers.rows(explain, params, |row| text_of(row, "detail")).await?;
+            let details = self
+                .readers
+                .run(move |conn| {
+                    let mut statement = conn.prepare(&explain).map_err(writer::failed)?;
+                    // A shape's values do not change its plan: every one bound to NULL.
+                    let nulls = vec![rusqlite::types::Value::Null; statement.parameter_count()];
+                    let rows = statement
+                        .query_map(rusqlite::params_from_iter(nulls), |row| row.get("detail"))
+                        .map_err(writer::failed)?;
+                    rows.collect::<Result<Vec<String>, _>>().map_err(writer::failed)
+                })
+                .await?;
             plans.push((name, details));
         }
         Ok(plans)

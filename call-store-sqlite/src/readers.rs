@@ -13,7 +13,10 @@ use std::{
 use call_core::ports::StoreError;
 use rusqlite::{Connection, types::Value as Sql};
 
-use crate::rows::{ColumnIndex, Named};
+use crate::{
+    rows::{ColumnIndex, Named},
+    writer::failed,
+};
 
 /// Read-only connections to one database, shared by clones of a store.
 pub(crate) struct Readers {
@@ -27,11 +30,6 @@ impl std::fmt::Debug for Readers {
     }
 }
 
-/// The database failing, as a reader sees it.
-pub(crate) fn failed(error: rusqlite::Error) -> StoreError {
-    StoreError::Backend(error.to_string())
-}
-
 impl Readers {
     pub(crate) fn new(connections: Vec<Connection>) -> Readers {
         Readers {
@@ -40,16 +38,20 @@ impl Readers {
         }
     }
 
-    /// A connection no other read holds, if one is free; else the next in turn.
-    fn connection(&self) -> MutexGuard<'_, Connection> {
+    /// A connection no other read holds, looking first at the next in
+    /// turn, so that reads spread over the connections.
+    fn free_connection(&self) -> Option<MutexGuard<'_, Connection>> {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let n = self.connections.len();
-        for i in 0..n {
-            if let Ok(conn) = self.connections[(start + i) % n].try_lock() {
-                return conn;
-            }
-        }
-        self.connections[start % n].lock().unwrap_or_else(|e| e.into_inner())
+        (0..n).find_map(|i| self.connections[(start + i) % n].try_lock().ok())
+    }
+
+    /// A free connection; else the next in turn, once its read is done.
+    fn connection(&self) -> MutexGuard<'_, Connection> {
+        self.free_connection().unwrap_or_else(|| {
+            let next = self.next.fetch_add(1, Ordering::Relaxed) % self.connections.len();
+            self.connections[next].lock().unwrap_or_else(|e| e.into_inner())
+        })
     }
 
     /// Runs `read` on a connection, on a blocking thread.
@@ -95,7 +97,7 @@ impl Readers {
         params: Vec<Sql>,
         decode: fn(&Named<'_>) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
-        if let Some(conn) = self.connections.iter().find_map(|conn| conn.try_lock().ok()) {
+        if let Some(conn) = self.free_connection() {
             return Ok(read(&conn, sql, params, decode)?.into_iter().next());
         }
         self.row(sql, params, decode).await

@@ -118,7 +118,8 @@ pub(crate) struct Job {
     pub(crate) reply: oneshot::Sender<Result<Written, StoreError>>,
 }
 
-/// The database failing (not a write refused), as callers see it.
+/// The database failing (not a write refused, not a row that does not
+/// decode), as a caller of the writer or the readers sees it.
 pub(crate) fn failed(error: rusqlite::Error) -> StoreError {
     StoreError::Backend(error.to_string())
 }
