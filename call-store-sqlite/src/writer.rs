@@ -342,7 +342,12 @@ fn insert_calls<'c>(
 
 /// `?1, ?2, …, ?n`.
 fn placeholders(n: usize) -> String {
-    (1..=n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+    numbered(1, n)
+}
+
+/// `n` numbered parameters from `?first`: `?first, …, ?(first + n - 1)`.
+fn numbered(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
 }
 
 /// Rows one multi-row `INSERT` takes. SQLite sets a statement up on each
@@ -359,12 +364,7 @@ struct Inserts {
 
 impl Inserts {
     fn new(table: &str, columns: &str, n_columns: usize) -> Inserts {
-        let row = |first: usize| {
-            format!(
-                "({})",
-                (first..first + n_columns).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
-            )
-        };
+        let row = |first: usize| format!("({})", numbered(first, n_columns));
         let rows: Vec<String> = (0..ROWS_PER_INSERT).map(|r| row(1 + r * n_columns)).collect();
         Inserts {
             one: format!("INSERT INTO {table} ({columns}) VALUES {}", row(1)),
@@ -434,6 +434,10 @@ static SAVE_CALL: LazyLock<String> = LazyLock::new(|| {
 /// A raised alert, its columns bound in [`ALERT_COLUMNS`] order.
 static INSERT_ALERT: LazyLock<String> =
     LazyLock::new(|| format!("INSERT INTO alerts ({ALERT_COLUMNS}) VALUES ({})", placeholders(12)));
+
+/// A new series, its columns bound in [`SERIES_COLUMNS`] order.
+static INSERT_SERIES: LazyLock<String> =
+    LazyLock::new(|| format!("INSERT INTO series ({SERIES_COLUMNS}) VALUES ({})", placeholders(8)));
 
 /// The claim of the due calls ([`DUE_CALLS`]) for worker `?1` until `?2`,
 /// at `?3`, at most `?4`: every column of each claimed call.
@@ -516,10 +520,7 @@ fn insert_keyed(
     if let Err(refused) = insert(conn, calls, events)? {
         return Ok(Err(refused));
     }
-    let mut add_series = conn.prepare_cached(&format!(
-        "INSERT INTO series ({SERIES_COLUMNS}) VALUES ({})",
-        placeholders(8)
-    ))?;
+    let mut add_series = conn.prepare_cached(&INSERT_SERIES)?;
     for series in series {
         add_series.execute(params_from_iter(series_values(series)))?;
     }
