@@ -497,6 +497,11 @@ struct RunArgs {
     /// claim cannot be renewed is stopped before the claim expires.
     #[arg(long, default_value = "10s", value_name = "DURATION", allow_hyphen_values = true)]
     heartbeat: String,
+    /// Serve the worker's metrics in the Prometheus text format at
+    /// http://ADDR/metrics (placement latency, claims, provider requests,
+    /// retries, redials, alerts, calls by status).
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Args)]

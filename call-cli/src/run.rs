@@ -1,7 +1,7 @@
 //! `calls run`: the worker, with a log line per call transition, graceful
 //! shutdown on Ctrl-C / SIGTERM, and `--until-idle`.
 
-use std::{sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use call_core::{
     CallStatus, Direction, Engine, StatusFilter, StatusGroup, WorkerConfig,
@@ -18,11 +18,17 @@ const IDLE_HORIZON: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 /// How often `--until-idle` looks.
 const IDLE_CHECK_EVERY: Duration = Duration::from_millis(250);
 
+/// How often `--metrics-listen` reads the calls by status from the store:
+/// a scrape interval's worth (Prometheus defaults to 15 s), so that many
+/// workers on one database do not count it much more often than it is read.
+const COUNT_EVERY: Duration = Duration::from_secs(15);
+
 /// `calls run`'s checked arguments.
 pub(crate) struct RunConfig {
     provider: HttpProvider,
     provider_url: String,
     until_idle: bool,
+    metrics_listen: Option<SocketAddr>,
     worker: WorkerConfig,
 }
 
@@ -60,6 +66,7 @@ impl RunConfig {
             provider,
             provider_url: args.provider_url,
             until_idle: args.until_idle,
+            metrics_listen: args.metrics_listen,
             worker,
         })
     }
@@ -68,6 +75,9 @@ impl RunConfig {
 /// Runs the worker until Ctrl-C, SIGTERM, or (with `--until-idle`) idleness.
 pub(crate) async fn run(engine: Engine, config: RunConfig) -> Result<(), CliError> {
     let signal = call_signal::shutdown_signal();
+    if let Some(address) = config.metrics_listen {
+        serve_metrics(&engine, address)?;
+    }
     tracing::info!(
         provider = %config.provider_url,
         worker = %config.worker.worker_id,
@@ -89,6 +99,31 @@ pub(crate) async fn run(engine: Engine, config: RunConfig) -> Result<(), CliErro
     };
     worker.run(stop).await;
     tracing::info!("worker stopped");
+    Ok(())
+}
+
+/// Installs the Prometheus exporter, serving `/metrics` at `address`, and
+/// keeps its calls-by-status gauge fresh.
+fn serve_metrics(engine: &Engine, address: SocketAddr) -> Result<(), CliError> {
+    use call_core::metrics::{PLACEMENT_LATENCY, PLACEMENT_LATENCY_BUCKETS};
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    PrometheusBuilder::new()
+        .with_http_listener(address)
+        .set_buckets_for_metric(Matcher::Full(PLACEMENT_LATENCY.into()), &PLACEMENT_LATENCY_BUCKETS)
+        .and_then(PrometheusBuilder::install)
+        .map_err(|e| CliError::failure(format!("cannot serve metrics on {address}: {e}")))?;
+    call_core::metrics::describe();
+    let engine = engine.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(COUNT_EVERY);
+        loop {
+            every.tick().await;
+            if let Err(error) = engine.report_calls_by_status().await {
+                tracing::debug!(%error, "could not count the calls by status for the metrics");
+            }
+        }
+    });
+    tracing::info!("metrics at http://{address}/metrics");
     Ok(())
 }
 

@@ -15,6 +15,7 @@
 //! - [`ports`]: [`CallStore`](ports::CallStore), [`CallProvider`](ports::CallProvider),
 //!   [`Notifier`](ports::Notifier), [`Clock`](ports::Clock);
 //! - [`Engine`]: the facade (schedule, ingest, history…) and its [`Worker`];
+//! - [`metrics`]: what the engine reports through the `metrics` facade;
 //! - `testing` (feature `testing`): an in-memory store, a fake provider and
 //!   the store conformance suite.
 //!
@@ -75,6 +76,7 @@ mod id;
 mod idempotency;
 pub mod limits;
 pub mod machine;
+pub mod metrics;
 mod names;
 pub mod pause;
 mod phone;

@@ -78,7 +78,8 @@ struct Inner {
     /// The live stream, read from the store's log.
     feed: live::Feed,
     webhooks: Option<notify::WebhookNotifier>,
-    metrics: Arc<metrics::Metrics>,
+    /// The installed recorder's renderer, when the embedding has one.
+    metrics: Option<metrics::Render>,
     api_key: Option<ApiKey>,
     provider_secret: Option<signature::ProviderSecret>,
     body_limit: usize,
@@ -97,7 +98,7 @@ impl AppState {
             clock: None,
             config: Config::default(),
             notifiers: Vec::new(),
-            metrics: metrics::Metrics::new(),
+            metrics: None,
             api_key: None,
             provider_secret: None,
             body_limit: 1024 * 1024,
@@ -128,10 +129,9 @@ impl AppState {
         self.inner.engine.config().default_region
     }
 
-    /// The server's counters; wrap the worker's provider in
-    /// [`Metrics::metered`](metrics::Metrics::metered) to count its answers.
-    pub fn metrics(&self) -> &Arc<metrics::Metrics> {
-        &self.inner.metrics
+    /// The installed recorder's renderer, when the embedding gave one.
+    pub(crate) fn metrics(&self) -> Option<&metrics::Render> {
+        self.inner.metrics.as_ref()
     }
 
     /// How many `/api/ws` sockets are open.
@@ -214,7 +214,7 @@ pub struct AppStateBuilder {
     clock: Option<Arc<dyn Clock>>,
     config: Config,
     notifiers: Vec<Arc<dyn Notifier>>,
-    metrics: Arc<metrics::Metrics>,
+    metrics: Option<metrics::Render>,
     api_key: Option<ApiKey>,
     provider_secret: Option<signature::ProviderSecret>,
     body_limit: usize,
@@ -225,10 +225,16 @@ pub struct AppStateBuilder {
 }
 
 impl AppStateBuilder {
-    /// The server's counters, already here for what counts into them
-    /// (a [`notify::WebhookNotifier`]).
-    pub fn metrics(&self) -> &Arc<metrics::Metrics> {
-        &self.metrics
+    /// Serves `GET /metrics` with `render`: the text of the recorder the
+    /// program installed for the [`metrics`](::metrics) facade, such as
+    /// `PrometheusHandle::render` (metrics-exporter-prometheus). Without
+    /// it `/metrics` answers 404: the library never installs a recorder.
+    pub fn metrics(
+        mut self,
+        render: impl Fn() -> String + Send + Sync + 'static,
+    ) -> AppStateBuilder {
+        self.metrics = Some(Arc::new(render));
+        self
     }
 
     /// Requires this key on every `/api` route. An empty key is no key.
@@ -296,15 +302,14 @@ impl AppStateBuilder {
         self
     }
 
-    /// The state, with an engine whose notifications go to the metrics,
-    /// the log and the added notifiers, and wake the live stream. Built
+    /// The state, with an engine whose notifications go to the log and
+    /// the added notifiers, and wake the live stream. Built
     /// inside a runtime, it starts following the store's log at once.
     pub fn build(self) -> AppState {
         // A hint lost to lag costs nothing: the feed reads the log anyway.
         let hints = BroadcastNotifier::new(4096);
-        let metrics = self.metrics;
         let mut notifiers: Vec<Arc<dyn Notifier>> =
-            vec![Arc::new(hints.clone()), metrics.clone(), Arc::new(LogNotifier)];
+            vec![Arc::new(hints.clone()), Arc::new(LogNotifier)];
         notifiers.extend(self.notifiers);
         let feed = live::Feed::new(self.store.clone(), self.live_capacity, self.replay_window);
         let mut engine =
@@ -318,7 +323,7 @@ impl AppStateBuilder {
                 hints,
                 feed,
                 webhooks: self.webhooks,
-                metrics,
+                metrics: self.metrics,
                 api_key: self.api_key,
                 provider_secret: self.provider_secret,
                 body_limit: self.body_limit,

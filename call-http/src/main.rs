@@ -18,6 +18,7 @@ use call_provider_http::{
     mock::{MockCallApi, MockOptions},
 };
 use clap::Parser;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::sync::watch;
 
 /// Serve callwork's API and dashboard, and run its worker.
@@ -174,6 +175,28 @@ enum Refused {
     Failure(String),
 }
 
+/// Installs the process's recorder: every figure the engine and the server
+/// report goes to it, and `/metrics` renders it. Histograms are drained
+/// every few seconds, so their samples do not pile up between scrapes.
+fn install_prometheus() -> Result<PrometheusHandle, Refused> {
+    use call_core::metrics::{PLACEMENT_LATENCY, PLACEMENT_LATENCY_BUCKETS};
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Full(PLACEMENT_LATENCY.into()), &PLACEMENT_LATENCY_BUCKETS)
+        .map_err(|e| Refused::Failure(format!("cannot set up metrics: {e}")))?
+        .install_recorder()
+        .map_err(|e| Refused::Failure(format!("cannot set up metrics: {e}")))?;
+    call_http::metrics::describe();
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    Ok(handle)
+}
+
 async fn serve(args: Args) -> Result<(), Refused> {
     let api_key = args.api_key.as_deref().filter(|k| !k.is_empty());
     if !args.listen.ip().is_loopback() && api_key.is_none() {
@@ -250,7 +273,8 @@ async fn serve(args: Args) -> Result<(), Refused> {
         .open(&call_db::OpenOptions { pool_size: Some(args.db_pool), full_sync: args.full_sync })
         .await
         .map_err(|e| Refused::Failure(format!("cannot open the database: {e}")))?;
-    let mut builder = AppState::builder(store).config(config);
+    let metrics = install_prometheus()?;
+    let mut builder = AppState::builder(store).config(config).metrics(move || metrics.render());
     if let Some(secret) = &args.provider_secret {
         builder = builder.provider_secret(secret);
     }
@@ -260,7 +284,7 @@ async fn serve(args: Args) -> Result<(), Refused> {
     if !args.notify_urls.is_empty() {
         let mut config = WebhookConfig::new(args.notify_urls.clone());
         config.secret = args.notify_secret.clone().filter(|s| !s.is_empty());
-        let webhooks = WebhookNotifier::new(config, builder.metrics().clone())
+        let webhooks = WebhookNotifier::new(config)
             .map_err(|e| Refused::Failure(format!("cannot start webhooks: {e}")))?;
         tracing::info!(urls = ?args.notify_urls, signed = args.notify_secret.is_some(), "posting the live stream to webhooks");
         builder = builder.webhooks(webhooks);
@@ -275,7 +299,6 @@ async fn serve(args: Args) -> Result<(), Refused> {
     let worker = if args.no_worker {
         None
     } else {
-        let provider = state.metrics().metered(provider);
         let worker = state
             .engine()
             .worker(provider, worker_config)

@@ -15,14 +15,14 @@
 //! reads it ([`AppState::live_start`](crate::AppState::live_start)): what was
 //! committed before, while no server ran, is in the log, not posted.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use crate::{
     live::{Feed, LiveMessage, Missed, Published},
-    metrics::{Metrics, WebhookOutcome},
+    metrics::{self, WebhookOutcome},
 };
 
 /// The signature header.
@@ -65,22 +65,19 @@ impl WebhookConfig {
 pub struct WebhookNotifier {
     client: reqwest::Client,
     config: WebhookConfig,
-    metrics: Arc<Metrics>,
 }
 
 impl WebhookNotifier {
-    /// Webhooks to `config.urls`, counted in `metrics`.
+    /// Webhooks to `config.urls`, each POST counted in
+    /// [`WEBHOOK_DELIVERIES`](crate::metrics::WEBHOOK_DELIVERIES).
     ///
     /// # Errors
     ///
     /// When the HTTP client cannot be built.
-    pub fn new(
-        config: WebhookConfig,
-        metrics: Arc<Metrics>,
-    ) -> Result<WebhookNotifier, reqwest::Error> {
+    pub fn new(config: WebhookConfig) -> Result<WebhookNotifier, reqwest::Error> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder().timeout(config.timeout).build()?;
-        Ok(WebhookNotifier { client, config, metrics })
+        Ok(WebhookNotifier { client, config })
     }
 
     /// One delivery task per URL, each following `feed` until `closing`.
@@ -96,7 +93,6 @@ impl WebhookNotifier {
                 secret: self.config.secret.clone().map(String::into_bytes),
                 retries: self.config.retries,
                 backoff: self.config.backoff,
-                metrics: self.metrics.clone(),
             };
             tokio::spawn(task.run(feed.clone(), closing()));
         }
@@ -126,7 +122,6 @@ struct Deliverer {
     secret: Option<Vec<u8>>,
     retries: u32,
     backoff: Duration,
-    metrics: Arc<Metrics>,
 }
 
 impl Deliverer {
@@ -180,7 +175,7 @@ impl Deliverer {
         match &message.message {
             LiveMessage::Hello { .. } => return,
             LiveMessage::Reload { reason, .. } => {
-                self.metrics.webhook(WebhookOutcome::Dropped);
+                metrics::webhook(WebhookOutcome::Dropped);
                 tracing::warn!(url = %self.url, reason, "webhooks fell behind the replay window: messages skipped");
                 return;
             }
@@ -198,19 +193,19 @@ impl Deliverer {
             let outcome = self.post(delivery).await;
             let why = match outcome {
                 Ok(()) => {
-                    self.metrics.webhook(WebhookOutcome::Delivered);
+                    metrics::webhook(WebhookOutcome::Delivered);
                     return;
                 }
                 Err(why) => why,
             };
             if attempt == self.retries {
-                self.metrics.webhook(WebhookOutcome::Dropped);
+                metrics::webhook(WebhookOutcome::Dropped);
                 tracing::warn!(url = %self.url, delivery = %delivery.id, kind = delivery.kind,
                     attempts = attempt + 1, error = %why, "webhook failed: notification dropped");
                 return;
             }
             attempt += 1;
-            self.metrics.webhook(WebhookOutcome::Retried);
+            metrics::webhook(WebhookOutcome::Retried);
             let exponential = self.backoff.saturating_mul(1 << (attempt - 1).min(16));
             let jittered = exponential / 2 + exponential.mul_f64(fastrand::f64() / 2.0);
             tracing::debug!(url = %self.url, delivery = %delivery.id, attempt, error = %why, "webhook failed, retrying");

@@ -557,3 +557,68 @@ async fn a_provider_slower_than_the_lease_is_waited_for_while_the_lease_is_renew
     assert_eq!(call["attempts"], 1);
     assert_eq!(api.stats().by_number.get("+14155550100"), Some(&1), "dialled once");
 }
+
+/// `calls run --metrics-listen`: the worker's figures in the Prometheus
+/// text format, what the engine reported of the call it placed included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_serves_its_metrics() {
+    let api = stand_in().await;
+    let calls = Calls::new();
+    calls.schedule(&["+14155550100"]).await;
+    calls.schedule(&["+14155550101", "--in", "1h"]).await;
+    let address = format!("127.0.0.1:{}", call_test_support::free_port());
+    let args = [
+        "run",
+        "--provider-url",
+        api.url(),
+        "--poll-interval",
+        "20ms",
+        "--metrics-listen",
+        &address,
+    ];
+    let mut worker = calls.command(&args).spawn().unwrap();
+    let mut text = String::new();
+    for _ in 0..300 {
+        text = scrape(&address).await.unwrap_or_default();
+        if text.lines().any(|l| l == "callwork_placement_latency_seconds_count 1") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    worker.kill().await.unwrap();
+    for line in [
+        "callwork_placement_latency_seconds_count 1",
+        "callwork_claims_total 1",
+        "callwork_provider_requests_total{operation=\"place\",outcome=\"ok\"} 1",
+        "callwork_calls{status=\"completed\"} 0",
+        "# TYPE callwork_placement_latency_seconds histogram",
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line:?} within 30 s:\n{text}");
+    }
+    // Counted when the worker started: the call due in an hour, at least.
+    let scheduled =
+        text.lines().find_map(|l| l.strip_prefix("callwork_calls{status=\"scheduled\"} "));
+    assert!(scheduled.is_some_and(|n| n.parse::<u64>().unwrap() >= 1), "{text}");
+
+    // An address that cannot be listened on is one line, and no worker.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = taken.local_addr().unwrap().to_string();
+    let refused =
+        calls.run(&["run", "--provider-url", api.url(), "--metrics-listen", &taken]).await;
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(&format!("cannot serve metrics on {taken}")),
+        "{}",
+        refused.stderr
+    );
+}
+
+/// `GET /metrics` over plain HTTP/1.0: the body, or `None` while nothing listens.
+async fn scrape(address: &str) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.ok()?;
+    stream.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").await.ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.ok()?;
+    Some(answer.split_once("\r\n\r\n")?.1.to_owned())
+}

@@ -619,7 +619,10 @@ impl Engine {
         };
         match result {
             // Publishing the change woke the workers if its deadline needs them.
-            Ok(call) => Ok(Ingested { call, duplicate: false }),
+            Ok(call) => {
+                crate::metrics::ingested();
+                Ok(Ingested { call, duplicate: false })
+            }
             // A concurrent delivery of the same event won the race.
             Err(Error::Store(StoreError::DuplicateEvent(event_id))) => self
                 .already_ingested(&event_id, &event.call_id)
@@ -903,6 +906,19 @@ impl Engine {
     /// [`Error::Store`] when the store fails.
     pub async fn count_by_status(&self) -> Result<Vec<(CallStatus, u64)>, Error> {
         Ok(self.inner.store.count_by_status().await?)
+    }
+
+    /// Reads how many calls are in each status and reports it as the
+    /// [`metrics::CALLS`](crate::metrics::CALLS) gauge, every status
+    /// included. An exporter calls it before each scrape, or every few
+    /// seconds.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the store fails; the gauge keeps its last values.
+    pub async fn report_calls_by_status(&self) -> Result<(), Error> {
+        crate::metrics::calls_by_status(&self.count_by_status().await?);
+        Ok(())
     }
 
     /// Adds a queue to the registry.
@@ -1286,6 +1302,7 @@ impl Engine {
             // Only a recomputed deadline: nothing happened that anyone watches for.
             return;
         }
+        crate::metrics::changed(&change.call, &change.events, change.redial.is_some());
         for notification in change.notifications() {
             self.inner.notifier.notify(&notification);
         }

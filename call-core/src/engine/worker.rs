@@ -22,6 +22,7 @@ use crate::{
     Call, CallId, CallStatus, Error, EventSource, Flag, Initiated, Lease, Lifecycle,
     ValidationError, WorkerId,
     machine::Trigger,
+    metrics::{self, Operation},
     ports::{
         Announcements, CallProvider, Claim, Claimed, LeaseRenewal, Notification, PlaceCall,
         ProviderCall, ProviderError,
@@ -431,6 +432,7 @@ impl Shared {
                 limit,
             };
             let claimed = self.engine.store().claim_due(&claim).await?;
+            metrics::claimed(claimed.len());
             more |= claimed.len() == limit;
             progressed |= !claimed.is_empty();
             for Claimed { call, event, successor } in claimed {
@@ -647,7 +649,9 @@ impl Shared {
         let outcome = loop {
             attempt += 1;
             self.wait_for_request_slot().await;
-            let error = match self.provider.place_call(request).await {
+            let answer = self.provider.place_call(request).await;
+            metrics::provider_answered(Operation::Place, &answer);
+            let error = match answer {
                 Ok(placed) => break Ok(placed),
                 Err(error) => error,
             };
@@ -671,6 +675,7 @@ impl Shared {
                 |asked| asked.min(self.config.retry.max_delay),
             );
             errors.push(message.clone());
+            metrics::retried();
             clock.sleep_until(clock.now() + delta(delay)).await;
         };
         (attempt, errors, outcome)
@@ -876,6 +881,7 @@ impl Shared {
             polls.spawn(async move {
                 let _permit = permit;
                 let report = shared.provider.fetch_call(&external_id).await;
+                metrics::provider_answered(Operation::Fetch, &report);
                 match &report {
                     Err(error @ ProviderError::NotFound { .. }) => {
                         tracing::warn!(call_id = %call.id(), %error, "the provider forgot the call");

@@ -5,6 +5,7 @@ mod conformance;
 mod dnc;
 mod engine;
 mod helpers;
+mod metrics;
 mod mocks;
 mod redial;
 mod series;

@@ -139,7 +139,6 @@ async fn ingest_one(state: &AppState, value: &Value) -> Result<Ingested, ApiErro
     let request: EventRequest = from_value(value)?;
     let event = request.into_incoming(EventSource::Api, state.region())?;
     let ingested = state.engine().ingest(event).await?;
-    state.metrics().events_ingested(1);
     Ok(Ingested { call: CallJson::from(&ingested.call), duplicate: ingested.duplicate })
 }
 

@@ -28,13 +28,22 @@ pub(crate) async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-/// Prometheus metrics, in the text format.
+/// Prometheus metrics, in the text format: the engine's and the server's
+/// (see `call_core::metrics` and `call_http::metrics`), with the calls by
+/// status read from the store for this scrape.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, content_type = "text/plain; version=0.0.4", body = String)))]
+    responses((status = 200, content_type = "text/plain; version=0.0.4", body = String),
+        (status = 404, description = "The embedding installed no metrics recorder", body = ErrorBody)))]
 pub(crate) async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let by_status = state.engine().count_by_status().await?;
-    let text = state.metrics().render(&by_status, state.websocket_subscribers());
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text))
+    let Some(render) = state.metrics() else {
+        return Err(ApiError::not_found(
+            "this server reports no metrics: no recorder is installed",
+        ));
+    };
+    state.engine().report_calls_by_status().await?;
+    ::metrics::gauge!(crate::metrics::WEBSOCKET_SUBSCRIBERS)
+        .set(state.websocket_subscribers() as f64);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], render()))
 }
 
 /// Queue and agent metrics.

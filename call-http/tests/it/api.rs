@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use call_http::router;
 use serde_json::{Value, json};
 
-use crate::{app, get, post, send};
+use crate::{app, builder, get, post, recorder, send};
 
 #[tokio::test]
 async fn schedule_read_list_cancel_reschedule() {
@@ -374,7 +374,11 @@ async fn provider_callbacks_drive_placed_calls() {
 
 #[tokio::test]
 async fn operations_and_the_openapi_document() {
-    let (app, _) = app();
+    let recorder = recorder();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let handle = recorder.handle();
+    call_http::metrics::describe();
+    let app = router(builder().metrics(move || handle.render()).build());
     assert_eq!(get(&app, "/healthz").await.json(), json!({"status": "ok"}));
     post(
         &app,
@@ -390,11 +394,15 @@ async fn operations_and_the_openapi_document() {
         "callwork_calls{status=\"initiated\"} 1",
         "callwork_events_ingested_total 1",
         "callwork_websocket_subscribers 0",
-        "callwork_placement_latency_seconds_count 0",
-        "callwork_provider_errors_total 0",
+        "callwork_calls{status=\"completed\"} 0",
+        "# HELP callwork_calls Calls in the store, by status.",
+        "# TYPE callwork_calls gauge",
     ] {
         assert!(metrics.text.lines().any(|l| l == line), "missing {line:?}:\n{}", metrics.text);
     }
+    // Without a recorder's renderer there is nothing to serve.
+    let (bare, _) = crate::app();
+    get(&bare, "/metrics").await.error(StatusCode::NOT_FOUND, "not_found");
 
     let doc = get(&app, "/api/openapi.json").await.json();
     let paths = doc["paths"].as_object().unwrap();

@@ -262,3 +262,45 @@ async fn a_pause_holds_every_server_on_postgres() {
     let Some(server) = call_store_postgres::testing::TestServer::shared() else { return };
     a_pause_holds_every_server_until_resumed(&server.database().await).await;
 }
+
+/// The binary installs the Prometheus recorder: a call placed by its
+/// worker through the built-in stand-in shows in `/metrics` as the engine
+/// reported it (claim, provider request, placement latency), beside the
+/// calls by status read for the scrape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_report_what_the_worker_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("calls.db");
+    let (mut child, base) = start_server_with(db.to_str().unwrap(), &[]).await;
+    let client = crate::client();
+    let answer = client
+        .post(format!("{base}/api/calls"))
+        .json(&serde_json::json!({"phone_number": "+1 415 555 0100"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201);
+    let scrape =
+        async || client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    let mut text = String::new();
+    for _ in 0..200 {
+        text = scrape().await;
+        if text.lines().any(|l| l == "callwork_placement_latency_seconds_count 1") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for line in [
+        "callwork_placement_latency_seconds_count 1",
+        "callwork_placement_latency_seconds_bucket{le=\"+Inf\"} 1",
+        "callwork_claims_total 1",
+        "callwork_provider_requests_total{operation=\"place\",outcome=\"ok\"} 1",
+        "callwork_calls{status=\"scheduled\"} 0",
+        "# TYPE callwork_placement_latency_seconds histogram",
+        "# HELP callwork_claims_total Calls claimed by workers to be placed.",
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line:?} within 20 s:\n{text}");
+    }
+    child.start_kill().unwrap();
+    let _ = child.wait().await;
+}

@@ -27,6 +27,19 @@ pub(crate) fn builder() -> AppStateBuilder {
     AppState::builder(Arc::new(MemoryStore::new()))
 }
 
+/// A Prometheus recorder for one test: installed on the test's thread with
+/// `metrics::set_default_local_recorder`, it gets what the engine and the
+/// server record there (a current-thread runtime runs every task on it),
+/// and no other test's figures.
+pub(crate) fn recorder() -> metrics_exporter_prometheus::PrometheusRecorder {
+    use call_core::metrics::{PLACEMENT_LATENCY, PLACEMENT_LATENCY_BUCKETS};
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Full(PLACEMENT_LATENCY.into()), &PLACEMENT_LATENCY_BUCKETS)
+        .unwrap()
+        .build_recorder()
+}
+
 /// A call placed at the provider as `prov-1`, in a fresh store.
 pub(crate) async fn placed_call() -> Arc<call_core::testing::MemoryStore> {
     use call_core::{Call, CallParts, CallStatus, Direction, ports::CallStore};
