@@ -5,8 +5,8 @@
 //! audit log is complete and in order.
 //!
 //! ```sh
-//! cargo test -p call-cli --test crash -- --ignored --nocapture          # 1,000 calls, 20 kills
-//! CRASH_CALLS=200 CRASH_KILLS=5 cargo test -p call-cli --test crash -- --ignored   # CI's short run
+//! CALLWORK_SUITES=1 cargo test -p call-cli --test crash -- --nocapture          # 1,000 calls, 20 kills
+//! CALLWORK_SUITES=1 CRASH_CALLS=200 CRASH_KILLS=5 cargo test -p call-cli --test crash    # CI's short run
 //! ```
 
 use std::{collections::BTreeMap, time::Duration};
@@ -22,8 +22,10 @@ use call_test_support::{all_calls, setting};
 use common::{calls, import_spread};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a suite, not a unit test: cargo test -p call-cli --test crash -- --ignored"]
 async fn killed_workers_never_dial_twice_and_leave_every_call_ended() {
+    if !call_test_support::suite("crash") {
+        return;
+    }
     let n_calls = setting("CRASH_CALLS", 1_000);
     let kills = setting("CRASH_KILLS", 20);
     // 10 contract seconds take 0.5 s: calls are live while workers die.

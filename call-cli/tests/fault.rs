@@ -10,8 +10,8 @@
 //! `failed` with `outcome_unknown` and is never sent again.
 //!
 //! ```sh
-//! cargo test -p call-cli --test fault -- --ignored --nocapture          # 300 calls
-//! FAULT_CALLS=60 cargo test -p call-cli --test fault -- --ignored       # CI's short run
+//! CALLWORK_SUITES=1 cargo test -p call-cli --test fault -- --nocapture          # 300 calls
+//! CALLWORK_SUITES=1 FAULT_CALLS=60 cargo test -p call-cli --test fault        # CI's short run
 //! ```
 
 use std::{collections::BTreeMap, time::Duration};
@@ -43,8 +43,10 @@ fn faulty() -> MockOptions {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a suite, not a unit test: cargo test -p call-cli --test fault -- --ignored"]
 async fn every_call_ends_placed_or_failed_with_a_reason_under_faults() {
+    if !call_test_support::suite("fault") {
+        return;
+    }
     let n_calls = setting("FAULT_CALLS", 300);
     let api = MockCallApi::start(faulty()).await.unwrap();
     let address = api.addr();

@@ -7,8 +7,8 @@
 //! lateness of every placement is printed.
 //!
 //! ```sh
-//! cargo test -p call-http --test multi_worker -- --ignored --nocapture                # 2,000 calls across 10 s
-//! MULTI_CALLS=400 MULTI_SPREAD=4 cargo test -p call-http --test multi_worker -- --ignored   # CI's short run
+//! CALLWORK_SUITES=1 cargo test -p call-http --test multi_worker -- --nocapture                # 2,000 calls across 10 s
+//! CALLWORK_SUITES=1 MULTI_CALLS=400 MULTI_SPREAD=4 cargo test -p call-http --test multi_worker    # CI's short run
 //! ```
 //!
 //! PostgreSQL comes from `CALLWORK_TEST_PG_URL` or the system's packages
@@ -89,8 +89,10 @@ async fn serve_api(db: &str) -> (Child, String, reqwest::Client) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a suite, not a unit test: cargo test -p call-http --test multi_worker -- --ignored"]
 async fn workers_on_many_processes_share_one_schedule_and_dial_each_call_once() {
+    if !call_test_support::suite("multi-worker") {
+        return;
+    }
     let Some(server) = TestServer::shared() else { return };
     let n_calls = setting("MULTI_CALLS", 2_000);
     let spread = setting("MULTI_SPREAD", 10) as i64;
@@ -220,8 +222,10 @@ fn lines_with(log: &str, text: &str) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a suite, not a unit test: cargo test -p call-http --test multi_worker -- --ignored"]
 async fn the_schedule_survives_a_postgresql_restart_mid_run() {
+    if !call_test_support::suite("multi-worker") {
+        return;
+    }
     let Some(server) = TestServer::dedicated() else { return };
     let n_calls = setting("RESTART_CALLS", 200);
     let db = server.database().await;

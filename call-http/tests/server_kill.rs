@@ -12,8 +12,8 @@
 //! came back, got every entry of the log once, in order.
 //!
 //! ```sh
-//! cargo test -p call-http --test server_kill -- --ignored --nocapture                 # 10 kills
-//! SERVER_KILLS=4 cargo test -p call-http --test server_kill -- --ignored              # CI's short run
+//! CALLWORK_SUITES=1 cargo test -p call-http --test server_kill -- --nocapture                 # 10 kills
+//! CALLWORK_SUITES=1 SERVER_KILLS=4 cargo test -p call-http --test server_kill               # CI's short run
 //! ```
 
 use std::{
@@ -111,8 +111,10 @@ struct Acknowledged {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a suite, not a unit test: cargo test -p call-http --test server_kill -- --ignored"]
 async fn a_server_killed_under_load_loses_nothing_it_acknowledged() {
+    if !call_test_support::suite("server-kill") {
+        return;
+    }
     let kills = setting("SERVER_KILLS", 10);
     let n_clients = 16;
     let n_subscribers = 4;

@@ -18,6 +18,25 @@ pub fn setting(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// Whether the long suite `name` runs: only when `CALLWORK_SUITES` is set
+/// (`.ci/run` sets it), since each runs for minutes; otherwise it says in
+/// one line what it skipped. Its size comes from [`setting`].
+pub fn suite(name: &str) -> bool {
+    if std::env::var_os("CALLWORK_SUITES").is_some() {
+        return true;
+    }
+    skipped(&format!("the {name} suite runs for minutes; set CALLWORK_SUITES=1 to run it"));
+    false
+}
+
+/// Says on standard error, in one line, that a test skipped `what`. It
+/// writes past the test harness's capture, which would hide the line of a
+/// test that passes.
+pub fn skipped(what: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "skipped: {what}");
+}
+
 /// A loopback port free when asked (another process may take it before
 /// the caller binds it; the suites start their servers at once).
 ///

@@ -37,6 +37,33 @@ fn program(env: &str, default: &str) -> String {
     std::env::var(env).unwrap_or_else(|_| default.to_owned())
 }
 
+/// Whether chromium and chromedriver are here, found once per run; says
+/// once, in one line, what is skipped when they are not, and fails instead
+/// when `CALLWORK_REQUIRE_CHROMIUM` is set.
+pub(crate) fn available() -> bool {
+    static FOUND: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FOUND.get_or_init(|| {
+        let runs = |env: &str, default: &str| {
+            Command::new(program(env, default))
+                .arg("--version")
+                .output()
+                .is_ok_and(|output| output.status.success())
+        };
+        let found =
+            runs("CHROMEDRIVER", "/usr/bin/chromedriver") && runs("CHROMIUM", "/usr/bin/chromium");
+        if !found {
+            assert!(
+                std::env::var_os("CALLWORK_REQUIRE_CHROMIUM").is_none(),
+                "CALLWORK_REQUIRE_CHROMIUM is set, but chromium or chromedriver is missing"
+            );
+            call_test_support::skipped(
+                "the browser tests need chromium and chromedriver (apt-get install chromium chromium-driver)",
+            );
+        }
+        found
+    })
+}
+
 impl Browser {
     /// Starts chromedriver on a free port and opens a headless Chromium
     /// session with its profile in `profile_root`.

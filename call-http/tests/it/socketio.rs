@@ -71,8 +71,8 @@ fn client_installed() -> bool {
             std::env::var_os("CALLWORK_REQUIRE_SOCKETIO").is_none(),
             "CALLWORK_REQUIRE_SOCKETIO is set but python-socketio is not installed"
         );
-        eprintln!(
-            "skipped: the Socket.IO test needs python-socketio (pip install python-socketio aiohttp)"
+        call_test_support::skipped(
+            "the Socket.IO test needs python-socketio (pip install python-socketio aiohttp)",
         );
     }
     installed
