@@ -22,7 +22,7 @@ async fn with_queue(app: &TestApp, name: &str) -> QueueId {
     queue
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_call_through_its_whole_life() {
     let app = spawn_app();
     let queue = with_queue(&app, "medical_spanish").await;
@@ -88,7 +88,7 @@ async fn a_call_through_its_whole_life() {
     assert_eq!(events[1].source(), EventSource::Api);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn rules_fire_on_the_events_that_cross_their_thresholds() {
     let app = spawn_app();
     // Answered after 45 s: the SLA was breached and the wait was long.
@@ -139,7 +139,7 @@ async fn rules_fire_on_the_events_that_cross_their_thresholds() {
     assert_eq!(app.notifier.alerts().len(), 3, "no new alert");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_event_that_does_not_fit_is_refused_and_writes_nothing() {
     let app = spawn_app();
     app.ingest("c", Lifecycle::Initiated(Initiated::default()), None).await;
@@ -173,7 +173,7 @@ async fn an_event_that_does_not_fit_is_refused_and_writes_nothing() {
     assert_eq!(error.validation().map(|v| v.field()), Some("wait_time"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn unknown_queues_are_refused() {
     let app = spawn_app();
     let initiated = Lifecycle::Initiated(Initiated {
@@ -186,7 +186,7 @@ async fn unknown_queues_are_refused() {
     assert!(matches!(app.engine.get(&id("c")).await, Err(Error::NotFound(_))), "nothing created");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_repeated_event_id_records_once_and_answers_as_the_first() {
     let app = spawn_app();
     let event = |lifecycle: Lifecycle, event_id: &str, call: &str| IncomingEvent {
@@ -220,7 +220,7 @@ async fn a_repeated_event_id_records_once_and_answers_as_the_first() {
     assert_eq!(error.unwrap_err().validation().map(|v| v.field()), Some("event_id"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn stats_are_derived_from_the_calls() {
     let app = spawn_app();
     let queue = with_queue(&app, "sales").await;
@@ -263,7 +263,7 @@ async fn stats_are_derived_from_the_calls() {
 
 /// A rule's alert is a record a supervisor can list, acknowledge (in the
 /// call's audit log) and see close when its cause ends.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn alerts_are_kept_acknowledged_and_closed_by_their_cause() {
     use call_core::{EventId, alerts::AlertQuery, rules::AlertKind};
     let app = spawn_app();

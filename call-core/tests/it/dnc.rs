@@ -8,7 +8,7 @@ fn config() -> WorkerConfig {
     WorkerConfig { worker_id: WorkerId::parse("w1").unwrap(), ..WorkerConfig::default() }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn scheduling_a_listed_number_is_refused_and_writes_nothing() {
     let app = spawn_app();
     let (entry, new) =
@@ -36,7 +36,7 @@ async fn scheduling_a_listed_number_is_refused_and_writes_nothing() {
     assert!(app.engine.schedule(NewCall::to(phone(1))).await.is_ok(), "unlisted, it is called");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_call_whose_number_is_listed_before_it_falls_due_is_canceled_never_dialled() {
     let app = spawn_app();
     let worker = app.start_worker(config());

@@ -10,7 +10,7 @@ use call_core::{
 
 use crate::helpers::{id, phone, secs, spawn_app};
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn schedule_stores_a_scheduled_call_with_its_event() {
     let app = spawn_app();
     let call = app
@@ -32,7 +32,7 @@ async fn schedule_stores_a_scheduled_call_with_its_event() {
     assert_eq!(now.scheduled_at(), Some(app.now()));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn schedule_validates_the_time_and_the_queue() {
     let app = spawn_app();
     let check = |result: Result<call_core::Call, Error>, field: &str, message: &str| {
@@ -63,7 +63,7 @@ async fn schedule_validates_the_time_and_the_queue() {
     app.engine.schedule(NewCall::to(phone(1)).queue(queue)).await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn schedule_many_is_all_or_nothing() {
     let app = spawn_app();
     let batch = vec![
@@ -87,7 +87,7 @@ async fn schedule_many_is_all_or_nothing() {
     assert_eq!(page.items.len(), 100);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn cancel_only_before_placing() {
     let app = spawn_app();
     let call = app.engine.schedule(NewCall::to(phone(1)).at(app.at(60.0))).await.unwrap();
@@ -102,7 +102,7 @@ async fn cancel_only_before_placing() {
     assert_eq!(types, [EventType::CallScheduled, EventType::CallCanceled]);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn reschedule_only_while_scheduled() {
     let app = spawn_app();
     let call = app.engine.schedule(NewCall::to(phone(1)).at(app.at(60.0))).await.unwrap();
@@ -118,7 +118,7 @@ async fn reschedule_only_while_scheduled() {
     assert_eq!(rescheduled.metadata()["to"], call_core::time::rfc3339(app.at(120.0)));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn list_filters_by_group_and_pages() {
     let app = spawn_app();
     for n in 0..5 {
@@ -145,7 +145,7 @@ async fn list_filters_by_group_and_pages() {
 
 /// Scheduled on Monday for Friday, a call is in the history under Friday,
 /// when it was placed: ordered, filtered and shown by that moment.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn history_shows_a_call_when_it_was_placed_not_when_it_was_scheduled() {
     let app = spawn_app();
     let customer = phone(1);
@@ -199,7 +199,7 @@ async fn history_shows_a_call_when_it_was_placed_not_when_it_was_scheduled() {
     assert_eq!(&until_wednesday[0].call_id, tuesday_call.id());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn history_shows_each_call_from_the_numbers_side() {
     let app = spawn_app();
     let (customer, centre) = (phone(1), phone(2));
@@ -257,7 +257,7 @@ async fn history_shows_each_call_from_the_numbers_side() {
     assert_eq!(HistoryType::CompletedInbound.as_str(), "Completed Inbound");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn queues_are_a_registry() {
     let app = spawn_app();
     let sales = QueueId::parse("sales").unwrap();
@@ -269,7 +269,7 @@ async fn queues_are_a_registry() {
     assert!(app.engine.queues().await.unwrap().is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn due_times_are_kept_to_the_microsecond_as_stores_keep_them() {
     let app = spawn_app();
     let at = app.at(30.0) + chrono::TimeDelta::nanoseconds(123_456_789);
@@ -283,7 +283,7 @@ fn key(text: &str) -> IdempotencyKey {
     IdempotencyKey::parse(text).unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_retried_request_with_its_key_answers_the_first_call() {
     let app = spawn_app();
     let request = || NewCall::to(phone(1)).customer_name("Ada").idempotency_key(key("k-1"));
@@ -305,7 +305,7 @@ async fn a_retried_request_with_its_key_answers_the_first_call() {
     assert_eq!(replay.status(), CallStatus::Canceled);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_key_reused_for_another_request_is_refused() {
     let app = spawn_app();
     let first = app.engine.schedule(NewCall::to(phone(1)).idempotency_key(key("k"))).await.unwrap();
@@ -323,7 +323,7 @@ async fn a_key_reused_for_another_request_is_refused() {
     assert_eq!(app.engine.list(&ListQuery::default()).await.unwrap().items.len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn keys_are_kept_for_the_retention_period_then_free() {
     let app = spawn_app();
     let first = app.engine.schedule(NewCall::to(phone(1)).idempotency_key(key("k"))).await.unwrap();
@@ -335,7 +335,7 @@ async fn keys_are_kept_for_the_retention_period_then_free() {
     assert_ne!(after.unwrap().id(), first.id(), "free again after 24 hours, for any request");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_batch_with_keys_makes_each_call_once() {
     let app = spawn_app();
     let done = app.engine.schedule(NewCall::to(phone(1)).idempotency_key(key("a"))).await.unwrap();
@@ -370,7 +370,7 @@ async fn a_batch_with_keys_makes_each_call_once() {
     assert_eq!(app.engine.list(&ListQuery::default()).await.unwrap().items.len(), 3);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn requests_racing_with_one_key_make_one_call() {
     let app = spawn_app();
     let tasks: Vec<_> = (0..16)

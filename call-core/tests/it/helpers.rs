@@ -138,12 +138,14 @@ impl TestApp {
     }
 }
 
-/// Lets spawned tasks run for a moment of real time.
+/// Waits until every task of the test's runtime is blocked: the worker has
+/// done all it can until the clock moves or something reaches it. The
+/// tests run on paused tokio time (`start_paused`), where a sleep ends only
+/// once the runtime has nothing left to run (tokio then moves its clock to
+/// the next timer), so a worker slow to react cannot make "not placed
+/// before its due time" pass: it is given every chance to place the call.
 pub(crate) async fn settle() {
-    for _ in 0..5 {
-        tokio::task::yield_now().await;
-    }
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    tokio::time::sleep(Duration::from_millis(1)).await;
 }
 
 /// Waits, boundedly, until `condition` holds; panics naming `what` otherwise.

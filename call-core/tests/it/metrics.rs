@@ -25,7 +25,7 @@ fn value(text: &str, series: &str) -> Option<f64> {
     text.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_placement_reports_its_claim_requests_retry_latency_and_redial() {
     let recorder = recorder();
     let handle = recorder.handle();
@@ -81,7 +81,7 @@ async fn a_placement_reports_its_claim_requests_retry_latency_and_redial() {
     assert!(text.contains("# TYPE callwork_placement_latency_seconds histogram"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn ingested_events_and_the_alerts_they_raise_are_counted_once() {
     let recorder = recorder();
     let handle = recorder.handle();

@@ -26,7 +26,7 @@ fn unreachable_provider() -> Arc<MockCallProvider> {
     Arc::new(provider)
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_permanent_error_places_the_call_once() {
     let app = spawn_app();
     let mut provider = MockCallProvider::new();
@@ -50,7 +50,7 @@ async fn a_permanent_error_places_the_call_once() {
     drop(Arc::into_inner(provider).expect("the worker let go of the provider"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_canceled_call_is_never_placed() {
     let app = spawn_app();
     let provider = unreachable_provider();
@@ -66,7 +66,7 @@ async fn a_canceled_call_is_never_placed() {
     drop(Arc::into_inner(provider).expect("the worker let go of the provider"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_lost_claim_is_never_placed_again() {
     let app = spawn_app();
     // A worker that died after claiming the call, before its request went out.
@@ -93,7 +93,7 @@ fn first_event(notification: &Notification) -> Option<EventType> {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_notifier_gets_each_change_once_in_order() {
     let mut notifier = MockNotifier::new();
     let mut order = Sequence::new();

@@ -37,7 +37,7 @@ async fn ended(app: &TestApp, id: &CallId) -> Call {
     get(app, id).await
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_busy_call_is_redialled_per_its_policy_and_every_attempt_keeps_its_outcome() {
     let app = spawn_app();
     app.provider.set_outcome(ProviderStatus::Busy);
@@ -103,7 +103,7 @@ async fn a_busy_call_is_redialled_per_its_policy_and_every_attempt_keeps_its_out
     assert_eq!(history.items.len(), 3);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_answered_redial_ends_the_attempts() {
     let app = spawn_app();
     app.provider.set_outcome(ProviderStatus::NoAnswer);
@@ -123,7 +123,7 @@ async fn an_answered_redial_ends_the_attempts() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn outcomes_the_policy_does_not_name_are_not_redialled() {
     let app = spawn_app();
     app.provider.set_outcome(ProviderStatus::Busy);
@@ -141,7 +141,7 @@ async fn outcomes_the_policy_does_not_name_are_not_redialled() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_placement_the_provider_refused_is_redialled_but_one_that_may_have_rung_is_not() {
     let app = spawn_app();
     let worker = app.start_worker(config());
@@ -162,7 +162,7 @@ async fn a_placement_the_provider_refused_is_redialled_but_one_that_may_have_run
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_redial_waits_for_the_calling_window() {
     let app = spawn_app();
     app.provider.set_outcome(ProviderStatus::Busy);
@@ -184,7 +184,7 @@ async fn a_redial_waits_for_the_calling_window() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_engine_default_policy_applies_to_calls_without_their_own() {
     let clock = Arc::new(call_core::ports::ManualClock::new(utc("2026-11-23T12:00:00Z")));
     let config = Config { default_redial: Some(busy_or_unanswered(2)), ..Config::default() };

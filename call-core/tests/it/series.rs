@@ -41,7 +41,7 @@ async fn status_is(app: &TestApp, call: &Call, status: CallStatus) -> bool {
     app.engine.get(call.id()).await.unwrap().status() == status
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_weekday_series_rings_at_nine_in_paris_across_the_clock_change() {
     let app = spawn_app();
     let (first, series) = start(&app, weekdays_at_nine_in_paris(Some(4))).await;
@@ -77,7 +77,7 @@ async fn a_weekday_series_rings_at_nine_in_paris_across_the_clock_change() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_worker_dying_after_its_claim_skips_and_doubles_nothing() {
     let app = spawn_app();
     let daily = Recurrence::new("0 9 * * *", "Europe/Paris", None, None).unwrap();
@@ -107,7 +107,7 @@ async fn a_worker_dying_after_its_claim_skips_and_doubles_nothing() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn canceling_an_occurrence_skips_only_that_one() {
     let app = spawn_app();
     let (first, series) = start(&app, weekdays_at_nine_in_paris(None)).await;
@@ -125,7 +125,7 @@ async fn canceling_an_occurrence_skips_only_that_one() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn canceling_a_series_cancels_its_waiting_call_and_makes_no_more() {
     let app = spawn_app();
     let (_, series) = start(&app, weekdays_at_nine_in_paris(None)).await;
@@ -153,7 +153,7 @@ async fn canceling_a_series_cancels_its_waiting_call_and_makes_no_more() {
     assert!(matches!(app.engine.series(&unknown).await, Err(Error::SeriesNotFound(_))));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_series_that_cannot_fire_is_refused_and_writes_nothing() {
     let app = spawn_app();
     app.clock.set(utc("2026-10-22T10:00:00Z"));
@@ -165,7 +165,7 @@ async fn a_series_that_cannot_fire_is_refused_and_writes_nothing() {
     assert!(app.engine.list_series(None, 10).await.unwrap().is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_retried_recurring_request_makes_one_series() {
     let app = spawn_app();
     let key = IdempotencyKey::parse("weekly-checkup").unwrap();

@@ -43,7 +43,7 @@ async fn event_types(app: &TestApp, call: &Call) -> Vec<EventType> {
     app.engine.events(call.id()).await.unwrap().iter().map(|e| e.event_type()).collect()
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_call_due_before_the_window_waits_and_rings_at_the_opening_on_the_second() {
     let app = spawn_app();
     app.clock.set(utc("2026-11-23T11:00:00Z"));
@@ -78,7 +78,7 @@ async fn a_call_due_before_the_window_waits_and_rings_at_the_opening_on_the_seco
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_number_of_several_zones_rings_only_while_every_zone_is_open() {
     // Southern Idaho may be Boise (MST) or Los Angeles (PST).
     let app = spawn_app();
@@ -104,7 +104,7 @@ async fn a_number_of_several_zones_rings_only_while_every_zone_is_open() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_call_claimed_after_its_window_closed_waits_for_the_next_opening() {
     let app = spawn_app();
     app.clock.set(utc("2026-11-23T23:00:00Z"));
@@ -145,7 +145,7 @@ async fn a_call_claimed_after_its_window_closed_waits_for_the_next_opening() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn rescheduling_obeys_the_window_and_a_caller_cannot_move_a_claimed_call() {
     let app = spawn_app();
     app.clock.set(utc("2026-11-23T15:00:00Z"));
@@ -177,7 +177,7 @@ async fn rescheduling_obeys_the_window_and_a_caller_cannot_move_a_claimed_call()
     assert!(matches!(error, Error::InvalidTransition(_)), "{error:?}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_window_that_never_opens_is_refused_and_nothing_is_written() {
     let app = spawn_app();
     let narrow = CallingWindow::hours("09:00-09:30").unwrap();
@@ -193,7 +193,7 @@ async fn a_window_that_never_opens_is_refused_and_nothing_is_written() {
     assert!(listed.items.is_empty(), "nothing was written");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_engines_default_window_fills_what_a_call_leaves_out() {
     let clock = Arc::new(call_core::ports::ManualClock::new(utc("2026-11-23T13:00:00Z")));
     let store = Arc::new(MemoryStore::new());
@@ -220,7 +220,7 @@ async fn the_engines_default_window_fills_what_a_call_leaves_out() {
     assert_eq!(call.calling_window(), None);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_series_occurrence_outside_the_window_rings_at_its_opening() {
     let app = spawn_app();
     app.clock.set(utc("2026-11-23T11:00:00Z"));
@@ -253,7 +253,7 @@ async fn a_series_occurrence_outside_the_window_rings_at_its_opening() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_worker_holds_a_call_scheduled_without_a_window_to_its_default() {
     // Scheduled by a process with no default window, placed by one with
     // 08:00-21:00: due at 06:00 in New York, it rings at 08:00 there.

@@ -26,7 +26,7 @@ async fn event_types(app: &TestApp, call: &call_core::CallId) -> Vec<EventType> 
     app.engine.events(call).await.unwrap().iter().map(|e| e.event_type()).collect()
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_call_is_placed_at_its_due_time_and_followed_to_its_end() {
     let app = spawn_app();
     let call = app.engine.schedule(NewCall::to(phone(1)).at(app.at(10.0))).await.unwrap();
@@ -80,7 +80,7 @@ async fn a_call_is_placed_at_its_due_time_and_followed_to_its_end() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_sooner_call_wakes_the_sleeping_worker_at_once() {
     let app = spawn_app();
     app.engine.schedule(NewCall::to(phone(1)).at(app.at(3600.0))).await.unwrap();
@@ -94,7 +94,7 @@ async fn a_sooner_call_wakes_the_sleeping_worker_at_once() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn two_workers_place_each_call_once() {
     let app = spawn_app();
     let calls = app.engine.schedule_many((0..60).map(|n| NewCall::to(phone(n))).collect()).await;
@@ -134,7 +134,7 @@ async fn two_workers_place_each_call_once() {
     second.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_call_canceled_before_its_time_is_never_placed() {
     let app = spawn_app();
     let call = app.engine.schedule(NewCall::to(phone(1)).at(app.at(5.0))).await.unwrap();
@@ -147,7 +147,7 @@ async fn a_call_canceled_before_its_time_is_never_placed() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_rescheduled_call_is_placed_at_its_new_time() {
     let app = spawn_app();
     let call = app.engine.schedule(NewCall::to(phone(1)).at(app.at(5.0))).await.unwrap();
@@ -162,7 +162,7 @@ async fn a_rescheduled_call_is_placed_at_its_new_time() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn transient_errors_are_retried_with_backoff() {
     let app = spawn_app();
     let unavailable =
@@ -198,7 +198,7 @@ async fn transient_errors_are_retried_with_backoff() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn retries_give_up_after_the_last_attempt() {
     let app = spawn_app();
     let unavailable =
@@ -217,7 +217,7 @@ async fn retries_give_up_after_the_last_attempt() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_permanent_error_fails_the_call_at_once() {
     let app = spawn_app();
     app.provider.fail_next_placements([ProviderError::Permanent {
@@ -232,7 +232,7 @@ async fn a_permanent_error_fails_the_call_at_once() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_unanswered_placement_is_never_sent_again_by_default() {
     let app = spawn_app();
     let unanswered = || ProviderError::Unanswered { message: "timed out".into() };
@@ -257,7 +257,7 @@ async fn an_unanswered_placement_is_never_sent_again_by_default() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_unanswered_placement_is_sent_again_under_the_at_least_once_policy() {
     let app = spawn_app();
     app.provider.fail_next_placements([ProviderError::Unanswered { message: "reset".into() }]);
@@ -284,7 +284,7 @@ fn short_lease(name: &str) -> WorkerConfig {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_placement_slower_than_its_lease_keeps_its_claim_by_renewing_it() {
     let app = spawn_app();
     app.provider.hold_placements();
@@ -314,7 +314,7 @@ async fn a_placement_slower_than_its_lease_keeps_its_claim_by_renewing_it() {
     placing.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_placement_whose_claim_is_lost_stops_before_its_request_goes_out() {
     let app = spawn_app();
     app.provider.hold_placements();
@@ -363,7 +363,7 @@ fn a_lease_must_outlive_two_missed_heartbeats() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_provider_that_forgets_an_accepted_call_fails_it() {
     let app = spawn_app();
     let worker = app.start_worker(config());
@@ -382,7 +382,7 @@ async fn a_provider_that_forgets_an_accepted_call_fails_it() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_busy_callee_ends_the_call_busy() {
     let app = spawn_app();
     app.provider.set_outcome(ProviderStatus::Busy);
@@ -394,7 +394,7 @@ async fn a_busy_callee_ends_the_call_busy() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_lost_claim_ends_failed_with_outcome_unknown_and_is_never_redialled() {
     let app = spawn_app();
     let call = claim_by_a_dead_worker(&app).await;
@@ -412,7 +412,7 @@ async fn a_lost_claim_ends_failed_with_outcome_unknown_and_is_never_redialled() 
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_lost_claim_is_redialled_under_the_at_least_once_policy() {
     let app = spawn_app();
     let call = claim_by_a_dead_worker(&app).await;
@@ -427,7 +427,7 @@ async fn a_lost_claim_is_redialled_under_the_at_least_once_policy() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_unanswered_routing_is_re_routed_by_the_engine_after_15s() {
     let app = spawn_app();
     app.ingest("in-1", Lifecycle::Initiated(Initiated::default()), None).await;
@@ -459,7 +459,7 @@ async fn an_unanswered_routing_is_re_routed_by_the_engine_after_15s() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_long_hold_raises_one_alert_by_the_clock() {
     let app = spawn_app();
     app.ingest("c", Lifecycle::Initiated(Initiated::default()), None).await;
@@ -477,7 +477,7 @@ async fn a_long_hold_raises_one_alert_by_the_clock() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn calls_per_second_spaces_out_requests() {
     let app = spawn_app();
     app.engine.schedule_many((0..4).map(|n| NewCall::to(phone(n))).collect()).await.unwrap();
@@ -492,7 +492,7 @@ async fn calls_per_second_spaces_out_requests() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn shutdown_finishes_the_placement_in_flight() {
     let app = spawn_app();
     app.provider.hold_placements();
@@ -518,7 +518,7 @@ async fn shutdown_finishes_the_placement_in_flight() {
     assert!(status_is(&app, later.id(), CallStatus::Scheduled).await);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn provider_callbacks_move_calls_like_polling_does() {
     let app = spawn_app();
     let worker = app.start_worker(WorkerConfig { poll_interval: secs(3600), ..config() });
@@ -542,7 +542,7 @@ async fn provider_callbacks_move_calls_like_polling_does() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn deadlines_are_stored_with_the_call() {
     let app = spawn_app();
     app.ingest("c", Lifecycle::Initiated(Initiated::default()), None).await;
@@ -551,7 +551,7 @@ async fn deadlines_are_stored_with_the_call() {
     assert_eq!(app.store.next_due().await.unwrap(), call.deadline_at());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_rate_limited_backlog_is_claimed_no_faster_than_it_can_be_sent() {
     let app = spawn_app();
     let calls = app.engine.schedule_many((0..12).map(|n| NewCall::to(phone(n))).collect()).await;
@@ -576,7 +576,7 @@ async fn a_rate_limited_backlog_is_claimed_no_faster_than_it_can_be_sent() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn every_placed_call_is_followed_however_many_there_are() {
     let app = spawn_app();
     // Pages of 4 calls (batch_size 1): 30 live calls span 8 pages a poll round.
@@ -608,7 +608,7 @@ async fn every_placed_call_is_followed_however_many_there_are() {
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_pause_holds_due_calls_until_resumed_while_placed_calls_are_followed() {
     let app = spawn_app();
     let placed = app.engine.schedule(NewCall::to(phone(1)).at(app.at(1.0))).await.unwrap();
@@ -639,7 +639,7 @@ async fn a_pause_holds_due_calls_until_resumed_while_placed_calls_are_followed()
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_queue_paused_until_a_time_holds_only_its_calls_and_lapses_by_itself() {
     let app = spawn_app();
     let sales = call_core::QueueId::parse("sales").unwrap();
@@ -665,7 +665,7 @@ async fn a_queue_paused_until_a_time_holds_only_its_calls_and_lapses_by_itself()
     worker.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_pause_needs_a_known_queue_and_an_end_in_the_future() {
     let app = spawn_app();
     let unknown = call_core::QueueId::parse("nowhere").unwrap();
