@@ -9,9 +9,9 @@ use call_core::{
     ports::{Cursor, HistoryQuery, ListQuery},
 };
 use call_wire::{
-    ActivityJson, AlertJson, AlertsPage, CallJson, DispatchJson, DoNotCallJson, DoNotCallPage,
-    EventJson, EventRequest, HistoryJson, QueueJson, RecurrenceJson, ScheduleRequest, SeriesJson,
-    SeriesPage, StatsJson,
+    ActivityJson, AlertJson, AlertsPage, CallJson, CallPage, DispatchJson, DoNotCallJson,
+    DoNotCallPage, EventList, EventRequest, HistoryJson, HistoryPage, QueueList, RecurrenceJson,
+    Removed, ScheduleRequest, SeriesCalls, SeriesJson, SeriesPage, StatsJson,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -82,17 +82,21 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
             Ok(out.events(&events))
         }
         Checked::History(number, query) => {
-            let mut records = Vec::new();
+            let mut all = HistoryPage {
+                phone_number: number.as_str().to_owned(),
+                records: Vec::new(),
+                next_cursor: None,
+            };
             let mut query = query;
             loop {
                 let page = engine.history(&number, &query).await?;
-                records.extend(page.items.iter().map(HistoryJson::from));
+                all.records.extend(page.items.iter().map(HistoryJson::from));
                 match page.next_cursor {
                     Some(cursor) => query.cursor = Some(cursor),
                     None => break,
                 }
             }
-            Ok(out.history(&number, &records))
+            Ok(out.history(&number, &all))
         }
         Checked::Cancel(id) => Ok(out.call(&engine.cancel(&id).await?)),
         Checked::Reschedule(id, at) => Ok(out.call(&engine.reschedule(&id, at).await?)),
@@ -105,13 +109,9 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
         }
         Checked::QueueAdd(id) => {
             let queue = engine.add_queue(id).await?;
-            Ok(out.queues(&[QueueJson::from(&queue)]))
+            Ok(out.queues(&QueueList::from(std::slice::from_ref(&queue))))
         }
-        Checked::QueueList => {
-            let queues: Vec<QueueJson> =
-                engine.queues().await?.iter().map(QueueJson::from).collect();
-            Ok(out.queues(&queues))
-        }
+        Checked::QueueList => Ok(out.queues(&QueueList::from(engine.queues().await?.as_slice()))),
         Checked::QueueRemove(id) => {
             if engine.remove_queue(&id).await? {
                 Ok(out.removed(&id))
@@ -169,7 +169,7 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
                 return Err(CliError::failure(format!("{phone} is not on the do-not-call list")));
             }
             Ok(if out.json {
-                render::json(&serde_json::json!({ "removed": phone.as_str() }))
+                render::json(&Removed { removed: phone.as_str().to_owned() })
             } else {
                 format!("{phone} is off the do-not-call list\n")
             })
@@ -180,14 +180,13 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
             Ok(if out.json { render::json(&page) } else { render::series_list(&page, out.zone) })
         }
         Checked::SeriesShow(id) => {
-            let series = SeriesJson::from(&engine.series(&id).await?);
+            let series = engine.series(&id).await?;
             let query = ListQuery { series: Some(id), limit: 1000, ..ListQuery::default() };
-            let calls: Vec<CallJson> =
-                engine.list(&query).await?.items.iter().map(CallJson::from).collect();
+            let shown = SeriesCalls::new(&series, &engine.list(&query).await?.items);
             Ok(if out.json {
-                render::json(&serde_json::json!({ "series": series, "calls": calls }))
+                render::json(&shown)
             } else {
-                render::series(&series, &calls, out.zone)
+                render::series(&shown.series, &shown.calls, out.zone)
             })
         }
         Checked::SeriesCancel(id) => {
@@ -285,7 +284,7 @@ impl Checked {
             Command::Series { command } => match command {
                 SeriesCommand::List { limit, cursor } => {
                     let cursor = cursor.map(|c| series_arg(&c, "--cursor")).transpose()?;
-                    Checked::SeriesList(cursor, limit as usize)
+                    Checked::SeriesList(cursor, limit)
                 }
                 SeriesCommand::Show { series_id } => {
                     Checked::SeriesShow(series_arg(&series_id, "SERIES_ID")?)
@@ -297,7 +296,7 @@ impl Checked {
             Command::Alerts { command: None, list } => Checked::Alerts(AlertQuery {
                 open: list.open,
                 queue: queue_arg(list.queue)?,
-                limit: list.limit as usize,
+                limit: list.limit,
                 cursor: list
                     .cursor
                     .as_deref()
@@ -318,7 +317,7 @@ impl Checked {
                 }
                 DncCommand::List { limit, cursor } => {
                     let cursor = cursor.map(|c| phone("--cursor", &c)).transpose()?;
-                    Checked::DncList(cursor, limit as usize)
+                    Checked::DncList(cursor, limit)
                 }
                 DncCommand::Remove { phone: number } => {
                     Checked::DncRemove(phone("phone_number", &number)?)
@@ -477,7 +476,7 @@ fn list_query(args: ListArgs, region: Option<Region>) -> Result<ListQuery, CliEr
             .map(|p| PhoneNumber::parse_in("phone_number", p, region))
             .transpose()?,
         series: args.series.map(|s| series_arg(&s, "--series")).transpose()?,
-        limit: args.limit as usize,
+        limit: args.limit,
         cursor: args.cursor.as_deref().map(Cursor::parse).transpose()?,
     })
 }
@@ -531,45 +530,35 @@ impl Output {
     }
 
     fn calls(&self, page: &call_core::ports::Page<call_core::Call>) -> String {
-        let calls: Vec<CallJson> = page.items.iter().map(CallJson::from).collect();
-        let next_cursor = page.next_cursor.as_ref().map(Cursor::to_string);
+        let page = CallPage::from(page);
         if self.json {
-            render::json(&serde_json::json!({ "calls": calls, "next_cursor": next_cursor }))
+            render::json(&page)
         } else {
-            render::calls(&calls, next_cursor.as_deref(), self.zone)
+            render::calls(&page.calls, page.next_cursor.as_deref(), self.zone)
         }
     }
 
     fn events(&self, events: &[call_core::CallEvent]) -> String {
-        let events: Vec<EventJson> = events.iter().map(EventJson::from).collect();
+        let list = EventList::from(events);
+        if self.json { render::json(&list) } else { render::events(&list.events, self.zone) }
+    }
+
+    /// Every page of a number's history, as one page with no next.
+    fn history(&self, number: &PhoneNumber, history: &HistoryPage) -> String {
         if self.json {
-            render::json(&serde_json::json!({ "events": events }))
+            render::json(history)
         } else {
-            render::events(&events, self.zone)
+            render::history(number, &history.records, self.zone)
         }
     }
 
-    fn history(&self, number: &PhoneNumber, records: &[HistoryJson]) -> String {
-        if self.json {
-            render::json(
-                &serde_json::json!({ "phone_number": number.as_str(), "records": records }),
-            )
-        } else {
-            render::history(number, records, self.zone)
-        }
-    }
-
-    fn queues(&self, queues: &[QueueJson]) -> String {
-        if self.json {
-            render::json(&serde_json::json!({ "queues": queues }))
-        } else {
-            render::queues(queues, self.zone)
-        }
+    fn queues(&self, queues: &QueueList) -> String {
+        if self.json { render::json(queues) } else { render::queues(&queues.queues, self.zone) }
     }
 
     fn removed(&self, id: &QueueId) -> String {
         if self.json {
-            render::json(&serde_json::json!({ "removed": id.as_str() }))
+            render::json(&Removed { removed: id.as_str().to_owned() })
         } else {
             format!("removed queue {id}\n")
         }

@@ -14,6 +14,10 @@ use std::{io::Write, path::PathBuf, process::ExitCode};
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+use call_wire::{
+    DO_NOT_CALL_LIMIT_DEFAULT, DO_NOT_CALL_LIMIT_MAX, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX,
+};
+
 use crate::error::CliError;
 
 const EXIT_CODES: &str = "\
@@ -331,8 +335,8 @@ struct ListArgs {
     #[arg(long, value_name = "SERIES_ID")]
     series: Option<String>,
     /// At most this many calls.
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    limit: u32,
+    #[arg(long, default_value_t = PAGE_LIMIT_DEFAULT, value_parser = page_limit(PAGE_LIMIT_MAX))]
+    limit: usize,
     /// Continue after a previous page (its `next_cursor`).
     #[arg(long)]
     cursor: Option<String>,
@@ -409,8 +413,8 @@ struct AlertListArgs {
     #[arg(long, value_name = "QUEUE")]
     queue: Option<String>,
     /// At most this many.
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=500))]
-    limit: u32,
+    #[arg(long, default_value_t = PAGE_LIMIT_DEFAULT, value_parser = page_limit(PAGE_LIMIT_MAX))]
+    limit: usize,
     /// Start after this position (the `more:` line of the previous page).
     #[arg(long)]
     cursor: Option<String>,
@@ -430,8 +434,8 @@ enum DncCommand {
     /// List the numbers, in number order.
     List {
         /// At most this many.
-        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
-        limit: u32,
+        #[arg(long, default_value_t = DO_NOT_CALL_LIMIT_DEFAULT, value_parser = page_limit(DO_NOT_CALL_LIMIT_MAX))]
+        limit: usize,
         /// Start after this number (the `more:` line of the previous page).
         #[arg(long, value_name = "PHONE")]
         cursor: Option<String>,
@@ -448,8 +452,8 @@ enum SeriesCommand {
     /// List recurring series, newest first.
     List {
         /// At most this many.
-        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=500))]
-        limit: u32,
+        #[arg(long, default_value_t = PAGE_LIMIT_DEFAULT, value_parser = page_limit(PAGE_LIMIT_MAX))]
+        limit: usize,
         /// Start after this series id (the `more:` line of the previous page).
         #[arg(long, value_name = "SERIES_ID")]
         cursor: Option<String>,
@@ -512,6 +516,11 @@ struct ImportArgs {
     /// scheduling nothing when any row is bad.
     #[arg(long)]
     skip_bad_rows: bool,
+}
+
+/// `--limit` of a page: 1 to `max`, the bound the API takes too.
+fn page_limit(max: usize) -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(1..=max as u64)
 }
 
 fn main() -> ExitCode {

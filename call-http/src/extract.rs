@@ -165,6 +165,12 @@ impl QueryParams {
             .collect()
     }
 
+    /// `limit`: the size of a page of calls, history, alerts or series
+    /// ([`call_wire::PAGE_LIMIT_MAX`] at most), as the CLI takes it too.
+    pub(crate) fn page_limit(&self) -> Result<usize, ApiError> {
+        self.number("limit", 1..=call_wire::PAGE_LIMIT_MAX, call_wire::PAGE_LIMIT_DEFAULT)
+    }
+
     /// `name` as a whole number in `range`, or `default`.
     pub(crate) fn number(
         &self,

@@ -49,15 +49,11 @@ use call_core::{
     ports::{BroadcastNotifier, CallStore, Clock, Fanout, LogNotifier, Notifier},
 };
 
-/// The API's own response shapes, for clients; calls, events and history
-/// records are [`call_wire`]'s.
+/// The API's own response shapes, for clients: the answers of
+/// `POST /api/events`. Every other shape, pages and lists included, is
+/// [`call_wire`]'s, shared with the CLI.
 pub mod dto {
-    pub use crate::routes::{
-        calls::{CallPage, EventList},
-        events::{BatchIngested, BatchItem, Ingested},
-        phones::HistoryPage,
-        queues::QueueList,
-    };
+    pub use crate::routes::events::{BatchIngested, BatchItem, Ingested};
 }
 
 pub use auth::ApiKey;

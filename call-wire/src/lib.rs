@@ -7,6 +7,9 @@
 //!
 //! - [`CallJson`], [`EventJson`], [`HistoryJson`], [`QueueJson`] and
 //!   [`StatsJson`]: what is printed, built from the core types with `From`;
+//! - [`CallPage`], [`EventList`], [`HistoryPage`], [`QueueList`],
+//!   [`SeriesCalls`] and [`Removed`]: the envelopes around them, with one
+//!   page-size limit ([`PAGE_LIMIT_MAX`]) for both interfaces;
 //! - [`ScheduleRequest`]: a call to schedule, checked by
 //!   [`ScheduleRequest::into_new_call`];
 //! - [`PauseRequest`] and [`DispatchJson`]: pausing dispatch, and the pauses in force;
@@ -37,6 +40,7 @@ mod alerts;
 mod dispatch;
 mod dnc;
 mod event;
+mod pages;
 mod redial;
 mod schedule;
 mod series;
@@ -47,6 +51,10 @@ pub use alerts::{AcknowledgeRequest, AlertJson, AlertsPage};
 pub use dispatch::{DispatchJson, PauseJson, PauseRequest};
 pub use dnc::{DoNotCallJson, DoNotCallPage, DoNotCallRequest};
 pub use event::EventRequest;
+pub use pages::{
+    CallPage, DO_NOT_CALL_LIMIT_DEFAULT, DO_NOT_CALL_LIMIT_MAX, EventList, HistoryPage,
+    PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, QueueList, Removed, SeriesCalls,
+};
 pub use redial::{AttemptsJson, RedialJson};
 pub use schedule::{ScheduleRequest, parse_time};
 pub use series::{RecurrenceJson, SeriesJson, SeriesPage};

@@ -5,6 +5,7 @@ mod bad_input;
 mod call_centre;
 mod import;
 mod postgres;
+mod same_json;
 mod schedule_and_run;
 
 use std::{ffi::OsString, path::PathBuf, process::Output};
@@ -100,9 +101,22 @@ impl Calls {
         self.json(&all).await["id"].as_str().unwrap().to_owned()
     }
 
-    /// Every call, newest first.
+    /// Every call, newest first, page by page.
     pub(crate) async fn list(&self) -> Vec<Value> {
-        self.json(&["list", "--limit", "1000"]).await["calls"].as_array().unwrap().clone()
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut args = vec!["list", "--limit", "500"];
+            if let Some(cursor) = &cursor {
+                args.extend(["--cursor", cursor]);
+            }
+            let page = self.json(&args).await;
+            all.extend(page["calls"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return all,
+            }
+        }
     }
 }
 

@@ -42,7 +42,7 @@ pub(crate) async fn list(
     let query = AlertQuery {
         open,
         queue: params.one("queue").map(|q| QueueId::parse(q.trim())).transpose()?,
-        limit: params.number("limit", 1..=500, 50)?,
+        limit: params.page_limit()?,
         cursor: params.one("cursor").map(AlertCursor::parse).transpose()?,
     };
     let page = state.engine().alerts(&query).await?;

@@ -9,8 +9,8 @@ use call_core::{
     CallId, QueueId, SeriesId, StatusFilter, ValidationError,
     ports::{Cursor, ListQuery},
 };
-use call_wire::{AttemptsJson, CallJson, EventJson, ScheduleRequest};
-use serde::{Deserialize, Serialize};
+use call_wire::{AttemptsJson, CallJson, CallPage, EventList, ScheduleRequest};
+use serde::Deserialize;
 
 use crate::{
     AppState,
@@ -24,22 +24,6 @@ use crate::{
 pub(crate) struct RescheduleRequest {
     /// When to place it, RFC 3339.
     scheduled_at: String,
-}
-
-/// One page of calls, newest first.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CallPage {
-    /// The calls.
-    pub calls: Vec<CallJson>,
-    /// Pass as `cursor` for the next page; null on the last.
-    pub next_cursor: Option<String>,
-}
-
-/// A call's audit log, in the order it was written.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct EventList {
-    /// The events.
-    pub events: Vec<EventJson>,
 }
 
 pub(crate) fn call_id(id: String) -> Result<CallId, ApiError> {
@@ -133,14 +117,11 @@ pub(crate) async fn list(
             .transpose()?,
         phone: params.one("phone").map(|p| state.phone("phone", p)).transpose()?,
         series: params.one("series_id").map(SeriesId::parse).transpose()?,
-        limit: params.number("limit", 1..=500, 50)?,
+        limit: params.page_limit()?,
         cursor: params.one("cursor").map(Cursor::parse).transpose()?,
     };
     let page = state.engine().list(&query).await?;
-    Ok(Json(CallPage {
-        calls: page.items.iter().map(CallJson::from).collect(),
-        next_cursor: page.next_cursor.map(|c| c.to_string()),
-    }))
+    Ok(Json(CallPage::from(&page)))
 }
 
 /// One call.
@@ -198,7 +179,7 @@ pub(crate) async fn events(
     Path(id): Path<String>,
 ) -> Result<Json<EventList>, ApiError> {
     let events = state.engine().events(&call_id(id)?).await?;
-    Ok(Json(EventList { events: events.iter().map(EventJson::from).collect() }))
+    Ok(Json(EventList::from(events.as_slice())))
 }
 
 /// The attempts at a number that redials link to a call.

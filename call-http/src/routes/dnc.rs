@@ -27,7 +27,11 @@ pub(crate) async fn list(
     RawQuery(query): RawQuery,
 ) -> Result<Json<DoNotCallPage>, ApiError> {
     let params = QueryParams::parse(query.as_deref());
-    let limit = params.number("limit", 1..=1000, 100)?;
+    let limit = params.number(
+        "limit",
+        1..=call_wire::DO_NOT_CALL_LIMIT_MAX,
+        call_wire::DO_NOT_CALL_LIMIT_DEFAULT,
+    )?;
     let after = params.one("cursor").map(|c| state.phone("cursor", c)).transpose()?;
     let entries = state.engine().list_do_not_call(after.as_ref(), limit).await?;
     Ok(Json(DoNotCallPage::new(&entries, limit)))

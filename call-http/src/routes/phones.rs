@@ -5,26 +5,14 @@ use axum::{
     extract::{Path, RawQuery, State},
 };
 use call_core::ports::{Cursor, HistoryQuery};
-use call_wire::HistoryJson;
+use call_wire::HistoryPage;
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::{
     AppState,
     error::{ApiError, ErrorBody},
     extract::QueryParams,
 };
-
-/// One page of a number's history, newest first.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct HistoryPage {
-    /// The number, in E.164.
-    pub phone_number: String,
-    /// Its calls, each seen from its side.
-    pub records: Vec<HistoryJson>,
-    /// Pass as `cursor` for the next page; null on the last.
-    pub next_cursor: Option<String>,
-}
 
 /// Which end of a range a `since` / `until` value bounds.
 #[derive(Clone, Copy)]
@@ -66,7 +54,7 @@ pub(crate) fn history_query(params: &QueryParams) -> Result<HistoryQuery, ApiErr
     Ok(HistoryQuery {
         since,
         until,
-        limit: params.number("limit", 1..=500, 50)?,
+        limit: params.page_limit()?,
         cursor: params.one("cursor").map(Cursor::parse).transpose()?,
     })
 }
@@ -91,9 +79,5 @@ pub(crate) async fn history(
     let number = state.phone("phone", &phone)?;
     let query = history_query(&QueryParams::parse(query.as_deref()))?;
     let page = state.engine().history(&number, &query).await?;
-    Ok(Json(HistoryPage {
-        phone_number: number.as_str().to_owned(),
-        records: page.items.iter().map(HistoryJson::from).collect(),
-        next_cursor: page.next_cursor.map(|c| c.to_string()),
-    }))
+    Ok(Json(HistoryPage::new(&number, &page)))
 }

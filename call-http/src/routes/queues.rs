@@ -6,8 +6,8 @@ use axum::{
     http::StatusCode,
 };
 use call_core::QueueId;
-use call_wire::QueueJson;
-use serde::{Deserialize, Serialize};
+use call_wire::{QueueJson, QueueList};
+use serde::Deserialize;
 
 use crate::{
     AppState,
@@ -23,13 +23,6 @@ pub(crate) struct AddQueue {
     id: String,
 }
 
-/// Every registered queue, by id.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct QueueList {
-    /// The queues.
-    pub queues: Vec<QueueJson>,
-}
-
 fn queue_id(id: String) -> Result<QueueId, ApiError> {
     QueueId::parse(id).map_err(|e| e.for_field("id").into())
 }
@@ -40,7 +33,7 @@ fn queue_id(id: String) -> Result<QueueId, ApiError> {
     security(("api_key" = [])))]
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<QueueList>, ApiError> {
     let queues = state.engine().queues().await?;
-    Ok(Json(QueueList { queues: queues.iter().map(QueueJson::from).collect() }))
+    Ok(Json(QueueList::from(queues.as_slice())))
 }
 
 /// Register a queue.

@@ -31,7 +31,7 @@ pub(crate) async fn list(
     RawQuery(query): RawQuery,
 ) -> Result<Json<SeriesPage>, ApiError> {
     let params = QueryParams::parse(query.as_deref());
-    let limit = params.number("limit", 1..=500, 50)?;
+    let limit = params.page_limit()?;
     let before = params.one("cursor").map(|c| series_id(c, "cursor")).transpose()?;
     let series = state.engine().list_series(before.as_ref(), limit).await?;
     Ok(Json(SeriesPage::new(&series, limit)))
