@@ -2,9 +2,8 @@
 
 use std::{collections::HashSet, path::PathBuf};
 
-use call_core::{
-    CallingWindow, Engine, Error, IdempotencyKey, NewCall, PhoneNumber, QueueId, Scheduled,
-};
+use call_core::{CallingWindow, Engine, Error, NewCall, QueueId, Scheduled};
+use call_wire::ScheduleRequest;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -407,27 +406,25 @@ fn row(
             .and_then(|i| record.get(i))
             .filter(|value| !value.is_empty())
     };
-    let number = field("phone_number").ok_or("phone_number is empty")?;
-    let number = PhoneNumber::parse_in("phone_number", number, region);
-    let mut call = NewCall::to(number.map_err(|e| describe(&e))?);
+    // The row's plain fields are the request `POST /api/calls` and
+    // `calls schedule` check; its times, recurrence, window and redial are
+    // read here, as `calls schedule` reads its options (local times).
+    let request = ScheduleRequest {
+        phone_number: field("phone_number").ok_or("phone_number is empty")?.to_owned(),
+        customer_name: field("customer_name").map(str::to_owned),
+        workflow: field("workflow").map(str::to_owned),
+        queue_id: field("queue_id").map(str::to_owned),
+        idempotency_key: field("idempotency_key").map(str::to_owned),
+        ..ScheduleRequest::default()
+    };
+    let mut call = request.into_new_call(region).map_err(|e| describe(&e))?;
+    if let Some(queue) = call.queue_id()
+        && !known_queues.contains(queue)
+    {
+        return Err(format!("unknown queue {queue}; add it with `calls queue add {queue}`"));
+    }
     if let Some(at) = field("scheduled_at") {
         call = call.at(when::parse_time("scheduled_at", at, zone).map_err(|e| e.to_string())?);
-    }
-    if let Some(name) = field("customer_name") {
-        call = call.customer_name(name);
-    }
-    if let Some(workflow) = field("workflow") {
-        call = call.workflow(workflow);
-    }
-    if let Some(queue) = field("queue_id") {
-        let queue = QueueId::parse(queue).map_err(|e| describe(&e))?;
-        if !known_queues.contains(&queue) {
-            return Err(format!("unknown queue {queue}; add it with `calls queue add {queue}`"));
-        }
-        call = call.queue(queue);
-    }
-    if let Some(key) = field("idempotency_key") {
-        call = call.idempotency_key(IdempotencyKey::parse(key).map_err(|e| describe(&e))?);
     }
     if let Some(cron) = field("recurrence_cron") {
         // The row's zone, else --tz's; the machine's zone has no name to keep.

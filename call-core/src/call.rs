@@ -407,6 +407,12 @@ impl NewCall {
         limits::metadata(&self.metadata)
     }
 
+    /// The queue it is for, if any: a caller that checks the registry
+    /// before scheduling many reads it here.
+    pub fn queue_id(&self) -> Option<&QueueId> {
+        self.queue_id.as_ref()
+    }
+
     /// A voice call to `to`, due now.
     pub fn to(to: PhoneNumber) -> NewCall {
         NewCall {
