@@ -1,4 +1,4 @@
-//! What the engine reports through the [`metrics`](::metrics) facade.
+//! What the engine reports through the [`metrics`] facade.
 //!
 //! The engine records as it works; it never chooses an exporter. A program
 //! that embeds it installs a recorder (the `call-http` server and

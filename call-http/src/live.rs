@@ -28,8 +28,8 @@ use call_core::{
     alerts::{AlertRecord, AlertWrites},
     ports::{CallStore, LogEntry, Notification, StoreError},
 };
+pub use call_wire::LiveMessage;
 use call_wire::{AlertJson, CallJson, EventJson};
-use serde::{Deserialize, Serialize};
 use tokio::sync::{
     Mutex,
     broadcast::{self, error::RecvError, error::TryRecvError},
@@ -45,145 +45,65 @@ const PAGE: usize = 500;
 /// positions behind the head of the log.
 pub const REPLAY_WINDOW: u64 = 10_000;
 
-/// One live message, tagged by `type`. Every message but `hello` and
-/// `reload` is made of entries of the audit log, and its `seq` is the
-/// position of its last: positions grow from message to message, but are
-/// not contiguous.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum LiveMessage {
-    /// The first message of a connection: the stream goes on after `seq`
-    /// (the `after` asked for, or the head of the log when none was).
-    Hello {
-        /// The position the stream goes on after.
-        seq: u64,
-    },
-    /// The first message of a connection whose `after` is outside the
-    /// replay window: what it missed cannot be sent, so reload the state
-    /// (`GET /api/calls`, `GET /api/alerts`); the stream goes on after `seq`.
-    Reload {
-        /// The position the stream goes on after.
-        seq: u64,
-        /// Why.
-        reason: String,
-    },
-    /// A call changed: the events of one change, and the call as it saved it
-    /// (replayed, or made by another process, the call as it is now: at or
-    /// after the event, so a client that applies messages in order ends up
-    /// right).
-    CallChanged {
-        /// The position of the change's last event in the log.
-        seq: u64,
-        /// The call.
-        call: CallJson,
-        /// The change's audit-log entries, in order (but its alerts and
-        /// survey requests, which are messages of their own).
-        events: Vec<EventJson>,
-    },
-    /// A business rule raised an alert (its `alert_raised` event).
-    Alert {
-        /// The event's position in the log.
-        seq: u64,
-        /// The alert, as it is now.
-        alert: AlertJson,
-    },
-    /// An answered call ended: time to send the customer a survey.
-    SurveyRequested {
-        /// The event's position in the log.
-        seq: u64,
-        /// The ended call.
-        call: CallJson,
-    },
+/// The messages of entries read from the log, in order: each run of
+/// entries one change wrote (one call, one `recorded_at`) is one
+/// `call_changed`, whose `seq` is its last entry's, but that an
+/// `alert_raised` or `survey_requested` entry is a message of its own
+/// (an alert as it is now). So positions grow from message to message.
+///
+/// `raised` holds alerts as this process raised them, by id; the
+/// others are read as they are now.
+async fn messages_of(
+    store: &dyn CallStore,
+    entries: Vec<LogEntry>,
+    raised: &mut HashMap<EventId, AlertRecord>,
+) -> Result<Vec<LiveMessage>, StoreError> {
+    let mut messages = Vec::new();
+    let mut run: Vec<LogEntry> = Vec::new();
+    for entry in entries {
+        let kind = entry.event.event_type();
+        let alone = matches!(kind, EventType::AlertRaised | EventType::SurveyRequested);
+        let same_change = run.last().is_some_and(|last| {
+            last.event.call_id() == entry.event.call_id()
+                && last.event.recorded_at() == entry.event.recorded_at()
+        });
+        if alone || !same_change {
+            messages.extend(changed(std::mem::take(&mut run)));
+        }
+        if !alone {
+            run.push(entry);
+            continue;
+        }
+        let LogEntry { seq, event, call } = entry;
+        messages.push(if kind == EventType::SurveyRequested {
+            LiveMessage::SurveyRequested { seq, call: CallJson::from(&call) }
+        } else {
+            let record = match raised.remove(event.id()) {
+                Some(record) => Some(record),
+                None => match store.alert(event.id()).await? {
+                    Some(record) => Some(record),
+                    None => AlertWrites::of(&call, [&event]).raised.pop(),
+                },
+            };
+            match record {
+                Some(record) => LiveMessage::Alert { seq, alert: AlertJson::from(&record) },
+                None => changed(vec![LogEntry { seq, event, call }])
+                    .expect("one entry makes one message"),
+            }
+        });
+    }
+    messages.extend(changed(run));
+    Ok(messages)
 }
 
-impl LiveMessage {
-    /// The message as JSON text.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("live messages serialize")
-    }
-
-    /// Its position: that of its log entry, or where the stream goes on after.
-    pub fn seq(&self) -> u64 {
-        match self {
-            LiveMessage::Hello { seq }
-            | LiveMessage::Reload { seq, .. }
-            | LiveMessage::CallChanged { seq, .. }
-            | LiveMessage::Alert { seq, .. }
-            | LiveMessage::SurveyRequested { seq, .. } => *seq,
-        }
-    }
-
-    /// Its `type`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            LiveMessage::Hello { .. } => "hello",
-            LiveMessage::Reload { .. } => "reload",
-            LiveMessage::CallChanged { .. } => "call_changed",
-            LiveMessage::Alert { .. } => "alert",
-            LiveMessage::SurveyRequested { .. } => "survey_requested",
-        }
-    }
-
-    /// The messages of entries read from the log, in order: each run of
-    /// entries one change wrote (one call, one `recorded_at`) is one
-    /// `call_changed`, whose `seq` is its last entry's, but that an
-    /// `alert_raised` or `survey_requested` entry is a message of its own
-    /// (an alert as it is now). So positions grow from message to message.
-    ///
-    /// `raised` holds alerts as this process raised them, by id; the
-    /// others are read as they are now.
-    async fn of(
-        store: &dyn CallStore,
-        entries: Vec<LogEntry>,
-        raised: &mut HashMap<EventId, AlertRecord>,
-    ) -> Result<Vec<LiveMessage>, StoreError> {
-        let mut messages = Vec::new();
-        let mut run: Vec<LogEntry> = Vec::new();
-        for entry in entries {
-            let kind = entry.event.event_type();
-            let alone = matches!(kind, EventType::AlertRaised | EventType::SurveyRequested);
-            let same_change = run.last().is_some_and(|last| {
-                last.event.call_id() == entry.event.call_id()
-                    && last.event.recorded_at() == entry.event.recorded_at()
-            });
-            if alone || !same_change {
-                messages.extend(LiveMessage::changed(std::mem::take(&mut run)));
-            }
-            if !alone {
-                run.push(entry);
-                continue;
-            }
-            let LogEntry { seq, event, call } = entry;
-            messages.push(if kind == EventType::SurveyRequested {
-                LiveMessage::SurveyRequested { seq, call: CallJson::from(&call) }
-            } else {
-                let record = match raised.remove(event.id()) {
-                    Some(record) => Some(record),
-                    None => match store.alert(event.id()).await? {
-                        Some(record) => Some(record),
-                        None => AlertWrites::of(&call, [&event]).raised.pop(),
-                    },
-                };
-                match record {
-                    Some(record) => LiveMessage::Alert { seq, alert: AlertJson::from(&record) },
-                    None => LiveMessage::changed(vec![LogEntry { seq, event, call }])
-                        .expect("one entry makes one message"),
-                }
-            });
-        }
-        messages.extend(LiveMessage::changed(run));
-        Ok(messages)
-    }
-
-    /// The `call_changed` of one run of entries, if any.
-    fn changed(run: Vec<LogEntry>) -> Option<LiveMessage> {
-        let last = run.last()?;
-        Some(LiveMessage::CallChanged {
-            seq: last.seq,
-            call: CallJson::from(&last.call),
-            events: run.iter().map(|e| EventJson::from(&e.event)).collect(),
-        })
-    }
+/// The `call_changed` of one run of entries, if any.
+fn changed(run: Vec<LogEntry>) -> Option<LiveMessage> {
+    let last = run.last()?;
+    Some(LiveMessage::CallChanged {
+        seq: last.seq,
+        call: CallJson::from(&last.call),
+        events: run.iter().map(|e| EventJson::from(&e.event)).collect(),
+    })
 }
 
 /// A message as every subscriber is sent it: serialized once.
@@ -403,7 +323,7 @@ impl Feed {
                     entry.call = call;
                 }
             }
-            for message in LiveMessage::of(store, page, &mut saved.alerts).await? {
+            for message in messages_of(store, page, &mut saved.alerts).await? {
                 let message = Published::new(message);
                 let mut head = self.inner.head.lock().await;
                 after = message.seq();
@@ -489,9 +409,8 @@ impl Subscription {
                 let store = self.store.as_ref();
                 let page = store.log_after(self.last, PAGE).await.map_err(Missed::Store)?;
                 self.catching_up = page.len() == PAGE;
-                let messages = LiveMessage::of(store, page, &mut HashMap::new())
-                    .await
-                    .map_err(Missed::Store)?;
+                let messages =
+                    messages_of(store, page, &mut HashMap::new()).await.map_err(Missed::Store)?;
                 self.replayed.extend(messages.into_iter().map(Published::new));
                 continue;
             }

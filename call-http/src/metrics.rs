@@ -1,4 +1,4 @@
-//! What the server reports through the [`metrics`](::metrics) facade,
+//! What the server reports through the [`metrics`] facade,
 //! beside the engine's figures ([`call_core::metrics`]): the live
 //! subscribers and the webhook deliveries.
 //!

@@ -34,7 +34,7 @@ use crate::routes::{alerts, calls, dispatch, dnc, events, ops, phones, queues, s
         call_wire::DispatchJson, call_wire::PauseJson, call_wire::PauseRequest, call_wire::AgentStatsJson, call_wire::EventRequest,
         call_wire::CallPage, call_wire::EventList, events::Ingested, events::BatchIngested, events::BatchItem,
         events::IngestBody, events::IngestAnswer,
-        call_wire::HistoryPage, call_wire::QueueList, crate::live::LiveMessage,
+        call_wire::HistoryPage, call_wire::QueueList, call_wire::LiveMessage,
         call_wire::AlertJson, call_wire::AlertsPage, call_wire::AcknowledgeRequest,
         crate::error::ErrorBody, crate::error::ErrorDetail,
     )),

@@ -10,6 +10,7 @@
 //! - [`CallPage`], [`EventList`], [`HistoryPage`], [`QueueList`],
 //!   [`SeriesCalls`] and [`Removed`]: the envelopes around them, with one
 //!   page-size limit ([`PAGE_LIMIT_MAX`]) for both interfaces;
+//! - [`LiveMessage`]: the live stream's messages (WebSocket, Socket.IO, webhooks);
 //! - [`ScheduleRequest`]: a call to schedule, checked by
 //!   [`ScheduleRequest::into_new_call`];
 //! - [`PauseRequest`] and [`DispatchJson`]: pausing dispatch, and the pauses in force;
@@ -40,6 +41,7 @@ mod alerts;
 mod dispatch;
 mod dnc;
 mod event;
+mod live;
 mod pages;
 mod redial;
 mod schedule;
@@ -51,6 +53,7 @@ pub use alerts::{AcknowledgeRequest, AlertJson, AlertsPage};
 pub use dispatch::{DispatchJson, PauseJson, PauseRequest};
 pub use dnc::{DoNotCallJson, DoNotCallPage, DoNotCallRequest};
 pub use event::EventRequest;
+pub use live::LiveMessage;
 pub use pages::{
     CallPage, DO_NOT_CALL_LIMIT_DEFAULT, DO_NOT_CALL_LIMIT_MAX, EventList, HistoryPage,
     PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, QueueList, Removed, SeriesCalls,
