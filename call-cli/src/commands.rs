@@ -59,7 +59,10 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
     let engine = open(&database, &options, config).await?;
     match command {
         Checked::Schedule(new_call) => {
-            let scheduled = engine.schedule_once(*new_call).await?;
+            let scheduled = engine.schedule_once(*new_call).await.map_err(|error| match error {
+                call_core::Error::Validation(e) => call_core::Error::Validation(as_option(e)),
+                other => other,
+            })?;
             if !scheduled.is_new() && !out.json {
                 tracing::warn!("this idempotency key was used before: this is the call it made");
             }
@@ -336,8 +339,9 @@ fn series_arg(id: &str, name: &str) -> Result<SeriesId, CliError> {
     SeriesId::parse(id).map_err(|e| CliError::usage(format!("invalid {name}: {}", e.message())))
 }
 
+/// `--queue`.
 fn queue_arg(queue: Option<String>) -> Result<Option<QueueId>, CliError> {
-    Ok(queue.map(QueueId::parse).transpose()?)
+    Ok(queue.map(|q| QueueId::parse(q).map_err(|e| e.for_field("--queue"))).transpose()?)
 }
 
 fn call_id_arg(id: String) -> Result<CallId, CliError> {
@@ -373,6 +377,26 @@ fn at_or_after(
     Ok(None)
 }
 
+/// The options of `calls schedule`, by the request field each fills.
+const SCHEDULE_OPTIONS: [(&str, &str); 7] = [
+    ("queue_id", "--queue"),
+    ("customer_name", "--name"),
+    ("workflow", "--workflow"),
+    ("media", "--media"),
+    ("from", "--from"),
+    ("idempotency_key", "--idempotency-key"),
+    ("scheduled_at", "--at"),
+];
+
+/// A refusal of `calls schedule` naming the option the person typed
+/// (`--queue`), not the request field it filled (`queue_id`).
+fn as_option(error: ValidationError) -> ValidationError {
+    match SCHEDULE_OPTIONS.iter().find(|(field, _)| *field == error.field()) {
+        Some((_, option)) => error.for_field(option),
+        None => error,
+    }
+}
+
 fn new_call(args: ScheduleArgs, zone: Zone, region: Option<Region>) -> Result<NewCall, CliError> {
     // The same checks as `POST /api/calls`; the time is the CLI's own
     // (local times, --in), so it is read here.
@@ -386,7 +410,7 @@ fn new_call(args: ScheduleArgs, zone: Zone, region: Option<Region>) -> Result<Ne
         idempotency_key: args.idempotency_key,
         ..ScheduleRequest::default()
     };
-    let mut call = request.into_new_call(region)?;
+    let mut call = request.into_new_call(region).map_err(as_option)?;
     if let Some(recurrence) = recurrence(args.repeat, zone)? {
         call = call.recurrence(recurrence);
     }
@@ -468,8 +492,12 @@ fn redial_error(error: &ValidationError, flag: &str) -> CliError {
 
 fn list_query(args: ListArgs, region: Option<Region>) -> Result<ListQuery, CliError> {
     Ok(ListQuery {
-        statuses: args.status.iter().map(|s| StatusFilter::parse(s)).collect::<Result<_, _>>()?,
-        queue: args.queue.map(QueueId::parse).transpose()?,
+        statuses: args
+            .status
+            .iter()
+            .map(|s| StatusFilter::parse(s).map_err(|e| e.for_field("--status")))
+            .collect::<Result<_, _>>()?,
+        queue: queue_arg(args.queue)?,
         phone: args
             .phone
             .as_deref()
@@ -477,7 +505,11 @@ fn list_query(args: ListArgs, region: Option<Region>) -> Result<ListQuery, CliEr
             .transpose()?,
         series: args.series.map(|s| series_arg(&s, "--series")).transpose()?,
         limit: args.limit,
-        cursor: args.cursor.as_deref().map(Cursor::parse).transpose()?,
+        cursor: args
+            .cursor
+            .as_deref()
+            .map(|c| Cursor::parse(c).map_err(|e| e.for_field("--cursor")))
+            .transpose()?,
     })
 }
 

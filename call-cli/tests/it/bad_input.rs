@@ -43,17 +43,17 @@ async fn each_bad_input_is_one_line_and_an_exit_code() {
         (
             vec!["schedule", "+14155550100", "--at", "2020-01-01T00:00:00Z"],
             2,
-            "invalid scheduled_at",
+            "invalid --at: 2020-01-01T00:00:00.000000Z is",
         ),
         (
             vec!["schedule", "+14155550100", "--media", "fax"],
             2,
-            "invalid media: unknown value \"fax\"",
+            "invalid --media: unknown value \"fax\"",
         ),
         (
             vec!["schedule", "+14155550100", "--queue", "nosuch"],
             2,
-            "invalid queue_id: unknown queue \"nosuch\"",
+            "invalid --queue: unknown queue \"nosuch\"",
         ),
         (
             vec!["schedule", "+14155550100", "--tz", "Mars/Olympus", "--at", "2030-01-01 09:00"],
@@ -97,15 +97,23 @@ async fn each_bad_input_is_one_line_and_an_exit_code() {
         (
             vec!["schedule", "+14155550100", "--name", &long_name],
             2,
-            "invalid customer_name: is 300 characters long; at most 200 are allowed",
+            "invalid --name: is 300 characters long; at most 200 are allowed",
         ),
         (
             vec!["event", "call_failed", "--call", &id, "--data", &long_error],
             2,
             "invalid error: is 600 characters long; at most 500 are allowed",
         ),
-        (vec!["list", "--status", "sleeping"], 2, "invalid status: unknown status \"sleeping\""),
-        (vec!["list", "--cursor", "garbage"], 2, "invalid cursor"),
+        (vec!["list", "--status", "sleeping"], 2, "invalid --status: unknown status \"sleeping\""),
+        (vec!["list", "--cursor", "garbage"], 2, "invalid --cursor"),
+        (vec!["list", "--queue", "bad queue"], 2, "invalid --queue: ' ' is not allowed"),
+        (vec!["schedule", "+14155550100", "--queue", "bad queue"], 2, "invalid --queue: ' '"),
+        (
+            vec!["schedule", "+14155550100", "--idempotency-key", " "],
+            2,
+            "invalid --idempotency-key: ' ' is not allowed",
+        ),
+        (vec!["pause", "--queue", "bad queue"], 2, "invalid --queue: ' '"),
         (vec!["list", "--limit", "0"], 2, "invalid value '0' for '--limit"),
         (
             vec!["history", "+14155550100", "--since", "2026-12-02", "--until", "2026-12-01"],
