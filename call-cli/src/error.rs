@@ -2,7 +2,7 @@
 
 use std::{fmt, process::ExitCode};
 
-use call_core::{Error, ValidationError, ports::StoreError};
+use call_core::{Error, Refusal, ValidationError, ports::StoreError};
 use call_db::OpenError;
 
 /// A refused command: one line for stderr, and whose fault it was.
@@ -55,7 +55,7 @@ impl From<ValidationError> for CliError {
     /// A bad value is a usage error (exit 2); a refusal of its own kind
     /// (`do_not_call`) is not about the command line: it fails (exit 1).
     fn from(error: ValidationError) -> CliError {
-        if error.code() == "invalid" {
+        if error.refusal() == Refusal::Invalid {
             CliError::usage(describe(&error))
         } else {
             CliError::failure(describe(&error))
@@ -69,7 +69,7 @@ impl From<ValidationError> for CliError {
 /// so does a refusal that is not about a bad value (`… is on the
 /// do-not-call list …`).
 pub(crate) fn describe(error: &ValidationError) -> String {
-    if error.message().starts_with("invalid ") || error.code() != "invalid" {
+    if error.message().starts_with("invalid ") || error.refusal() != Refusal::Invalid {
         error.message().to_owned()
     } else {
         error.to_string()
@@ -82,7 +82,7 @@ impl From<Error> for CliError {
             Error::Validation(e) => e.into(),
             Error::Batch { index, error } => {
                 let message = format!("call {} of the batch: {}", index + 1, describe(&error));
-                if error.code() == "invalid" {
+                if error.refusal() == Refusal::Invalid {
                     CliError::usage(message)
                 } else {
                     CliError::failure(message)

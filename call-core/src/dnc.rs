@@ -16,8 +16,9 @@ use crate::{
     ValidationError, limits, ports::Claim,
 };
 
-/// The code of the refusal to schedule a call to a listed number.
-pub const DO_NOT_CALL: &str = "do_not_call";
+/// The reason a listed number's call was canceled, in its `call_canceled`
+/// event's metadata (`Refusal::DoNotCall` names the same on the wire).
+pub const DO_NOT_CALL: &str = crate::Refusal::DoNotCall.as_str();
 
 /// A number on the do-not-call list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +53,7 @@ impl DoNotCall {
             field,
             format!("{} is on the do-not-call list: no call is placed to it", self.phone),
         )
-        .with_code(DO_NOT_CALL)
+        .with_refusal(crate::Refusal::DoNotCall)
     }
 }
 
@@ -133,6 +134,9 @@ mod tests {
             DoNotCall::new(phone.clone(), t, Some(&"x".repeat(limits::MAX_REASON_CHARS + 1)));
         assert_eq!(long.unwrap_err().field(), "reason");
         let refusal = asked.refusal("phone_number");
-        assert_eq!((refusal.code(), refusal.field()), ("do_not_call", "phone_number"));
+        assert_eq!(
+            (refusal.refusal(), refusal.field()),
+            (crate::Refusal::DoNotCall, "phone_number")
+        );
     }
 }

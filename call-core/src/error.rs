@@ -12,27 +12,48 @@ use crate::{CallId, CallStatus, EventType, SeriesId, ports::StoreError};
 pub struct ValidationError {
     field: &'static str,
     message: String,
-    code: &'static str,
+    refusal: Refusal,
+}
+
+/// What kind of refusal a [`ValidationError`] is: a client acts on a bad
+/// value by correcting it, and on the others as what they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// A value to correct.
+    Invalid,
+    /// The number is on the do-not-call list: no call is placed to it.
+    DoNotCall,
+}
+
+impl Refusal {
+    /// Its name on the wire: `invalid`, `do_not_call`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Refusal::Invalid => "invalid",
+            Refusal::DoNotCall => "do_not_call",
+        }
+    }
 }
 
 impl ValidationError {
     /// A validation failure of `field`.
     pub fn new(field: &'static str, message: impl Into<String>) -> ValidationError {
-        ValidationError { field, message: message.into(), code: "invalid" }
+        ValidationError { field, message: message.into(), refusal: Refusal::Invalid }
     }
 
-    /// The same error under a code of its own, for a refusal a client may
-    /// act on as such (`do_not_call`) rather than as a value to correct.
+    /// The same error as a refusal of another kind, one a client acts on as
+    /// such ([`Refusal::DoNotCall`]) rather than as a value to correct.
     #[must_use]
-    pub fn with_code(mut self, code: &'static str) -> ValidationError {
-        self.code = code;
+    pub fn with_refusal(mut self, refusal: Refusal) -> ValidationError {
+        self.refusal = refusal;
         self
     }
 
-    /// What kind of refusal it is, as edges name it: `invalid` for a bad
-    /// value, or the code given by [`with_code`](Self::with_code).
-    pub fn code(&self) -> &'static str {
-        self.code
+    /// What kind of refusal it is: [`Refusal::Invalid`] for a bad value, or
+    /// the kind given by [`with_refusal`](Self::with_refusal).
+    pub fn refusal(&self) -> Refusal {
+        self.refusal
     }
 
     /// The name of the invalid field, as it is spelled on the wire (`phone_number`, `scheduled_at`).

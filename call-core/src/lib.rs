@@ -98,7 +98,7 @@ pub use engine::{
     Config, Engine, EngineBuilder, Ingested, LostDispatch, RetryPolicy, Scheduled, Worker,
     WorkerConfig,
 };
-pub use error::{Error, TransitionError, ValidationError};
+pub use error::{Error, Refusal, TransitionError, ValidationError};
 pub use event::{CallEvent, EventSource, EventType, IncomingEvent, Initiated, Lifecycle};
 pub use history::{HISTORY_STATUSES, HistoryRecord, HistoryType};
 pub use id::{AgentId, CallId, EventId, QueueId, SeriesId, WorkerId};

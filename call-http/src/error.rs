@@ -6,6 +6,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use call_core::{Error, ValidationError, ports::StoreError};
+use call_wire::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 /// An API error: its status, a stable code, a message for people, and the
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     message: String,
     field: Option<String>,
 }
@@ -28,10 +29,8 @@ pub struct ErrorBody {
 /// What went wrong.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// A stable code: `malformed`, `unauthorized`, `not_found`, `conflict`,
-    /// `too_large`, `unsupported_media_type`, `invalid`, `method_not_allowed`,
-    /// `timeout`, `internal`.
-    pub code: String,
+    /// A stable code to branch on.
+    pub code: ErrorCode,
     /// A message for people.
     pub message: String,
     /// The request field it concerns, when one does.
@@ -40,20 +39,20 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError { status, code, message: message.into(), field: None }
     }
 
     /// 400: the request cannot be read (not JSON, a bad query string).
     pub fn malformed(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "malformed", message)
+        ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::Malformed, message)
     }
 
     /// 401: no API key, or a wrong one.
     pub fn unauthorized() -> ApiError {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "a valid API key is required in X-API-Key or Authorization: Bearer",
         )
     }
@@ -62,7 +61,7 @@ impl ApiError {
     pub fn bad_signature() -> ApiError {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "a provider callback must be signed with the provider secret \
              (X-Twilio-Signature or X-Callwork-Signature)",
         )
@@ -70,14 +69,14 @@ impl ApiError {
 
     /// 404.
     pub fn not_found(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+        ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
     }
 
     /// 405.
     pub fn method_not_allowed() -> ApiError {
         ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
+            ErrorCode::MethodNotAllowed,
             "this method is not allowed on this path",
         )
     }
@@ -86,7 +85,7 @@ impl ApiError {
     pub fn too_large(limit: usize) -> ApiError {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
+            ErrorCode::TooLarge,
             format!("the body is larger than {limit} bytes"),
         )
     }
@@ -95,7 +94,7 @@ impl ApiError {
     pub fn unsupported_media_type() -> ApiError {
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send the body as JSON, with Content-Type: application/json",
         )
     }
@@ -104,7 +103,7 @@ impl ApiError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
         ApiError {
             field: Some(field.into()),
-            ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+            ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::Invalid, message)
         }
     }
 
@@ -112,7 +111,7 @@ impl ApiError {
     pub fn timeout() -> ApiError {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
+            ErrorCode::Timeout,
             "the request took too long; try again",
         )
     }
@@ -121,7 +120,7 @@ impl ApiError {
     pub fn internal() -> ApiError {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "internal error; it was logged",
         )
     }
@@ -144,16 +143,16 @@ impl ApiError {
 
     /// Its status and body detail, for answers that carry several errors.
     pub(crate) fn into_parts(self) -> (StatusCode, ErrorDetail) {
-        (
-            self.status,
-            ErrorDetail { code: self.code.to_owned(), message: self.message, field: self.field },
-        )
+        (self.status, ErrorDetail { code: self.code, message: self.message, field: self.field })
     }
 }
 
 impl From<ValidationError> for ApiError {
     fn from(error: ValidationError) -> ApiError {
-        ApiError { code: error.code(), ..ApiError::invalid(error.field(), error.message()) }
+        ApiError {
+            code: error.refusal().into(),
+            ..ApiError::invalid(error.field(), error.message())
+        }
     }
 }
 
@@ -166,18 +165,18 @@ impl From<Error> for ApiError {
             Error::Validation(e) => e.into(),
             Error::Batch { index, error } => ApiError::from(error).in_batch(index),
             Error::InvalidTransition(e) => {
-                ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, e.to_string())
             }
             Error::Contended(id) => ApiError::new(
                 StatusCode::CONFLICT,
-                "conflict",
+                ErrorCode::Conflict,
                 format!("call {id} is changing concurrently; try again"),
             ),
             Error::Store(
                 e @ (StoreError::DuplicateCall(_)
                 | StoreError::DuplicateQueue(_)
                 | StoreError::DuplicateEvent(_)),
-            ) => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            ) => ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, e.to_string()),
             Error::Store(StoreError::NotFound(id)) => {
                 ApiError::not_found(format!("call {id} not found"))
             }
@@ -187,7 +186,7 @@ impl From<Error> for ApiError {
                 tracing::error!(error = %cause, "the store failed a request");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
+                    ErrorCode::Unavailable,
                     "the database cannot take this request now; nothing was changed; try again",
                 )
             }

@@ -36,7 +36,7 @@ use crate::routes::{alerts, calls, dispatch, dnc, events, ops, phones, queues, s
         events::IngestBody, events::IngestAnswer,
         call_wire::HistoryPage, call_wire::QueueList, call_wire::LiveMessage,
         call_wire::AlertJson, call_wire::AlertsPage, call_wire::AcknowledgeRequest,
-        crate::error::ErrorBody, crate::error::ErrorDetail,
+        crate::error::ErrorBody, crate::error::ErrorDetail, call_wire::ErrorCode,
     )),
     modifiers(&Security, &CommonErrors),
     tags(

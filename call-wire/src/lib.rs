@@ -11,6 +11,7 @@
 //!   [`SeriesCalls`] and [`Removed`]: the envelopes around them, with one
 //!   page-size limit ([`PAGE_LIMIT_MAX`]) for both interfaces;
 //! - [`LiveMessage`]: the live stream's messages (WebSocket, Socket.IO, webhooks);
+//! - [`ErrorCode`]: every refusal's code;
 //! - [`ScheduleRequest`]: a call to schedule, checked by
 //!   [`ScheduleRequest::into_new_call`];
 //! - [`PauseRequest`] and [`DispatchJson`]: pausing dispatch, and the pauses in force;
@@ -40,6 +41,7 @@
 mod alerts;
 mod dispatch;
 mod dnc;
+mod error;
 mod event;
 mod live;
 mod pages;
@@ -52,6 +54,7 @@ mod window;
 pub use alerts::{AcknowledgeRequest, AlertJson, AlertsPage};
 pub use dispatch::{DispatchJson, PauseJson, PauseRequest};
 pub use dnc::{DoNotCallJson, DoNotCallPage, DoNotCallRequest};
+pub use error::ErrorCode;
 pub use event::EventRequest;
 pub use live::LiveMessage;
 pub use pages::{

@@ -1,6 +1,8 @@
 //! The do-not-call list through the engine and the worker, on a manual clock.
 
-use call_core::{CallStatus, EndReason, Error, EventType, NewCall, WorkerConfig, WorkerId};
+use call_core::{
+    CallStatus, EndReason, Error, EventType, NewCall, Refusal, WorkerConfig, WorkerId,
+};
 
 use crate::helpers::{eventually, phone, secs, settle, spawn_app};
 
@@ -22,13 +24,13 @@ async fn scheduling_a_listed_number_is_refused_and_writes_nothing() {
     let Err(Error::Validation(refused)) = app.engine.schedule(NewCall::to(phone(1))).await else {
         panic!("a listed number is refused");
     };
-    assert_eq!((refused.code(), refused.field()), ("do_not_call", "phone_number"));
+    assert_eq!((refused.refusal(), refused.field()), (Refusal::DoNotCall, "phone_number"));
     // In a batch, the listed one is named and nothing is scheduled.
     let batch = vec![NewCall::to(phone(2)), NewCall::to(phone(1))];
     let Err(Error::Batch { index, error }) = app.engine.schedule_many(batch).await else {
         panic!("the batch is refused");
     };
-    assert_eq!((index, error.code()), (1, "do_not_call"));
+    assert_eq!((index, error.refusal()), (1, Refusal::DoNotCall));
     let listed = app.engine.list(&Default::default()).await.unwrap();
     assert!(listed.items.is_empty(), "nothing was scheduled");
 
