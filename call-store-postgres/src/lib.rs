@@ -303,7 +303,7 @@ impl PgStore {
     ///
     /// [`StoreError::Backend`] when a plan cannot be read.
     pub async fn query_plans(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {
-        let invalid = |e: call_core::ValidationError| StoreError::Backend(e.to_string());
+        let invalid = |e: call_core::ValidationError| StoreError::Backend(e.to_string().into());
         let phone = PhoneNumber::parse("+14155550100").map_err(invalid)?;
         let queue = QueueId::parse("q").map_err(invalid)?;
         let now = Utc::now();
@@ -482,7 +482,7 @@ fn classify(url: &str, error: sqlx::Error) -> OpenError {
 const MAX_KEY_TRIES: usize = 8;
 
 fn backend(error: sqlx::Error) -> StoreError {
-    StoreError::Backend(error.to_string())
+    StoreError::Backend(call_core::ports::BackendError::from_source(error))
 }
 
 fn is_unique_violation(error: &sqlx::Error) -> bool {
@@ -976,7 +976,7 @@ impl CallStore for PgStore {
             .into_iter()
             .map(|id| {
                 CallId::parse(&id)
-                    .map_err(|e| StoreError::Backend(format!("a stored call id: {e}")))
+                    .map_err(|e| StoreError::Backend(format!("a stored call id: {e}").into()))
             })
             .collect()
     }

@@ -234,7 +234,7 @@ pub(crate) fn insert_calls_statement(calls: &[Call]) -> (PgQuery<'static>, Vec<S
 
 /// A stored value the code cannot read: the database was written by something else.
 pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(format!("unreadable {what} in the database: {detail}"))
+    StoreError::Backend(format!("unreadable {what} in the database: {detail}").into())
 }
 
 fn get<'r, T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>>(

@@ -372,9 +372,9 @@ impl SqliteStore {
     ///
     /// [`StoreError::Backend`] when a plan cannot be read.
     pub async fn query_plans(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {
-        let phone =
-            PhoneNumber::parse("+14155550100").map_err(|e| StoreError::Backend(e.to_string()))?;
-        let queue = QueueId::parse("q").map_err(|e| StoreError::Backend(e.to_string()))?;
+        let phone = PhoneNumber::parse("+14155550100")
+            .map_err(|e| StoreError::Backend(e.to_string().into()))?;
+        let queue = QueueId::parse("q").map_err(|e| StoreError::Backend(e.to_string().into()))?;
         let series = SeriesId::generate();
         let now = Utc::now();
         let cursor = Cursor { at: now, id: CallId::generate() };

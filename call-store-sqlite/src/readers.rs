@@ -62,7 +62,7 @@ impl Readers {
         let readers = self.clone();
         tokio::task::spawn_blocking(move || read(&readers.connection()))
             .await
-            .map_err(|e| StoreError::Backend(format!("a read stopped: {e}")))?
+            .map_err(|e| StoreError::Backend(format!("a read stopped: {e}").into()))?
     }
 
     /// The rows `sql` answers with `params`, each decoded by `decode`.

@@ -155,7 +155,7 @@ pub(crate) const ADD_TO_COUNT: &str = "INSERT INTO call_counts (status, n) VALUE
 
 /// A stored value the code cannot read: the file was written by something else.
 pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(format!("unreadable {what} in the database: {detail}"))
+    StoreError::Backend(format!("unreadable {what} in the database: {detail}").into())
 }
 
 /// A row read by column name, through a map made once per statement:

@@ -18,7 +18,7 @@ use call_core::{
     Call, CallEvent, CallId, CallStatus, DoNotCall, HeldKey, Pause, PhoneNumber, QueueId, Series,
     SeriesId,
     alerts::AlertWrites,
-    ports::{Claim, Claimed, LeaseRenewal, Queue, StoreError},
+    ports::{BackendError, Claim, Claimed, LeaseRenewal, Queue, StoreError},
 };
 use chrono::{DateTime, Utc};
 use rusqlite::{
@@ -121,7 +121,7 @@ pub(crate) struct Job {
 /// The database failing (not a write refused, not a row that does not
 /// decode), as a caller of the writer or the readers sees it.
 pub(crate) fn failed(error: rusqlite::Error) -> StoreError {
-    StoreError::Backend(error.to_string())
+    StoreError::Backend(BackendError::from_source(error))
 }
 
 /// A row the writer read back that does not decode: the database failing.
@@ -659,4 +659,23 @@ fn claim_due(conn: &Connection, claim: &Claim) -> Result<Vec<Claimed>, rusqlite:
         claimed.push(Claimed { call, event, successor });
     }
     Ok(claimed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The driver's error is kept behind the store's, for a caller that
+    /// tells one failure from another.
+    #[test]
+    fn a_failure_keeps_rusqlite_s_error() {
+        let StoreError::Backend(error) = failed(rusqlite::Error::QueryReturnedNoRows) else {
+            panic!("a database failure is a backend failure");
+        };
+        assert!(matches!(
+            error.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::QueryReturnedNoRows)
+        ));
+        assert_eq!(error.message(), rusqlite::Error::QueryReturnedNoRows.to_string());
+    }
 }

@@ -15,8 +15,8 @@ pub use notifier::{Alert, BroadcastNotifier, Fanout, LogNotifier, Notification, 
 pub use provider::MockCallProvider;
 pub use provider::{CallProvider, PlaceCall, ProviderCall, ProviderError, ProviderStatus};
 pub use store::{
-    AgentTotals, Announcements, CallStore, Claim, Claimed, Cursor, HistoryQuery, LeaseRenewal,
-    ListQuery, LogEntry, MinuteTotals, Page, PageOrder, Queue, QueueTotals, ReadToChange,
-    StatsInputs, StoreError,
+    AgentTotals, Announcements, BackendError, CallStore, Claim, Claimed, Cursor, HistoryQuery,
+    LeaseRenewal, ListQuery, LogEntry, MinuteTotals, Page, PageOrder, Queue, QueueTotals,
+    ReadToChange, StatsInputs, StoreError,
 };
 pub(crate) use store::{not_a_cursor, position};

@@ -33,9 +33,77 @@ pub enum StoreError {
         /// The version the save expected to replace.
         expected: u64,
     },
-    /// The storage itself failed: I/O, corruption, a full disk.
+    /// The storage itself failed: I/O, corruption, a full disk, a lost
+    /// connection. Its [`source`](std::error::Error::source) is the
+    /// driver's own error, when there was one.
     #[error("store failed: {0}")]
-    Backend(String),
+    Backend(#[source] BackendError),
+}
+
+/// How the storage failed: a message for people and, when the driver
+/// reported it, the driver's error itself, so a caller can tell one
+/// failure from another (`downcast_ref::<sqlx::Error>()`,
+/// `downcast_ref::<rusqlite::Error>()`) without parsing the message.
+///
+/// It compares by message. Its `Display` is the message alone; its
+/// [`source`](std::error::Error::source) is the driver's error.
+#[derive(Debug, Clone)]
+pub struct BackendError {
+    message: String,
+    source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl BackendError {
+    /// A failure the store found itself (an unreadable row, a writer that
+    /// stopped), with no driver error behind it.
+    pub fn new(message: impl Into<String>) -> BackendError {
+        BackendError { message: message.into(), source: None }
+    }
+
+    /// The driver's `error`, kept, with its own text as the message.
+    pub fn from_source(error: impl std::error::Error + Send + Sync + 'static) -> BackendError {
+        BackendError { message: error.to_string(), source: Some(std::sync::Arc::new(error)) }
+    }
+
+    /// What happened, for people.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The driver's error, when it is a `T`.
+    pub fn downcast_ref<T: std::error::Error + 'static>(&self) -> Option<&T> {
+        self.source.as_deref()?.downcast_ref::<T>()
+    }
+}
+
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for BackendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|error| error as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl PartialEq for BackendError {
+    fn eq(&self, other: &BackendError) -> bool {
+        self.message == other.message
+    }
+}
+
+impl From<String> for BackendError {
+    fn from(message: String) -> BackendError {
+        BackendError::new(message)
+    }
+}
+
+impl From<&str> for BackendError {
+    fn from(message: &str) -> BackendError {
+        BackendError::new(message)
+    }
 }
 
 /// The moment that orders a page, newest first.

@@ -145,3 +145,27 @@ async fn opening_errors_are_one_clear_line_without_the_password() {
     assert!(matches!(PgStore::open(&url).await, Err(OpenError::SchemaTooNew { found: 9999, .. })));
     check(message, "newer than this program knows");
 }
+
+/// A database that fails keeps its cause: the store's error says what
+/// happened, and its source is the driver's own error, for a caller that
+/// tells one failure from another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_database_keeps_the_drivers_error() {
+    let Some(server) = server() else { return };
+    let (store, url) = fresh_store(server).await;
+    let name = url.rsplit('/').next().unwrap().to_owned();
+    let mut admin = sqlx::PgConnection::connect(server.admin_url()).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let id = call_core::CallId::parse("gone").unwrap();
+    let Err(call_core::ports::StoreError::Backend(error)) = store.get(&id).await else {
+        panic!("a dropped database is a backend failure");
+    };
+    assert!(!error.message().is_empty());
+    let cause = error.downcast_ref::<sqlx::Error>().expect("the driver's error is kept");
+    assert_eq!(cause.to_string(), error.message());
+    let source = std::error::Error::source(&error).expect("a source");
+    assert!(source.downcast_ref::<sqlx::Error>().is_some());
+}
