@@ -6,9 +6,9 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     Call, CallEvent, CallParts, CallStatus, EndReason, EventId, EventSource, EventType, Flag,
-    Lifecycle, TransitionError,
+    Lease, Lifecycle, TransitionError,
     machine::{self, Trigger},
-    ports::{Alert, Notification, ProviderStatus},
+    ports::{Alert, Claim, Notification, ProviderStatus},
     rules::{self, RuleOutcome, RulesConfig, seconds_between},
 };
 
@@ -425,6 +425,30 @@ pub(crate) fn provider_steps(
         ProviderStatus::Canceled => {
             vec![Lifecycle::Failed { error: Some("the call was canceled at the provider".into()) }]
         }
+    }
+}
+
+
+impl Claim {
+    /// What this claim makes of a due `call`: `dispatching` (the
+    /// [machine](crate::machine)'s answer to `call_dispatched`) under the
+    /// claim's lease, one version on, changed at the claim's `now`. Pure,
+    /// so every store claims alike: the in-memory store calls it, and the
+    /// conformance suite checks the SQL stores' claims against it.
+    ///
+    /// # Panics
+    ///
+    /// When `call` is not `scheduled`: a store claims only due calls.
+    pub fn dispatched(&self, call: &Call) -> Call {
+        let status = machine::transition(call.status(), Trigger::Dispatched)
+            .expect("a store claims only scheduled calls");
+        Call::from_parts(CallParts {
+            status,
+            lease: Some(Lease { worker: self.worker.clone(), expires_at: self.lease_until }),
+            version: call.version() + 1,
+            updated_at: self.now,
+            ..call.parts().clone()
+        })
     }
 }
 

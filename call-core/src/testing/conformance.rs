@@ -1285,6 +1285,7 @@ async fn a_claim_takes_only_calls_made_by_its_now(store: Arc<dyn CallStore>) {
 
 async fn claim_takes_due_calls_once(store: Arc<dyn CallStore>) {
     let due = |name: &str, at: i64| call(name, 0, move |p| p.scheduled_at = Some(t(at)));
+    let before = [due("first", -10), due("second", -5)];
     insert_all(
         &store,
         &[
@@ -1308,7 +1309,9 @@ async fn claim_takes_due_calls_once(store: Arc<dyn CallStore>) {
         ["first", "second"],
         "claim_takes_due_calls_once: earliest due first, at most the limit"
     );
-    for Claimed { call, event, .. } in &claimed {
+    for (Claimed { call, event, .. }, before) in claimed.iter().zip(&before) {
+        // The store's claim is the engine's: the machine's status, the lease.
+        assert_eq!(call, &claim(2).dispatched(before), "claim_takes_due_calls_once: as decided");
         assert_eq!(
             call.status(),
             CallStatus::Dispatching,

@@ -267,13 +267,7 @@ impl CallStore for MemoryStore {
         }
         let rest = claim.limit - claimed.len();
         for call in due.into_iter().take(rest) {
-            let mut parts = call.parts().clone();
-            parts.status = CallStatus::Dispatching;
-            parts.lease =
-                Some(Lease { worker: claim.worker.clone(), expires_at: claim.lease_until });
-            parts.version += 1;
-            parts.updated_at = claim.now;
-            let call = Call::from_parts(parts);
+            let call = claim.dispatched(&call);
             let event = claim.dispatched_event(&call);
             state.put(call.clone());
             state.append(std::slice::from_ref(&event));
