@@ -147,7 +147,7 @@ async fn idle(engine: &Engine) -> Result<(), call_core::Error> {
 
 async fn is_idle(engine: &Engine) -> Result<bool, call_core::Error> {
     let horizon = Utc::now() + IDLE_HORIZON;
-    if engine.store().next_due().await?.is_some_and(|due| due <= horizon) {
+    if engine.next_due().await?.is_some_and(|due| due <= horizon) {
         return Ok(false);
     }
     let mut query = ListQuery {

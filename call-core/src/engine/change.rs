@@ -6,10 +6,12 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     Call, CallEvent, CallParts, CallStatus, EndReason, EventId, EventSource, EventType, Flag,
-    Lease, Lifecycle, TransitionError,
+    Lease, Lifecycle, TransitionError, ValidationError, WorkerId,
+    engine::LostDispatch,
     machine::{self, Trigger},
-    ports::{Alert, Claim, Notification, ProviderStatus},
+    ports::{Alert, Claim, Notification, ProviderCall, ProviderError, ProviderStatus},
     rules::{self, RuleOutcome, RulesConfig, seconds_between},
+    window::WindowWait,
 };
 
 /// A call being changed, and everything to record about it.
@@ -428,7 +430,6 @@ pub(crate) fn provider_steps(
     }
 }
 
-
 impl Claim {
     /// What this claim makes of a due `call`: `dispatching` (the
     /// [machine](crate::machine)'s answer to `call_dispatched`) under the
@@ -449,6 +450,159 @@ impl Claim {
             updated_at: self.now,
             ..call.parts().clone()
         })
+    }
+}
+
+/// How a worker's placement went: the provider requests it made, the
+/// errors it retried, and the last answer.
+#[derive(Debug)]
+pub(crate) struct Placement {
+    pub(crate) attempts: u32,
+    pub(crate) errors: Vec<String>,
+    pub(crate) outcome: Result<ProviderCall, ProviderError>,
+}
+
+impl Change {
+    /// Whether `call` is still `worker`'s to place: dispatching under its lease.
+    pub(crate) fn held_by(call: &Call, worker: &WorkerId) -> bool {
+        call.status() == CallStatus::Dispatching
+            && call.lease().is_some_and(|lease| &lease.worker == worker)
+    }
+
+    /// A placement's outcome on the call its worker still holds: accepted,
+    /// `initiated` with the provider's id (and any progress it already
+    /// reports); refused or unanswered, `failed` with why, flagged
+    /// `outcome_unknown` when the provider may have dialled.
+    pub(crate) fn placed(
+        call: Call,
+        now: DateTime<Utc>,
+        placement: &Placement,
+        rules: &RulesConfig,
+    ) -> Result<Change, TransitionError> {
+        let Placement { attempts, errors, outcome } = placement;
+        let mut change = Change::new(call, now);
+        change.call.parts.attempts += attempts;
+        let mut extra = object(json!({ "attempts": attempts }));
+        if !errors.is_empty() {
+            extra.insert("retried_errors".into(), json!(errors));
+            change.call.parts.last_error = errors.last().cloned();
+        }
+        match outcome {
+            Ok(placed) => {
+                change.call.parts.external_id = Some(placed.external_id.clone());
+                extra.insert("external_id".into(), json!(placed.external_id));
+                let initiated = Lifecycle::Initiated(crate::Initiated::default());
+                change.apply_with_rules(
+                    &initiated,
+                    now,
+                    EventSource::Scheduler,
+                    None,
+                    extra,
+                    rules,
+                )?;
+                for step in
+                    provider_steps(change.call.status(), placed.status, placed.duration_seconds)
+                {
+                    change.apply_with_rules(
+                        &step,
+                        now,
+                        EventSource::Provider,
+                        None,
+                        Map::new(),
+                        rules,
+                    )?;
+                }
+            }
+            Err(error) => {
+                let message = match error {
+                    ProviderError::Transient { message, .. } => {
+                        format!("provider unavailable after {attempts} attempts: {message}")
+                    }
+                    ProviderError::Unanswered { message } => {
+                        let tries = match attempts {
+                            1 => "one attempt".to_owned(),
+                            n => format!("{n} attempts"),
+                        };
+                        format!(
+                            "no answer from the provider after {tries} ({message}): \
+                             it may have placed the call, so it is not dialled again"
+                        )
+                    }
+                    ProviderError::Permanent { message } => message.clone(),
+                    other => other.to_string(),
+                };
+                if matches!(error, ProviderError::Invalid { .. } | ProviderError::Unanswered { .. })
+                {
+                    change.flag(Flag::OutcomeUnknown, now, EventSource::Scheduler);
+                }
+                let failed = Lifecycle::Failed { error: Some(message) };
+                change.apply(&failed, now, EventSource::Scheduler, None, extra)?;
+            }
+        }
+        Ok(change)
+    }
+
+    /// A claimed call that must not ring now: back to `scheduled`, due at
+    /// its window's next opening, with one event saying why; or `failed`
+    /// when its window can no longer open (`wait` is the window's answer).
+    pub(crate) fn held_for_window(
+        call: Call,
+        now: DateTime<Utc>,
+        wait: &Result<Option<WindowWait>, ValidationError>,
+    ) -> Result<Change, TransitionError> {
+        let mut change = Change::new(call, now);
+        match wait {
+            Ok(Some(wait)) => {
+                let metadata = wait.metadata(now);
+                change.transition(Trigger::Rescheduled, now, EventSource::Scheduler, metadata)?;
+                change.call.parts.scheduled_at = Some(wait.until);
+                change.call.parts.lease = None;
+            }
+            _ => {
+                let error = wait.as_ref().err().map(|e| e.message().to_owned());
+                change.apply(
+                    &Lifecycle::Failed { error },
+                    now,
+                    EventSource::Scheduler,
+                    None,
+                    Map::new(),
+                )?;
+            }
+        }
+        Ok(change)
+    }
+
+    /// A call whose claim `lost_by` let lapse, by `policy`: failed and
+    /// flagged `outcome_unknown` (it may have been dialled), or claimed
+    /// again by `worker` until `lease_until` to be dialled again.
+    pub(crate) fn recovered(
+        call: Call,
+        now: DateTime<Utc>,
+        lost_by: &WorkerId,
+        policy: LostDispatch,
+        worker: &WorkerId,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Change, TransitionError> {
+        let mut change = Change::new(call, now);
+        match policy {
+            LostDispatch::FailOutcomeUnknown => {
+                change.flag(Flag::OutcomeUnknown, now, EventSource::Scheduler);
+                let error = format!(
+                    "worker {lost_by} lost its claim while placing the call; whether it was dialled is unknown"
+                );
+                let failed = Lifecycle::Failed { error: Some(error) };
+                change.apply(&failed, now, EventSource::Scheduler, None, Map::new())?;
+            }
+            LostDispatch::Redial => {
+                let metadata = object(json!({
+                    "worker": worker.as_str(), "redial": true, "lost_by": lost_by.as_str()
+                }));
+                change.transition(Trigger::Dispatched, now, EventSource::Scheduler, metadata)?;
+                change.call.parts.lease =
+                    Some(Lease { worker: worker.clone(), expires_at: lease_until });
+            }
+        }
+        Ok(change)
     }
 }
 

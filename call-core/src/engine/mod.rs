@@ -1,6 +1,7 @@
 //! The engine: the facade an embedding service uses, and its worker.
 
 mod change;
+mod dispatch;
 mod outage;
 mod worker;
 
@@ -238,11 +239,6 @@ impl Engine {
             clock: Arc::new(SystemClock),
             config: Config::default(),
         }
-    }
-
-    /// The engine's store.
-    pub fn store(&self) -> &Arc<dyn CallStore> {
-        &self.inner.store
     }
 
     /// The engine's clock.

@@ -185,14 +185,15 @@ async fn a_subscriber_that_resumes_gets_exactly_what_it_missed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscriber_outside_the_replay_window_is_told_to_reload() {
-    let state = builder().replay_window(10).build();
+    let store = std::sync::Arc::new(call_core::testing::MemoryStore::new());
+    let state = call_http::AppState::builder(store.clone()).replay_window(10).build();
     let address = serve(router(state.clone())).await;
     for i in 0..20 {
         let number = call_core::PhoneNumber::parse(&format!("+1415555{i:04}")).unwrap();
         let at = chrono::Utc::now() + chrono::TimeDelta::hours(1);
         state.engine().schedule(call_core::NewCall::to(number).at(at)).await.unwrap();
     }
-    let head = state.engine().store().log_head().await.unwrap();
+    let head = call_core::ports::CallStore::log_head(store.as_ref()).await.unwrap();
     assert_eq!(head, 20);
 
     // Within the window: what was missed.
