@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     AgentId, Call, CallEvent, CallId, EventId, EventType, QueueId, ValidationError,
+    audit::{AlertAcknowledged, AlertRaised},
     rules::AlertKind,
 };
 
@@ -189,20 +190,16 @@ impl AlertWrites {
             let metadata = event.metadata();
             match event.event_type() {
                 EventType::AlertRaised => {
-                    let kind = metadata.get("alert").and_then(|k| k.as_str());
-                    let Some(kind) = kind.and_then(|k| AlertKind::parse(k).ok()) else {
-                        continue;
-                    };
-                    let number = |key: &str| metadata.get(key).and_then(|v| v.as_f64());
+                    let Some(raised) = AlertRaised::read(metadata) else { continue };
                     writes.raised.push(AlertRecord {
                         id: event.id().clone(),
                         call_id: call.id().clone(),
-                        kind,
+                        kind: raised.kind,
                         raised_at: event.timestamp(),
                         queue_id: call.queue_id().cloned(),
                         agent_id: call.agent_id().cloned(),
-                        seconds: number("seconds").unwrap_or_default(),
-                        threshold_seconds: number("threshold_seconds").unwrap_or_default(),
+                        seconds: raised.seconds,
+                        threshold_seconds: raised.threshold_seconds,
                         acknowledged_at: None,
                         acknowledged_by: None,
                         closed_at: None,
@@ -210,9 +207,7 @@ impl AlertWrites {
                     });
                 }
                 EventType::AlertAcknowledged => {
-                    let text = |key: &str| metadata.get(key).and_then(|v| v.as_str());
-                    if let Some(id) = text("alert_id").and_then(|id| EventId::parse(id).ok()) {
-                        let by = text("by").unwrap_or_default().to_owned();
+                    if let Some((id, by)) = AlertAcknowledged::read(metadata) {
                         writes.acknowledged.push((id, by, event.timestamp()));
                     }
                 }

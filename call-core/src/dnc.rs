@@ -9,7 +9,6 @@
 //! before a claim begins is never dialled by it.
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
 
 use crate::{
     Call, CallEvent, CallStatus, EndReason, EventId, EventSource, EventType, PhoneNumber,
@@ -72,9 +71,7 @@ impl Claim {
         parts.lease = None;
         parts.version += 1;
         let call = Call::from_parts(parts);
-        let mut metadata = Map::new();
-        metadata.insert("reason".into(), Value::String(DO_NOT_CALL.into()));
-        metadata.insert("worker".into(), Value::String(self.worker.to_string()));
+        let metadata = crate::audit::canceled_do_not_call(&self.worker);
         let event = CallEvent::new(
             EventId::generate(),
             call.id().clone(),

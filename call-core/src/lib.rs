@@ -66,6 +66,7 @@
 //! ```
 
 pub mod alerts;
+pub mod audit;
 mod call;
 pub mod dnc;
 mod engine;

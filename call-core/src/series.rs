@@ -14,11 +14,9 @@
 //! follows which, and when.
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value, json};
 
 use crate::{
     Call, CallEvent, CallParts, EventId, EventSource, EventType, Occurrence, Recurrence, SeriesId,
-    WindowWait,
 };
 
 /// A recurring series of calls.
@@ -83,40 +81,16 @@ impl Series {
             now,
             now,
             EventSource::Scheduler,
-            scheduled_metadata(&call, wait.as_ref(), firing),
+            crate::audit::scheduled(&call, wait.as_ref(), firing),
         );
         Some((call, event))
     }
 }
 
-/// The metadata of a `call_scheduled` event: the due time, for an
-/// occurrence its series and number, for a redial the attempt it redials
-/// and its number, and for a call that was `due_at` a time outside its
-/// calling window, the wait.
-pub(crate) fn scheduled_metadata(
-    call: &Call,
-    wait: Option<&WindowWait>,
-    due_at: DateTime<Utc>,
-) -> Map<String, Value> {
-    let mut metadata = Map::new();
-    if let Some(wait) = wait {
-        metadata.extend(wait.metadata(due_at));
-    }
-    metadata.insert("scheduled_at".into(), json!(call.scheduled_at().map(crate::time::rfc3339)));
-    if let Some(occurrence) = call.occurrence() {
-        metadata.insert("series_id".into(), json!(occurrence.series_id.as_str()));
-        metadata.insert("occurrence".into(), json!(occurrence.number));
-    }
-    if let Some(redialed) = call.redial_of() {
-        metadata.insert("redial_of".into(), json!(redialed.as_str()));
-        metadata.insert("attempt".into(), json!(call.redial_attempt()));
-    }
-    metadata
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
+    use serde_json::json;
 
     use super::*;
     use crate::{CallId, CallStatus, Direction, PhoneNumber, QueueId};

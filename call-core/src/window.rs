@@ -26,7 +26,7 @@ use chrono::{
     Weekday,
 };
 use chrono_tz::Tz;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::{Call, PhoneNumber, ValidationError};
 
@@ -170,13 +170,7 @@ impl WindowWait {
     /// and the zones it was read in, when the call was `due_at`, and the
     /// opening it waits `until`.
     pub fn metadata(&self, due_at: DateTime<Utc>) -> Map<String, Value> {
-        crate::engine::object(json!({
-            "waits_for": "calling_window",
-            "calling_window": self.window.to_string(),
-            "zones": zone_names(&self.zones),
-            "due_at": crate::time::rfc3339(due_at),
-            "until": crate::time::rfc3339(self.until),
-        }))
+        crate::audit::window_wait(self, due_at)
     }
 }
 

@@ -2,7 +2,7 @@
 //! events to write with it, and the notifications to send once written.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::{
     Call, CallEvent, CallParts, CallStatus, EndReason, EventId, EventSource, EventType, Flag,
@@ -81,13 +81,7 @@ impl Change {
     /// Sets `flag`, recording `call_flagged` when it is new.
     pub(crate) fn flag(&mut self, flag: Flag, at: DateTime<Utc>, source: EventSource) {
         if self.call.parts.flags.insert(flag) {
-            self.record(
-                None,
-                EventType::CallFlagged,
-                at,
-                source,
-                object(json!({ "flag": flag.as_str() })),
-            );
+            self.record(None, EventType::CallFlagged, at, source, crate::audit::flagged(flag));
         }
     }
 
@@ -129,7 +123,7 @@ impl Change {
             Lifecycle::Retransfer { agent_id, .. } => {
                 // The log names the agent who lost the call, for the reroute metrics.
                 if let (None, Some(current)) = (agent_id, &p.agent_id) {
-                    metadata.insert("agent_id".into(), Value::String(current.to_string()));
+                    crate::audit::retransferred_from(&mut metadata, current);
                 }
                 p.agent_id = None;
                 p.routed_at = None;
@@ -201,11 +195,12 @@ impl Change {
                 EventType::AlertRaised,
                 at,
                 source,
-                object(json!({
-                    "alert": raised.kind.as_str(),
-                    "seconds": raised.seconds,
-                    "threshold_seconds": raised.threshold_seconds,
-                })),
+                crate::audit::AlertRaised {
+                    kind: raised.kind,
+                    seconds: raised.seconds,
+                    threshold_seconds: raised.threshold_seconds,
+                }
+                .metadata(),
             );
             self.flag(raised.kind.flag(), at, source);
             self.alerts.push(Alert {
@@ -304,7 +299,7 @@ impl Change {
                 // The window can no longer open (the zone data changed since
                 // the call was scheduled): a redial would only fail.
                 if let Some(ending) = ending {
-                    let refused = json!({ "refused": error.message() });
+                    let refused = crate::audit::redial_refused(error.message());
                     ending.metadata_mut().insert("redial".into(), refused);
                 }
                 return;
@@ -316,8 +311,8 @@ impl Change {
             redial_of: Some(self.call.id().clone()),
             ..self.call.again(wait.as_ref().map_or(due, |w| w.until), self.now)
         });
-        let mut metadata = crate::series::scheduled_metadata(&next, wait.as_ref(), due);
-        metadata.insert("outcome".into(), json!(self.call.status().as_str()));
+        let metadata =
+            crate::audit::redial_scheduled(&next, wait.as_ref(), due, self.call.status());
         let event = CallEvent::new(
             EventId::generate(),
             next.id().clone(),
@@ -328,12 +323,7 @@ impl Change {
             metadata,
         );
         if let Some(ending) = ending {
-            let redial = json!({
-                "call_id": next.id().as_str(),
-                "attempt": attempt,
-                "scheduled_at": next.scheduled_at().map(crate::time::rfc3339),
-            });
-            ending.metadata_mut().insert("redial".into(), redial);
+            ending.metadata_mut().insert("redial".into(), crate::audit::redial_made(&next));
         }
         self.call.parts.redialed_as = Some(next.id().clone());
         self.redial = Some((next, event));
@@ -365,13 +355,6 @@ fn set_if_some<T: Clone>(field: &mut Option<T>, value: &Option<T>) {
 fn close_hold(p: &mut crate::CallParts, at: DateTime<Utc>) {
     if let Some(held_at) = p.held_at.take() {
         *p.hold_seconds.get_or_insert(0.0) += seconds_between(held_at, at);
-    }
-}
-
-pub(crate) fn object(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
     }
 }
 
@@ -482,15 +465,14 @@ impl Change {
         let Placement { attempts, errors, outcome } = placement;
         let mut change = Change::new(call, now);
         change.call.parts.attempts += attempts;
-        let mut extra = object(json!({ "attempts": attempts }));
+        let external_id = outcome.as_ref().ok().map(|placed| placed.external_id.as_str());
+        let extra = crate::audit::placement(*attempts, errors, external_id);
         if !errors.is_empty() {
-            extra.insert("retried_errors".into(), json!(errors));
             change.call.parts.last_error = errors.last().cloned();
         }
         match outcome {
             Ok(placed) => {
                 change.call.parts.external_id = Some(placed.external_id.clone());
-                extra.insert("external_id".into(), json!(placed.external_id));
                 let initiated = Lifecycle::Initiated(crate::Initiated::default());
                 change.apply_with_rules(
                     &initiated,
@@ -553,7 +535,7 @@ impl Change {
         let mut change = Change::new(call, now);
         match wait {
             Ok(Some(wait)) => {
-                let metadata = wait.metadata(now);
+                let metadata = crate::audit::window_wait(wait, now);
                 change.transition(Trigger::Rescheduled, now, EventSource::Scheduler, metadata)?;
                 change.call.parts.scheduled_at = Some(wait.until);
                 change.call.parts.lease = None;
@@ -594,9 +576,7 @@ impl Change {
                 change.apply(&failed, now, EventSource::Scheduler, None, Map::new())?;
             }
             LostDispatch::Redial => {
-                let metadata = object(json!({
-                    "worker": worker.as_str(), "redial": true, "lost_by": lost_by.as_str()
-                }));
+                let metadata = crate::audit::redispatched(worker, lost_by);
                 change.transition(Trigger::Dispatched, now, EventSource::Scheduler, metadata)?;
                 change.call.parts.lease =
                     Some(Lease { worker: worker.clone(), expires_at: lease_until });

@@ -15,12 +15,11 @@ use std::{
 };
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde_json::{Map, json};
+use serde_json::Map;
 use tokio::sync::watch;
 
 pub use worker::{LostDispatch, RetryPolicy, Worker, WorkerConfig};
 
-pub(crate) use self::change::object;
 use self::change::{Change, provider_steps};
 use crate::{
     Call, CallEvent, CallId, CallParts, CallStatus, CallingWindow, Direction, DoNotCall, Error,
@@ -444,7 +443,7 @@ impl Engine {
                 version: 1,
                 ..CallParts::new(id, Direction::Outbound, CallStatus::Scheduled, now)
             });
-            let metadata = crate::series::scheduled_metadata(&call, wait.as_ref(), scheduled_at);
+            let metadata = crate::audit::scheduled(&call, wait.as_ref(), scheduled_at);
             let mut change = Change::new(call, now);
             change.record(None, EventType::CallScheduled, now, self.inner.config.source, metadata);
             events.append(&mut change.events);
@@ -568,13 +567,7 @@ impl Engine {
                     }));
                 }
                 let wait = call.window_wait(at)?;
-                let previous = call.scheduled_at().map(crate::time::rfc3339);
-                let mut metadata =
-                    object(json!({ "from": previous, "to": crate::time::rfc3339(at) }));
-                if let Some(wait) = &wait {
-                    metadata.extend(wait.metadata(at));
-                    metadata.insert("to".into(), json!(crate::time::rfc3339(wait.until)));
-                }
+                let metadata = crate::audit::rescheduled(call.scheduled_at(), at, wait.as_ref());
                 let mut change = Change::new(call, now);
                 change.transition(Trigger::Rescheduled, now, source, metadata)?;
                 change.call.parts.scheduled_at = Some(wait.map_or(at, |w| w.until));
@@ -1119,11 +1112,12 @@ impl Engine {
         let source = self.inner.config.source;
         self.update(&alert.call_id, |call, now| {
             let mut change = Change::new(call, now);
-            let metadata = object(json!({
-                "alert_id": id.as_str(),
-                "alert": alert.kind.as_str(),
-                "by": by,
-            }));
+            let acknowledged = crate::audit::AlertAcknowledged {
+                alert_id: id.clone(),
+                kind: alert.kind,
+                by: by.to_owned(),
+            };
+            let metadata = acknowledged.metadata();
             change.record(None, EventType::AlertAcknowledged, now, source, metadata);
             Ok(Some(change))
         })

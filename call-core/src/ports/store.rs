@@ -287,8 +287,7 @@ impl Claim {
     /// [`Claim::dispatched_event`] with the given id, for a store that
     /// generates the ids before it knows which calls it claims.
     pub fn dispatched_event_with_id(&self, call: &Call, id: EventId) -> CallEvent {
-        let mut metadata = serde_json::Map::new();
-        metadata.insert("worker".into(), serde_json::Value::String(self.worker.to_string()));
+        let metadata = crate::audit::dispatched(&self.worker);
         CallEvent::new(
             id,
             call.id().clone(),
