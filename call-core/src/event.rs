@@ -50,19 +50,62 @@ named_enum! {
     }
 }
 
+/// What an event type is, declared once, in [`EventType::facts`]: the
+/// lists and checks that depend on it (which types a client may send,
+/// which move a call, the fields each carries) are read from there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventFacts {
+    /// Whether it moves a call from one status to another (a transition
+    /// of the [machine](crate::machine), [`Trigger::event_type`](crate::machine::Trigger::event_type)
+    /// names it), as opposed to creating the call or noting something.
+    pub moves_status: bool,
+    /// Whether an event source may send it (`POST /api/events`, `calls
+    /// event`); the others callwork records itself.
+    pub sendable: bool,
+    /// The fields an event source sends with it, beside the envelope, as
+    /// the wire names them (what [`Lifecycle::to_metadata`] writes).
+    pub fields: &'static [&'static str],
+}
+
 impl EventType {
+    /// The facts of this event type: the one place they are declared.
+    pub const fn facts(self) -> EventFacts {
+        use EventType as T;
+        const fn system(moves_status: bool) -> EventFacts {
+            EventFacts { moves_status, sendable: false, fields: &[] }
+        }
+        const fn sent(fields: &'static [&'static str]) -> EventFacts {
+            EventFacts { moves_status: true, sendable: true, fields }
+        }
+        match self {
+            T::CallScheduled => system(false),
+            T::CallRescheduled | T::CallCanceled | T::CallDispatched => system(true),
+            T::CallInitiated => {
+                sent(&["type", "queue_id", "from", "to", "direction", "customer_name"])
+            }
+            T::CallRinging | T::CallResumed => sent(&[]),
+            T::CallRouted => sent(&["agent_id", "routing_time"]),
+            T::CallRetransfer => sent(&["agent_id", "reason"]),
+            T::CallAnswered => sent(&["wait_time"]),
+            T::CallHold => sent(&["hold_duration"]),
+            T::CallTransferred => sent(&["agent_id", "queue_id"]),
+            T::CallEnded => sent(&["end_reason", "duration"]),
+            T::CallFailed => sent(&["error"]),
+            T::AlertRaised | T::AlertAcknowledged | T::CallFlagged | T::SurveyRequested => {
+                system(false)
+            }
+        }
+    }
+
     /// Whether an event of this type moves a call from one status to
-    /// another (a transition of the [machine](crate::machine)), as opposed
-    /// to creating it or noting something about it.
+    /// another ([`EventFacts::moves_status`]).
     pub const fn moves_status(self) -> bool {
-        !matches!(
-            self,
-            EventType::CallScheduled
-                | EventType::AlertRaised
-                | EventType::AlertAcknowledged
-                | EventType::CallFlagged
-                | EventType::SurveyRequested
-        )
+        self.facts().moves_status
+    }
+
+    /// The types an event source may send ([`EventFacts::sendable`]).
+    pub fn sendable() -> impl Iterator<Item = EventType> {
+        EventType::ALL.iter().copied().filter(|t| t.facts().sendable)
     }
 }
 

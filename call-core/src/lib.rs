@@ -100,7 +100,9 @@ pub use engine::{
     WorkerConfig,
 };
 pub use error::{Error, Refusal, TransitionError, ValidationError};
-pub use event::{CallEvent, EventSource, EventType, IncomingEvent, Initiated, Lifecycle};
+pub use event::{
+    CallEvent, EventFacts, EventSource, EventType, IncomingEvent, Initiated, Lifecycle,
+};
 pub use history::{HISTORY_STATUSES, HistoryRecord, HistoryType};
 pub use id::{AgentId, CallId, EventId, QueueId, SeriesId, WorkerId};
 pub use idempotency::{HeldKey, IdempotencyKey, KEY_RETENTION};

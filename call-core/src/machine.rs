@@ -246,6 +246,17 @@ mod tests {
         assert_eq!(error.to_string(), "event call_answered is not allowed in status scheduled");
     }
 
+    /// The event types that move a call (`EventType::facts`) are exactly
+    /// those the machine has a trigger for.
+    #[test]
+    fn the_triggers_are_the_event_types_that_move_a_call() {
+        let mut triggered: Vec<EventType> = Trigger::ALL.iter().map(|t| t.event_type()).collect();
+        triggered.dedup();
+        let moving: Vec<EventType> =
+            EventType::ALL.iter().copied().filter(|t| t.moves_status()).collect();
+        assert_eq!(triggered, moving);
+    }
+
     #[test]
     fn terminal_statuses_refuse_everything() {
         for status in CallStatus::ALL.iter().filter(|s| s.is_terminal()) {

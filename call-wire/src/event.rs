@@ -140,20 +140,6 @@ pub struct EventRequest {
     pub error: Option<String>,
 }
 
-/// The event types an event source may send; the others are the system's own.
-const SENDABLE: [EventType; 10] = [
-    EventType::CallInitiated,
-    EventType::CallRinging,
-    EventType::CallRouted,
-    EventType::CallRetransfer,
-    EventType::CallAnswered,
-    EventType::CallHold,
-    EventType::CallResumed,
-    EventType::CallTransferred,
-    EventType::CallEnded,
-    EventType::CallFailed,
-];
-
 impl EventRequest {
     /// Checks every value and builds the core event, reported by `source`.
     ///
@@ -237,9 +223,9 @@ impl EventRequest {
 }
 
 fn parse_event_type(text: &str) -> Result<EventType, ValidationError> {
-    let names = || SENDABLE.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ");
+    let names = || EventType::sendable().map(EventType::as_str).collect::<Vec<_>>().join(", ");
     match EventType::parse(text) {
-        Ok(t) if SENDABLE.contains(&t) => Ok(t),
+        Ok(t) if t.facts().sendable => Ok(t),
         Ok(t) => Err(ValidationError::new(
             "event_type",
             format!(
@@ -256,6 +242,8 @@ fn parse_event_type(text: &str) -> Result<EventType, ValidationError> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn event(json: serde_json::Value) -> Result<IncomingEvent, ValidationError> {
@@ -377,5 +365,67 @@ mod tests {
         let (_, message) =
             refused(serde_json::json!({"event_type": "alert_raised", "call_id": "1"}));
         assert!(message.contains("recorded by callwork itself"), "{message}");
+    }
+
+    /// A valid value for each field an event source may send.
+    fn sample(field: &str) -> serde_json::Value {
+        match field {
+            "type" => json!("video"),
+            "queue_id" => json!("support"),
+            "from" | "to" => json!("+14155550100"),
+            "direction" => json!("inbound"),
+            "customer_name" => json!("Ada"),
+            "agent_id" => json!("a7"),
+            "reason" => json!("no answer"),
+            "end_reason" => json!("completed"),
+            "error" => json!("the line dropped"),
+            "routing_time" | "wait_time" | "hold_duration" | "duration" => json!(12),
+            other => panic!("no sample for {other}"),
+        }
+    }
+
+    /// The event types and fields an event source may send are
+    /// `EventType::facts`'s: each is read from the wire and kept in the
+    /// log under its name, and no other is.
+    #[test]
+    fn every_sendable_type_reads_and_logs_exactly_its_declared_fields() {
+        for event_type in EventType::sendable() {
+            let mut body = json!({ "event_type": event_type.as_str(), "call_id": "c1" });
+            for field in event_type.facts().fields {
+                body[field] = sample(field);
+            }
+            let incoming = event(body).unwrap_or_else(|e| panic!("{event_type}: {e}"));
+            assert_eq!(incoming.lifecycle.event_type(), event_type);
+            let metadata = incoming.lifecycle.to_metadata();
+            let logged: Vec<&str> = metadata.keys().map(String::as_str).collect();
+            let mut declared = event_type.facts().fields.to_vec();
+            declared.sort_unstable();
+            assert_eq!(logged, declared, "{event_type}");
+        }
+        for event_type in EventType::ALL.iter().filter(|t| !t.facts().sendable) {
+            let (field, _) = refused(json!({ "event_type": event_type.as_str(), "call_id": "c1" }));
+            assert_eq!(field, "event_type", "{event_type} is callwork's own");
+        }
+    }
+
+    /// The table in `EventRequest`'s documentation is the facts' table.
+    #[test]
+    fn the_documented_table_is_the_declared_one() {
+        let source = include_str!("event.rs");
+        let rows: Vec<(String, Vec<String>)> = source
+            .lines()
+            .filter_map(|line| line.strip_prefix("/// | `call_"))
+            .map(|row| {
+                let (name, fields) = row.split_once("` |").expect("a table row");
+                let fields = fields.split('`').skip(1).step_by(2).map(str::to_owned).collect();
+                (format!("call_{name}"), fields)
+            })
+            .collect();
+        let declared: Vec<(String, Vec<String>)> = EventType::sendable()
+            .map(|t| {
+                (t.as_str().to_owned(), t.facts().fields.iter().map(|f| (*f).to_owned()).collect())
+            })
+            .collect();
+        assert_eq!(rows, declared);
     }
 }
