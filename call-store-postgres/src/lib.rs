@@ -913,9 +913,9 @@ impl CallStore for PgStore {
         row.as_ref().map(series_from_row).transpose()
     }
 
-    async fn list_series(
+    async fn list_series<'a>(
         &self,
-        before: Option<&SeriesId>,
+        before: Option<&'a SeriesId>,
         n: usize,
     ) -> Result<Vec<Series>, StoreError> {
         let rows = sqlx::query(sql::SERIES_PAGE)
@@ -991,7 +991,11 @@ impl CallStore for PgStore {
         calls(&rows)
     }
 
-    async fn following(&self, after: Option<&CallId>, n: usize) -> Result<Vec<Call>, StoreError> {
+    async fn following<'a>(
+        &self,
+        after: Option<&'a CallId>,
+        n: usize,
+    ) -> Result<Vec<Call>, StoreError> {
         let rows = sqlx::query(sql::FOLLOWING)
             .bind(after.map_or("", CallId::as_str))
             .bind(limit(n))
@@ -1146,9 +1150,9 @@ impl CallStore for PgStore {
         rows.iter().map(do_not_call_from_row).collect()
     }
 
-    async fn list_do_not_call(
+    async fn list_do_not_call<'a>(
         &self,
-        after: Option<&PhoneNumber>,
+        after: Option<&'a PhoneNumber>,
         limit_to: usize,
     ) -> Result<Vec<DoNotCall>, StoreError> {
         let rows = sqlx::query(sql::DO_NOT_CALL_PAGE)
@@ -1160,7 +1164,7 @@ impl CallStore for PgStore {
         rows.iter().map(do_not_call_from_row).collect()
     }
 
-    async fn resume(&self, queue: Option<&QueueId>) -> Result<bool, StoreError> {
+    async fn resume<'a>(&self, queue: Option<&'a QueueId>) -> Result<bool, StoreError> {
         let done = sqlx::query(sql::RESUME)
             .bind(queue.map_or("", QueueId::as_str))
             .execute(&self.pool)

@@ -932,9 +932,9 @@ impl CallStore for SqliteStore {
         self.readers.by_key(SERIES_BY_ID, vec![text(id)], series_from_row).await
     }
 
-    async fn list_series(
+    async fn list_series<'a>(
         &self,
-        before: Option<&SeriesId>,
+        before: Option<&'a SeriesId>,
         limit: usize,
     ) -> Result<Vec<Series>, StoreError> {
         let params = vec![text(before.map_or("\u{ffff}", SeriesId::as_str)), count(limit)];
@@ -967,7 +967,11 @@ impl CallStore for SqliteStore {
         self.readers.rows(EXPIRED_LEASES, params, call_from_row).await
     }
 
-    async fn following(&self, after: Option<&CallId>, n: usize) -> Result<Vec<Call>, StoreError> {
+    async fn following<'a>(
+        &self,
+        after: Option<&'a CallId>,
+        n: usize,
+    ) -> Result<Vec<Call>, StoreError> {
         let params = vec![text(after.map_or("", CallId::as_str)), count(n)];
         self.readers.rows(FOLLOWING, params, call_from_row).await
     }
@@ -1075,16 +1079,16 @@ impl CallStore for SqliteStore {
         self.readers.rows(DO_NOT_CALL_AMONG, params, do_not_call_from_row).await
     }
 
-    async fn list_do_not_call(
+    async fn list_do_not_call<'a>(
         &self,
-        after: Option<&PhoneNumber>,
+        after: Option<&'a PhoneNumber>,
         limit: usize,
     ) -> Result<Vec<DoNotCall>, StoreError> {
         let params = vec![text(after.map_or("", PhoneNumber::as_str)), count(limit)];
         self.readers.rows(DO_NOT_CALL_PAGE, params, do_not_call_from_row).await
     }
 
-    async fn resume(&self, queue: Option<&QueueId>) -> Result<bool, StoreError> {
+    async fn resume<'a>(&self, queue: Option<&'a QueueId>) -> Result<bool, StoreError> {
         match self.write(Write::Resume(queue.cloned())).await? {
             Written::Removed(removed) => Ok(removed),
             _ => {

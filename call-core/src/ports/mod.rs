@@ -14,6 +14,8 @@ pub use notifier::{Alert, BroadcastNotifier, Fanout, LogNotifier, Notification, 
 #[cfg(feature = "testing")]
 pub use provider::MockCallProvider;
 pub use provider::{CallProvider, PlaceCall, ProviderCall, ProviderError, ProviderStatus};
+#[cfg(feature = "testing")]
+pub use store::MockCallStore;
 pub use store::{
     AgentTotals, Announcements, BackendError, CallStore, Claim, Claimed, Cursor, HistoryQuery,
     LeaseRenewal, ListQuery, LogEntry, MinuteTotals, Page, PageOrder, Queue, QueueTotals,

@@ -574,6 +574,11 @@ pub struct ReadToChange {
 ///
 /// Every method fails with [`StoreError::Backend`] when the storage itself
 /// fails; the other variants are named on each method.
+///
+/// With the `testing` feature, `MockCallStore` mocks it (mockall). The
+/// methods that take an `Option<&T>` name its lifetime, which mockall
+/// cannot do for an elided one (asomers/mockall#571).
+#[cfg_attr(feature = "testing", mockall::automock)]
 #[async_trait]
 pub trait CallStore: Send + Sync {
     /// Inserts new calls with their first events, all or nothing.
@@ -734,9 +739,9 @@ pub trait CallStore: Send + Sync {
 
     /// Up to `limit` series, newest first by id, with ids before `before`
     /// when it is given: a keyset page.
-    async fn list_series(
+    async fn list_series<'a>(
         &self,
-        before: Option<&SeriesId>,
+        before: Option<&'a SeriesId>,
         limit: usize,
     ) -> Result<Vec<Series>, StoreError>;
 
@@ -762,9 +767,9 @@ pub trait CallStore: Send + Sync {
 
     /// Up to `limit` entries of the do-not-call list in number order (as
     /// E.164 text), after `after` when it is given: a keyset page.
-    async fn list_do_not_call(
+    async fn list_do_not_call<'a>(
         &self,
-        after: Option<&PhoneNumber>,
+        after: Option<&'a PhoneNumber>,
         limit: usize,
     ) -> Result<Vec<DoNotCall>, StoreError>;
 
@@ -795,9 +800,9 @@ pub trait CallStore: Send + Sync {
     /// (the calls whose provider status is being followed), ordered by id,
     /// with ids after `after` when it is given: a keyset page, so a poll
     /// round can walk all of them however many there are.
-    async fn following(
+    async fn following<'a>(
         &self,
-        after: Option<&CallId>,
+        after: Option<&'a CallId>,
         limit: usize,
     ) -> Result<Vec<Call>, StoreError>;
 
@@ -860,7 +865,7 @@ pub trait CallStore: Send + Sync {
 
     /// Lifts the pause of `queue`, or the pause of every call when `None`
     /// (a queue's own pause stays); answers whether there was one.
-    async fn resume(&self, queue: Option<&QueueId>) -> Result<bool, StoreError>;
+    async fn resume<'a>(&self, queue: Option<&'a QueueId>) -> Result<bool, StoreError>;
 
     /// Every pause recorded, lapsed ones included until a claim forgets
     /// them: the pause of every call first, then by queue.

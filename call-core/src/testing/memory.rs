@@ -303,9 +303,9 @@ impl CallStore for MemoryStore {
         Ok(phones.iter().filter_map(|p| state.dnc.get(p)).cloned().collect())
     }
 
-    async fn list_do_not_call(
+    async fn list_do_not_call<'a>(
         &self,
-        after: Option<&PhoneNumber>,
+        after: Option<&'a PhoneNumber>,
         limit: usize,
     ) -> Result<Vec<DoNotCall>, StoreError> {
         let state = self.state();
@@ -322,9 +322,9 @@ impl CallStore for MemoryStore {
         Ok(self.state().series.get(id).cloned())
     }
 
-    async fn list_series(
+    async fn list_series<'a>(
         &self,
-        before: Option<&SeriesId>,
+        before: Option<&'a SeriesId>,
         limit: usize,
     ) -> Result<Vec<Series>, StoreError> {
         let state = self.state();
@@ -410,9 +410,9 @@ impl CallStore for MemoryStore {
         ))
     }
 
-    async fn following(
+    async fn following<'a>(
         &self,
-        after: Option<&CallId>,
+        after: Option<&'a CallId>,
         limit: usize,
     ) -> Result<Vec<Call>, StoreError> {
         Ok(self.state().sorted_by(
@@ -486,7 +486,7 @@ impl CallStore for MemoryStore {
         Ok(())
     }
 
-    async fn resume(&self, queue: Option<&QueueId>) -> Result<bool, StoreError> {
+    async fn resume<'a>(&self, queue: Option<&'a QueueId>) -> Result<bool, StoreError> {
         Ok(self.state().pauses.remove(&queue.cloned()).is_some())
     }
 

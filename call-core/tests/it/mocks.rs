@@ -8,7 +8,7 @@ use std::sync::Arc;
 use call_core::{
     CallStatus, Engine, EventType, Flag, NewCall, WorkerConfig, WorkerId,
     ports::{Notification, ProviderError},
-    testing::{MemoryStore, MockCallProvider, MockNotifier},
+    testing::{MemoryStore, MockCallProvider, MockCallStore, MockNotifier},
 };
 use mockall::Sequence;
 
@@ -115,4 +115,56 @@ async fn the_notifier_gets_each_change_once_in_order() {
     assert!(engine.cancel(call.id()).await.is_err());
     // The engine, and with it the notifier, dropped: each `times(1)` checked.
     drop(engine);
+}
+
+/// Refused input changes nothing: the engine asks the store only what its
+/// checks need, and never writes. A mock store that allows no write (any
+/// call without an expectation fails the test) holds it to that.
+#[tokio::test]
+async fn refused_input_reads_what_it_checks_and_never_writes() {
+    let mut store = MockCallStore::new();
+    // An unknown queue: one lookup, then the refusal.
+    store.expect_queue().times(1).returning(|_| Ok(None));
+    let engine = Engine::builder(Arc::new(store)).build();
+    let refused = engine
+        .schedule(NewCall::to(phone(1)).queue(call_core::QueueId::parse("nosuch").unwrap()))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.validation().map(|e| e.field()), Some("queue_id"), "{refused}");
+    // A time too far back, a name over its limit: refused before the store is asked.
+    let long_ago = chrono::Utc::now() - chrono::TimeDelta::days(1);
+    assert!(engine.schedule(NewCall::to(phone(1)).at(long_ago)).await.is_err());
+    let long_name = "x".repeat(call_core::limits::MAX_NAME_CHARS + 1);
+    assert!(engine.schedule(NewCall::to(phone(1)).customer_name(long_name)).await.is_err());
+}
+
+/// A claim goes to the store once per round with the worker's id, its
+/// lease and its batch, and an empty answer claims nothing more.
+#[tokio::test]
+async fn a_round_claims_once_with_the_workers_lease() {
+    let mut store = MockCallStore::new();
+    store.expect_announcements().returning(call_core::ports::Announcements::none);
+    store.expect_expired_leases().returning(|_, _| Ok(vec![]));
+    store.expect_deadlines_due().returning(|_, _| Ok(vec![]));
+    store.expect_next_due().returning(|| Ok(None));
+    store.expect_following().returning(|_, _| Ok(vec![]));
+    store
+        .expect_claim_due()
+        .withf(|claim| {
+            claim.worker.as_str() == "w1"
+                && claim.limit == 64
+                && claim.lease_until - claim.now == chrono::TimeDelta::seconds(60)
+        })
+        .times(1..)
+        .returning(|_| Ok(vec![]));
+    let app = spawn_app();
+    let engine = Engine::builder(Arc::new(store)).clock(app.clock.clone()).build();
+    let worker = engine.worker(unreachable_provider(), config()).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(worker.run(async {
+        let _ = stopped.await;
+    }));
+    settle().await;
+    stop.send(()).unwrap();
+    running.await.unwrap();
 }

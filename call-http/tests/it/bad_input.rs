@@ -406,9 +406,9 @@ async fn slow_requests_time_out_with_a_json_error() {
         ) -> Result<Option<call_core::Series>, StoreError> {
             stall().await
         }
-        async fn list_series(
+        async fn list_series<'a>(
             &self,
-            _: Option<&call_core::SeriesId>,
+            _: Option<&'a call_core::SeriesId>,
             _: usize,
         ) -> Result<Vec<call_core::Series>, StoreError> {
             stall().await
@@ -437,7 +437,11 @@ async fn slow_requests_time_out_with_a_json_error() {
         ) -> Result<Vec<Call>, StoreError> {
             stall().await
         }
-        async fn following(&self, _: Option<&CallId>, _: usize) -> Result<Vec<Call>, StoreError> {
+        async fn following<'a>(
+            &self,
+            _: Option<&'a CallId>,
+            _: usize,
+        ) -> Result<Vec<Call>, StoreError> {
             stall().await
         }
         async fn history(
@@ -503,7 +507,7 @@ async fn slow_requests_time_out_with_a_json_error() {
         async fn pause(&self, _: &call_core::Pause) -> Result<(), StoreError> {
             stall().await
         }
-        async fn resume(&self, _: Option<&QueueId>) -> Result<bool, StoreError> {
+        async fn resume<'a>(&self, _: Option<&'a QueueId>) -> Result<bool, StoreError> {
             stall().await
         }
         async fn add_do_not_call(
@@ -521,9 +525,9 @@ async fn slow_requests_time_out_with_a_json_error() {
         ) -> Result<Vec<call_core::DoNotCall>, StoreError> {
             stall().await
         }
-        async fn list_do_not_call(
+        async fn list_do_not_call<'a>(
             &self,
-            _: Option<&PhoneNumber>,
+            _: Option<&'a PhoneNumber>,
             _: usize,
         ) -> Result<Vec<call_core::DoNotCall>, StoreError> {
             stall().await
