@@ -419,6 +419,10 @@ impl PgStore {
             ("series to advance", explain(sql::LOCK_SERIES_AT).bind("s").bind(1_i32)),
             ("ended per minute", explain(sql::ENDED_PER_MINUTE).bind(now).bind(now)),
             ("placed per minute", explain(sql::PLACED_PER_MINUTE).bind(now).bind(now)),
+            ("count by status", explain(sql::COUNT_BY_STATUS)),
+            ("queue totals", explain(sql::QUEUE_TOTALS).bind(30.0_f64)),
+            ("agent totals", explain(sql::AGENT_TOTALS)),
+            ("reroutes", explain(sql::REROUTES)),
         ];
         for (name, statement) in statements {
             let rows = statement.fetch_all(&mut *conn).await.map_err(backend)?;

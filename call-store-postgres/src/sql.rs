@@ -477,6 +477,6 @@ pub(crate) const PLACED_PER_MINUTE: &str = "SELECT \
        AND initiated_at >= $1 AND initiated_at < $2 \
      GROUP BY 1 ORDER BY 1";
 
-pub(crate) const REROUTES: &str = "SELECT metadata ->> 'agent_id' AS agent_id, count(*) AS n \
-     FROM events WHERE type = 'call_retransfer' AND metadata ->> 'agent_id' IS NOT NULL \
-     GROUP BY 1";
+/// Reroutes by the agent who lost the call (migration 0012's column).
+pub(crate) const REROUTES: &str = "SELECT agent_id, count(*) AS n \
+     FROM events WHERE type = 'call_retransfer' AND agent_id IS NOT NULL GROUP BY agent_id";
