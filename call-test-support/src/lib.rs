@@ -29,6 +29,19 @@ pub fn suite(name: &str) -> bool {
     false
 }
 
+/// What a test does when a program it needs is missing: fails, when the
+/// environment variable `require` is set (`CALLWORK_REQUIRE_CHROMIUM`, as
+/// `.ci/run` sets it, where nothing may be skipped), and otherwise says in
+/// one line that it skipped `what` (which names what to install).
+///
+/// # Panics
+///
+/// When `require` is set.
+pub fn missing(require: &str, what: &str) {
+    assert!(std::env::var_os(require).is_none(), "{require} is set, but skipping: {what}");
+    skipped(what);
+}
+
 /// Says on standard error, in one line, that a test skipped `what`. It
 /// writes past the test harness's capture, which would hide the line of a
 /// test that passes.
