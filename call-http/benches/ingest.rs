@@ -32,8 +32,7 @@ impl Phase {
 
     fn percentile(&mut self, p: f64) -> Duration {
         self.latencies.sort_unstable();
-        let index = ((self.latencies.len() as f64 * p).ceil() as usize).saturating_sub(1);
-        self.latencies[index.min(self.latencies.len() - 1)]
+        call_test_support::percentile(&self.latencies, p)
     }
 
     fn report(&mut self, name: &str, unit: &str) {

@@ -47,39 +47,22 @@ fn main() {
             .collect();
         engine.schedule_many(calls).await.unwrap();
 
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(spread as u64 + 60);
-        while api.calls_placed() < n as u64 {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "only {} of {n} placed",
-                api.calls_placed()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let within = Duration::from_secs(spread as u64 + 60);
+        call_test_support::until_placed(&api, n as u64, within).await;
         let _ = stop.send(());
         let _ = worker.await;
 
-        let mut lateness: Vec<f64> = api
-            .received()
-            .iter()
-            .map(|(number, received)| {
-                (*received - due[number]).num_microseconds().unwrap() as f64 / 1e3
-            })
-            .collect();
-        lateness.sort_by(f64::total_cmp);
-        let at = |p: f64| {
-            lateness[((lateness.len() as f64 * p).ceil() as usize).clamp(1, lateness.len()) - 1]
-        };
-        let early = lateness.iter().filter(|&&ms| ms < 0.0).count();
+        let lateness = call_test_support::Lateness::of(&api, &due);
         println!(
             "lateness of {n} calls due across {spread} s (stand-in received − scheduled_at): \
              min {:.1} ms, p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {early} early \
              (goal: p99 < 50 ms, max < 200 ms)",
-            lateness[0],
-            at(0.5),
-            at(0.9),
-            at(0.99),
-            lateness[lateness.len() - 1]
+            lateness.min(),
+            lateness.at(0.5),
+            lateness.at(0.9),
+            lateness.at(0.99),
+            lateness.max(),
+            early = lateness.early(),
         );
     });
 }

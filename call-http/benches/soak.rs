@@ -79,12 +79,12 @@ impl Kind {
     async fn report(&self, name: &str) -> u64 {
         let mut latencies = self.latencies.lock().await;
         latencies.sort_unstable();
-        let n = latencies.len().max(1);
         let at = |p: f64| {
-            latencies
-                .get(((n as f64 * p).ceil() as usize).clamp(1, n) - 1)
-                .copied()
-                .unwrap_or_default()
+            if latencies.is_empty() {
+                Duration::ZERO
+            } else {
+                call_test_support::percentile(&latencies, p)
+            }
         };
         let errors = self.errors.load(Relaxed);
         println!(

@@ -193,26 +193,16 @@ async fn workers_on_many_processes_share_one_schedule_and_dial_each_call_once() 
     let busy_workers = by_worker.values().filter(|&&n| n >= 1).count();
     assert!(busy_workers >= 3, "placements did not spread: {by_worker:?}");
 
-    let mut lateness: Vec<f64> = api
-        .received()
-        .iter()
-        .map(|(number, received)| {
-            (*received - due[number]).num_microseconds().unwrap() as f64 / 1e3
-        })
-        .collect();
-    lateness.sort_by(f64::total_cmp);
-    let at = |p: f64| {
-        lateness[((lateness.len() as f64 * p).ceil() as usize).clamp(1, lateness.len()) - 1]
-    };
+    let lateness = call_test_support::Lateness::of(&api, &due);
     let mut shares: Vec<usize> = by_worker.values().copied().collect();
     shares.sort_unstable_by(|a, b| b.cmp(a));
     println!(
         "multi-worker: {n_calls} calls due across {spread} s, 3 workers, worker 0 SIGKILLed {kills} times; \
          {placed} dialled (none twice); outcomes {by_status:?}; claims per worker process {shares:?}; \
          lateness (stand-in received − scheduled_at) p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        at(0.5),
-        at(0.99),
-        lateness[lateness.len() - 1]
+        lateness.at(0.5),
+        lateness.at(0.99),
+        lateness.max()
     );
 }
 

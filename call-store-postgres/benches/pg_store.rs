@@ -69,10 +69,6 @@ fn rate(n: usize, elapsed: Duration) -> f64 {
     n as f64 / elapsed.as_secs_f64()
 }
 
-fn percentile<T: Copy>(sorted: &[T], p: f64) -> T {
-    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -351,8 +347,8 @@ async fn reads_on_a_large_table(server: &TestServer, sizes: &Sizes) {
     println!(
         "list page of 50, status filter, {} calls: p50 {:.2} ms, p99 {:.2} ms (goal p99 < 5 ms)",
         sizes.table,
-        ms(percentile(&times, 0.5)),
-        ms(percentile(&times, 0.99))
+        ms(call_test_support::percentile(&times, 0.5)),
+        ms(call_test_support::percentile(&times, 0.99))
     );
 
     let group = ListQuery {
@@ -364,8 +360,8 @@ async fn reads_on_a_large_table(server: &TestServer, sizes: &Sizes) {
     println!(
         "list page of 50, status group `ended`, {} calls: p50 {:.2} ms, p99 {:.2} ms (goal p99 < 5 ms)",
         sizes.table,
-        ms(percentile(&times, 0.5)),
-        ms(percentile(&times, 0.99))
+        ms(call_test_support::percentile(&times, 0.5)),
+        ms(call_test_support::percentile(&times, 0.99))
     );
 
     let mut times = Vec::with_capacity(sizes.samples);
@@ -380,8 +376,8 @@ async fn reads_on_a_large_table(server: &TestServer, sizes: &Sizes) {
         "history of a number with {} calls, first page of 50, {} calls in the table: p50 {:.2} ms, p99 {:.2} ms (goal p99 < 5 ms)",
         sizes.history,
         sizes.table,
-        ms(percentile(&times, 0.5)),
-        ms(percentile(&times, 0.99))
+        ms(call_test_support::percentile(&times, 0.5)),
+        ms(call_test_support::percentile(&times, 0.99))
     );
 }
 
@@ -436,35 +432,21 @@ async fn lateness(server: &TestServer, sizes: &Sizes) {
         })
         .collect();
     Engine::builder(scheduling).build().schedule_many(calls).await.expect("schedule_many");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(spread as u64 + 60);
-    while api.calls_placed() < n as u64 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "only {} of {n} placed",
-            api.calls_placed()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let within = Duration::from_secs(spread as u64 + 60);
+    call_test_support::until_placed(&api, n as u64, within).await;
     for stop in stops {
         let _ = stop.send(());
     }
     for worker in workers {
         let _ = worker.await;
     }
-    let mut lateness: Vec<f64> = api
-        .received()
-        .iter()
-        .map(|(number, received)| {
-            (*received - due[number]).num_microseconds().unwrap_or(0) as f64 / 1e3
-        })
-        .collect();
-    lateness.sort_by(f64::total_cmp);
+    let lateness = call_test_support::Lateness::of(&api, &due);
     println!(
         "lateness, 3 workers (stores of their own), {n} calls due at {} a second: p50 {:.1} ms, \
          p99 {:.1} ms, max {:.1} ms (goal p99 < 50 ms)",
         n as i64 / spread,
-        percentile(&lateness, 0.5),
-        percentile(&lateness, 0.99),
-        lateness[lateness.len() - 1]
+        lateness.at(0.5),
+        lateness.at(0.99),
+        lateness.max()
     );
 }

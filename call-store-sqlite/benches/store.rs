@@ -58,10 +58,6 @@ fn rate(n: usize, elapsed: Duration) -> f64 {
     n as f64 / elapsed.as_secs_f64()
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
-}
-
 async fn fresh_store(dir: &tempfile::TempDir, name: &str) -> Arc<SqliteStore> {
     Arc::new(SqliteStore::open(dir.path().join(name)).await.expect("open"))
 }
@@ -281,8 +277,8 @@ async fn reads_on_a_large_table(dir: &tempfile::TempDir, sizes: &Sizes) {
     println!(
         "list page of 50, status filter, {} calls: p50 {:.2} ms, p99 {:.2} ms (goal p99 < 5 ms)",
         sizes.table,
-        percentile(&list_times, 0.5).as_secs_f64() * 1e3,
-        percentile(&list_times, 0.99).as_secs_f64() * 1e3
+        call_test_support::percentile(&list_times, 0.5).as_secs_f64() * 1e3,
+        call_test_support::percentile(&list_times, 0.99).as_secs_f64() * 1e3
     );
 
     let mut page_times = Vec::with_capacity(sizes.samples);
@@ -297,8 +293,8 @@ async fn reads_on_a_large_table(dir: &tempfile::TempDir, sizes: &Sizes) {
         "history of a number with {} calls, first page of 50, {} calls in the table: p50 {:.2} ms, p99 {:.2} ms (goal p99 < 5 ms)",
         sizes.history,
         sizes.table,
-        percentile(&page_times, 0.5).as_secs_f64() * 1e3,
-        percentile(&page_times, 0.99).as_secs_f64() * 1e3
+        call_test_support::percentile(&page_times, 0.5).as_secs_f64() * 1e3,
+        call_test_support::percentile(&page_times, 0.99).as_secs_f64() * 1e3
     );
 
     let mut history_times = Vec::with_capacity(sizes.samples);
@@ -325,8 +321,8 @@ async fn reads_on_a_large_table(dir: &tempfile::TempDir, sizes: &Sizes) {
         "history of a number with {} calls (all of it), {} calls in the table: p50 {:.2} ms, p99 {:.2} ms (goal p99 < 5 ms)",
         sizes.history,
         sizes.table,
-        percentile(&history_times, 0.5).as_secs_f64() * 1e3,
-        percentile(&history_times, 0.99).as_secs_f64() * 1e3
+        call_test_support::percentile(&history_times, 0.5).as_secs_f64() * 1e3,
+        call_test_support::percentile(&history_times, 0.99).as_secs_f64() * 1e3
     );
 
     // What every Prometheus scrape and every dashboard refresh reads.
@@ -353,8 +349,8 @@ async fn reads_on_a_large_table(dir: &tempfile::TempDir, sizes: &Sizes) {
         println!(
             "{what}, {} calls: p50 {:.2} ms, p99 {:.2} ms (goal p99 < 20 ms at 5,000,000)",
             sizes.table,
-            percentile(times, 0.5).as_secs_f64() * 1e3,
-            percentile(times, 0.99).as_secs_f64() * 1e3
+            call_test_support::percentile(times, 0.5).as_secs_f64() * 1e3,
+            call_test_support::percentile(times, 0.99).as_secs_f64() * 1e3
         );
     }
 

@@ -4,12 +4,14 @@
 //! (`publish = false`); each helper panics, naming what went wrong, as a
 //! test helper should.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use call_core::{
     Call,
     ports::{CallStore, ListQuery},
 };
+use call_provider_http::mock::MockCallApi;
+use chrono::{DateTime, Utc};
 
 /// The environment variable `name` as a number, or `default` when it is
 /// unset or not a number: how a suite's size is turned up or down
@@ -98,5 +100,81 @@ pub async fn until_every_call_ended(store: &dyn CallStore, within: Duration) {
         }
         assert!(tokio::time::Instant::now() < deadline, "calls still open: {counts:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The value at `p` (0–1) of `sorted`, by nearest rank: `p = 0.99` is the
+/// smallest value at least 99% of them do not exceed.
+///
+/// # Panics
+///
+/// When `sorted` is empty.
+pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> T {
+    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+/// Waits until the stand-in provider has been asked to place `n` calls,
+/// for at most `within`.
+///
+/// # Panics
+///
+/// When fewer were placed by then, naming how many.
+pub async fn until_placed(api: &MockCallApi, n: u64, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    while api.calls_placed() < n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} of {n} placed within {within:?}",
+            api.calls_placed()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// How late the stand-in received each placement, in milliseconds after
+/// its call's due time, smallest first.
+#[derive(Debug, Clone)]
+pub struct Lateness {
+    sorted_ms: Vec<f64>,
+}
+
+impl Lateness {
+    /// The placements `api` received, each measured from the due time of
+    /// its number in `due` (E.164 text); a number not in `due` is not counted.
+    pub fn of(api: &MockCallApi, due: &HashMap<String, DateTime<Utc>>) -> Lateness {
+        let mut sorted_ms: Vec<f64> = api
+            .received()
+            .iter()
+            .filter_map(|(number, received)| {
+                let late = *received - *due.get(number)?;
+                Some(late.num_microseconds().unwrap_or(i64::MAX) as f64 / 1e3)
+            })
+            .collect();
+        sorted_ms.sort_by(f64::total_cmp);
+        Lateness { sorted_ms }
+    }
+
+    /// At `p` (0–1), by nearest rank.
+    ///
+    /// # Panics
+    ///
+    /// When nothing was placed.
+    pub fn at(&self, p: f64) -> f64 {
+        percentile(&self.sorted_ms, p)
+    }
+
+    /// The least late (negative when early).
+    pub fn min(&self) -> f64 {
+        self.at(0.0)
+    }
+
+    /// The latest.
+    pub fn max(&self) -> f64 {
+        self.at(1.0)
+    }
+
+    /// How many were received before their due time.
+    pub fn early(&self) -> usize {
+        self.sorted_ms.iter().filter(|&&ms| ms < 0.0).count()
     }
 }
