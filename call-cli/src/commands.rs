@@ -4,14 +4,14 @@ use std::sync::Arc;
 
 use call_core::{
     CallId, CallingWindow, Config, Engine, EventId, EventSource, NewCall, PhoneNumber, QueueId,
-    Redial, Region, SeriesId, StatusFilter, ValidationError,
+    Redial, Region, SeriesId, ValidationError,
     alerts::{AlertCursor, AlertQuery},
-    ports::{Cursor, HistoryQuery, ListQuery},
+    ports::{HistoryQuery, ListQuery},
 };
 use call_wire::{
     ActivityJson, AlertJson, AlertsPage, CallJson, CallPage, DispatchJson, DoNotCallJson,
-    DoNotCallPage, EventList, EventRequest, HistoryJson, HistoryPage, QueueList, RecurrenceJson,
-    Removed, ScheduleRequest, SeriesCalls, SeriesJson, SeriesPage, StatsJson,
+    DoNotCallPage, EventList, EventRequest, HistoryJson, HistoryPage, ListRequest, QueueList,
+    RecurrenceJson, Removed, ScheduleRequest, SeriesCalls, SeriesJson, SeriesPage, StatsJson,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -60,7 +60,9 @@ pub(crate) async fn execute(cli: Cli) -> Result<String, CliError> {
     match command {
         Checked::Schedule(new_call) => {
             let scheduled = engine.schedule_once(*new_call).await.map_err(|error| match error {
-                call_core::Error::Validation(e) => call_core::Error::Validation(as_option(e)),
+                call_core::Error::Validation(e) => {
+                    call_core::Error::Validation(as_option(e, &SCHEDULE_OPTIONS))
+                }
                 other => other,
             })?;
             if !scheduled.is_new() && !out.json {
@@ -388,10 +390,10 @@ const SCHEDULE_OPTIONS: [(&str, &str); 7] = [
     ("scheduled_at", "--at"),
 ];
 
-/// A refusal of `calls schedule` naming the option the person typed
-/// (`--queue`), not the request field it filled (`queue_id`).
-fn as_option(error: ValidationError) -> ValidationError {
-    match SCHEDULE_OPTIONS.iter().find(|(field, _)| *field == error.field()) {
+/// A refusal naming the option the person typed (`--queue`), not the
+/// request field it filled (`queue_id`), by a command's `options`.
+fn as_option(error: ValidationError, options: &[(&str, &'static str)]) -> ValidationError {
+    match options.iter().find(|(field, _)| *field == error.field()) {
         Some((_, option)) => error.for_field(option),
         None => error,
     }
@@ -410,7 +412,7 @@ fn new_call(args: ScheduleArgs, zone: Zone, region: Option<Region>) -> Result<Ne
         idempotency_key: args.idempotency_key,
         ..ScheduleRequest::default()
     };
-    let mut call = request.into_new_call(region).map_err(as_option)?;
+    let mut call = request.into_new_call(region).map_err(|e| as_option(e, &SCHEDULE_OPTIONS))?;
     if let Some(recurrence) = recurrence(args.repeat, zone)? {
         call = call.recurrence(recurrence);
     }
@@ -490,27 +492,27 @@ fn redial_error(error: &ValidationError, flag: &str) -> CliError {
     CliError::usage(format!("invalid {flag}{part}: {}", error.message()))
 }
 
+/// The options of `calls list`, by the request field each fills.
+const LIST_OPTIONS: [(&str, &str); 6] = [
+    ("status", "--status"),
+    ("queue", "--queue"),
+    ("phone", "--phone"),
+    ("series_id", "--series"),
+    ("limit", "--limit"),
+    ("cursor", "--cursor"),
+];
+
+/// `calls list`'s options, checked as `GET /api/calls` checks its query.
 fn list_query(args: ListArgs, region: Option<Region>) -> Result<ListQuery, CliError> {
-    Ok(ListQuery {
-        statuses: args
-            .status
-            .iter()
-            .map(|s| StatusFilter::parse(s).map_err(|e| e.for_field("--status")))
-            .collect::<Result<_, _>>()?,
-        queue: queue_arg(args.queue)?,
-        phone: args
-            .phone
-            .as_deref()
-            .map(|p| PhoneNumber::parse_in("phone_number", p, region))
-            .transpose()?,
-        series: args.series.map(|s| series_arg(&s, "--series")).transpose()?,
-        limit: args.limit,
-        cursor: args
-            .cursor
-            .as_deref()
-            .map(|c| Cursor::parse(c).map_err(|e| e.for_field("--cursor")))
-            .transpose()?,
-    })
+    let request = ListRequest {
+        status: args.status,
+        queue: args.queue,
+        phone: args.phone,
+        series_id: args.series,
+        limit: Some(args.limit),
+        cursor: args.cursor,
+    };
+    Ok(request.into_query(region).map_err(|e| as_option(e, &LIST_OPTIONS))?)
 }
 
 fn history_query(

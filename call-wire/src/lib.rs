@@ -10,6 +10,7 @@
 //! - [`CallPage`], [`EventList`], [`HistoryPage`], [`QueueList`],
 //!   [`SeriesCalls`] and [`Removed`]: the envelopes around them, with one
 //!   page-size limit ([`PAGE_LIMIT_MAX`]) for both interfaces;
+//! - [`ListRequest`]: which calls to list, checked once for both;
 //! - [`LiveMessage`]: the live stream's messages (WebSocket, Socket.IO, webhooks);
 //! - [`ErrorCode`]: every refusal's code;
 //! - [`ScheduleRequest`]: a call to schedule, checked by
@@ -43,6 +44,7 @@ mod dispatch;
 mod dnc;
 mod error;
 mod event;
+mod list;
 mod live;
 mod pages;
 mod redial;
@@ -56,6 +58,7 @@ pub use dispatch::{DispatchJson, PauseJson, PauseRequest};
 pub use dnc::{DoNotCallJson, DoNotCallPage, DoNotCallRequest};
 pub use error::ErrorCode;
 pub use event::EventRequest;
+pub use list::ListRequest;
 pub use live::LiveMessage;
 pub use pages::{
     CallPage, DO_NOT_CALL_LIMIT_DEFAULT, DO_NOT_CALL_LIMIT_MAX, EventList, HistoryPage,

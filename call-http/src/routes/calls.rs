@@ -5,11 +5,8 @@ use axum::{
     extract::{Path, RawQuery, State},
     http::{HeaderMap, HeaderValue, StatusCode},
 };
-use call_core::{
-    CallId, QueueId, SeriesId, StatusFilter, ValidationError,
-    ports::{Cursor, ListQuery},
-};
-use call_wire::{AttemptsJson, CallJson, CallPage, EventList, ScheduleRequest};
+use call_core::{CallId, ValidationError};
+use call_wire::{AttemptsJson, CallJson, CallPage, EventList, ListRequest, ScheduleRequest};
 use serde::Deserialize;
 
 use crate::{
@@ -105,22 +102,16 @@ pub(crate) async fn list(
     RawQuery(query): RawQuery,
 ) -> Result<Json<CallPage>, ApiError> {
     let params = QueryParams::parse(query.as_deref());
-    let query = ListQuery {
-        statuses: params
-            .all("status")
-            .into_iter()
-            .map(StatusFilter::parse)
-            .collect::<Result<_, _>>()?,
-        queue: params
-            .one("queue")
-            .map(|q| QueueId::parse(q).map_err(|e| e.for_field("queue")))
-            .transpose()?,
-        phone: params.one("phone").map(|p| state.phone("phone", p)).transpose()?,
-        series: params.one("series_id").map(SeriesId::parse).transpose()?,
-        limit: params.page_limit()?,
-        cursor: params.one("cursor").map(Cursor::parse).transpose()?,
+    let owned = |name| params.one(name).map(str::to_owned);
+    let request = ListRequest {
+        status: params.all("status").into_iter().map(str::to_owned).collect(),
+        queue: owned("queue"),
+        phone: owned("phone"),
+        series_id: owned("series_id"),
+        limit: Some(params.page_limit()?),
+        cursor: owned("cursor"),
     };
-    let page = state.engine().list(&query).await?;
+    let page = state.engine().list(&request.into_query(state.region())?).await?;
     Ok(Json(CallPage::from(&page)))
 }
 
