@@ -49,10 +49,12 @@ use call_core::{
     ports::{BroadcastNotifier, CallStore, Clock, Fanout, LogNotifier, Notifier},
 };
 
-/// The API's own response shapes, for clients: the answers of
-/// `POST /api/events`. Every other shape, pages and lists included, is
-/// [`call_wire`]'s, shared with the CLI.
+/// The API's response shapes, for clients: its own (the answers of
+/// `POST /api/events`), and the pages and lists it shares with the CLI,
+/// which are [`call_wire`]'s (re-exported here, where they used to be).
 pub mod dto {
+    pub use call_wire::{CallPage, EventList, HistoryPage, QueueList};
+
     pub use crate::routes::events::{BatchIngested, BatchItem, Ingested};
 }
 
