@@ -157,9 +157,9 @@ pub(crate) fn changed(call: &Call, events: &[CallEvent], redialed: bool) {
                 }
             }
             EventType::AlertRaised => {
-                let kind = event.metadata().get("alert").and_then(|kind| kind.as_str());
-                counter!(ALERTS_RAISED, "alert" => kind.unwrap_or("unknown").to_owned())
-                    .increment(1);
+                let raised = crate::audit::AlertRaised::read(event.metadata());
+                let kind = raised.map_or("unknown", |raised| raised.kind.as_str());
+                counter!(ALERTS_RAISED, "alert" => kind).increment(1);
             }
             _ => {}
         }
